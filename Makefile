@@ -1,0 +1,36 @@
+# The two commands of the README: `make release` (set up, then the main job) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup release test lint bench-runtime clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml sdk/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps -e sdk
+	touch $(STAMP)
+
+## The main job: a local release of the pinned Codex version into dist/.
+release: setup
+	$(PY) -m codex_release release --dist-dir dist
+
+## The whole test suite.
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+## Our wheel writer vs `python -m build --wheel` on the real linux-x64 package, side by side.
+bench-runtime: setup
+	$(PY) scripts/bench_runtime_wheel.py
+
+clean:
+	rm -rf dist build .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,3 @@
+from codex_release.cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from codex_release.errors import ReleaseError
+from codex_release.versions import CodexVersion, parse_codex_version
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _to_codex_version(ctx: click.Context, param: click.Parameter, value: str | None) -> CodexVersion | None:
+    if value is None:
+        return None
+    try:
+        return parse_codex_version(value)
+    except ReleaseError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def codex_version_option(*, required: bool = True) -> Callable[[F], F]:
+    """``--codex-version``: a Codex release tag or its PEP 440 version, parsed to :class:`CodexVersion`."""
+    help_text = "Codex release, as a tag (rust-v0.169.0, 0.154.0-alpha.1) or PEP 440 version (0.154.0a1)."
+    if not required:
+        help_text += " Default: the runtime pinned in sdk/pyproject.toml."
+    return click.option(
+        "--codex-version",
+        "codex_version",
+        metavar="VERSION",
+        required=required,
+        callback=_to_codex_version,
+        help=help_text,
+    )
+
+
+def resolve_version(version: CodexVersion | None) -> CodexVersion:
+    """The given version, or the pinned one."""
+    if version is not None:
+        return version
+    from codex_release.pins import pinned_runtime_version
+
+    return pinned_runtime_version()
+
+
+def run_or_exit(func: Callable[[], Any]) -> Any:
+    """Run ``func``; turn a :class:`ReleaseError` into a one-line ``Error: ...`` and exit status 1."""
+    try:
+        return func()
+    except ReleaseError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,62 @@
+"""The pinned runtime: the single ``openai-codex-cli-bin==X`` dependency of ``sdk/pyproject.toml``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tomlkit
+from packaging.requirements import InvalidRequirement, Requirement
+
+from codex_release.errors import ReleaseError
+from codex_release.versions import CodexVersion, parse_codex_version
+
+__all__ = ["RUNTIME_DISTRIBUTION", "SDK_DISTRIBUTION", "pinned_runtime_version", "repo_root", "runtime_requirement"]
+
+RUNTIME_DISTRIBUTION = "openai-codex-cli-bin"
+SDK_DISTRIBUTION = "openai-codex"
+
+
+def repo_root() -> Path:
+    """The checkout this toolkit runs from (holds ``sdk/`` and ``runtime/``)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "sdk" / "pyproject.toml").is_file() and (parent / "runtime").is_dir():
+            return parent
+    raise ReleaseError(
+        f"cannot find the repository (sdk/ and runtime/) above {here}: run the toolkit from a checkout "
+        "installed with `pip install -e .`"
+    )
+
+
+def runtime_requirement(pyproject: Path) -> Requirement:
+    """The one ``openai-codex-cli-bin`` requirement of an SDK ``pyproject.toml``."""
+    try:
+        document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    except (OSError, tomlkit.exceptions.ParseError) as exc:
+        raise ReleaseError(f"cannot read {pyproject}: {exc}") from None
+    dependencies = document.get("project", {}).get("dependencies", [])
+    found: list[Requirement] = []
+    for entry in dependencies:
+        try:
+            requirement = Requirement(str(entry))
+        except InvalidRequirement as exc:
+            raise ReleaseError(f"{pyproject}: invalid dependency {entry!r}: {exc}") from None
+        if requirement.name == RUNTIME_DISTRIBUTION:
+            found.append(requirement)
+    if len(found) != 1:
+        raise ReleaseError(
+            f"{pyproject} must declare exactly one {RUNTIME_DISTRIBUTION}==X dependency, found {len(found)}"
+        )
+    return found[0]
+
+
+def pinned_runtime_version(pyproject: Path | None = None) -> CodexVersion:
+    """The Codex version pinned by ``sdk/pyproject.toml`` (the single source of truth)."""
+    path = pyproject or repo_root() / "sdk" / "pyproject.toml"
+    requirement = runtime_requirement(path)
+    specifiers = list(requirement.specifier)
+    if len(specifiers) != 1 or specifiers[0].operator != "==" or "*" in specifiers[0].version:
+        raise ReleaseError(
+            f"{path}: the {RUNTIME_DISTRIBUTION} dependency must be one exact pin (==X), not {requirement.specifier}"
+        )
+    return parse_codex_version(specifiers[0].version)

@@ -1,0 +1,74 @@
+"""The one table of release targets. Workflows read it through ``codex-release matrix --json``.
+
+Platform tags are *not* stored here: they are derived from the bytes of each staged binary
+(see :mod:`codex_release.platform_tags`). The table says what each target must be built from and
+what its binaries must be (OS and CPU), so a mismatched binary is caught before a wheel exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from codex_release.errors import ReleaseError
+
+__all__ = ["TARGETS", "Target", "get_target"]
+
+OperatingSystem = Literal["linux", "macos", "windows"]
+Arch = Literal["x86_64", "aarch64"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One Rust target triple that Codex ships and we build one runtime wheel for."""
+
+    triple: str
+    os: OperatingSystem
+    arch: Arch
+    npm_suffix: str
+    """Suffix of the npm platform package version: ``@openai/codex@<version>-<npm_suffix>``."""
+    exe_suffix: str
+    runner: str
+    """A native GitHub-hosted runner label for smoke-testing the wheel."""
+    expected_tags: tuple[str, ...]
+    """The platform tags the shipped binaries of this target are known to earn (checked by tests
+    and by ``verify`` against what the binaries actually say)."""
+
+    @property
+    def executable_name(self) -> str:
+        return f"codex{self.exe_suffix}"
+
+    def npm_spec(self, semver: str) -> str:
+        return f"@openai/codex@{semver}-{self.npm_suffix}"
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["expected_tags"] = list(self.expected_tags)
+        data["platform_tag"] = ".".join(self.expected_tags)
+        return data
+
+
+def _linux(arch: Arch) -> tuple[str, ...]:
+    # Static musl executables run on any Linux: tagged for musl and glibc alike.
+    return (f"musllinux_1_1_{arch}", f"manylinux_2_17_{arch}", f"manylinux2014_{arch}")
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("aarch64-apple-darwin", "macos", "aarch64", "darwin-arm64", "", "macos-14", ("macosx_11_0_arm64",)),
+    Target("x86_64-apple-darwin", "macos", "x86_64", "darwin-x64", "", "macos-13", ("macosx_10_12_x86_64",)),
+    Target("aarch64-unknown-linux-musl", "linux", "aarch64", "linux-arm64", "", "ubuntu-24.04-arm", _linux("aarch64")),
+    Target("x86_64-unknown-linux-musl", "linux", "x86_64", "linux-x64", "", "ubuntu-24.04", _linux("x86_64")),
+    Target("aarch64-pc-windows-msvc", "windows", "aarch64", "win32-arm64", ".exe", "windows-11-arm", ("win_arm64",)),
+    Target("x86_64-pc-windows-msvc", "windows", "x86_64", "win32-x64", ".exe", "windows-2022", ("win_amd64",)),
+)
+
+_BY_TRIPLE = {target.triple: target for target in TARGETS}
+
+
+def get_target(triple: str) -> Target:
+    """Look a target up by its Rust triple; unknown triples are a :class:`ReleaseError`."""
+    try:
+        return _BY_TRIPLE[triple]
+    except KeyError:
+        known = ", ".join(_BY_TRIPLE)
+        raise ReleaseError(f"unknown target {triple!r}: use one of {known}") from None

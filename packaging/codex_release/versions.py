@@ -1,0 +1,111 @@
+"""Codex release tags <-> one canonical PEP 440 version.
+
+A Codex release is tagged ``rust-vX.Y.Z[-alpha.N[.M]|-beta.N[.M]|-rc.N[.M]]``; the npm platform
+packages carry the same semver without the ``rust-v`` prefix. Both Python distributions of a release
+use the PEP 440 form:
+
+====================================  ======================
+tag / npm version                     PEP 440
+====================================  ======================
+``rust-v0.163.0``, ``v0.163.0``       ``0.163.0``
+``0.154.0-alpha.1``                   ``0.154.0a1``
+``0.154.0-alpha.1.2`` (hotfix)        ``0.154.0a1.post2``
+``0.154.0-beta.3`` / ``-rc.2``        ``0.154.0b3`` / ``0.154.0rc2``
+====================================  ======================
+
+A PEP 440 version passes through when the mapping can carry it back to a tag.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from packaging.version import InvalidVersion, Version
+
+from codex_release.errors import ReleaseError
+
+__all__ = ["CodexVersion", "parse_codex_version"]
+
+_TAG_RE = re.compile(
+    r"""
+    ^(?:rust-v|v)?
+    (?P<release>(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*))
+    (?:-(?P<pre>alpha|beta|rc)\.(?P<pre_n>0|[1-9][0-9]*)(?:\.(?P<post>0|[1-9][0-9]*))?)?$
+    """,
+    re.VERBOSE,
+)
+_PRE_TO_PEP440 = {"alpha": "a", "beta": "b", "rc": "rc"}
+_PEP440_TO_PRE = {v: k for k, v in _PRE_TO_PEP440.items()}
+_EXPECTED = (
+    "expected a Codex release tag such as rust-v0.169.0, 0.154.0-alpha.1 or 0.154.0-alpha.1.2, "
+    "or a PEP 440 version such as 0.154.0a1"
+)
+
+
+@dataclass(frozen=True, order=True)
+class CodexVersion:
+    """One Codex release, viewed as PEP 440 version, git tag and npm version."""
+
+    version: Version
+
+    @property
+    def pep440(self) -> str:
+        """The canonical PEP 440 string used by both Python distributions."""
+        return str(self.version)
+
+    @property
+    def semver(self) -> str:
+        """The npm/semver spelling, e.g. ``0.154.0-alpha.1.2``."""
+        release = ".".join(str(part) for part in self.version.release)
+        if self.version.pre is None:
+            return release
+        letter, number = self.version.pre
+        text = f"{release}-{_PEP440_TO_PRE[letter]}.{number}"
+        if self.version.post is not None:
+            text += f".{self.version.post}"
+        return text
+
+    @property
+    def tag(self) -> str:
+        """The git tag of the Codex release, e.g. ``rust-v0.169.0``."""
+        return f"rust-v{self.semver}"
+
+    def __str__(self) -> str:
+        return self.pep440
+
+
+def parse_codex_version(text: str) -> CodexVersion:
+    """Map a Codex tag, an npm version or a PEP 440 version to a :class:`CodexVersion`.
+
+    Raises :class:`ReleaseError` for anything that is neither.
+    """
+    raw = text.strip()
+    if not raw:
+        raise ReleaseError(f"empty Codex version: {_EXPECTED}")
+    match = _TAG_RE.match(raw)
+    if match:
+        pep440 = match["release"]
+        if match["pre"]:
+            pep440 += f"{_PRE_TO_PEP440[match['pre']]}{match['pre_n']}"
+            if match["post"] is not None:
+                pep440 += f".post{match['post']}"
+        return CodexVersion(Version(pep440))
+    if raw.startswith(("rust-v", "v")) or "-" in raw:
+        raise ReleaseError(f"malformed Codex release tag {raw!r}: {_EXPECTED}")
+    try:
+        version = Version(raw)
+    except InvalidVersion:
+        raise ReleaseError(f"not a Codex version: {raw!r}: {_EXPECTED}") from None
+    problems = []
+    if len(version.release) != 3:
+        problems.append("it needs exactly three release numbers (X.Y.Z)")
+    if version.epoch:
+        problems.append("it has an epoch")
+    if version.dev is not None or version.local is not None:
+        problems.append("dev and local versions are not releases")
+    if version.post is not None and version.pre is None:
+        problems.append("only pre-releases have hotfix (.postN) versions")
+    if problems:
+        raise ReleaseError(f"PEP 440 version {raw!r} has no Codex tag form: {'; '.join(problems)}")
+    return CodexVersion(version)
