@@ -1,0 +1,254 @@
+"""Fetch the Codex platform packages of a release, integrity-checked and cached outside the repo.
+
+Two sources:
+
+``npm`` (default)
+    ``npm view @openai/codex@<ver>-<suffix> dist --json`` gives the published ``integrity``
+    (``sha512-<base64>``); ``npm pack`` downloads the tarball through npm's own registry config.
+    Published npm versions are immutable, so the view answer is cached too: a second run asks nothing.
+``github``
+    Release assets ``codex-package-<target>.tar.gz`` checked against the release's ``SHA256SUMS``.
+
+Tarballs are cached by content hash under the user cache directory (``CODEX_RELEASE_CACHE``
+overrides it). ``DEST`` receives one ``codex-<version>-<target>.tgz`` per target, which
+``stage-runtime`` accepts as SOURCE.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+
+from codex_release.errors import ReleaseError
+from codex_release.runtime_source import copy_package, open_source
+from codex_release.targets import Target
+from codex_release.versions import CodexVersion
+
+__all__ = [
+    "GITHUB_RELEASES",
+    "Integrity",
+    "cache_dir",
+    "fetch_runtime",
+    "fetched_package_dir",
+]
+
+GITHUB_RELEASES = "https://github.com/openai/codex/releases/download"
+Source = Literal["npm", "github"]
+
+
+def cache_dir() -> Path:
+    """Where fetched packages are kept: ``$CODEX_RELEASE_CACHE`` or the user cache directory."""
+    override = os.environ.get("CODEX_RELEASE_CACHE")
+    return Path(override) if override else Path(platformdirs.user_cache_dir("codex-release"))
+
+
+@dataclass(frozen=True)
+class Integrity:
+    """An expected digest of a download (``sha512`` from npm, ``sha256`` from SHA256SUMS)."""
+
+    algorithm: Literal["sha512", "sha256"]
+    digest: bytes
+
+    @classmethod
+    def from_sri(cls, value: str) -> Integrity:
+        algorithm, _, b64 = value.partition("-")
+        if algorithm != "sha512" or not b64:
+            raise ReleaseError(f"unsupported integrity {value!r} from the registry (expected sha512-...)")
+        return cls("sha512", base64.b64decode(b64))
+
+    @property
+    def hex(self) -> str:
+        return self.digest.hex()
+
+    def check(self, path: Path, what: str) -> None:
+        hasher = hashlib.new(self.algorithm)
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                hasher.update(chunk)
+        if hasher.digest() != self.digest:
+            raise ReleaseError(
+                f"{what}: {self.algorithm} mismatch (expected {self.hex[:16]}..., got {hasher.hexdigest()[:16]}...): "
+                "the download is corrupt or was tampered with; nothing was cached"
+            )
+
+
+def _npm(*args: str) -> str:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ReleaseError("npm is not on PATH: install Node.js/npm (it fetches the Codex platform packages)")
+    result = subprocess.run([npm, *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if "npm warn" not in line.lower()]
+        tail = " ".join(" ".join(lines).split())[-400:]
+        raise ReleaseError(f"`npm {' '.join(args)}` failed (exit {result.returncode}): {tail}")
+    return result.stdout
+
+
+def _npm_integrity(spec: str, meta_dir: Path) -> Integrity:
+    meta = meta_dir / (spec.replace("/", "_").replace("@", "") + ".json")
+    if meta.is_file():
+        return Integrity.from_sri(json.loads(meta.read_text(encoding="utf-8"))["integrity"])
+    out = _npm("view", spec, "dist", "--json")
+    try:
+        dist = json.loads(out) if out.strip() else None
+    except ValueError:
+        dist = None
+    if not isinstance(dist, dict) or "integrity" not in dist:
+        raise ReleaseError(f"{spec} is not published on the npm registry: check the Codex version")
+    meta_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write_text(meta, json.dumps({"integrity": dist["integrity"]}))
+    return Integrity.from_sri(dist["integrity"])
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _download_npm(spec: str, integrity: Integrity, blobs: Path) -> Path:
+    cached = blobs / f"{integrity.hex}.tgz"
+    if cached.is_file():
+        return cached
+    with tempfile.TemporaryDirectory(dir=blobs, prefix=".pack-") as tmp:
+        out = _npm("pack", spec, "--json", "--pack-destination", tmp)
+        try:
+            filename = json.loads(out)[0]["filename"]
+        except (ValueError, LookupError, TypeError):
+            raise ReleaseError(f"`npm pack {spec}` printed no tarball name: check the npm client") from None
+        tarball = Path(tmp) / Path(filename).name
+        integrity.check(tarball, spec)
+        os.replace(tarball, cached)
+    return cached
+
+
+def _http_get(url: str, dest: Path) -> None:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    except urllib.error.HTTPError as exc:
+        raise ReleaseError(f"GET {url} failed: HTTP {exc.code}: check the release tag and --base-url") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise ReleaseError(f"GET {url} failed: {exc}: check the network and --base-url") from None
+
+
+def _github_sums(base_url: str, version: CodexVersion, blobs: Path) -> dict[str, Integrity]:
+    with tempfile.TemporaryDirectory(dir=blobs, prefix=".sums-") as tmp:
+        sums = Path(tmp) / "SHA256SUMS"
+        _http_get(f"{base_url}/{version.tag}/SHA256SUMS", sums)
+        result: dict[str, Integrity] = {}
+        for line in sums.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and len(parts[0]) == 64:
+                try:
+                    result[parts[1].lstrip("*")] = Integrity("sha256", bytes.fromhex(parts[0]))
+                except ValueError:
+                    continue
+    return result
+
+
+def _download_github(url: str, integrity: Integrity, blobs: Path) -> Path:
+    cached = blobs / f"{integrity.hex}.tgz"
+    if cached.is_file():
+        return cached
+    with tempfile.TemporaryDirectory(dir=blobs, prefix=".get-") as tmp:
+        tarball = Path(tmp) / "asset.tgz"
+        _http_get(url, tarball)
+        integrity.check(tarball, url)
+        os.replace(tarball, cached)
+    return cached
+
+
+def _place(cached: Path, dest: Path) -> None:
+    """Hard-link (or copy) a cached tarball to ``dest`` atomically."""
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(cached, tmp)
+    except OSError:
+        shutil.copyfile(cached, tmp)
+    os.replace(tmp, dest)
+
+
+def _fetch_cached(
+    version: CodexVersion, targets: Iterable[Target], *, source: Source, base_url: str | None
+) -> dict[Target, Path]:
+    wanted = list(targets)
+    root = cache_dir()
+    blobs = root / "blobs"
+    blobs.mkdir(parents=True, exist_ok=True)
+    if source == "npm":
+
+        def one(target: Target) -> Path:
+            spec = target.npm_spec(version.semver)
+            return _download_npm(spec, _npm_integrity(spec, root / "npm-meta"), blobs)
+
+    else:
+        base = (base_url or GITHUB_RELEASES).rstrip("/")
+        sums = _github_sums(base, version, blobs)
+
+        def one(target: Target) -> Path:
+            asset = f"codex-package-{target.triple}.tar.gz"
+            if asset not in sums:
+                raise ReleaseError(f"SHA256SUMS of {version.tag} lists no {asset}: the release lacks this target")
+            return _download_github(f"{base}/{version.tag}/{asset}", sums[asset], blobs)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return dict(zip(wanted, pool.map(one, wanted), strict=True))
+
+
+def fetch_runtime(
+    version: CodexVersion,
+    targets: Iterable[Target],
+    dest: Path,
+    *,
+    source: Source = "npm",
+    base_url: str | None = None,
+) -> dict[Target, Path]:
+    """Fetch (or reuse from the cache) each target's platform package into ``dest``.
+
+    Returns target -> ``dest/codex-<version>-<triple>.tgz``. Nothing is placed in ``dest`` unless every
+    download verified.
+    """
+    cached = _fetch_cached(version, targets, source=source, base_url=base_url)
+    dest.mkdir(parents=True, exist_ok=True)
+    placed: dict[Target, Path] = {}
+    for target, blob in cached.items():
+        path = dest / f"codex-{version.pep440}-{target.triple}.tgz"
+        _place(blob, path)
+        placed[target] = path
+    return placed
+
+
+def fetched_package_dir(version: CodexVersion, target: Target, *, include_voice: bool = True) -> Path:
+    """The unpacked platform package of ``target`` (fetched and unpacked once, then reused from the cache)."""
+    (blob,) = _fetch_cached(version, [target], source="npm", base_url=None).values()
+    unpacked = cache_dir() / "unpacked" / f"{blob.stem}{'' if include_voice else '-novoice'}"
+    marker = unpacked.with_name(unpacked.name + ".complete")
+    if marker.is_file() and unpacked.is_dir():
+        return unpacked
+    unpacked.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=unpacked.parent, prefix=".unpack-"))
+    try:
+        copy_package(open_source(blob), tmp, include_voice=include_voice)
+        shutil.rmtree(unpacked, ignore_errors=True)
+        os.replace(tmp, unpacked)
+        marker.touch()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return unpacked

@@ -1,0 +1,47 @@
+"""Session fixtures shared by the whole suite: the real pinned Codex platform packages.
+
+They are fetched through the toolkit itself (npm, integrity-checked) into the user cache, never into
+the repository; a second session reuses the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from codex_release.fetch import fetched_package_dir
+from codex_release.pins import pinned_runtime_version
+from codex_release.runtime_source import read_manifest
+from codex_release.targets import get_target
+from codex_release.versions import CodexVersion
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HOST_TRIPLE = "x86_64-unknown-linux-musl"
+
+
+@pytest.fixture(scope="session")
+def pinned_version() -> CodexVersion:
+    """The Codex version pinned in sdk/pyproject.toml."""
+    return pinned_runtime_version()
+
+
+@pytest.fixture(scope="session")
+def real_package(pinned_version: CodexVersion) -> Callable[[str], Path]:
+    """``real_package(triple)``: the unpacked platform package (with voice) of the pinned version."""
+    cache: dict[str, Path] = {}
+
+    def get(triple: str) -> Path:
+        if triple not in cache:
+            cache[triple] = fetched_package_dir(pinned_version, get_target(triple))
+        return cache[triple]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def real_codex_bin(real_package: Callable[[str], Path]) -> Path:
+    """The x86_64 Linux ``codex`` executable of the pinned version (runs on this machine)."""
+    package = real_package(HOST_TRIPLE)
+    return package / read_manifest(package).entrypoint
