@@ -3,21 +3,150 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import click
 
-from codex_release.targets import TARGETS
+from codex_release.cli.options import codex_version_option, resolve_version, run_or_exit
+from codex_release.targets import TARGETS, get_target
+from codex_release.versions import CodexVersion
+
+_TRIPLES = click.Choice([t.triple for t in TARGETS])
 
 
 @click.command("matrix")
-@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON (for GitHub Actions matrices).")
+@click.option("--json", "as_json", is_flag=True, help="Print {'include': [...]} JSON for a GitHub Actions matrix.")
 def matrix_command(as_json: bool) -> None:
-    """Print the release target table: Rust target, npm package, wheel tags, runner."""
+    """Print the release target table: Rust target, npm package, wheel tags, native runner.
+
+    This table is the only list of targets: the release workflow builds its matrix from
+    `matrix --json`.
+    """
     if as_json:
         click.echo(json.dumps({"include": [t.as_json() for t in TARGETS]}, sort_keys=True))
         return
-    for target in TARGETS:
-        click.echo(f"{target.triple:28} {target.npm_suffix:12} {'.'.join(target.expected_tags):60} {target.runner}")
+    rows = [("target", "npm package", "wheel platform tags", "runner")]
+    rows += [(t.triple, t.npm_suffix, ".".join(t.expected_tags), t.runner) for t in TARGETS]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)))
 
 
-COMMANDS: list[click.Command] = [matrix_command]
+@click.command("fetch-runtime")
+@codex_version_option(required=False)
+@click.option("--target", "targets", multiple=True, type=_TRIPLES, help="Rust target to fetch (repeatable).")
+@click.option("--all", "all_targets", is_flag=True, help="Fetch every target of the release.")
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory that receives one codex-<version>-<target>.tgz per target.",
+)
+@click.option(
+    "--source",
+    type=click.Choice(["npm", "github"]),
+    default="npm",
+    show_default=True,
+    help="npm platform packages (integrity from the registry) or GitHub release assets (SHA256SUMS).",
+)
+@click.option("--base-url", metavar="URL", help="GitHub releases download base URL (for mirrors and tests).")
+def fetch_runtime_command(
+    codex_version: CodexVersion | None,
+    targets: tuple[str, ...],
+    all_targets: bool,
+    dest: Path,
+    source: str,
+    base_url: str | None,
+) -> None:
+    """Fetch the Codex platform packages of a release, verified and cached.
+
+    Each tarball is checked against the published hash (npm integrity or SHA256SUMS) and cached by hash
+    in the user cache directory (CODEX_RELEASE_CACHE overrides it), so later runs download nothing.
+    """
+    from codex_release.fetch import fetch_runtime
+
+    if bool(targets) == all_targets:
+        raise click.UsageError("pass --all or at least one --target")
+    version = run_or_exit(lambda: resolve_version(codex_version))
+    chosen = TARGETS if all_targets else tuple(get_target(t) for t in targets)
+    placed = run_or_exit(
+        lambda: fetch_runtime(version, chosen, dest, source=source, base_url=base_url)  # type: ignore[arg-type]
+    )
+    for target, path in placed.items():
+        click.echo(f"{target.triple}\t{path}")
+
+
+@click.command("stage-runtime")
+@click.argument("staging_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path))
+@codex_version_option()
+@click.option("--target", type=_TRIPLES, help="Rust target; must agree with codex-package.json when present.")
+@click.option(
+    "--platform-tag", metavar="TAG", help="Wheel platform tag to use; refused if the binaries cannot honour it."
+)
+@click.option("--wheel-dir", type=click.Path(file_okay=False, path_type=Path), help="Also write the wheel here.")
+@click.option("--include-voice", is_flag=True, help="Keep codex-resources/voice/ (raises the platform floor).")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty STAGING_DIR.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def stage_runtime_command(
+    staging_dir: Path,
+    source: Path,
+    codex_version: CodexVersion,
+    target: str | None,
+    platform_tag: str | None,
+    wheel_dir: Path | None,
+    include_voice: bool,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Stage SOURCE as the openai-codex-cli-bin project in STAGING_DIR.
+
+    SOURCE is a codex binary, a Codex platform package directory (codex-package.json, bin/,
+    codex-path/, codex-resources/) or a .tar.gz/.tgz of one (e.g. the npm platform package).
+    The wheel's platform tag is derived from the binaries themselves. Build the result with
+    `python -m build --wheel STAGING_DIR`, or pass --wheel-dir to write the (byte-reproducible) wheel
+    directly.
+    """
+    from codex_release.stage_runtime import stage_runtime
+
+    staged = run_or_exit(
+        lambda: stage_runtime(
+            staging_dir,
+            source,
+            codex_version,
+            target=target,
+            platform_tag=platform_tag,
+            include_voice=include_voice,
+            overwrite=overwrite,
+            wheel_dir=wheel_dir,
+            progress=False if quiet else None,
+        )
+    )
+    click.echo(f"staged {staged.target.triple} {staged.version} as py3-none-{staged.platform_tag} in {staging_dir}")
+    if staged.wheel is not None:
+        click.echo(f"wrote {staged.wheel}")
+
+
+@click.command("verify")
+@click.argument("dist_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@codex_version_option(required=False)
+@click.option("--require-sdk/--no-require-sdk", default=False, help="Also require the SDK wheel and sdist.")
+def verify_command(dist_dir: Path, codex_version: CodexVersion | None, require_sdk: bool) -> None:
+    """Check that DIST_DIR holds exactly the release's artifacts, each sound.
+
+    One runtime wheel per target with tags matching its binaries, Root-Is-Purelib false, RECORD
+    hashes that match, exec bits on executables, no runtime sdist; the SDK (when present or required)
+    at the same version with the exact runtime pin; `twine check --strict` clean.
+    """
+    from codex_release.verify import verify_dist
+
+    version = run_or_exit(lambda: resolve_version(codex_version))
+    report = run_or_exit(lambda: verify_dist(dist_dir, version, require_sdk=require_sdk))
+    click.echo(report.table())
+    if not report.ok:
+        click.echo(f"Error: {len(report.faults)} fault(s) in {dist_dir}", err=True)
+        sys.exit(1)
+
+
+COMMANDS: list[click.Command] = [matrix_command, fetch_runtime_command, stage_runtime_command, verify_command]

@@ -1,0 +1,208 @@
+"""``stage-runtime``: turn a Codex runtime SOURCE into a buildable ``openai-codex-cli-bin`` project.
+
+The staging directory is the ``runtime/`` template with the version and the platform tag filled in
+and the platform package under ``src/codex_cli_bin/vendor/``. ``python -m build --wheel STAGING``
+builds it with hatchling; :func:`codex_release.wheel_writer.write_wheel` writes the same wheel faster.
+
+The staging directory is assembled in a sibling temporary directory and renamed into place only when
+every check passed, so a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomlkit
+
+from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, sniff_format
+from codex_release.errors import ReleaseError
+from codex_release.pins import repo_root
+from codex_release.platform_tags import check_requested_tags, derive_platform_tags
+from codex_release.runtime_source import MANIFEST_NAME, RuntimeSource, copy_package, open_source, read_manifest
+from codex_release.targets import TARGETS, Target, get_target
+from codex_release.versions import CodexVersion, parse_codex_version
+
+__all__ = ["StagedRuntime", "stage_runtime"]
+
+VENDOR = Path("src/codex_cli_bin/vendor")
+_TEMPLATE_FILES = ("pyproject.toml", "hatch_build.py", "README.md")
+_TEMPLATE_PACKAGE = Path("src/codex_cli_bin")
+
+
+@dataclass(frozen=True)
+class StagedRuntime:
+    """What ``stage-runtime`` produced."""
+
+    staging_dir: Path
+    target: Target
+    version: CodexVersion
+    platform_tags: tuple[str, ...]
+    binaries: tuple[BinaryInfo, ...]
+    wheel: Path | None = None
+
+    @property
+    def platform_tag(self) -> str:
+        return ".".join(self.platform_tags)
+
+
+def _overlaps(a: Path, b: Path) -> bool:
+    return a == b or a in b.parents or b in a.parents
+
+
+def _check_staging_dir(staging_dir: Path, source: Path, overwrite: bool) -> Path:
+    staging = staging_dir.resolve()
+    if _overlaps(staging, source.resolve()):
+        raise ReleaseError(f"STAGING_DIR {staging_dir} overlaps SOURCE {source}: choose a separate directory")
+    repo = repo_root()
+    if _overlaps(staging, repo):
+        raise ReleaseError(
+            f"STAGING_DIR {staging_dir} is inside the repository {repo}: stage outside the source tree "
+            "(e.g. a temporary directory)"
+        )
+    if staging.exists():
+        if not staging.is_dir():
+            raise ReleaseError(f"STAGING_DIR {staging_dir} exists and is not a directory: remove it or choose another")
+        if any(staging.iterdir()) and not overwrite:
+            raise ReleaseError(f"STAGING_DIR {staging_dir} is not empty: pass --overwrite to replace it")
+    return staging
+
+
+def _copy_template(template: Path, dest: Path) -> None:
+    for name in _TEMPLATE_FILES:
+        shutil.copyfile(template / name, dest / name)
+    package = dest / _TEMPLATE_PACKAGE
+    package.mkdir(parents=True)
+    for entry in sorted((template / _TEMPLATE_PACKAGE).iterdir()):
+        if entry.is_file() and (entry.suffix == ".py" or entry.name == "py.typed"):
+            shutil.copyfile(entry, package / entry.name)
+
+
+def _resolve_target(manifest_target: str | None, requested: str | None, binary: BinaryInfo | None) -> Target:
+    if manifest_target is not None:
+        target = get_target(manifest_target)
+        if requested is not None and requested != manifest_target:
+            raise ReleaseError(
+                f"--target {requested} disagrees with {MANIFEST_NAME} (target {manifest_target}): "
+                "drop --target or pass the matching package"
+            )
+        return target
+    if requested is not None:
+        return get_target(requested)
+    assert binary is not None
+    matches = [t for t in TARGETS if t.os == binary.os and t.arch in binary.archs]
+    if len(matches) != 1:
+        raise ReleaseError(f"cannot tell the target of {binary.describe()}: pass --target")
+    return matches[0]
+
+
+def _stage_binary(source: Path, vendor: Path, version: CodexVersion, requested: str | None) -> Target:
+    if sniff_format(source) is None:
+        raise ReleaseError(f"SOURCE {source} is not an executable (no ELF, Mach-O or PE header)")
+    target = _resolve_target(None, requested, inspect_binary(source))
+    entrypoint = f"bin/{target.executable_name}"
+    (vendor / "bin").mkdir(parents=True)
+    shutil.copyfile(source, vendor / entrypoint)
+    os.chmod(vendor / entrypoint, 0o755)
+    manifest = {
+        "layoutVersion": 1,
+        "version": version.semver,
+        "target": target.triple,
+        "variant": "codex",
+        "entrypoint": entrypoint,
+        "resourcesDir": "codex-resources",
+        "pathDir": "codex-path",
+    }
+    (vendor / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def _stage_package(
+    source: RuntimeSource, vendor: Path, version: CodexVersion, requested: str | None, include_voice: bool
+) -> Target:
+    copy_package(source, vendor, include_voice=include_voice)
+    manifest = read_manifest(vendor)
+    target = _resolve_target(manifest.target, requested, None)
+    try:
+        found = parse_codex_version(manifest.version)
+    except ReleaseError:
+        found = None
+    if found != version:
+        raise ReleaseError(
+            f"{source.path}: {MANIFEST_NAME} says version {manifest.version!r} but --codex-version is {version}: "
+            "pass the platform package of that release"
+        )
+    entry = vendor / manifest.entrypoint
+    if not entry.is_file():
+        raise ReleaseError(f"{source.path}: the entrypoint {manifest.entrypoint} is missing from the package")
+    if sniff_format(entry) is None:
+        raise ReleaseError(f"{source.path}: {manifest.entrypoint} is not an executable (no ELF, Mach-O or PE header)")
+    return target
+
+
+def _write_project(staging: Path, version: CodexVersion, tags: tuple[str, ...]) -> None:
+    pyproject = staging / "pyproject.toml"
+    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    document["project"]["version"] = version.pep440  # type: ignore[index]
+    document["tool"]["hatch"]["build"]["hooks"]["custom"]["platform-tag"] = ".".join(tags)  # type: ignore[index]
+    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+
+
+def _relocate(path: Path, work: Path, staging: Path) -> Path:
+    if path.is_absolute():
+        return staging / path.relative_to(work)
+    return staging / VENDOR / path
+
+
+def stage_runtime(
+    staging_dir: Path,
+    source: Path,
+    version: CodexVersion,
+    *,
+    target: str | None = None,
+    platform_tag: str | None = None,
+    include_voice: bool = False,
+    overwrite: bool = False,
+    wheel_dir: Path | None = None,
+    progress: bool | None = None,
+) -> StagedRuntime:
+    """Stage SOURCE as an ``openai-codex-cli-bin`` project in ``staging_dir`` (and optionally write its wheel)."""
+    staging = _check_staging_dir(staging_dir, source, overwrite)
+    opened = open_source(source)
+    template = repo_root() / "runtime"
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=staging.parent, prefix=f".{staging.name}.staging-"))
+    try:
+        _copy_template(template, work)
+        vendor = work / VENDOR
+        if opened.kind == "binary":
+            vendor.mkdir()
+            resolved = _stage_binary(source, vendor, version, target)
+        else:
+            vendor.mkdir()
+            resolved = _stage_package(opened, vendor, version, target, include_voice)
+        binaries = tuple(inspect_tree(vendor))
+        tags = (
+            check_requested_tags(platform_tag, binaries, resolved)
+            if platform_tag
+            else derive_platform_tags(binaries, resolved)
+        )
+        _write_project(work, version, tags)
+        if staging.exists():
+            shutil.rmtree(staging)
+        os.replace(work, staging)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    relocated = tuple(dataclasses.replace(info, path=_relocate(info.path, work, staging)) for info in binaries)
+    wheel = None
+    if wheel_dir is not None:
+        from codex_release.wheel_writer import write_wheel
+
+        wheel = write_wheel(staging, wheel_dir, progress=progress)
+    return StagedRuntime(staging, resolved, version, tags, relocated, wheel)
