@@ -1,0 +1,284 @@
+"""``verify``: the release's artifacts are exactly the expected set, and each one is sound.
+
+Checks, per runtime wheel: name and version, one wheel per target, WHEEL (``Root-Is-Purelib: false``,
+tag lines equal to the filename's), the platform tags equal to what the binaries inside earn, RECORD
+complete with matching sha256 and sizes, executable bits on every ELF/Mach-O/PE member, the bundled
+``codex-package.json`` at the same version. For the SDK: wheel and sdist at the same version with
+exactly one ``openai-codex-cli-bin==V`` requirement. No runtime sdist. ``twine check --strict`` on all.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import email.parser
+import hashlib
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from packaging.requirements import Requirement
+from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+
+from codex_release.binaries import inspect_tree
+from codex_release.errors import ReleaseError
+from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
+from codex_release.platform_tags import derive_platform_tags
+from codex_release.targets import TARGETS, get_target
+from codex_release.versions import CodexVersion, parse_codex_version
+
+__all__ = ["ArtifactReport", "VerifyReport", "verify_dist"]
+
+_MAGICS = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"\xbe\xba\xfe\xca")
+_MANIFEST = "codex_cli_bin/vendor/codex-package.json"
+
+
+@dataclass
+class ArtifactReport:
+    """One file of the dist directory and what is wrong with it."""
+
+    file: str
+    kind: str
+    target: str = ""
+    tags: str = ""
+    size: int = 0
+    faults: list[str] = field(default_factory=list)
+
+
+@dataclass
+class VerifyReport:
+    artifacts: list[ArtifactReport]
+    faults: list[str]
+    """Faults of the set as a whole (missing or duplicate targets, stray files)."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults and not any(a.faults for a in self.artifacts)
+
+    def table(self) -> str:
+        rows = [("file", "kind", "target", "size", "status")]
+        for a in self.artifacts:
+            status = "ok" if not a.faults else "FAIL: " + "; ".join(a.faults)
+            rows.append((a.file, a.kind, a.target or "-", f"{a.size / 1e6:.1f} MB", status))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = ["  ".join(c.ljust(widths[i]) if i < 4 else c for i, c in enumerate(r)) for r in rows]
+        lines += [f"FAIL: {fault}" for fault in self.faults]
+        lines.append("verify: OK" if self.ok else "verify: FAILED")
+        return "\n".join(lines)
+
+
+def _b64(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _check_record(zf: zipfile.ZipFile, report: ArtifactReport, binaries_dir: Path) -> None:
+    names = [info.filename for info in zf.infolist() if not info.is_dir()]
+    record_name = next((n for n in names if n.endswith(".dist-info/RECORD")), None)
+    if record_name is None:
+        report.faults.append("no RECORD")
+        return
+    rows = {row[0]: row for row in csv.reader(io.StringIO(zf.read(record_name).decode())) if row}
+    for info in zf.infolist():
+        if info.is_dir() or info.filename == record_name:
+            continue
+        row = rows.pop(info.filename, None)
+        if row is None or len(row) != 3 or not row[1].startswith("sha256="):
+            report.faults.append(f"{info.filename} has no sha256 RECORD entry")
+            continue
+        hasher = hashlib.sha256()
+        head = b""
+        out = None
+        with zf.open(info) as member:
+            while chunk := member.read(1 << 20):
+                if not head:
+                    head = chunk[:4]
+                    if head.startswith(_MAGICS):
+                        path = binaries_dir / info.filename
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        out = open(path, "wb")  # noqa: SIM115 - closed below
+                hasher.update(chunk)
+                if out is not None:
+                    out.write(chunk)
+        if out is not None:
+            out.close()
+            if not (info.external_attr >> 16) & 0o111:
+                report.faults.append(f"{info.filename} is a binary without exec bits")
+        if row[1] != f"sha256={_b64(hasher.digest())}" or row[2] != str(info.file_size):
+            report.faults.append(f"RECORD hash/size mismatch for {info.filename}")
+    rows.pop(record_name, None)
+    for missing in rows:
+        report.faults.append(f"RECORD lists {missing}, which is not in the wheel")
+
+
+def _metadata(zf: zipfile.ZipFile, suffix: str) -> email.message.Message:
+    name = next((n for n in zf.namelist() if n.endswith(f".dist-info/{suffix}")), None)
+    if name is None:
+        raise KeyError(suffix)
+    return email.parser.Parser().parsestr(zf.read(name).decode("utf-8"))
+
+
+def _verify_runtime_wheel(path: Path, version: CodexVersion) -> tuple[ArtifactReport, str | None]:
+    report = ArtifactReport(path.name, "runtime wheel", size=path.stat().st_size)
+    _, _, _, file_tags = parse_wheel_filename(path.name)
+    platforms = {tag.platform for tag in file_tags}
+    report.tags = ".".join(sorted(platforms))
+    triple: str | None = None
+    try:
+        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+            wheel = _metadata(zf, "WHEEL")
+            if wheel.get("Root-Is-Purelib", "").strip().lower() != "false":
+                report.faults.append("WHEEL must say Root-Is-Purelib: false")
+            if set(wheel.get_all("Tag", [])) != {str(tag) for tag in file_tags}:
+                report.faults.append("WHEEL Tag lines differ from the filename's tags")
+            metadata = _metadata(zf, "METADATA")
+            if metadata["Name"] != RUNTIME_DISTRIBUTION or metadata["Version"] != version.pep440:
+                report.faults.append(f"METADATA says {metadata['Name']} {metadata['Version']}")
+            manifest = json.loads(zf.read(_MANIFEST))
+            triple = str(manifest.get("target"))
+            target = get_target(triple)
+            report.target = triple
+            if parse_codex_version(str(manifest.get("version"))) != version:
+                report.faults.append(f"bundled codex-package.json is version {manifest.get('version')}")
+            _check_record(zf, report, Path(tmp))
+            derived = derive_platform_tags(inspect_tree(Path(tmp)), target)
+            if set(derived) != platforms:
+                report.faults.append(f"tags {report.tags} but the binaries earn {'.'.join(derived)}")
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        report.faults.append(f"unreadable wheel ({exc})")
+    except ReleaseError as exc:
+        report.faults.append(str(exc))
+    return report, triple
+
+
+def _requires_runtime(requirements: list[str], version: CodexVersion, report: ArtifactReport) -> None:
+    pins = [Requirement(r) for r in requirements if Requirement(r).name == RUNTIME_DISTRIBUTION]
+    expected = f"=={version.pep440}"
+    if len(pins) != 1 or str(pins[0].specifier) != expected:
+        found = ", ".join(str(p) for p in pins) or "none"
+        report.faults.append(f"must require exactly {RUNTIME_DISTRIBUTION}{expected} (found {found})")
+
+
+def _verify_sdk_wheel(path: Path, version: CodexVersion) -> ArtifactReport:
+    report = ArtifactReport(path.name, "sdk wheel", tags="py3-none-any", size=path.stat().st_size)
+    try:
+        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+            metadata = _metadata(zf, "METADATA")
+            _check_record(zf, report, Path(tmp))
+            if _metadata(zf, "WHEEL").get("Root-Is-Purelib", "").strip().lower() != "true":
+                report.faults.append("the SDK wheel must be pure (Root-Is-Purelib: true)")
+    except (zipfile.BadZipFile, KeyError) as exc:
+        report.faults.append(f"unreadable wheel ({exc})")
+        return report
+    _requires_runtime(metadata.get_all("Requires-Dist", []), version, report)
+    return report
+
+
+def _verify_sdk_sdist(path: Path, version: CodexVersion) -> ArtifactReport:
+    report = ArtifactReport(path.name, "sdk sdist", size=path.stat().st_size)
+    try:
+        with tarfile.open(path) as tar:
+            member = next(m for m in tar.getmembers() if PurePosixPath(m.name).parts[1:] == ("PKG-INFO",))
+            handle = tar.extractfile(member)
+            assert handle is not None
+            metadata = email.parser.Parser().parsestr(handle.read().decode("utf-8"))
+    except (tarfile.TarError, StopIteration, OSError) as exc:
+        report.faults.append(f"unreadable sdist ({exc})")
+        return report
+    _requires_runtime(metadata.get_all("Requires-Dist", []), version, report)
+    return report
+
+
+def _twine_check(files: list[Path]) -> dict[str, str]:
+    """``twine check --strict`` over ``files``: file name -> failure text (absent when it passed)."""
+    if not files:
+        return {}
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    failures: dict[str, str] = {}
+    current = None
+    for line in (result.stdout + result.stderr).splitlines():
+        if line.startswith("Checking "):
+            current = Path(line.split(":", 1)[0].removeprefix("Checking ")).name
+            if "FAILED" in line:
+                failures[current] = "twine check --strict failed"
+        elif current in failures and line.strip():
+            failures[current] += f": {line.strip()}"
+    if result.returncode != 0 and not failures:
+        failures["*"] = f"twine check failed: {result.stderr.strip()[-300:]}"
+    return failures
+
+
+def verify_dist(dist_dir: Path, version: CodexVersion, *, require_sdk: bool = False) -> VerifyReport:
+    """Verify every artifact of release ``version`` in ``dist_dir``."""
+    faults: list[str] = []
+    runtime_wheels: list[Path] = []
+    artifacts: list[ArtifactReport] = []
+    packaged: list[Path] = []
+    sdk_files: dict[str, Path] = {}
+    for path in sorted(dist_dir.iterdir()):
+        if path.suffix == ".whl":
+            try:
+                name, ver, _, _ = parse_wheel_filename(path.name)
+            except InvalidWheelFilename:
+                faults.append(f"{path.name} is not a valid wheel file name")
+                continue
+        elif path.name.endswith(".tar.gz"):
+            try:
+                name, ver = parse_sdist_filename(path.name)
+            except InvalidSdistFilename:
+                faults.append(f"{path.name} is not a valid sdist file name")
+                continue
+            if name == RUNTIME_DISTRIBUTION:
+                faults.append(f"{path.name}: the runtime is wheel-only, a runtime sdist must never ship: delete it")
+                continue
+        else:
+            continue
+        packaged.append(path)
+        if str(ver) != version.pep440:
+            faults.append(f"{path.name} is version {ver}, not {version}: remove it from {dist_dir}")
+        elif name == RUNTIME_DISTRIBUTION:
+            runtime_wheels.append(path)
+        elif name == SDK_DISTRIBUTION:
+            sdk_files["wheel" if path.suffix == ".whl" else "sdist"] = path
+        else:
+            faults.append(f"{path.name} is not part of the release: remove it from {dist_dir}")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda p: _verify_runtime_wheel(p, version), runtime_wheels))
+    seen: dict[str, str] = {}
+    for report, triple in results:
+        artifacts.append(report)
+        if triple is not None and triple in seen:
+            faults.append(f"two runtime wheels for {triple}: {seen[triple]} and {report.file}")
+        if triple is not None:
+            seen[triple] = report.file
+    for target in TARGETS:
+        if target.triple not in seen:
+            faults.append(f"no runtime wheel for {target.triple}: stage it with stage-runtime --wheel-dir")
+    if "wheel" in sdk_files:
+        artifacts.append(_verify_sdk_wheel(sdk_files["wheel"], version))
+    if "sdist" in sdk_files:
+        artifacts.append(_verify_sdk_sdist(sdk_files["sdist"], version))
+    if require_sdk:
+        faults.extend(
+            f"no SDK {kind} for {version}: build it with stage-sdk --dist-dir"
+            for kind in ("wheel", "sdist")
+            if kind not in sdk_files
+        )
+    twine = _twine_check(packaged)
+    for report in artifacts:
+        if report.file in twine:
+            report.faults.append(twine[report.file])
+    if "*" in twine:
+        faults.append(twine["*"])
+    return VerifyReport(artifacts, faults)
