@@ -1,7 +1,53 @@
-"""Commands of this group (registered by codex_release.cli)."""
+"""The main job: ``release`` (fetch, stage, build, verify the whole release into DIST)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from codex_release.cli.options import codex_version_option, resolve_version, run_or_exit
+from codex_release.targets import TARGETS, get_target
+from codex_release.versions import CodexVersion
+
+
+@click.command("release")
+@codex_version_option(required=False)
+@click.option(
+    "--dist-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Where the release lands (replaced only when everything verified).",
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    type=click.Choice([t.triple for t in TARGETS]),
+    help="Build only these targets (repeatable; default: all). A partial release does not verify.",
+)
+@click.option("--sdk/--no-sdk", "with_sdk", default=True, show_default=True, help="Build the SDK wheel and sdist.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def release_command(
+    codex_version: CodexVersion | None, dist_dir: Path, targets: tuple[str, ...], with_sdk: bool, quiet: bool
+) -> None:
+    """Build the whole release of one Codex version into DIST_DIR and verify it.
+
+    Fetches the six platform packages (integrity-checked, cached), writes one runtime wheel per target
+    with tags derived from its binaries, builds the SDK wheel and sdist pinned to the same version,
+    writes SHA256SUMS and manifest.json, then runs verify. DIST_DIR is replaced only on success.
+    """
+    from codex_release.release import build_release
+
+    version = run_or_exit(lambda: resolve_version(codex_version))
+    chosen = tuple(get_target(t) for t in targets) if targets else TARGETS
+    result = run_or_exit(
+        lambda: build_release(
+            version, dist_dir, targets=chosen, with_sdk=with_sdk, echo=click.echo, progress=False if quiet else None
+        )
+    )
+    click.echo(f"release {version} ({version.tag}): {len(result.files)} files in {dist_dir}")
+
+
+COMMANDS: list[click.Command] = [release_command]

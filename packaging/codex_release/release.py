@@ -1,0 +1,108 @@
+"""The main job: a local release of one Codex version into a dist directory.
+
+fetch (cached) -> stage + write one runtime wheel per target -> SDK wheel + sdist -> SHA256SUMS and
+``manifest.json`` -> verify. Everything is built in a temporary directory beside DIST and moved into
+place only when verification passed, so a failed release leaves DIST as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import parse_wheel_filename
+
+from codex_release.errors import ReleaseError
+from codex_release.fetch import fetch_runtime
+from codex_release.stage_runtime import stage_runtime
+from codex_release.targets import TARGETS, Target
+from codex_release.verify import VerifyReport, verify_dist
+from codex_release.versions import CodexVersion
+
+__all__ = ["ReleaseResult", "build_release", "write_checksums"]
+
+MANIFEST_FILE = "manifest.json"
+SUMS_FILE = "SHA256SUMS"
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    dist_dir: Path
+    files: tuple[Path, ...]
+    report: VerifyReport
+
+
+def _sha256(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def write_checksums(dist: Path, targets_by_file: dict[str, str]) -> None:
+    """Write ``SHA256SUMS`` and ``manifest.json`` (file, size, sha256, tags, target) for ``dist``."""
+    entries = []
+    for path in sorted(p for p in dist.iterdir() if p.suffix == ".whl" or p.name.endswith(".tar.gz")):
+        digest = _sha256(path)
+        tags = sorted(str(t) for t in parse_wheel_filename(path.name)[3]) if path.suffix == ".whl" else []
+        entries.append(
+            {
+                "file": path.name,
+                "size": path.stat().st_size,
+                "sha256": digest,
+                "tags": tags,
+                "target": targets_by_file.get(path.name),
+            }
+        )
+    (dist / SUMS_FILE).write_text("".join(f"{e['sha256']}  {e['file']}\n" for e in entries), encoding="utf-8")
+    (dist / MANIFEST_FILE).write_text(json.dumps({"artifacts": entries}, indent=2) + "\n", encoding="utf-8")
+
+
+def build_release(
+    version: CodexVersion,
+    dist_dir: Path,
+    *,
+    targets: tuple[Target, ...] = TARGETS,
+    with_sdk: bool = True,
+    echo: Callable[[str], None] = print,
+    progress: bool | None = None,
+) -> ReleaseResult:
+    """Build and verify every artifact of ``version``; replace ``dist_dir`` only on success."""
+    dist = dist_dir.resolve()
+    dist.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="codex-release-"))
+    out = Path(tempfile.mkdtemp(dir=dist.parent, prefix=f".{dist.name}.new-"))
+    try:
+        echo(f"fetching {len(targets)} platform packages of Codex {version.tag} (cached after the first run)")
+        sources = fetch_runtime(version, targets, work / "fetched")
+        targets_by_file: dict[str, str] = {}
+        for target, source in sources.items():
+            staged = stage_runtime(work / "staging" / target.triple, source, version, wheel_dir=out, progress=progress)
+            assert staged.wheel is not None
+            targets_by_file[staged.wheel.name] = target.triple
+            echo(f"  {target.triple:28} -> {staged.wheel.name}")
+        if with_sdk:
+            from codex_release.stage_sdk import stage_sdk
+
+            stage_sdk(work / "staging" / "sdk", version, dist_dir=out)
+            echo("  SDK wheel and sdist built")
+        write_checksums(out, targets_by_file)
+        report = verify_dist(out, version, require_sdk=with_sdk)
+        echo(report.table())
+        if not report.ok:
+            raise ReleaseError(f"verification failed for {version}: see the table above; {dist_dir} was left unchanged")
+        if dist.exists():
+            shutil.rmtree(dist)
+        os.replace(out, dist)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+    files = tuple(sorted(dist.iterdir()))
+    return ReleaseResult(dist, files, report)
