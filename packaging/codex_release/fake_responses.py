@@ -409,7 +409,7 @@ class FakeResponsesServer:
         httpd = _HTTPServer((self._host, self._port), _Handler)
         httpd.fake = self
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="fake-responses", daemon=True)
+        self._thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), name="fake-responses", daemon=True)
         self._thread.start()
         return self
 
