@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from codex_release.cli import main
+from codex_release.errors import ReleaseError
+from codex_release.pins import pinned_runtime_version, runtime_requirement
+from codex_release.targets import TARGETS, get_target
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_six_targets_cover_each_os_and_arch() -> None:
+    assert {(t.os, t.arch) for t in TARGETS} == {
+        (os_, arch) for os_ in ("linux", "macos", "windows") for arch in ("x86_64", "aarch64")
+    }
+    assert len({t.triple for t in TARGETS}) == 6
+    assert all(t.exe_suffix == (".exe" if t.os == "windows" else "") for t in TARGETS)
+
+
+def test_linux_wheels_install_on_glibc_and_musl() -> None:
+    for target in (t for t in TARGETS if t.os == "linux"):
+        prefixes = {tag.split("_")[0] for tag in target.expected_tags}
+        assert {"musllinux", "manylinux"} <= prefixes
+
+
+def test_get_target_unknown_names_the_choices() -> None:
+    with pytest.raises(ReleaseError, match="unknown target 'x86_64-unknown-linux-gnu': use one of"):
+        get_target("x86_64-unknown-linux-gnu")
+
+
+def test_npm_spec() -> None:
+    assert get_target("aarch64-apple-darwin").npm_spec("0.169.0") == "@openai/codex@0.169.0-darwin-arm64"
+
+
+def test_matrix_json_is_the_target_table() -> None:
+    result = CliRunner().invoke(main, ["matrix", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["include"]
+    assert [row["triple"] for row in rows] == [t.triple for t in TARGETS]
+    assert all(row["platform_tag"] == ".".join(row["expected_tags"]) for row in rows)
+    assert all(row["runner"] for row in rows)
+
+
+def test_pin_is_read_from_sdk_pyproject() -> None:
+    version = pinned_runtime_version()
+    text = (REPO / "sdk" / "pyproject.toml").read_text()
+    assert f'"openai-codex-cli-bin=={version.pep440}"' in text
+
+
+@pytest.mark.parametrize(
+    ("dependencies", "fragment"),
+    [
+        ('["pydantic"]', "exactly one openai-codex-cli-bin==X dependency, found 0"),
+        ('["openai-codex-cli-bin==1.0.0", "openai-codex-cli-bin==1.0.0"]', "found 2"),
+        ('["openai-codex-cli-bin>=1.0.0"]', "must be one exact pin"),
+        ('["openai-codex-cli-bin==1.0.*"]', "must be one exact pin"),
+        ('["not a requirement !!"]', "invalid dependency"),
+    ],
+)
+def test_bad_pins_are_refused(tmp_path: Path, dependencies: str, fragment: str) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(f'[project]\nname = "x"\ndependencies = {dependencies}\n')
+    with pytest.raises(ReleaseError, match=fragment.replace("(", r"\(").replace("*", r"\*")):
+        pinned_runtime_version(pyproject)
+
+
+def test_runtime_requirement_reads_the_exact_pin(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\ndependencies = ["pydantic>=2", "openai-codex-cli-bin==0.154.0a1"]\n')
+    assert str(runtime_requirement(pyproject)) == "openai-codex-cli-bin==0.154.0a1"
+    assert pinned_runtime_version(pyproject).tag == "rust-v0.154.0-alpha.1"
+
+
+def test_cli_rejects_a_bad_version_in_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["fetch-runtime", "--codex-version", "latest", "--all", "--dest", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not a Codex version: 'latest'" in result.output
+    assert list(tmp_path.iterdir()) == []
