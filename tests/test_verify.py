@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from codex_release.cli import main
+from codex_release.stage_runtime import stage_runtime
+from codex_release.targets import TARGETS
+from codex_release.verify import verify_dist
+from codex_release.versions import parse_codex_version
+from tests.synthetic_binaries import make_elf, write_platform_package
+
+V = parse_codex_version("0.169.0")
+LINUX_WHEEL = (
+    "openai_codex_cli_bin-0.169.0-py3-none-musllinux_1_1_x86_64.manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+)
+
+
+def _build(staging: Path, out: Path, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), *args, str(staging)],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def synthetic_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six runtime wheels built by hatchling from synthetic platform packages."""
+    root = tmp_path_factory.mktemp("dist-src")
+    dist = root / "dist"
+    for target in TARGETS:
+        package = write_platform_package(root / "pkg" / target.triple, target.triple)
+        stage_runtime(root / "stage" / target.triple, package, V)
+        _build(root / "stage" / target.triple, dist, "--wheel")
+    return dist
+
+
+@pytest.fixture
+def dist(synthetic_dist: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(synthetic_dist, tmp_path / "dist"))
+
+
+def rewrite(wheel: Path, edit: Callable[[zipfile.ZipInfo, bytes], tuple[zipfile.ZipInfo, bytes] | None]) -> None:
+    tmp = wheel.with_suffix(".tmp")
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            result = edit(info, src.read(info))
+            if result is not None:
+                dst.writestr(*result)
+    tmp.replace(wheel)
+
+
+def faults(dist: Path) -> list[str]:
+    report = verify_dist(dist, V)
+    return report.faults + [f for a in report.artifacts for f in a.faults]
+
+
+def test_a_complete_dist_verifies(dist: Path) -> None:
+    report = verify_dist(dist, V)
+    assert report.ok, report.table()
+    assert len(report.artifacts) == 6
+    assert {a.target for a in report.artifacts} == {t.triple for t in TARGETS}
+    assert "verify: OK" in report.table()
+
+
+def test_missing_target_and_runtime_sdist_and_stray_version(dist: Path, tmp_path: Path) -> None:
+    (dist / LINUX_WHEEL).unlink()
+    (dist / "openai_codex_cli_bin-0.169.0.tar.gz").write_bytes(b"")
+    (dist / "openai_codex_cli_bin-0.168.0-py3-none-win_amd64.whl").write_bytes(b"")
+    found = " | ".join(faults(dist))
+    assert "no runtime wheel for x86_64-unknown-linux-musl" in found
+    assert "a runtime sdist must never ship" in found
+    assert "is version 0.168.0, not 0.169.0" in found
+
+
+def test_record_mismatch_is_caught(dist: Path) -> None:
+    rewrite(
+        dist / LINUX_WHEEL,
+        lambda info, data: (info, data + b"x" if info.filename.endswith("bin/codex") else data),
+    )
+    assert any("RECORD hash/size mismatch for codex_cli_bin/vendor/bin/codex" in f for f in faults(dist))
+
+
+def test_missing_exec_bit_is_caught(dist: Path) -> None:
+    def strip(info: zipfile.ZipInfo, data: bytes) -> tuple[zipfile.ZipInfo, bytes]:
+        if info.filename.endswith("codex-path/rg"):
+            info.external_attr = 0o100644 << 16
+        return info, data
+
+    rewrite(dist / LINUX_WHEEL, strip)
+    assert any("codex-path/rg is a binary without exec bits" in f for f in faults(dist))
+
+
+def test_tags_that_the_binaries_do_not_earn(dist: Path) -> None:
+    wrong = dist / LINUX_WHEEL.replace(
+        "musllinux_1_1_x86_64.manylinux_2_17_x86_64.manylinux2014_x86_64", "manylinux_2_17_x86_64"
+    )
+
+    def retag(info: zipfile.ZipInfo, data: bytes) -> tuple[zipfile.ZipInfo, bytes]:
+        if info.filename.endswith("/WHEEL"):
+            lines = [line for line in data.decode().splitlines() if "musllinux" not in line and "2014" not in line]
+            data = ("\n".join(lines) + "\n").encode()
+        return info, data
+
+    (dist / LINUX_WHEEL).rename(wrong)
+    rewrite(wrong, retag)
+    assert any("but the binaries earn musllinux_1_1_x86_64" in f for f in faults(dist))
+
+
+def test_a_binary_for_the_wrong_arch_inside_a_wheel(dist: Path) -> None:
+    rewrite(
+        dist / LINUX_WHEEL,
+        lambda info, data: (info, make_elf("aarch64", static=True) if info.filename.endswith("bin/codex") else data),
+    )
+    assert any("aarch64" in f for f in faults(dist))
+
+
+def test_cli_prints_a_table_and_fails(dist: Path) -> None:
+    ok = CliRunner().invoke(main, ["verify", str(dist), "--codex-version", "rust-v0.169.0"])
+    assert ok.exit_code == 0, ok.output
+    assert "verify: OK" in ok.output
+    (dist / LINUX_WHEEL).unlink()
+    bad = CliRunner().invoke(main, ["verify", str(dist), "--codex-version", "0.169.0"])
+    assert bad.exit_code == 1
+    assert "no runtime wheel for x86_64-unknown-linux-musl" in bad.output
+    sdk = CliRunner().invoke(main, ["verify", str(dist), "--codex-version", "0.169.0", "--require-sdk"])
+    assert "no SDK wheel for 0.169.0" in sdk.output
