@@ -1,0 +1,310 @@
+"""Wheel platform tags earned by the binaries that go into a runtime wheel.
+
+The tag set is the tightest one that every file satisfies, derived from the headers read by
+:mod:`codex_release.binaries`, never from the host that runs the staging:
+
+* Linux, every file static (no ``PT_INTERP``, no ``DT_NEEDED``; the real Codex packages for
+  x86_64): ``musllinux_1_1_<arch>``, ``manylinux_2_17_<arch>`` and its legacy alias
+  ``manylinux2014_<arch>``, so one wheel installs on Alpine and Debian alike. 2.17 is the floor:
+  it is the oldest glibc pip still has a tag for on every supported architecture (aarch64 starts
+  there) and what the ``manylinux2014`` alias means to pips older than PEP 600.
+* Linux with a dynamic glibc file: ``manylinux_2_<N>_<arch>`` with ``N`` the highest
+  ``GLIBC_2.N`` any file needs (at least 17), plus ``manylinux2014_<arch>`` when ``N`` is 17;
+  no musllinux tag, since musl systems lack glibc.
+* Linux with a dynamic musl file: ``musllinux_1_1_<arch>`` only. (A file needing musl and
+  another needing glibc cannot share a wheel: an error.)
+* macOS: ``macosx_<X>_<Y>_<arch>`` with X.Y the highest minimum macOS over every Mach-O file
+  (arm64 never below 11.0). From macOS 11 on, pip generates only ``macosx_<X>_0`` tags (on
+  macOS 14.5 it offers ``macosx_14_0``, ``macosx_13_0``, ... but never ``macosx_14_2``), so a
+  minimum of 14.2 rounds *up* to ``macosx_15_0``: ``macosx_14_2`` would never install anywhere
+  and ``macosx_14_0`` would install on 14.0 and 14.1, where the binary cannot start.
+  A minimum of 10.16 (how macOS 11 presents itself to old SDKs) is 11.0.
+* Windows: ``win_amd64`` / ``win_arm64``.
+
+Every file must be for the target's OS and CPU (a universal Mach-O file must hold the target's
+slice); anything else is a :class:`~codex_release.errors.ReleaseError` naming the file, what it
+is and what the target needs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from packaging.tags import mac_platforms
+
+from codex_release.binaries import BinaryInfo
+from codex_release.errors import ReleaseError
+from codex_release.targets import TARGETS, Target
+
+__all__ = [
+    "check_requested_tags",
+    "check_target_binaries",
+    "derive_platform_tags",
+    "expand_tag_set",
+]
+
+MANYLINUX_FLOOR = (2, 17)
+MUSLLINUX_FLOOR = (1, 1)
+MACOS_ARM64_FLOOR = (11, 0)
+
+_LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+_LEGACY_ARCHS = {
+    "manylinux1": {"x86_64", "i686"},
+    "manylinux2010": {"x86_64", "i686"},
+    "manylinux2014": {"x86_64", "i686", "aarch64", "armv7l", "ppc64", "ppc64le", "s390x"},
+}
+_MACOS_ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}
+_MACOS_TAG_ARCHS = {
+    "x86_64": {"x86_64"},
+    "arm64": {"aarch64"},
+    "universal2": {"x86_64", "aarch64"},
+    "intel": {"i386", "x86_64"},
+    "i386": {"i386"},
+}
+_WINDOWS_TAGS = {"x86_64": "win_amd64", "aarch64": "win_arm64", "i386": "win32"}
+_OS_NAMES = {"linux": "Linux (ELF)", "macos": "macOS (Mach-O)", "windows": "Windows (PE)"}
+_FORMAT_OF_OS = {"linux": "elf", "macos": "macho", "windows": "pe"}
+
+_TAG_PART = re.compile(r"[a-z0-9_]+")
+_MANYLINUX = re.compile(r"manylinux_(\d+)_(\d+)_([a-z0-9_]+)")
+_LEGACY = re.compile(r"(manylinux1|manylinux2010|manylinux2014)_([a-z0-9_]+)")
+_MUSLLINUX = re.compile(r"musllinux_(\d+)_(\d+)_([a-z0-9_]+)")
+_MACOSX = re.compile(r"macosx_(\d+)_(\d+)_([a-z0-9_]+)")
+
+
+def _a(description: str) -> str:
+    return ("an " if description.startswith("ELF") else "a ") + description
+
+
+def _is(info: BinaryInfo) -> str:
+    return f"{info.name} is {_a(info.describe())}"
+
+
+# --------------------------------------------------------------------------------------------
+# Binaries vs target
+# --------------------------------------------------------------------------------------------
+
+
+def check_target_binaries(infos: Sequence[BinaryInfo], target: Target) -> None:
+    """Refuse any file that is not for ``target``'s OS and CPU, and an empty list."""
+    if not infos:
+        raise ReleaseError(
+            f"no ELF, Mach-O or PE file to derive {target.triple} platform tags from: stage a package with its binaries"
+        )
+    for info in infos:
+        if info.os != target.os or info.format != _FORMAT_OF_OS[target.os]:
+            raise ReleaseError(
+                f"{_is(info)} but target {target.triple} needs {_OS_NAMES[target.os]} binaries{_hint(info)}"
+            )
+        if target.arch not in info.archs:
+            raise ReleaseError(f"{_is(info)} but target {target.triple} needs {target.arch}{_hint(info)}")
+
+
+def _hint(info: BinaryInfo) -> str:
+    matches = [t.triple for t in TARGETS if t.os == info.os and t.arch in info.archs]
+    if len(matches) == 1:
+        return f": stage it for --target {matches[0]} or use the right platform package"
+    return ": use the platform package built for this target"
+
+
+# --------------------------------------------------------------------------------------------
+# Derivation
+# --------------------------------------------------------------------------------------------
+
+
+def derive_platform_tags(infos: Sequence[BinaryInfo], target: Target) -> tuple[str, ...]:
+    """The tightest platform tags that every one of ``infos`` satisfies on ``target``."""
+    check_target_binaries(infos, target)
+    if target.os == "linux":
+        return _linux_tags(infos, target.arch)
+    if target.os == "macos":
+        version = pip_macos_version(macos_requirement(infos, target.arch))
+        return (f"macosx_{version[0]}_{version[1]}_{_MACOS_ARCH[target.arch]}",)
+    return (_WINDOWS_TAGS[target.arch],)
+
+
+def _linux_tags(infos: Sequence[BinaryInfo], arch: str) -> tuple[str, ...]:
+    dynamic = [info for info in infos if not info.static]
+    for info in dynamic:
+        if info.libc is None:
+            raise ReleaseError(
+                f"{_is(info)}: its C library cannot be told from its headers, so no manylinux or musllinux "
+                "tag fits it; leave it out or rebuild it static or against glibc or musl"
+            )
+    musl = [info for info in dynamic if info.libc == "musl"]
+    glibc = [info for info in dynamic if info.libc == "glibc"]
+    if musl and glibc:
+        raise ReleaseError(
+            f"{musl[0].name} needs musl but {glibc[0].name} needs glibc: no Linux system has both, so no "
+            "single wheel tag fits them; leave one out or rebuild it static"
+        )
+    if glibc:
+        major, minor = glibc_requirement(infos)
+        tags = [f"manylinux_{major}_{minor}_{arch}"]
+        tags += [f"{legacy}_{arch}" for legacy, version in _LEGACY_MANYLINUX.items() if version == (major, minor)]
+        return tuple(tags)
+    musllinux = f"musllinux_{MUSLLINUX_FLOOR[0]}_{MUSLLINUX_FLOOR[1]}_{arch}"
+    if musl:
+        return (musllinux,)
+    major, minor = MANYLINUX_FLOOR
+    return (musllinux, f"manylinux_{major}_{minor}_{arch}", f"manylinux2014_{arch}")
+
+
+def glibc_requirement(infos: Sequence[BinaryInfo]) -> tuple[int, int]:
+    """The oldest glibc every file runs on: the highest ``GLIBC_x.y`` needed, at least 2.17."""
+    needed = [info.glibc_version for info in infos if info.libc == "glibc" and info.glibc_version]
+    return max([MANYLINUX_FLOOR, *needed])
+
+
+def macos_requirement(infos: Sequence[BinaryInfo], arch: str) -> tuple[int, int]:
+    """The highest minimum macOS over every Mach-O file (11.0 at least for arm64)."""
+    for info in infos:
+        if info.macos_min is None:
+            raise ReleaseError(
+                f"{_is(info)}: it records no minimum macOS (no LC_BUILD_VERSION or LC_VERSION_MIN_MACOSX), "
+                "so no macosx tag can be derived; rebuild it with a deployment target"
+            )
+    needed = max(info.macos_min for info in infos if info.macos_min is not None)
+    return max(needed, MACOS_ARM64_FLOOR) if arch == "aarch64" else needed
+
+
+def pip_macos_version(version: tuple[int, int]) -> tuple[int, int]:
+    """The lowest macOS version pip has a tag for that is at least ``version``.
+
+    Up to 10.15 every minor release has tags. 10.16 is macOS 11 as old SDKs see it. From 11 on pip
+    generates only ``X_0`` tags, so X.Y with Y > 0 rounds up to (X+1).0.
+    """
+    major, minor = version
+    if major == 10 and minor >= 16:
+        return (11, 0)
+    if major >= 11 and minor > 0:
+        return (major + 1, 0)
+    return version
+
+
+# --------------------------------------------------------------------------------------------
+# Requested tags
+# --------------------------------------------------------------------------------------------
+
+
+def expand_tag_set(platform: str) -> tuple[str, ...]:
+    """Split a (possibly compressed, ``a.b.c``) platform tag field into its parts, in order,
+    without duplicates. Only the syntax is checked here."""
+    if not platform:
+        raise ReleaseError("empty platform tag: pass e.g. --platform-tag manylinux_2_17_x86_64")
+    if "-" in platform:
+        raise ReleaseError(
+            f"platform tag {platform!r} contains '-': pass only the platform part (e.g. win_amd64), "
+            "not a whole py3-none-... tag"
+        )
+    parts: list[str] = []
+    for part in platform.split("."):
+        if not _TAG_PART.fullmatch(part):
+            raise ReleaseError(
+                f"platform tag {platform!r} has an invalid part {part!r}: parts are lowercase letters, digits "
+                "and underscores, joined by '.'"
+            )
+        if part not in parts:
+            parts.append(part)
+    return tuple(parts)
+
+
+def check_requested_tags(requested: str, infos: Sequence[BinaryInfo], target: Target) -> tuple[str, ...]:
+    """Accept a requested platform tag (set) only when every part is honoured by every file.
+
+    Returns the expanded parts. A part that some file cannot honour is a :class:`ReleaseError`
+    naming the part, the file and why, together with the tags the files do earn.
+    """
+    parts = expand_tag_set(requested)
+    earned = derive_platform_tags(infos, target)
+    for part in parts:
+        problem = _why_not(part, infos, target)
+        if problem is not None:
+            raise ReleaseError(f"--platform-tag {part} cannot be used: {problem}; the binaries earn {'.'.join(earned)}")
+    return parts
+
+
+def _why_not(part: str, infos: Sequence[BinaryInfo], target: Target) -> str | None:
+    """Why ``part`` is not honoured by ``infos`` (None when it is)."""
+    if m := _MANYLINUX.fullmatch(part):
+        return _why_not_linux(part, "glibc", (int(m.group(1)), int(m.group(2))), m.group(3), infos)
+    if m := _LEGACY.fullmatch(part):
+        alias, arch = m.group(1), m.group(2)
+        if arch not in _LEGACY_ARCHS[alias]:
+            return f"{alias} is not defined for {arch} (it covers {', '.join(sorted(_LEGACY_ARCHS[alias]))})"
+        return _why_not_linux(part, "glibc", _LEGACY_MANYLINUX[alias], arch, infos)
+    if m := _MUSLLINUX.fullmatch(part):
+        return _why_not_linux(part, "musl", (int(m.group(1)), int(m.group(2))), m.group(3), infos)
+    if m := _MACOSX.fullmatch(part):
+        return _why_not_macos(part, (int(m.group(1)), int(m.group(2))), m.group(3), infos, target)
+    if part in _WINDOWS_TAGS.values():
+        arch = next(a for a, tag in _WINDOWS_TAGS.items() if tag == part)
+        for info in infos:
+            if info.format != "pe":
+                return f"{part} is a Windows tag but {_is(info)}"
+            if info.archs != (arch,):
+                return f"{part} is for {arch} but {_is(info)}"
+        return None
+    if part.startswith("linux_"):
+        return f"{part} is a plain Linux tag, which package indexes refuse; use manylinux_* or musllinux_*"
+    if part == "any":
+        return "'any' claims the wheel runs everywhere, but it holds platform binaries"
+    return (
+        f"{part!r} is not a platform tag this toolkit understands (expected manylinux_X_Y_ARCH, "
+        "manylinux2014_ARCH, musllinux_X_Y_ARCH, macosx_X_Y_ARCH, win_amd64 or win_arm64)"
+    )
+
+
+def _why_not_linux(
+    part: str, libc: str, version: tuple[int, int], arch: str, infos: Sequence[BinaryInfo]
+) -> str | None:
+    for info in infos:
+        if info.format != "elf" or info.os != "linux":
+            return f"{part} is a Linux tag but {_is(info)}"
+        if info.archs != (arch,):
+            return f"{part} is for {arch} but {_is(info)}"
+        if info.static:
+            continue
+        if info.libc != libc:
+            system = "manylinux" if libc == "glibc" else "musllinux"
+            return f"{_is(info)}, and a {system} system has no {info.libc or 'such C library'}"
+        if libc == "glibc":
+            need = max(MANYLINUX_FLOOR, info.glibc_version or MANYLINUX_FLOOR)
+            if version < need:
+                return (
+                    f"{_is(info)}, which needs glibc {need[0]}.{need[1]} but {part} promises {version[0]}.{version[1]}"
+                )
+        elif version < MUSLLINUX_FLOOR:
+            return f"{part} promises musl {version[0]}.{version[1]}, older than the musl 1.1 the toolkit can vouch for"
+    return None
+
+
+def _why_not_macos(
+    part: str, version: tuple[int, int], tag_arch: str, infos: Sequence[BinaryInfo], target: Target
+) -> str | None:
+    archs = _MACOS_TAG_ARCHS.get(tag_arch)
+    if archs is None:
+        return f"{part} names macOS architecture {tag_arch!r}, which the toolkit cannot check"
+    if target.arch not in archs:
+        return f"{part} is for {'+'.join(sorted(archs))} but target {target.triple} is {target.arch}"
+    if part not in {str(p) for p in mac_platforms(version, tag_arch)}:
+        fix = pip_macos_version(version)
+        return (
+            f"pip never generates {part} (from macOS 11 on it only offers macosx_X_0 tags), so the wheel would "
+            f"never install; use macosx_{fix[0]}_{fix[1]}_{tag_arch}"
+        )
+    for info in infos:
+        if info.format != "macho" or info.os != "macos":
+            return f"{part} is a macOS tag but {_is(info)}"
+        missing = sorted(archs - set(info.archs))
+        if missing:
+            return f"{part} is for {'+'.join(sorted(archs))} but {_is(info)} (no {'+'.join(missing)} slice)"
+        need = macos_requirement([info], "aarch64" if "aarch64" in archs else "x86_64")
+        if _normalise_macos(version) < need:
+            return f"{_is(info)}, which needs macOS {need[0]}.{need[1]} but {part} promises {version[0]}.{version[1]}"
+    return None
+
+
+def _normalise_macos(version: tuple[int, int]) -> tuple[int, int]:
+    return (11, 0) if version[0] == 10 and version[1] >= 16 else version
