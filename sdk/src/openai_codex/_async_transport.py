@@ -1,0 +1,320 @@
+"""The asyncio driver: ``codex app-server`` through ``asyncio.create_subprocess_exec`` streams.
+
+No threads: one task reads stdout in chunks (so line length is unbounded, unlike
+``StreamReader.readline``'s limit) and feeds the :class:`ProtocolCore`, one drains stderr, and each
+server-to-client request is answered in its own task. Callers await ``asyncio.Future`` objects (requests)
+and ``asyncio.Queue`` objects (one per running turn).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from openai_codex._protocol import Deliver, ProtocolCore, ProtocolViolation, Resolved, ServerRequest, Unrouted
+from openai_codex._runtime import (
+    StderrTail,
+    check_initialize_result,
+    explain_startup_exit,
+    initialize_params,
+    launch_spec,
+    sdk_version,
+)
+from openai_codex.approvals import ApprovalRequest, UnsupportedServerRequest, answer_for, decide
+from openai_codex.config import CodexConfig
+from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
+from openai_codex.notifications import Notification
+
+__all__ = ["AsyncTransport", "AsyncTurnSink"]
+
+_log = logging.getLogger("openai_codex")
+_READ_CHUNK = 1 << 16
+
+
+class AsyncTurnSink:
+    """The events of one turn, in order; ends with ``turn/completed`` or a :class:`CodexError`."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Notification | CodexError] = asyncio.Queue()
+
+    async def get(self) -> Notification:
+        item = await self.queue.get()
+        if isinstance(item, CodexError):
+            self.queue.put_nowait(item)
+            raise item
+        return item
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is not None:
+        return
+    if sys.platform != "win32":
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+            return
+        except OSError:
+            pass
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+
+
+class AsyncTransport:
+    """One running ``codex app-server`` and its connection, driven by the running event loop."""
+
+    def __init__(self, config: CodexConfig) -> None:
+        self._config = config
+        self._core: ProtocolCore[AsyncTurnSink] = ProtocolCore()
+        self._futures: dict[int, asyncio.Future[Any]] = {}
+        self._stderr = StderrTail()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+        self._closed_event: asyncio.Event | None = None
+        self._write_lock: asyncio.Lock | None = None
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._stderr_task: asyncio.Task[None] | None = None
+        self.binary = ""
+        self.runtime_version: str | None = None
+        self.initialize_result: dict[str, Any] = {}
+
+    async def start(self) -> None:
+        """Spawn the app-server and complete ``initialize``; on failure everything is cleaned up."""
+        argv, env = launch_spec(self._config)
+        self.binary = argv[0]
+        self._closed_event = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=os.fspath(self._config.cwd) if self._config.cwd is not None else None,
+                start_new_session=sys.platform != "win32",
+            )
+        except OSError as exc:
+            raise RuntimeNotFoundError(f"cannot run {self.binary!r}: {exc.strerror or exc}") from exc
+        assert self._proc.stdout is not None
+        assert self._proc.stderr is not None
+        self._stderr_task = asyncio.create_task(self._drain_stderr(self._proc.stderr), name="codex-stderr")
+        self._reader = asyncio.create_task(self._read_loop(self._proc.stdout), name="codex-reader")
+        try:
+            await self._initialize(argv, env)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _initialize(self, argv: list[str], env: dict[str, str]) -> None:
+        timeout = self._config.startup_timeout_s
+        try:
+            result = await self.request("initialize", initialize_params(self._config, sdk_version()), timeout=timeout)
+        except TransportClosedError as exc:
+            error = await asyncio.to_thread(explain_startup_exit, argv, env, exc.returncode, exc.stderr_tail)
+            raise error from None
+        except TimeoutError:
+            raise TransportClosedError(
+                f"codex app-server did not answer initialize within {timeout:g}s (raise "
+                f"CodexConfig.startup_timeout_s if the machine is slow). stderr tail:\n{self._stderr.text()}",
+                stderr_tail=self._stderr.text(),
+            ) from None
+        self.runtime_version = check_initialize_result(result, self.binary)
+        self.initialize_result = result
+        await self.notify("initialized")
+
+    # ------------------------------------------------------------------ outgoing
+    async def _write(self, data: bytes) -> None:
+        proc = self._proc
+        assert proc is not None
+        assert proc.stdin is not None
+        assert self._write_lock is not None
+        try:
+            async with self._write_lock:
+                proc.stdin.write(data)
+                await proc.stdin.drain()
+        except (OSError, RuntimeError):
+            assert self._closed_event is not None
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._closed_event.wait(), timeout=5)
+            raise (self._core.closed or TransportClosedError("codex app-server is not accepting input")) from None
+
+    async def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None:
+        if self._core.closed is not None:
+            raise self._core.closed
+        await self._write(ProtocolCore.notification(method, params))
+
+    async def request(
+        self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None
+    ) -> Any:
+        request_id, data = self._core.request(method, params)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._futures[request_id] = future
+        return await self._send_and_wait(request_id, data, future, timeout)
+
+    async def start_turn(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, AsyncTurnSink]:
+        sink = AsyncTurnSink()
+        request_id, data = self._core.start_turn(thread_id, params, sink)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._futures[request_id] = future
+        return await self._send_and_wait(request_id, data, future, None), sink
+
+    async def _send_and_wait(
+        self, request_id: int, data: bytes, future: asyncio.Future[Any], timeout: float | None
+    ) -> Any:
+        try:
+            await self._write(data)
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except asyncio.TimeoutError:
+            self._core.forget(request_id)
+            raise TimeoutError(f"no response from codex app-server within {timeout:g}s") from None
+        finally:
+            self._futures.pop(request_id, None)
+            if not future.done():
+                future.cancel()
+                self._core.forget(request_id)
+
+    def release(self, sink: AsyncTurnSink) -> None:
+        self._core.remove_sink(sink)
+
+    # ------------------------------------------------------------------ incoming
+    async def _read_loop(self, stdout: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                data = await stdout.read(_READ_CHUNK)
+                if not data:
+                    break
+                self._dispatch(self._core.receive_data(data))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _log.exception("codex reader task failed")
+        finally:
+            await self._on_eof()
+
+    def _dispatch(self, events: list[Any]) -> None:
+        for event in events:
+            if isinstance(event, Deliver):
+                event.sink.queue.put_nowait(event.notification)
+            elif isinstance(event, Resolved):
+                future = self._futures.pop(event.request_id, None)
+                if future is None or future.done():
+                    continue
+                if event.error is not None:
+                    future.set_exception(event.error)
+                else:
+                    future.set_result(event.result)
+            elif isinstance(event, ServerRequest):
+                task = asyncio.create_task(self._answer(event), name=f"codex-{event.method}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            elif isinstance(event, Unrouted):
+                _log.debug("unrouted notification %s", event.notification.method)
+            elif isinstance(event, ProtocolViolation):
+                _log.warning("ignoring a line from codex app-server: %s: %.200r", event.reason, event.line)
+
+    async def _answer(self, request: ServerRequest) -> None:
+        approval = ApprovalRequest(request.method, request.params)
+        decision = decide(self._config.approval_handler, approval)
+        if inspect.isawaitable(decision):
+            try:
+                decision = await decision
+            except Exception:
+                _log.exception("approval handler failed on %s: declining", request.method)
+                decision = "decline"
+        try:
+            if not isinstance(decision, (str, Mapping)):
+                raise TypeError(f"approval handler returned {decision!r}")
+            data = ProtocolCore.response(request.request_id, answer_for(approval, decision))
+        except UnsupportedServerRequest as exc:
+            data = ProtocolCore.error_response(request.request_id, -32601, str(exc))
+        except Exception:
+            _log.exception("cannot answer %s: declining", request.method)
+            data = ProtocolCore.response(request.request_id, answer_for(approval, "decline"))
+        with contextlib.suppress(CodexError):
+            await self._write(data)
+
+    async def _drain_stderr(self, stderr: asyncio.StreamReader) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                data = await stderr.read(_READ_CHUNK)
+                if not data:
+                    return
+                self._stderr.feed(data)
+
+    async def _on_eof(self) -> None:
+        proc = self._proc
+        assert proc is not None
+        try:
+            returncode: int | None = await asyncio.wait_for(proc.wait(), timeout=5)
+        except asyncio.TimeoutError:
+            returncode = None
+        if self._stderr_task is not None:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._stderr_task), timeout=2)
+        tail = self._stderr.text()
+        if self._closing:
+            error = TransportClosedError("the Codex client is closed", returncode=returncode, stderr_tail=tail)
+        else:
+            error = TransportClosedError(
+                f"codex app-server exited unexpectedly (exit code {returncode}). stderr tail:\n{tail or '(empty)'}",
+                returncode=returncode,
+                stderr_tail=tail,
+            )
+        _pending, sinks = self._core.connection_lost(error)
+        futures = list(self._futures.values())
+        self._futures.clear()
+        for future in futures:
+            if not future.done():
+                future.set_exception(error)
+        for sink in sinks:
+            sink.queue.put_nowait(error)
+        if self._closed_event is not None:
+            self._closed_event.set()
+
+    # ------------------------------------------------------------------ shutdown
+    @property
+    def closed(self) -> CodexError | None:
+        return self._core.closed
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
+    async def close(self) -> None:
+        """Stop the app-server (EOF on stdin, then SIGTERM, then SIGKILL) and reap it. Idempotent."""
+        if self._closing:
+            return
+        self._closing = True
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError, RuntimeError):
+                proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), timeout=self._config.shutdown_timeout_s)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), timeout=2)
+            except asyncio.TimeoutError:
+                _kill_group(proc)
+                await proc.wait()
+        for task in (self._reader, self._stderr_task):
+            if task is not None and task is not asyncio.current_task():
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=10)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

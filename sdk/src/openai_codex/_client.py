@@ -1,0 +1,208 @@
+"""The synchronous client: :class:`Codex`, :class:`Thread`, :class:`TurnHandle`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from openai_codex._models import parse_model
+from openai_codex._params import to_wire_params
+from openai_codex._sync_transport import SyncTransport, TurnSink
+from openai_codex._turns import TurnResult, TurnState
+from openai_codex.config import CodexConfig
+from openai_codex.inputs import Input, to_wire_input
+from openai_codex.notifications import Notification
+
+if TYPE_CHECKING:
+    from openai_codex.types import ModelListResponse, ThreadListResponse, Turn
+
+__all__ = ["Codex", "Thread", "TurnHandle"]
+
+
+class Codex:
+    """A connection to a ``codex app-server`` process (started and initialised by the constructor).
+
+    ::
+
+        with Codex() as codex:
+            thread = codex.thread_start()
+            print(thread.run("Summarise this repository.").final_response)
+
+    Threads are created or continued only through :meth:`thread_start`, :meth:`thread_resume` and
+    :meth:`thread_fork`. Methods are thread-safe: turns on different threads may run concurrently from
+    different Python threads. Raises :class:`~openai_codex.RuntimeNotFoundError`,
+    :class:`~openai_codex.IncompatibleRuntimeError` or :class:`~openai_codex.TransportClosedError` when
+    the app-server cannot be started; nothing is left running then.
+    """
+
+    def __init__(self, config: CodexConfig | None = None) -> None:
+        self.config = config or CodexConfig()
+        self._transport = SyncTransport(self.config)
+
+    # ---------------------------------------------------------------- lifecycle
+    def close(self) -> None:
+        """Shut the app-server down and reap it. Idempotent; running turns fail with TransportClosedError."""
+        self._transport.close()
+
+    def __enter__(self) -> Codex:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def runtime_version(self) -> str | None:
+        """The version of the running ``codex`` (from its ``initialize`` answer)."""
+        return self._transport.runtime_version
+
+    @property
+    def user_agent(self) -> str:
+        """The app-server's user agent string (from its ``initialize`` answer)."""
+        return str(self._transport.initialize_result.get("userAgent", ""))
+
+    @property
+    def pid(self) -> int:
+        """Process id of the app-server."""
+        return self._transport.pid
+
+    def _request(self, method: str, params: dict[str, Any]) -> Any:
+        return self._transport.request(method, params)
+
+    # ---------------------------------------------------------------- threads
+    def thread_start(self, **params: Any) -> Thread:
+        """Start a new thread. Keywords are ``ThreadStartParams`` fields in snake_case (``model``, ``cwd``,
+        ``approval_policy``, ``sandbox``, ``base_instructions``, ``developer_instructions``, ``config``, ...)."""
+        wire = to_wire_params("thread_start", "ThreadStartParams", params)
+        return Thread._from_response(self, self._request("thread/start", wire))
+
+    def thread_resume(self, thread_id: str, **params: Any) -> Thread:
+        """Continue an existing thread (``ThreadResumeParams`` keywords, snake_case)."""
+        wire = to_wire_params("thread_resume", "ThreadResumeParams", params, fixed={"threadId": thread_id})
+        return Thread._from_response(self, self._request("thread/resume", wire))
+
+    def thread_fork(self, thread_id: str, **params: Any) -> Thread:
+        """A new thread holding a copy of ``thread_id``'s history (``ThreadForkParams`` keywords)."""
+        wire = to_wire_params("thread_fork", "ThreadForkParams", params, fixed={"threadId": thread_id})
+        return Thread._from_response(self, self._request("thread/fork", wire))
+
+    def thread_list(self, **params: Any) -> ThreadListResponse:
+        """One page of stored threads (``ThreadListParams`` keywords: ``limit``, ``cursor``, ``sort_key``,
+        ``model_providers``, ``source_kinds``, ``archived``, ...)."""
+        wire = to_wire_params("thread_list", "ThreadListParams", params)
+        return parse_model("ThreadListResponse", self._request("thread/list", wire))
+
+    def thread_archive(self, thread_id: str) -> None:
+        """Archive a thread (it leaves the default :meth:`thread_list`)."""
+        self._request("thread/archive", {"threadId": thread_id})
+
+    def thread_unarchive(self, thread_id: str) -> Thread:
+        """Restore an archived thread."""
+        return Thread._from_response(self, self._request("thread/unarchive", {"threadId": thread_id}))
+
+    def model_list(self, **params: Any) -> ModelListResponse:
+        """One page of available models (``ModelListParams`` keywords: ``limit``, ``cursor``,
+        ``include_hidden``, ``model_provider``)."""
+        wire = to_wire_params("model_list", "ModelListParams", params)
+        return parse_model("ModelListResponse", self._request("model/list", wire))
+
+
+class Thread:
+    """A conversation. Create it with :meth:`Codex.thread_start` / :meth:`Codex.thread_resume`."""
+
+    def __init__(self, codex: Codex, thread_id: str, info: dict[str, Any] | None = None) -> None:
+        self._codex = codex
+        self.id = thread_id
+        self.info: dict[str, Any] = info or {"id": thread_id}
+        """The thread object the app-server returned (raw JSON: ``id``, ``cwd``, ``preview``, ...)."""
+
+    @classmethod
+    def _from_response(cls, codex: Codex, result: Any) -> Thread:
+        thread = result.get("thread") if isinstance(result, dict) else None
+        if not isinstance(thread, dict) or not isinstance(thread.get("id"), str):
+            from openai_codex.errors import CodexError
+
+            raise CodexError(f"the app-server returned no thread: {str(result)[:200]}")
+        return cls(codex, thread["id"], thread)
+
+    def __repr__(self) -> str:
+        return f"Thread(id={self.id!r})"
+
+    def turn(self, input: Input, **params: Any) -> TurnHandle:
+        """Start a turn and return at once; consume it with :meth:`TurnHandle.stream` or :meth:`TurnHandle.run`.
+
+        Keywords are ``TurnStartParams`` fields in snake_case (``model``, ``effort``, ``output_schema``,
+        ``sandbox_policy``, ``approval_policy``, ``cwd``, ...), applying to this turn and the next ones.
+        """
+        wire = to_wire_params(
+            "turn", "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
+        )
+        result, sink = self._codex._transport.start_turn(self.id, wire)
+        turn = result.get("turn") if isinstance(result, dict) else None
+        return TurnHandle(self._codex, self.id, str((turn or {}).get("id")), sink)
+
+    def run(self, input: Input, **params: Any) -> TurnResult:
+        """Run a turn to completion: ``final_response``, ``items``, ``usage`` and the finished ``turn``."""
+        handle = self.turn(input, **params)
+        handle.run()
+        return handle.result()
+
+
+class TurnHandle:
+    """A running turn. Consume it once, with :meth:`stream` or :meth:`run` (which may follow a partial stream)."""
+
+    def __init__(self, codex: Codex, thread_id: str, turn_id: str, sink: TurnSink) -> None:
+        self._codex = codex
+        self._sink = sink
+        self._state = TurnState(thread_id, turn_id)
+        self._consumer = threading.Lock()
+        self.thread_id = thread_id
+        self.id = turn_id
+
+    def __repr__(self) -> str:
+        return f"TurnHandle(id={self.id!r}, thread_id={self.thread_id!r}, done={self._state.done})"
+
+    @property
+    def done(self) -> bool:
+        return self._state.done
+
+    def stream(self) -> Iterator[Notification]:
+        """Yield this turn's notifications as they arrive; the last one is its ``turn/completed``.
+
+        Raises TransportClosedError if the app-server dies meanwhile.
+        """
+        if not self._consumer.acquire(blocking=False):
+            raise RuntimeError("this turn is already being consumed (stream() or run() in another place)")
+        try:
+            while not self._state.done:
+                note = self._sink.get()
+                self._state.observe(note)
+                yield note
+        finally:
+            self._consumer.release()
+            if self._state.done:
+                self._codex._transport.release(self._sink)
+
+    def run(self) -> Turn:
+        """Wait for the turn to finish and return it (``status``, ``error``, ``items``)."""
+        for _ in self.stream():
+            pass
+        return self._state.turn()
+
+    def result(self) -> TurnResult:
+        """The :class:`TurnResult` of the finished turn (consumes the rest of the turn first)."""
+        self.run()
+        return self._state.result()
+
+    def interrupt(self) -> None:
+        """Ask the app-server to stop the turn; it then completes with status ``interrupted``."""
+        self._codex._request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+
+    def steer(self, input: Input) -> None:
+        """Add input to the running turn (fails with a JsonRpcError once the turn is over)."""
+        self._codex._request(
+            "turn/steer", {"threadId": self.thread_id, "expectedTurnId": self.id, "input": to_wire_input(input)}
+        )

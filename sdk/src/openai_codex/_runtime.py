@@ -1,0 +1,218 @@
+"""Finding the ``codex`` executable, building its command line, checking its version.
+
+Shared by both drivers. Every failure here is a constructor failure whose message names the cause and
+the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+
+from openai_codex.config import CodexConfig
+from openai_codex.errors import IncompatibleRuntimeError, RuntimeNotFoundError
+
+__all__ = [
+    "MINIMUM_RUNTIME_VERSION",
+    "RUNTIME_DISTRIBUTION",
+    "StderrTail",
+    "check_runtime_version",
+    "launch_spec",
+    "version_from_user_agent",
+]
+
+RUNTIME_DISTRIBUTION = "openai-codex-cli-bin"
+MINIMUM_RUNTIME_VERSION = "0.169.0"
+"""The oldest ``codex`` whose app-server protocol this SDK speaks (its types are generated from it)."""
+
+_INSTALL_HINT = f"install it with `pip install {RUNTIME_DISTRIBUTION}` (or pass CodexConfig(codex_bin=...))"
+
+
+class StderrTail:
+    """The last lines the app-server wrote to stderr (bounded: the stream itself is always drained)."""
+
+    def __init__(self, max_lines: int = 40, max_line_chars: int = 2000) -> None:
+        self._lines: deque[str] = deque(maxlen=max_lines)
+        self._max_line_chars = max_line_chars
+        self._partial = b""
+
+    def feed(self, data: bytes) -> None:
+        data = self._partial + data
+        *complete, self._partial = data.split(b"\n")
+        if len(self._partial) > self._max_line_chars * 4:
+            complete.append(self._partial)
+            self._partial = b""
+        for raw in complete:
+            self._lines.append(raw.decode("utf-8", "replace").rstrip()[: self._max_line_chars])
+
+    def text(self) -> str:
+        lines = list(self._lines)
+        if self._partial:
+            lines.append(self._partial.decode("utf-8", "replace").rstrip()[: self._max_line_chars])
+        return _strip_ansi("\n".join(line for line in lines if line))
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def _resolve_binary(config: CodexConfig) -> tuple[Path, Mapping[str, str] | None]:
+    """The codex executable and, for the bundled one, the env that puts its helper directory on PATH."""
+    if config.codex_bin is not None:
+        path = Path(config.codex_bin).expanduser()
+        if not path.exists():
+            raise RuntimeNotFoundError(
+                f"codex_bin {str(path)!r} does not exist: point CodexConfig(codex_bin=...) at a codex executable, "
+                f"or leave it unset to use the bundled runtime from {RUNTIME_DISTRIBUTION}"
+            )
+        if path.is_dir():
+            raise RuntimeNotFoundError(f"codex_bin {str(path)!r} is a directory, not the codex executable")
+        if sys.platform != "win32" and not os.access(path, os.X_OK):
+            raise RuntimeNotFoundError(f"codex_bin {str(path)!r} is not executable: fix it with `chmod +x {path}`")
+        return path, None
+    try:
+        import codex_cli_bin
+    except ImportError:
+        raise RuntimeNotFoundError(
+            f"the Codex runtime package {RUNTIME_DISTRIBUTION!r} is not installed: {_INSTALL_HINT}"
+        ) from None
+    try:
+        path = codex_cli_bin.bundled_codex_path()
+    except FileNotFoundError as exc:  # codex_cli_bin.BundledRuntimeError
+        raise RuntimeNotFoundError(f"the bundled Codex runtime is not usable: {exc}") from None
+    base = {**os.environ, **config.env} if config.env else None
+    return path, codex_cli_bin.bundled_env(base)
+
+
+def launch_spec(config: CodexConfig) -> tuple[list[str], dict[str, str]]:
+    """``argv`` and ``env`` of ``codex app-server`` for ``config`` (raises RuntimeNotFoundError)."""
+    binary, bundled_env = _resolve_binary(config)
+    argv = [str(binary), "app-server"]
+    for override in config.config_overrides:
+        argv += ["--config", override]
+    if bundled_env is not None:
+        env = dict(bundled_env)
+    else:
+        env = {**os.environ, **config.env} if config.env else dict(os.environ)
+    return argv, env
+
+
+_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)(?:[-.]?(alpha|beta|rc|a|b)\.?(\d+))?")
+_PRE_RANK = {"a": 0, "alpha": 0, "b": 1, "beta": 1, "rc": 2}
+
+
+def _version_key(text: str) -> tuple[int, int, int, int, int] | None:
+    match = _VERSION.search(text)
+    if match is None:
+        return None
+    major, minor, patch, pre, pre_n = match.groups()
+    if pre is None:
+        return int(major), int(minor), int(patch), 3, 0
+    return int(major), int(minor), int(patch), _PRE_RANK[pre], int(pre_n)
+
+
+def version_from_user_agent(user_agent: str) -> str | None:
+    """``"0.169.0"`` from an initialize ``userAgent`` such as ``"my_app/0.169.0 (Debian 12; x86_64) ..."``."""
+    head = user_agent.split(" ", 1)[0]
+    if "/" not in head:
+        return None
+    version = head.split("/", 1)[1]
+    return version if _version_key(version) is not None else None
+
+
+def check_runtime_version(found: str | None, binary: str) -> None:
+    """Raise IncompatibleRuntimeError when ``found`` is older than :data:`MINIMUM_RUNTIME_VERSION`.
+
+    Development builds report ``0.0.0``; they are accepted (they are built from current sources).
+    """
+    if found is None:
+        return
+    key = _version_key(found)
+    minimum = _version_key(MINIMUM_RUNTIME_VERSION)
+    if key is None or minimum is None or key[:3] == (0, 0, 0):
+        return
+    if key < minimum:
+        raise IncompatibleRuntimeError(
+            f"{binary} is codex {found}, but this SDK needs codex >= {MINIMUM_RUNTIME_VERSION}: upgrade it "
+            f"(`pip install -U {RUNTIME_DISTRIBUTION}`) or point CodexConfig(codex_bin=...) at a newer codex",
+            found=found,
+            required=MINIMUM_RUNTIME_VERSION,
+        )
+
+
+def probe_version(binary: str, env: Mapping[str, str]) -> str | None:
+    """``codex --version`` (for error messages when the app-server itself would not start)."""
+    try:
+        done = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=10, env=dict(env), check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = _VERSION.search(done.stdout)
+    return match.group(0) if match else None
+
+
+def explain_startup_exit(argv: list[str], env: Mapping[str, str], returncode: int | None, stderr: str) -> Exception:
+    """The error for an app-server that exited before ``initialize`` completed."""
+    from openai_codex.errors import TransportClosedError
+
+    lowered = stderr.lower()
+    if "unrecognized subcommand" in lowered or "unexpected argument" in lowered:
+        found = probe_version(argv[0], env)
+        return IncompatibleRuntimeError(
+            f"{argv[0]} (codex {found or 'of unknown version'}) does not support `codex app-server` as this SDK "
+            f"runs it; this SDK needs codex >= {MINIMUM_RUNTIME_VERSION}: upgrade it "
+            f"(`pip install -U {RUNTIME_DISTRIBUTION}`) or point CodexConfig(codex_bin=...) at a newer codex. "
+            f"stderr:\n{stderr}",
+            found=found,
+            required=MINIMUM_RUNTIME_VERSION,
+        )
+    tail = stderr or "(nothing on stderr)"
+    return TransportClosedError(
+        f"codex app-server exited during start-up (exit code {returncode}); check CodexConfig.config_overrides "
+        f"and the environment. stderr tail:\n{tail}",
+        returncode=returncode,
+        stderr_tail=stderr,
+    )
+
+
+def initialize_params(config: CodexConfig, sdk_version: str) -> dict[str, object]:
+    """The ``initialize`` request params for ``config``."""
+    client_info: dict[str, object] = {"name": config.client_name, "version": config.client_version or sdk_version}
+    if config.client_title is not None:
+        client_info["title"] = config.client_title
+    params: dict[str, object] = {"clientInfo": client_info}
+    if config.experimental_api:
+        params["capabilities"] = {"experimentalApi": True}
+    return params
+
+
+def check_initialize_result(result: object, binary: str) -> str | None:
+    """Validate the ``initialize`` result; return the runtime version it reports (if it does)."""
+    if not isinstance(result, dict) or not isinstance(result.get("userAgent"), str):
+        raise IncompatibleRuntimeError(
+            f"{binary} answered initialize with {str(result)[:200]!r}, not the app-server protocol this SDK speaks "
+            f"(codex >= {MINIMUM_RUNTIME_VERSION}): point CodexConfig(codex_bin=...) at a supported codex",
+            required=MINIMUM_RUNTIME_VERSION,
+        )
+    found = version_from_user_agent(result["userAgent"])
+    check_runtime_version(found, binary)
+    return found
+
+
+def sdk_version() -> str:
+    """This SDK's version, from its installed metadata."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("openai-codex")
+    except PackageNotFoundError:
+        return "0.0.0"

@@ -1,0 +1,333 @@
+"""The threaded driver: ``codex app-server`` as a subprocess, read by one reader thread.
+
+Threads: one reads stdout and feeds the :class:`ProtocolCore`, one drains stderr into a bounded tail, and
+server-to-client requests are answered on short-lived threads (a handler may block, e.g. to ask a human,
+without stalling the event stream). Callers block on ``concurrent.futures.Future`` objects (requests) and
+``queue.SimpleQueue`` objects (one per running turn).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import weakref
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from typing import IO, Any
+
+from openai_codex._protocol import (
+    Deliver,
+    Event,
+    ProtocolCore,
+    ProtocolViolation,
+    Resolved,
+    ServerRequest,
+    Unrouted,
+)
+from openai_codex._runtime import (
+    StderrTail,
+    check_initialize_result,
+    explain_startup_exit,
+    initialize_params,
+    launch_spec,
+    sdk_version,
+)
+from openai_codex.approvals import ApprovalRequest, UnsupportedServerRequest, answer_for, decide
+from openai_codex.config import CodexConfig
+from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
+from openai_codex.notifications import Notification
+
+__all__ = ["SyncTransport", "TurnSink"]
+
+_log = logging.getLogger("openai_codex")
+_READ_CHUNK = 1 << 16
+
+
+class TurnSink:
+    """The events of one turn, in order; ends with ``turn/completed`` or a :class:`CodexError`."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[Notification | CodexError] = queue.SimpleQueue()
+
+    def get(self) -> Notification:
+        item = self.queue.get()
+        if isinstance(item, CodexError):
+            self.queue.put(item)  # every later get() fails the same way
+            raise item
+        return item
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the app-server and anything it spawned (it runs in its own session on POSIX)."""
+    if proc.poll() is not None:
+        return
+    if sys.platform != "win32":
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+            return
+        except OSError:
+            pass
+    with contextlib.suppress(OSError):
+        proc.kill()
+
+
+def _finalize(proc: subprocess.Popen[bytes]) -> None:
+    """Last resort for a client that was never closed (garbage collection or interpreter exit)."""
+    if proc.poll() is None:
+        _kill_group(proc)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+
+
+class SyncTransport:
+    """One running ``codex app-server`` and its connection; initialised when constructed."""
+
+    def __init__(self, config: CodexConfig) -> None:
+        self._config = config
+        argv, env = launch_spec(config)
+        self._argv, self._env = argv, env
+        self.binary = argv[0]
+        self._core: ProtocolCore[TurnSink] = ProtocolCore()
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._futures: dict[int, Future[Any]] = {}
+        self._stderr = StderrTail()
+        self._closing = False
+        self._close_lock = threading.Lock()
+        self._connection_lost = threading.Event()
+        self.runtime_version: str | None = None
+        self.initialize_result: dict[str, Any] = {}
+        try:
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=os.fspath(config.cwd) if config.cwd is not None else None,
+                start_new_session=sys.platform != "win32",
+            )
+        except OSError as exc:
+            raise RuntimeNotFoundError(f"cannot run {self.binary!r}: {exc.strerror or exc}") from exc
+        self._finalizer = weakref.finalize(self, _finalize, self._proc)
+        assert self._proc.stdin is not None
+        assert self._proc.stdout is not None
+        assert self._proc.stderr is not None
+        self._stdin: IO[bytes] = self._proc.stdin
+        self._stderr_thread = threading.Thread(
+            target=self._drain_stderr, args=(self._proc.stderr,), name="codex-stderr", daemon=True
+        )
+        self._reader = threading.Thread(target=self._read_loop, args=(self._proc.stdout,), name="codex-reader")
+        self._reader.daemon = True
+        self._stderr_thread.start()
+        self._reader.start()
+        try:
+            self._initialize()
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ start-up
+    def _initialize(self) -> None:
+        timeout = self._config.startup_timeout_s
+        try:
+            result = self.request("initialize", initialize_params(self._config, sdk_version()), timeout=timeout)
+        except TransportClosedError as exc:
+            raise explain_startup_exit(self._argv, self._env, exc.returncode, exc.stderr_tail) from None
+        except TimeoutError:
+            raise TransportClosedError(
+                f"codex app-server did not answer initialize within {timeout:g}s (raise "
+                f"CodexConfig.startup_timeout_s if the machine is slow). stderr tail:\n{self._stderr.text()}",
+                stderr_tail=self._stderr.text(),
+            ) from None
+        self.runtime_version = check_initialize_result(result, self.binary)
+        self.initialize_result = result
+        self.notify("initialized")
+
+    # ------------------------------------------------------------------ outgoing
+    def _write(self, data: bytes) -> None:
+        try:
+            with self._write_lock:
+                self._stdin.write(data)
+                self._stdin.flush()
+        except (OSError, ValueError):
+            # The process is gone: let the reader observe EOF and build the error with the exit code.
+            self._connection_lost.wait(timeout=5)
+            error = self._core.closed or TransportClosedError("codex app-server is not accepting input")
+            raise error from None
+
+    def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None:
+        with self._lock:
+            if self._core.closed is not None:
+                raise self._core.closed
+        self._write(ProtocolCore.notification(method, params))
+
+    def request(self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None) -> Any:
+        """Send a request and wait for its result (raises JsonRpcError / TransportClosedError / TimeoutError)."""
+        future: Future[Any] = Future()
+        with self._lock:
+            request_id, data = self._core.request(method, params)
+            self._futures[request_id] = future
+        return self._send_and_wait(request_id, data, future, timeout)
+
+    def start_turn(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, TurnSink]:
+        """``turn/start``; the returned sink receives the turn's events (including any that raced ahead)."""
+        sink = TurnSink()
+        future: Future[Any] = Future()
+        with self._lock:
+            request_id, data = self._core.start_turn(thread_id, params, sink)
+            self._futures[request_id] = future
+        return self._send_and_wait(request_id, data, future, None), sink
+
+    def _send_and_wait(self, request_id: int, data: bytes, future: Future[Any], timeout: float | None) -> Any:
+        try:
+            self._write(data)
+            return future.result(timeout)
+        except FutureTimeoutError:
+            with self._lock:
+                self._core.forget(request_id)
+                self._futures.pop(request_id, None)
+            raise TimeoutError(f"no response from codex app-server within {timeout:g}s") from None
+        except BaseException:
+            with self._lock:
+                self._futures.pop(request_id, None)
+            raise
+
+    def release(self, sink: TurnSink) -> None:
+        """Stop routing events to ``sink``."""
+        with self._lock:
+            self._core.remove_sink(sink)
+
+    # ------------------------------------------------------------------ incoming
+    def _read_loop(self, stdout: IO[bytes]) -> None:
+        try:
+            while True:
+                data = stdout.read1(_READ_CHUNK)  # type: ignore[attr-defined]
+                if not data:
+                    break
+                with self._lock:
+                    events = self._core.receive_data(data)
+                    resolved = [(self._futures.pop(e.request_id, None), e) for e in events if isinstance(e, Resolved)]
+                self._dispatch(events, iter(resolved))
+        except Exception:  # never let a bug here leave callers hanging
+            _log.exception("codex reader thread failed")
+        finally:
+            self._on_eof()
+
+    def _dispatch(self, events: list[Event[TurnSink]], resolved: Iterator[tuple[Future[Any] | None, Resolved]]) -> None:
+        for event in events:
+            if isinstance(event, Deliver):
+                event.sink.queue.put(event.notification)
+            elif isinstance(event, Resolved):
+                future, _ = next(resolved)
+                if future is None or future.done():
+                    continue
+                if event.error is not None:
+                    future.set_exception(event.error)
+                else:
+                    future.set_result(event.result)
+            elif isinstance(event, ServerRequest):
+                threading.Thread(target=self._answer, args=(event,), name="codex-approval", daemon=True).start()
+            elif isinstance(event, Unrouted):
+                _log.debug("unrouted notification %s", event.notification.method)
+            elif isinstance(event, ProtocolViolation):
+                _log.warning("ignoring a line from codex app-server: %s: %.200r", event.reason, event.line)
+
+    def _answer(self, request: ServerRequest) -> None:
+        approval = ApprovalRequest(request.method, request.params)
+        decision = decide(self._config.approval_handler, approval)
+        try:
+            if not isinstance(decision, (str, Mapping)):
+                raise TypeError(f"approval handler returned {decision!r}")
+            data = ProtocolCore.response(request.request_id, answer_for(approval, decision))
+        except UnsupportedServerRequest as exc:
+            data = ProtocolCore.error_response(request.request_id, -32601, str(exc))
+        except Exception:
+            _log.exception("cannot answer %s: declining", request.method)
+            data = ProtocolCore.response(request.request_id, answer_for(approval, "decline"))
+        with contextlib.suppress(CodexError):
+            self._write(data)
+
+    def _drain_stderr(self, stderr: IO[bytes]) -> None:
+        try:
+            while True:
+                data = stderr.read1(_READ_CHUNK)  # type: ignore[attr-defined]
+                if not data:
+                    return
+                self._stderr.feed(data)
+        except (OSError, ValueError):
+            return
+
+    def _on_eof(self) -> None:
+        try:
+            returncode = self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            returncode = None
+        self._stderr_thread.join(timeout=2)
+        tail = self._stderr.text()
+        if self._closing:
+            error = TransportClosedError("the Codex client is closed", returncode=returncode, stderr_tail=tail)
+        else:
+            error = TransportClosedError(
+                f"codex app-server exited unexpectedly (exit code {returncode}). stderr tail:\n{tail or '(empty)'}",
+                returncode=returncode,
+                stderr_tail=tail,
+            )
+        with self._lock:
+            _pending, sinks = self._core.connection_lost(error)
+            futures = list(self._futures.values())
+            self._futures.clear()
+        for future in futures:
+            if not future.done():
+                future.set_exception(error)
+        for sink in sinks:
+            sink.queue.put(error)
+        self._connection_lost.set()
+
+    # ------------------------------------------------------------------ shutdown
+    @property
+    def closed(self) -> CodexError | None:
+        return self._core.closed
+
+    def close(self) -> None:
+        """Stop the app-server (EOF on stdin, then SIGTERM, then SIGKILL) and reap it. Idempotent."""
+        with self._close_lock:
+            if self._closing:
+                return
+            self._closing = True
+        proc = self._proc
+        try:
+            with self._write_lock:
+                self._stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=self._config.shutdown_timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                proc.wait()
+        if threading.current_thread() is not self._reader:
+            self._reader.join(timeout=10)
+        self._stderr_thread.join(timeout=2)
+        for stream in (proc.stdout, proc.stderr):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        self._finalizer.detach()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid

@@ -1,0 +1,91 @@
+"""Assembling a finished turn from its events (shared by the sync and async handles)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from openai_codex._models import parse_model
+from openai_codex.notifications import Notification
+
+if TYPE_CHECKING:
+    from openai_codex.types import ThreadItem, ThreadTokenUsage, Turn
+
+__all__ = ["TurnResult", "TurnState"]
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What :meth:`Thread.run` returns.
+
+    Attributes:
+        final_response: the text of the turn's last assistant message (``None`` if it produced none, e.g.
+            when it failed or was interrupted before answering).
+        items: every item the turn completed, in order (user message, reasoning, commands, agent messages...).
+        usage: token usage reported for the turn (``None`` if the runtime reported none).
+        turn: the finished :class:`~openai_codex.types.Turn` (``status``, ``error``, timings, ``items``).
+    """
+
+    final_response: str | None
+    items: list[ThreadItem]
+    usage: ThreadTokenUsage | None
+    turn: Turn
+
+    @property
+    def status(self) -> str:
+        """``"completed"``, ``"interrupted"`` or ``"failed"``."""
+        status = self.turn.status
+        return str(getattr(status, "value", status))
+
+
+def _final_text(items: list[dict[str, Any]]) -> str | None:
+    messages = [item for item in items if item.get("type") == "agentMessage" and isinstance(item.get("text"), str)]
+    if not messages:
+        return None
+    finals = [item for item in messages if item.get("phase") == "final_answer"]
+    return str((finals or messages)[-1]["text"])
+
+
+class TurnState:
+    """Watches one turn's notifications; knows when it is over and what it produced."""
+
+    def __init__(self, thread_id: str, turn_id: str) -> None:
+        self.thread_id = thread_id
+        self.turn_id = turn_id
+        self.done = False
+        self._items: list[dict[str, Any]] = []
+        self._usage: dict[str, Any] | None = None
+        self._turn: dict[str, Any] | None = None
+        self._parsed_turn: Turn | None = None
+
+    def observe(self, note: Notification) -> None:
+        method = note.method
+        if method == "item/completed":
+            item = note.params.get("item")
+            if isinstance(item, dict):
+                self._items.append(item)
+        elif method == "thread/tokenUsage/updated":
+            usage = note.params.get("tokenUsage")
+            if isinstance(usage, dict):
+                self._usage = usage
+        elif method == "turn/completed" and note.turn_id == self.turn_id:
+            turn = note.params.get("turn")
+            self._turn = dict(turn) if isinstance(turn, dict) else {"id": self.turn_id, "status": "completed"}
+            self.done = True
+
+    def turn(self) -> Turn:
+        """The finished turn, its ``items`` filled in from the turn's ``item/completed`` events."""
+        if self._parsed_turn is None:
+            if self._turn is None:
+                raise RuntimeError("the turn has not completed yet")
+            raw = dict(self._turn)
+            if self._items or not raw.get("items"):
+                raw["items"] = list(self._items)
+            self._parsed_turn = parse_model("Turn", raw)
+        return self._parsed_turn
+
+    def result(self) -> TurnResult:
+        turn = self.turn()
+        raw_items = self._items or list((self._turn or {}).get("items") or [])
+        usage = parse_model("ThreadTokenUsage", self._usage) if self._usage is not None else None
+        return TurnResult(final_response=_final_text(raw_items), items=list(turn.items), usage=usage, turn=turn)

@@ -1,0 +1,136 @@
+"""Answering the app-server's requests to the client (approvals and the like).
+
+While a turn runs, the app-server may ask the client to approve a command, a file change or extra
+permissions, or to answer a question. The SDK always answers, so a turn never hangs on an unanswered
+request. What it answers is decided by ``CodexConfig.approval_handler``:
+
+* a decision string, applied to every request: ``"decline"`` (the default: nothing the agent asks for is
+  run or written; the agent carries on without it), ``"accept"``, ``"accept_for_session"`` or
+  ``"cancel"`` (decline and interrupt the turn);
+* or a callable ``handler(request: ApprovalRequest)`` returning one of those strings, or a ``dict`` that
+  is sent back verbatim as the JSON-RPC result (full control over the wire answer). With
+  :class:`~openai_codex.AsyncCodex` the callable may also be a coroutine function.
+
+A handler that raises is logged and the request is declined. Requests this SDK cannot serve (auth token
+refresh, attestation, dynamic tool calls it never registered) are answered with a JSON-RPC error unless the
+handler returns a ``dict`` for them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union, get_args
+
+__all__ = [
+    "APPROVAL_METHODS",
+    "ApprovalDecision",
+    "ApprovalHandler",
+    "ApprovalRequest",
+    "AsyncApprovalHandler",
+    "answer_for",
+]
+
+_log = logging.getLogger("openai_codex")
+
+ApprovalDecision = Literal["accept", "accept_for_session", "decline", "cancel"]
+DECISIONS: frozenset[str] = frozenset(get_args(ApprovalDecision))
+
+APPROVAL_METHODS: frozenset[str] = frozenset(
+    {
+        "item/commandExecution/requestApproval",
+        "item/fileChange/requestApproval",
+        "item/permissions/requestApproval",
+        "execCommandApproval",
+        "applyPatchApproval",
+        "mcpServer/elicitation/request",
+        "item/tool/requestUserInput",
+    }
+)
+"""The server requests an approval handler decides; every other server request gets an error answer."""
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """One request from the app-server: ``method`` (e.g. ``"item/commandExecution/requestApproval"``) and
+    its raw ``params`` (see the matching ``*Params`` models in :mod:`openai_codex.types`)."""
+
+    method: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def thread_id(self) -> str | None:
+        value = self.params.get("threadId") or self.params.get("conversationId")
+        return value if isinstance(value, str) else None
+
+    @property
+    def turn_id(self) -> str | None:
+        value = self.params.get("turnId")
+        return value if isinstance(value, str) else None
+
+    @property
+    def command(self) -> str | None:
+        """The command line for command approvals (``None`` otherwise)."""
+        value = self.params.get("command")
+        if isinstance(value, list):
+            return " ".join(str(part) for part in value)
+        return value if isinstance(value, str) else None
+
+
+ApprovalHandler = Callable[[ApprovalRequest], "ApprovalDecision | Mapping[str, Any]"]
+AsyncApprovalHandler = Callable[
+    [ApprovalRequest], Union[Awaitable["ApprovalDecision | Mapping[str, Any]"], "ApprovalDecision | Mapping[str, Any]"]
+]
+
+_V2_DECISION = {"accept": "accept", "accept_for_session": "acceptForSession", "decline": "decline", "cancel": "cancel"}
+_LEGACY_DECISION: dict[str, Any] = {
+    "accept": "approved",
+    "accept_for_session": "approved_for_session",
+    "decline": {"denied": {"rejection": "Declined by the client."}},
+    "cancel": "abort",
+}
+
+
+class UnsupportedServerRequest(Exception):
+    """This SDK has no answer for the request (sent back as a JSON-RPC error)."""
+
+
+def answer_for(request: ApprovalRequest, decision: str | Mapping[str, Any]) -> Any:
+    """The JSON-RPC result for ``request`` given a handler's ``decision``.
+
+    Raises :class:`UnsupportedServerRequest` for requests a decision string cannot answer.
+    """
+    if isinstance(decision, Mapping):
+        return dict(decision)
+    if decision not in DECISIONS:
+        _log.warning("approval handler returned %r, not one of %s: declining", decision, sorted(DECISIONS))
+        decision = "decline"
+    method = request.method
+    if method in ("item/commandExecution/requestApproval", "item/fileChange/requestApproval"):
+        return {"decision": _V2_DECISION[decision]}
+    if method in ("execCommandApproval", "applyPatchApproval"):
+        return {"decision": _LEGACY_DECISION[decision]}
+    if method == "item/permissions/requestApproval":
+        if decision in ("accept", "accept_for_session"):
+            requested = request.params.get("permissions")
+            granted = {k: v for k, v in requested.items() if k in ("fileSystem", "network")} if requested else {}
+            return {"permissions": granted, "scope": "session" if decision == "accept_for_session" else "turn"}
+        return {"permissions": {}, "scope": "turn"}
+    if method == "mcpServer/elicitation/request":
+        action = {"accept": "accept", "accept_for_session": "accept", "decline": "decline", "cancel": "cancel"}
+        return {"action": action[decision], "content": None}
+    if method == "item/tool/requestUserInput":
+        return {"answers": {}}
+    raise UnsupportedServerRequest(f"{method} is not supported by the openai-codex SDK client")
+
+
+def decide(handler: object, request: ApprovalRequest) -> object:
+    """Call ``handler`` (a decision string or a callable); exceptions become ``"decline"`` (logged)."""
+    if isinstance(handler, str):
+        return handler
+    try:
+        return handler(request)  # type: ignore[operator]
+    except Exception:
+        _log.exception("approval handler failed on %s: declining", request.method)
+        return "decline"

@@ -1,0 +1,76 @@
+"""``CodexConfig``: how to start ``codex app-server`` and how the client introduces itself."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openai_codex.approvals import ApprovalDecision, AsyncApprovalHandler
+
+__all__ = ["DEFAULT_CLIENT_NAME", "CodexConfig"]
+
+DEFAULT_CLIENT_NAME = "openai_codex_python"
+
+
+@dataclass(frozen=True)
+class CodexConfig:
+    """Settings for :class:`~openai_codex.Codex` and :class:`~openai_codex.AsyncCodex`.
+
+    Attributes:
+        codex_bin: the ``codex`` executable to run. Default: the one bundled in the
+            ``openai-codex-cli-bin`` package (a dependency of this SDK), with its helper directory on PATH.
+        config_overrides: ``key=value`` strings, each passed as ``--config key=value`` (the value is TOML,
+            e.g. ``'model="gpt-5.1"'`` or ``"sandbox_mode=\\"read-only\\""``).
+        env: variables merged over ``os.environ`` for the app-server (e.g. ``{"CODEX_HOME": "..."}``).
+        cwd: working directory of the app-server process (threads default to it).
+        client_name / client_title / client_version: the ``clientInfo`` sent in ``initialize`` (the
+            version defaults to this SDK's version).
+        approval_handler: answers approval requests: a decision (``"decline"``, the default, ``"accept"``,
+            ``"accept_for_session"``, ``"cancel"``) or a callable; see :mod:`openai_codex.approvals`.
+        experimental_api: opt into the app-server's experimental methods and fields.
+        startup_timeout_s: how long start-up (spawn + ``initialize``) may take.
+        shutdown_timeout_s: on close, how long to wait for a graceful exit before terminating, then killing.
+    """
+
+    codex_bin: str | os.PathLike[str] | None = None
+    config_overrides: Sequence[str] = ()
+    env: Mapping[str, str] | None = None
+    cwd: str | os.PathLike[str] | None = None
+    client_name: str = DEFAULT_CLIENT_NAME
+    client_title: str | None = None
+    client_version: str | None = None
+    approval_handler: ApprovalDecision | AsyncApprovalHandler = "decline"
+    experimental_api: bool = False
+    startup_timeout_s: float = 60.0
+    shutdown_timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.config_overrides, (str, bytes)):
+            raise TypeError(
+                "config_overrides must be a sequence of 'key=value' strings, not a single string: "
+                f"use config_overrides=[{self.config_overrides!r}]"
+            )
+        overrides = tuple(self.config_overrides)
+        for override in overrides:
+            if not isinstance(override, str) or "=" not in override or not override.split("=", 1)[0].strip():
+                raise ValueError(f"config override {override!r} is not of the form 'key=value' (e.g. 'model=\"o3\"')")
+        object.__setattr__(self, "config_overrides", overrides)
+        if self.env is not None:
+            bad = [k for k, v in self.env.items() if not isinstance(k, str) or not isinstance(v, str)]
+            if bad:
+                raise TypeError(f"env values must be strings; fix the entries {bad!r}")
+            object.__setattr__(self, "env", dict(self.env))
+        if isinstance(self.approval_handler, str):
+            from openai_codex.approvals import DECISIONS
+
+            if self.approval_handler not in DECISIONS:
+                raise ValueError(
+                    f"approval_handler {self.approval_handler!r} is not one of {sorted(DECISIONS)} or a callable"
+                )
+        elif not callable(self.approval_handler):
+            raise TypeError("approval_handler must be a decision string or a callable taking an ApprovalRequest")
+        if self.startup_timeout_s <= 0 or self.shutdown_timeout_s < 0:
+            raise ValueError("startup_timeout_s must be > 0 and shutdown_timeout_s >= 0")
