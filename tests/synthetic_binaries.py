@@ -320,7 +320,12 @@ def make_macho(
     ``platform``), ``None`` records no minimum at all.
     """
     cputype, cpusubtype, wide, e = _MACHO_CPUS[arch]
-    commands = [struct.pack(e + "II", _LC_UUID, 24) + bytes(range(16))]
+    # __TEXT maps the file from its first byte, as in real binaries; its size is patched in below.
+    if wide:
+        text_segment = struct.pack(e + "II16sQQQQiiII", 0x19, 72, b"__TEXT", 0x100000000, 0x4000, 0, 0, 5, 5, 0, 0)
+    else:
+        text_segment = struct.pack(e + "II16sIIIIiiII", 0x1, 56, b"__TEXT", 0x1000, 0x4000, 0, 0, 5, 5, 0, 0)
+    commands = [text_segment, struct.pack(e + "II", _LC_UUID, 24) + bytes(range(16))]
     if cmd == "build_version":
         commands.append(
             struct.pack(
@@ -346,7 +351,9 @@ def make_macho(
     )
     if wide:
         header += b"\0\0\0\0"
-    return header + body + b"\0" * 64
+    data = bytearray(header + body + b"\0" * 64)
+    struct.pack_into(e + ("Q" if wide else "I"), data, len(header) + (48 if wide else 36), len(data))  # filesize
+    return bytes(data)
 
 
 def make_fat_macho(slices: Sequence[bytes], *, wide: bool = False) -> bytes:

@@ -331,6 +331,12 @@ def _read_elf(reader: _Reader, path: Path) -> BinaryInfo:
         raise _Malformed(f"{phnum} program headers is implausible")
     table = reader.read(phoff, phnum * phdr_size, "program header table") if phnum else b""
     segments = [structs.Elf_Phdr.parse(table[i * phdr_size : (i + 1) * phdr_size]) for i in range(phnum)]
+    for index, seg in enumerate(segments):
+        if seg["p_filesz"] and seg["p_offset"] + seg["p_filesz"] > reader.size:
+            raise _Malformed(
+                f"segment {index} ({seg['p_type']}) ends at byte {seg['p_offset'] + seg['p_filesz']}, past the end "
+                f"of the {reader.size}-byte file"
+            )
     loads = [seg for seg in segments if seg["p_type"] == "PT_LOAD"]
 
     machine = _enum_name(elf["e_machine"], _ELF_MACHINES, "EM_", "machine")
@@ -505,6 +511,8 @@ _MACHO_FILETYPES = {
 }
 _LC_VERSION_MIN = {0x24: "macos", 0x25: "ios", 0x2F: "tvos", 0x30: "watchos"}
 _LC_BUILD_VERSION = 0x32
+_LC_SEGMENTS = {0x1: (56, "II", 32), 0x19: (72, "QQ", 40)}
+"""LC_SEGMENT / LC_SEGMENT_64: minimum size, format and offset of (fileoff, filesize)."""
 _BUILD_PLATFORMS = {
     1: "macos",
     2: "ios",
@@ -595,7 +603,15 @@ def _read_thin(reader: _Reader, start: int, size: int, fat_cpu: tuple[int, int] 
         cmd, cmdsize = struct.unpack_from(endian + "II", commands, pos)
         if cmdsize < 8 or pos + cmdsize > sizeofcmds:
             raise _Malformed(f"load command {index} has an impossible size {cmdsize}")
-        if cmd == _LC_BUILD_VERSION and cmdsize >= 24:
+        if cmd in _LC_SEGMENTS and cmdsize >= _LC_SEGMENTS[cmd][0]:
+            _, layout, field_offset = _LC_SEGMENTS[cmd]
+            fileoff, filesize = struct.unpack_from(endian + layout, commands, pos + field_offset)
+            if filesize and fileoff + filesize > size:
+                raise _Malformed(
+                    f"segment of load command {index} ends at byte {fileoff + filesize}, past the end of the "
+                    f"{size}-byte {'slice' if fat_cpu else 'file'}"
+                )
+        elif cmd == _LC_BUILD_VERSION and cmdsize >= 24:
             platform, minos = struct.unpack_from(endian + "II", commands, pos + 8)
             name = _BUILD_PLATFORMS.get(platform, f"platform {platform}")
             platforms.setdefault(name, _macho_version(minos))
@@ -640,6 +656,11 @@ def _inspect_pe(path: Path, size: int) -> BinaryInfo:
         characteristics = int(pe.FILE_HEADER.Characteristics)
         optional = getattr(pe, "OPTIONAL_HEADER", None)
         subsystem = int(optional.Subsystem) if optional is not None else None
+        for section in pe.sections:
+            end = int(section.PointerToRawData) + int(section.SizeOfRawData)
+            if section.SizeOfRawData and end > size:
+                name = bytes(section.Name).rstrip(b"\0").decode("ascii", "replace")
+                raise _Malformed(f"section {name!r} ends at byte {end}, past the end of the {size}-byte file")
     finally:
         pe.close()
     if subsystem is None:
