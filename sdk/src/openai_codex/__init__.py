@@ -1,1 +1,141 @@
-"""Python SDK for Codex."""
+"""Python SDK for Codex: drive ``codex app-server`` over JSON-RPC from sync or async code.
+
+::
+
+    from openai_codex import Codex
+
+    with Codex() as codex:
+        thread = codex.thread_start()
+        result = thread.run("Describe this project in one sentence.")
+        print(result.final_response)
+
+``import openai_codex`` is cheap: every public name is loaded on first use (PEP 562), and the generated
+pydantic models (:mod:`openai_codex.types`) only when a typed value is first needed.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from openai_codex._async_client import AsyncCodex, AsyncThread, AsyncTurnHandle
+    from openai_codex._client import Codex, Thread, TurnHandle
+    from openai_codex._turns import TurnResult
+    from openai_codex.approvals import ApprovalDecision, ApprovalHandler, ApprovalRequest
+    from openai_codex.config import CodexConfig
+    from openai_codex.errors import (
+        CodexError,
+        IncompatibleRuntimeError,
+        InternalRpcError,
+        InvalidParamsError,
+        InvalidRequestError,
+        JsonRpcError,
+        MethodNotFoundError,
+        ParseError,
+        RetryLimitExceededError,
+        RuntimeNotFoundError,
+        ServerBusyError,
+        TransportClosedError,
+        is_retryable_error,
+    )
+    from openai_codex.inputs import ImageInput, Input, InputItem, LocalImageInput, MentionInput, SkillInput, TextInput
+    from openai_codex.notifications import Notification
+    from openai_codex.retry import retry_on_overload, retry_on_overload_async
+
+__all__ = [
+    "ApprovalDecision",
+    "ApprovalHandler",
+    "ApprovalRequest",
+    "AsyncCodex",
+    "AsyncThread",
+    "AsyncTurnHandle",
+    "Codex",
+    "CodexConfig",
+    "CodexError",
+    "ImageInput",
+    "IncompatibleRuntimeError",
+    "Input",
+    "InputItem",
+    "InternalRpcError",
+    "InvalidParamsError",
+    "InvalidRequestError",
+    "JsonRpcError",
+    "LocalImageInput",
+    "MentionInput",
+    "MethodNotFoundError",
+    "Notification",
+    "ParseError",
+    "RetryLimitExceededError",
+    "RuntimeNotFoundError",
+    "ServerBusyError",
+    "SkillInput",
+    "TextInput",
+    "Thread",
+    "TransportClosedError",
+    "TurnHandle",
+    "TurnResult",
+    "__version__",
+    "is_retryable_error",
+    "retry_on_overload",
+    "retry_on_overload_async",
+]
+
+_HOMES = {
+    "openai_codex._async_client": ("AsyncCodex", "AsyncThread", "AsyncTurnHandle"),
+    "openai_codex._client": ("Codex", "Thread", "TurnHandle"),
+    "openai_codex._turns": ("TurnResult",),
+    "openai_codex.approvals": ("ApprovalDecision", "ApprovalHandler", "ApprovalRequest"),
+    "openai_codex.config": ("CodexConfig",),
+    "openai_codex.errors": (
+        "CodexError",
+        "IncompatibleRuntimeError",
+        "InternalRpcError",
+        "InvalidParamsError",
+        "InvalidRequestError",
+        "JsonRpcError",
+        "MethodNotFoundError",
+        "ParseError",
+        "RetryLimitExceededError",
+        "RuntimeNotFoundError",
+        "ServerBusyError",
+        "TransportClosedError",
+        "is_retryable_error",
+    ),
+    "openai_codex.inputs": (
+        "ImageInput",
+        "Input",
+        "InputItem",
+        "LocalImageInput",
+        "MentionInput",
+        "SkillInput",
+        "TextInput",
+    ),
+    "openai_codex.notifications": ("Notification",),
+    "openai_codex.retry": ("retry_on_overload", "retry_on_overload_async"),
+}
+_LAZY = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("openai-codex")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _installed_version()
+    elif name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+    else:
+        raise AttributeError(f"module 'openai_codex' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

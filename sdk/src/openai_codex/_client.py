@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from openai_codex._models import parse_model
 from openai_codex._params import to_wire_params
 from openai_codex._sync_transport import SyncTransport, TurnSink
 from openai_codex._turns import TurnResult, TurnState
@@ -93,7 +92,9 @@ class Codex:
         """One page of stored threads (``ThreadListParams`` keywords: ``limit``, ``cursor``, ``sort_key``,
         ``model_providers``, ``source_kinds``, ``archived``, ...)."""
         wire = to_wire_params("thread_list", "ThreadListParams", params)
-        return parse_model("ThreadListResponse", self._request("thread/list", wire))
+        from openai_codex.generated.protocol import ThreadListResponse
+
+        return ThreadListResponse.model_validate(self._request("thread/list", wire))
 
     def thread_archive(self, thread_id: str) -> None:
         """Archive a thread (it leaves the default :meth:`thread_list`)."""
@@ -107,7 +108,9 @@ class Codex:
         """One page of available models (``ModelListParams`` keywords: ``limit``, ``cursor``,
         ``include_hidden``, ``model_provider``)."""
         wire = to_wire_params("model_list", "ModelListParams", params)
-        return parse_model("ModelListResponse", self._request("model/list", wire))
+        from openai_codex.generated.protocol import ModelListResponse
+
+        return ModelListResponse.model_validate(self._request("model/list", wire))
 
 
 class Thread:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from openai_codex._models import params_aliases
+from openai_codex._models import params_fields
 
 __all__ = ["to_wire_params", "to_wire_value"]
 
@@ -46,7 +46,7 @@ def to_wire_params(
 
     Keyword arguments whose value is ``None`` are left out (the server's default applies).
     """
-    aliases = params_aliases(params_model)
+    aliases = params_fields(params_model)
     fixed = dict(fixed or {})
     reserved = {name for name, alias in aliases.items() if alias in fixed}
     allowed = {name: alias for name, alias in aliases.items() if name not in reserved}

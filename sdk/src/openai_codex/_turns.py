@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from openai_codex._models import parse_model
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
@@ -81,11 +80,15 @@ class TurnState:
             raw = dict(self._turn)
             if self._items or not raw.get("items"):
                 raw["items"] = list(self._items)
-            self._parsed_turn = parse_model("Turn", raw)
+            from openai_codex.generated.protocol import Turn
+
+            self._parsed_turn = Turn.model_validate(raw)
         return self._parsed_turn
 
     def result(self) -> TurnResult:
         turn = self.turn()
         raw_items = self._items or list((self._turn or {}).get("items") or [])
-        usage = parse_model("ThreadTokenUsage", self._usage) if self._usage is not None else None
+        from openai_codex.generated.protocol import ThreadTokenUsage
+
+        usage = ThreadTokenUsage.model_validate(self._usage) if self._usage is not None else None
         return TurnResult(final_response=_final_text(raw_items), items=list(turn.items), usage=usage, turn=turn)

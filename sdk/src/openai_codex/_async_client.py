@@ -1,0 +1,220 @@
+"""The asyncio client: :class:`AsyncCodex`, :class:`AsyncThread`, :class:`AsyncTurnHandle`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from openai_codex._async_transport import AsyncTransport, AsyncTurnSink
+from openai_codex._params import to_wire_params
+from openai_codex._turns import TurnResult, TurnState
+from openai_codex.config import CodexConfig
+from openai_codex.errors import CodexError
+from openai_codex.inputs import Input, to_wire_input
+from openai_codex.notifications import Notification
+
+if TYPE_CHECKING:
+    from openai_codex.types import ModelListResponse, ThreadListResponse, Turn
+
+__all__ = ["AsyncCodex", "AsyncThread", "AsyncTurnHandle"]
+
+
+class AsyncCodex:
+    """The asyncio twin of :class:`~openai_codex.Codex`.
+
+    It starts the app-server lazily: on ``async with`` or on the first awaited call. ::
+
+        async with AsyncCodex() as codex:
+            thread = await codex.thread_start()
+            result = await thread.run("Summarise this repository.")
+
+    Use one instance from one event loop. Start-up failures raise the same errors as ``Codex()``.
+    """
+
+    def __init__(self, config: CodexConfig | None = None) -> None:
+        self.config = config or CodexConfig()
+        self._transport = AsyncTransport(self.config)
+        self._started = False
+        self._start_lock: asyncio.Lock | None = None
+        self._closed = False
+
+    async def start(self) -> AsyncCodex:
+        """Start the app-server and initialise now (otherwise the first call does it)."""
+        await self._ensure_started()
+        return self
+
+    async def _ensure_started(self) -> AsyncTransport:
+        if self._started:
+            return self._transport
+        if self._closed:
+            raise CodexError("this AsyncCodex is closed")
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if not self._started:
+                await self._transport.start()
+                self._started = True
+        return self._transport
+
+    # ---------------------------------------------------------------- lifecycle
+    async def close(self) -> None:
+        """Shut the app-server down and reap it. Idempotent."""
+        self._closed = True
+        if self._started:
+            await self._transport.close()
+
+    async def __aenter__(self) -> AsyncCodex:
+        await self._ensure_started()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def runtime_version(self) -> str | None:
+        """The version of the running ``codex`` (``None`` before start-up)."""
+        return self._transport.runtime_version
+
+    @property
+    def user_agent(self) -> str:
+        return str(self._transport.initialize_result.get("userAgent", ""))
+
+    @property
+    def pid(self) -> int:
+        """Process id of the app-server (after start-up)."""
+        return self._transport.pid
+
+    async def _request(self, method: str, params: dict[str, Any]) -> Any:
+        transport = await self._ensure_started()
+        return await transport.request(method, params)
+
+    # ---------------------------------------------------------------- threads
+    async def thread_start(self, **params: Any) -> AsyncThread:
+        """Start a new thread (``ThreadStartParams`` keywords, snake_case)."""
+        wire = to_wire_params("thread_start", "ThreadStartParams", params)
+        return AsyncThread._from_response(self, await self._request("thread/start", wire))
+
+    async def thread_resume(self, thread_id: str, **params: Any) -> AsyncThread:
+        """Continue an existing thread (``ThreadResumeParams`` keywords, snake_case)."""
+        wire = to_wire_params("thread_resume", "ThreadResumeParams", params, fixed={"threadId": thread_id})
+        return AsyncThread._from_response(self, await self._request("thread/resume", wire))
+
+    async def thread_fork(self, thread_id: str, **params: Any) -> AsyncThread:
+        """A new thread holding a copy of ``thread_id``'s history (``ThreadForkParams`` keywords)."""
+        wire = to_wire_params("thread_fork", "ThreadForkParams", params, fixed={"threadId": thread_id})
+        return AsyncThread._from_response(self, await self._request("thread/fork", wire))
+
+    async def thread_list(self, **params: Any) -> ThreadListResponse:
+        """One page of stored threads (``ThreadListParams`` keywords)."""
+        wire = to_wire_params("thread_list", "ThreadListParams", params)
+        from openai_codex.generated.protocol import ThreadListResponse
+
+        return ThreadListResponse.model_validate(await self._request("thread/list", wire))
+
+    async def thread_archive(self, thread_id: str) -> None:
+        """Archive a thread."""
+        await self._request("thread/archive", {"threadId": thread_id})
+
+    async def thread_unarchive(self, thread_id: str) -> AsyncThread:
+        """Restore an archived thread."""
+        return AsyncThread._from_response(self, await self._request("thread/unarchive", {"threadId": thread_id}))
+
+    async def model_list(self, **params: Any) -> ModelListResponse:
+        """One page of available models (``ModelListParams`` keywords)."""
+        wire = to_wire_params("model_list", "ModelListParams", params)
+        from openai_codex.generated.protocol import ModelListResponse
+
+        return ModelListResponse.model_validate(await self._request("model/list", wire))
+
+
+class AsyncThread:
+    """A conversation whose methods are coroutines; created by :meth:`AsyncCodex.thread_start` / ``thread_resume``."""
+
+    def __init__(self, codex: AsyncCodex, thread_id: str, info: dict[str, Any] | None = None) -> None:
+        self._codex = codex
+        self.id = thread_id
+        self.info: dict[str, Any] = info or {"id": thread_id}
+
+    @classmethod
+    def _from_response(cls, codex: AsyncCodex, result: Any) -> AsyncThread:
+        thread = result.get("thread") if isinstance(result, dict) else None
+        if not isinstance(thread, dict) or not isinstance(thread.get("id"), str):
+            raise CodexError(f"the app-server returned no thread: {str(result)[:200]}")
+        return cls(codex, thread["id"], thread)
+
+    def __repr__(self) -> str:
+        return f"AsyncThread(id={self.id!r})"
+
+    async def turn(self, input: Input, **params: Any) -> AsyncTurnHandle:
+        """Start a turn (``TurnStartParams`` keywords, snake_case); consume it with the returned handle."""
+        wire = to_wire_params(
+            "turn", "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
+        )
+        transport = await self._codex._ensure_started()
+        result, sink = await transport.start_turn(self.id, wire)
+        turn = result.get("turn") if isinstance(result, dict) else None
+        return AsyncTurnHandle(self._codex, self.id, str((turn or {}).get("id")), sink)
+
+    async def run(self, input: Input, **params: Any) -> TurnResult:
+        """Run a turn to completion and return its :class:`TurnResult`."""
+        handle = await self.turn(input, **params)
+        return await handle.result()
+
+
+class AsyncTurnHandle:
+    """A running turn: ``await handle.run()`` or ``async for n in handle.stream()``."""
+
+    def __init__(self, codex: AsyncCodex, thread_id: str, turn_id: str, sink: AsyncTurnSink) -> None:
+        self._codex = codex
+        self._sink = sink
+        self._state = TurnState(thread_id, turn_id)
+        self._consuming = False
+        self.thread_id = thread_id
+        self.id = turn_id
+
+    def __repr__(self) -> str:
+        return f"AsyncTurnHandle(id={self.id!r}, thread_id={self.thread_id!r}, done={self._state.done})"
+
+    @property
+    def done(self) -> bool:
+        return self._state.done
+
+    async def stream(self) -> AsyncIterator[Notification]:
+        """Yield this turn's notifications as they arrive; the last one is its ``turn/completed``."""
+        if self._consuming:
+            raise RuntimeError("this turn is already being consumed (stream() or run() elsewhere)")
+        self._consuming = True
+        try:
+            while not self._state.done:
+                note = await self._sink.get()
+                self._state.observe(note)
+                yield note
+        finally:
+            self._consuming = False
+            if self._state.done:
+                self._codex._transport.release(self._sink)
+
+    async def run(self) -> Turn:
+        """Wait for the turn to finish and return it (``status``, ``error``, ``items``)."""
+        async for _ in self.stream():
+            pass
+        return self._state.turn()
+
+    async def result(self) -> TurnResult:
+        """The :class:`TurnResult` of the finished turn (consumes the rest of the turn first)."""
+        await self.run()
+        return self._state.result()
+
+    async def interrupt(self) -> None:
+        """Ask the app-server to stop the turn; it then completes with status ``interrupted``."""
+        await self._codex._request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+
+    async def steer(self, input: Input) -> None:
+        """Add input to the running turn."""
+        await self._codex._request(
+            "turn/steer", {"threadId": self.thread_id, "expectedTurnId": self.id, "input": to_wire_input(input)}
+        )

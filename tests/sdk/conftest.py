@@ -1,0 +1,76 @@
+"""Fixtures of the SDK tests: the real pinned ``codex`` against the toolkit's fake Responses-API model,
+and a small fake app-server script for protocol edge cases."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from codex_release.fake_responses import FakeResponsesServer
+from openai_codex import CodexConfig
+
+FAKE_APP_SERVER = Path(__file__).with_name("fake_app_server.py")
+
+
+@pytest.fixture
+def fake_model() -> Iterator[FakeResponsesServer]:
+    """A scripted Responses-API model on loopback (default answer: a short text in 3 deltas)."""
+    with FakeResponsesServer() as server:
+        yield server
+
+
+@pytest.fixture
+def codex_home(tmp_path: Path) -> Path:
+    home = tmp_path / "codex-home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    work.mkdir()
+    return work
+
+
+@pytest.fixture
+def real_config(real_codex_bin: Path, fake_model: FakeResponsesServer, codex_home: Path, workdir: Path) -> CodexConfig:
+    """The real pinned codex, an empty CODEX_HOME, the fake model: no account, no network."""
+    return CodexConfig(
+        codex_bin=real_codex_bin,
+        config_overrides=fake_model.config_overrides(),
+        env={"CODEX_HOME": str(codex_home)},
+        cwd=workdir,
+        shutdown_timeout_s=5.0,
+    )
+
+
+@pytest.fixture
+def fake_app_server(tmp_path: Path) -> Callable[..., CodexConfig]:
+    """``make(scenario, **env)`` -> a CodexConfig running tests/sdk/fake_app_server.py as ``codex``."""
+    launcher = tmp_path / "fake-codex"
+    script = f"import runpy\nrunpy.run_path({str(FAKE_APP_SERVER)!r}, run_name='__main__')\n"
+    launcher.write_text(f"#!{sys.executable}\n{script}")
+    launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR)
+
+    def make(scenario: str = "", **env: str) -> CodexConfig:
+        variables = {"FAKE_SCENARIO": scenario, **{k.upper(): str(v) for k, v in env.items()}}
+        return CodexConfig(codex_bin=launcher, env=variables, startup_timeout_s=20, shutdown_timeout_s=2)
+
+    return make
+
+
+def process_alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().split(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return os.path.exists(f"/proc/{pid}")
