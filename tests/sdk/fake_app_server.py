@@ -20,6 +20,7 @@ DELTAS = int(os.environ.get("FAKE_DELTAS", "3"))
 HUGE_BYTES = int(os.environ.get("FAKE_HUGE_BYTES", str(8 * 1024 * 1024)))
 OVERLOADS = int(os.environ.get("FAKE_OVERLOADS", "0"))
 ARGV_FILE = os.environ.get("FAKE_ARGV_FILE")
+LOG_FILE = os.environ.get("FAKE_LOG")
 
 out = sys.stdout.buffer
 
@@ -51,6 +52,9 @@ def read_message() -> dict[str, Any] | None:
     line = sys.stdin.buffer.readline()
     if not line:
         return None
+    if LOG_FILE:
+        with open(LOG_FILE, "ab") as handle:
+            handle.write(line)
     return json.loads(line)
 
 
@@ -61,7 +65,7 @@ def run_turn(thread_id: str, turn_id: str, text: str) -> None:
         sys.stderr.flush()
         os._exit(9)
     if "hang_mid_turn" in SCENARIO:
-        return
+        return  # the turn never ends: the test kills the process
     item_id = f"msg_{turn_id}"
     pieces = [text[i::DELTAS] for i in range(DELTAS)] if "huge" not in SCENARIO else [text]
     for piece in pieces:
@@ -78,7 +82,7 @@ def main() -> int:
         return 0
     if ARGV_FILE:
         with open(ARGV_FILE, "w", encoding="utf-8") as handle:
-            json.dump({"argv": args, "cwd": os.getcwd(), "env": dict(os.environ)}, handle)
+            json.dump({"argv": args, "cwd": os.getcwd(), "env": dict(os.environ), "pid": os.getpid()}, handle)
     if "unrecognized" in SCENARIO:
         sys.stderr.write("error: unrecognized subcommand 'app-server'\n")
         return 2
@@ -86,7 +90,7 @@ def main() -> int:
         sys.stderr.write("fake app-server: bad configuration value for model_provider\n")
         return 3
     overloads_left = OVERLOADS
-    turns = 0
+    turns = threads = 0
     while True:
         message = read_message()
         if message is None:
@@ -117,7 +121,10 @@ def main() -> int:
                 overloads_left -= 1
                 send({"id": request_id, "error": {"code": -32001, "message": "Server overloaded; retry later."}})
                 continue
-            send({"id": request_id, "result": {"thread": {"id": "thread-1", "preview": ""}, "echo": params}})
+            threads += 1
+            if "hang_mid_turn" in SCENARIO and threads > 2:
+                continue  # never answered: a request that is still pending when the process dies
+            send({"id": request_id, "result": {"thread": {"id": f"thread-{threads}", "preview": ""}, "echo": params}})
             continue
         if method == "turn/start":
             turns += 1

@@ -1,0 +1,223 @@
+"""Every way start-up can fail names the cause and the fix, raises from the constructor (or the first
+await), and leaves no process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import types
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from openai_codex import (
+    AsyncCodex,
+    Codex,
+    CodexConfig,
+    CodexError,
+    IncompatibleRuntimeError,
+    RuntimeNotFoundError,
+    TransportClosedError,
+)
+from tests.sdk.conftest import process_alive
+
+MakeConfig = Callable[..., CodexConfig]
+
+
+def _no_runtime_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "codex_cli_bin", None)  # `import codex_cli_bin` raises ImportError
+
+
+def test_runtime_package_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_runtime_package(monkeypatch)
+    with pytest.raises(RuntimeNotFoundError) as caught:
+        Codex()
+    message = str(caught.value)
+    assert "'openai-codex-cli-bin' is not installed" in message
+    assert "pip install openai-codex-cli-bin" in message
+    assert "codex_bin" in message
+
+
+async def test_runtime_package_not_installed_async(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_runtime_package(monkeypatch)
+    codex = AsyncCodex()  # lazy: nothing happens yet
+    with pytest.raises(RuntimeNotFoundError, match="openai-codex-cli-bin"):
+        await codex.thread_start()
+
+
+def _stand_in_runtime(monkeypatch: pytest.MonkeyPatch, codex: Path | Exception, helpers: Path) -> None:
+    """A stand-in ``codex_cli_bin`` module with the runtime package's API, pointing at ``codex``."""
+    module = types.ModuleType("codex_cli_bin")
+
+    def bundled_codex_path() -> Path:
+        if isinstance(codex, Exception):
+            raise codex
+        return codex
+
+    def bundled_env(base: dict[str, str] | None = None) -> dict[str, str]:
+        env = dict(os.environ if base is None else base)
+        env["PATH"] = f"{helpers}{os.pathsep}{env.get('PATH', '')}"
+        return env
+
+    module.bundled_codex_path = bundled_codex_path  # type: ignore[attr-defined]
+    module.bundled_env = bundled_env  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "codex_cli_bin", module)
+
+
+def test_bundled_runtime_is_used_with_its_helpers_on_path(
+    monkeypatch: pytest.MonkeyPatch, fake_app_server: MakeConfig, tmp_path: Path
+) -> None:
+    record = tmp_path / "argv.json"
+    base = fake_app_server("", fake_argv_file=str(record))
+    assert base.codex_bin is not None
+    _stand_in_runtime(monkeypatch, Path(base.codex_bin), tmp_path / "helpers")
+    with Codex(replace(base, codex_bin=None)) as codex:
+        assert codex.runtime_version == "0.169.0"
+    seen = json.loads(record.read_text())
+    assert seen["env"]["PATH"].split(os.pathsep)[0] == str(tmp_path / "helpers")
+    assert seen["env"]["FAKE_SCENARIO"] == ""  # CodexConfig.env is merged in too
+
+
+def test_bundled_runtime_damaged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    damage = FileNotFoundError("the bundled codex executable is missing at /x/bin/codex: reinstall it")
+    _stand_in_runtime(monkeypatch, damage, tmp_path)
+    with pytest.raises(RuntimeNotFoundError, match="bundled Codex runtime is not usable: the bundled codex executable"):
+        Codex()
+
+
+def test_codex_bin_missing(tmp_path: Path) -> None:
+    missing = tmp_path / "nope" / "codex"
+    with pytest.raises(RuntimeNotFoundError, match="does not exist") as caught:
+        Codex(CodexConfig(codex_bin=missing))
+    assert str(missing) in str(caught.value)
+
+
+def test_codex_bin_not_executable(tmp_path: Path) -> None:
+    binary = tmp_path / "codex"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    with pytest.raises(RuntimeNotFoundError, match="is not executable") as caught:
+        Codex(CodexConfig(codex_bin=binary))
+    assert f"chmod +x {binary}" in str(caught.value)
+
+
+def test_codex_bin_is_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeNotFoundError, match="is a directory"):
+        Codex(CodexConfig(codex_bin=tmp_path))
+
+
+def test_codex_bin_not_a_program(tmp_path: Path) -> None:
+    binary = tmp_path / "codex"
+    binary.write_bytes(b"\x00\x01 not an executable format")
+    binary.chmod(0o755)
+    with pytest.raises(RuntimeNotFoundError, match="cannot run") as caught:
+        Codex(CodexConfig(codex_bin=binary))
+    assert str(binary) in str(caught.value)
+
+
+def _pid(record: Path) -> int:
+    return int(json.loads(record.read_text())["pid"])
+
+
+def test_runtime_too_old(fake_app_server: MakeConfig, tmp_path: Path) -> None:
+    record = tmp_path / "argv.json"
+    with pytest.raises(IncompatibleRuntimeError) as caught:
+        Codex(fake_app_server("", fake_version="0.100.0", fake_argv_file=str(record)))
+    error = caught.value
+    assert (error.found, error.required) == ("0.100.0", "0.169.0")
+    assert "codex 0.100.0" in str(error)
+    assert "needs codex >= 0.169.0" in str(error)
+    assert "pip install -U openai-codex-cli-bin" in str(error)
+    assert not process_alive(_pid(record))
+
+
+async def test_runtime_too_old_async(fake_app_server: MakeConfig, tmp_path: Path) -> None:
+    record = tmp_path / "argv.json"
+    with pytest.raises(IncompatibleRuntimeError, match=r"0\.100\.0"):
+        async with AsyncCodex(fake_app_server("", fake_version="0.100.0", fake_argv_file=str(record))):
+            pass
+    assert not process_alive(_pid(record))
+
+
+def test_newer_and_prerelease_runtimes_are_accepted(fake_app_server: MakeConfig) -> None:
+    for version in ("0.170.0", "1.0.0-alpha.3", "0.169.0"):
+        with Codex(fake_app_server("", fake_version=version)) as codex:
+            assert codex.runtime_version == version
+    with pytest.raises(IncompatibleRuntimeError, match=r"0\.169\.0-alpha\.2"):
+        Codex(fake_app_server("", fake_version="0.169.0-alpha.2"))
+
+
+def test_binary_without_app_server(fake_app_server: MakeConfig) -> None:
+    with pytest.raises(IncompatibleRuntimeError) as caught:
+        Codex(fake_app_server("unrecognized", fake_version="0.1.0"))
+    message = str(caught.value)
+    assert "codex 0.1.0" in message
+    assert "does not support `codex app-server`" in message
+    assert "unrecognized subcommand" in message
+    assert caught.value.found == "0.1.0"
+
+
+def test_binary_that_does_not_speak_the_protocol(fake_app_server: MakeConfig) -> None:
+    with pytest.raises(IncompatibleRuntimeError, match="not the app-server protocol"):
+        Codex(fake_app_server("not_app_server"))
+
+
+def test_exit_during_startup(fake_app_server: MakeConfig) -> None:
+    with pytest.raises(TransportClosedError) as caught:
+        Codex(fake_app_server("exit_on_start"))
+    error = caught.value
+    assert error.returncode == 3
+    assert "exited during start-up (exit code 3)" in str(error)
+    assert "bad configuration value for model_provider" in str(error)
+    assert "bad configuration value" in error.stderr_tail
+
+
+async def test_exit_during_startup_async(fake_app_server: MakeConfig) -> None:
+    with pytest.raises(TransportClosedError, match="exit code 3"):
+        await AsyncCodex(fake_app_server("exit_on_start")).start()
+
+
+def test_startup_timeout(fake_app_server: MakeConfig, tmp_path: Path) -> None:
+    record = tmp_path / "argv.json"
+    config = replace(fake_app_server("silent_initialize", fake_argv_file=str(record)), startup_timeout_s=0.5)
+    with pytest.raises(TransportClosedError, match=r"did not answer initialize within 0.5s"):
+        Codex(config)
+    assert not process_alive(_pid(record))
+
+
+@pytest.mark.runtime
+def test_real_runtime_rejecting_its_configuration(real_config: CodexConfig) -> None:
+    config = replace(real_config, config_overrides=[*real_config.config_overrides, 'sandbox_mode="bogus"'])
+    with pytest.raises(TransportClosedError) as caught:
+        Codex(config)
+    assert caught.value.returncode == 1
+    assert "unknown variant `bogus`" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"config_overrides": 'model="o3"'}, TypeError, "not a single string"),
+        ({"config_overrides": ["model"]}, ValueError, "not of the form 'key=value'"),
+        ({"config_overrides": ["=x"]}, ValueError, "not of the form"),
+        ({"approval_handler": "yes"}, ValueError, "not one of"),
+        ({"approval_handler": 42}, TypeError, "decision string or a callable"),
+        ({"env": {"A": 1}}, TypeError, "env values must be strings"),
+        ({"startup_timeout_s": 0}, ValueError, "startup_timeout_s"),
+    ],
+)
+def test_invalid_config_is_refused_before_starting(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        CodexConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_constructor_errors_are_codex_errors() -> None:
+    for cls in (RuntimeNotFoundError, IncompatibleRuntimeError, TransportClosedError):
+        assert issubclass(cls, CodexError)
+    assert issubclass(RuntimeNotFoundError, FileNotFoundError)
