@@ -108,9 +108,14 @@ class BinaryInfo:
         """The file as messages name it."""
         return self.label or str(self.path)
 
-    def describe(self) -> str:
-        """One short phrase, e.g. ``ELF x86_64 executable, statically linked``."""
+    def describe(self, *, detail: bool = True) -> str:
+        """One short phrase, e.g. ``ELF x86_64 executable, statically linked``; with
+        ``detail=False`` only format, CPU, kind and a foreign OS (``ELF x86_64 executable``)."""
         arch = "+".join(self.archs)
+        if not detail:
+            universal = "universal " if len(self.archs) > 1 else ""
+            text = f"{universal}{_FORMAT_NAMES[self.format]} {arch} {self.kind}"
+            return text if self.os == _NATIVE_OS[self.format] else f"{text} for {self.os}"
         if self.format == "elf":
             text = f"ELF {arch} {self.kind}"
             if self.os != "linux":
@@ -134,6 +139,10 @@ class BinaryInfo:
             return text + " (no minimum macOS recorded)"
         text = f"PE {arch} {self.kind}"
         return text if self.os == "windows" else text + f" for {self.os}"
+
+
+_FORMAT_NAMES = {"elf": "ELF", "macho": "Mach-O", "pe": "PE"}
+_NATIVE_OS = {"elf": "linux", "macho": "macos", "pe": "windows"}
 
 
 def _dotted(version: tuple[int, ...] | None) -> str:
@@ -199,7 +208,7 @@ def inspect_binary(path: Path, *, label: str | None = None) -> BinaryInfo:
     except OSError as exc:
         raise ReleaseError(f"cannot read {name}: {exc.strerror or exc}") from None
     except _Malformed as exc:
-        kind = {"elf": "ELF", "macho": "Mach-O", "pe": "PE"}.get(fmt or "", "executable")
+        kind = _FORMAT_NAMES.get(fmt or "", "executable")
         raise ReleaseError(
             f"{name} has a truncated or corrupt {kind} header ({exc}): re-fetch or rebuild the file"
         ) from None

@@ -14,10 +14,11 @@ The tag set is the tightest one that every file satisfies, derived from the head
 * Linux with a dynamic musl file: ``musllinux_1_1_<arch>`` only. (A file needing musl and
   another needing glibc cannot share a wheel: an error.)
 * macOS: ``macosx_<X>_<Y>_<arch>`` with X.Y the highest minimum macOS over every Mach-O file
-  (arm64 never below 11.0). From macOS 11 on, pip generates only ``macosx_<X>_0`` tags (on
-  macOS 14.5 it offers ``macosx_14_0``, ``macosx_13_0``, ... but never ``macosx_14_2``), so a
-  minimum of 14.2 rounds *up* to ``macosx_15_0``: ``macosx_14_2`` would never install anywhere
-  and ``macosx_14_0`` would install on 14.0 and 14.1, where the binary cannot start.
+  (arm64 never below 11.0, x86_64 never below 10.4: pip offers no lower tags for them). From
+  macOS 11 on, pip generates only ``macosx_<X>_0`` tags (on macOS 14.5 it offers
+  ``macosx_14_0``, ``macosx_13_0``, ... but never ``macosx_14_2``), so a minimum of 14.2 rounds
+  *up* to ``macosx_15_0``: ``macosx_14_2`` would never install anywhere and ``macosx_14_0``
+  would install on 14.0 and 14.1, where the binary cannot start.
   A minimum of 10.16 (how macOS 11 presents itself to old SDKs) is 11.0.
 * Windows: ``win_amd64`` / ``win_arm64``.
 
@@ -46,7 +47,8 @@ __all__ = [
 
 MANYLINUX_FLOOR = (2, 17)
 MUSLLINUX_FLOOR = (1, 1)
-MACOS_ARM64_FLOOR = (11, 0)
+MACOS_FLOOR = {"x86_64": (10, 4), "aarch64": (11, 0)}
+"""pip offers no x86_64 tag below macOS 10.4 and no arm64 tag below 11.0 on a real arm64 Mac."""
 
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 _LEGACY_ARCHS = {
@@ -77,8 +79,8 @@ def _a(description: str) -> str:
     return ("an " if description.startswith("ELF") else "a ") + description
 
 
-def _is(info: BinaryInfo) -> str:
-    return f"{info.name} is {_a(info.describe())}"
+def _is(info: BinaryInfo, *, detail: bool = True) -> str:
+    return f"{info.name} is {_a(info.describe(detail=detail))}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,10 +97,11 @@ def check_target_binaries(infos: Sequence[BinaryInfo], target: Target) -> None:
     for info in infos:
         if info.os != target.os or info.format != _FORMAT_OF_OS[target.os]:
             raise ReleaseError(
-                f"{_is(info)} but target {target.triple} needs {_OS_NAMES[target.os]} binaries{_hint(info)}"
+                f"{_is(info, detail=False)} but target {target.triple} needs {_OS_NAMES[target.os]} binaries"
+                f"{_hint(info)}"
             )
         if target.arch not in info.archs:
-            raise ReleaseError(f"{_is(info)} but target {target.triple} needs {target.arch}{_hint(info)}")
+            raise ReleaseError(f"{_is(info, detail=False)} but target {target.triple} needs {target.arch}{_hint(info)}")
 
 
 def _hint(info: BinaryInfo) -> str:
@@ -158,7 +161,7 @@ def glibc_requirement(infos: Sequence[BinaryInfo]) -> tuple[int, int]:
 
 
 def macos_requirement(infos: Sequence[BinaryInfo], arch: str) -> tuple[int, int]:
-    """The highest minimum macOS over every Mach-O file (11.0 at least for arm64)."""
+    """The highest minimum macOS over every Mach-O file, at least the architecture's floor."""
     for info in infos:
         if info.macos_min is None:
             raise ReleaseError(
@@ -166,7 +169,7 @@ def macos_requirement(infos: Sequence[BinaryInfo], arch: str) -> tuple[int, int]
                 "so no macosx tag can be derived; rebuild it with a deployment target"
             )
     needed = max(info.macos_min for info in infos if info.macos_min is not None)
-    return max(needed, MACOS_ARM64_FLOOR) if arch == "aarch64" else needed
+    return max(needed, MACOS_FLOOR.get(arch, (10, 0)))
 
 
 def pip_macos_version(version: tuple[int, int]) -> tuple[int, int]:
