@@ -41,7 +41,7 @@ def _variant(method: str, params: str | None) -> dict[str, Any]:
 
 def _bundle() -> dict[str, Any]:
     """A small protocol bundle in the runtime's layout: top-level definitions plus a v2 namespace."""
-    v2 = {
+    v2: dict[str, Any] = {
         "RequestId": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
         "TurnStatus": {"type": "string", "enum": ["completed", "inProgress"]},
         "AgentItem": {
@@ -122,7 +122,7 @@ def test_flatten_refuses_a_missing_envelope() -> None:
 def test_flatten_refuses_dangling_references() -> None:
     bundle = _bundle()
     bundle["definitions"]["v2"]["Turn"]["properties"]["extra"] = {"$ref": "#/definitions/v2/Nowhere"}
-    with pytest.raises(ReleaseError, match="unresolved references.*Nowhere"):
+    with pytest.raises(ReleaseError, match=r"unresolved references.*Nowhere"):
         flatten_bundle(bundle)
 
 
@@ -291,7 +291,8 @@ def test_a_binary_that_is_not_codex_is_refused(tmp_path: Path) -> None:
 def test_a_failing_schema_export_names_the_error_and_leaves_the_output_alone(tmp_path: Path) -> None:
     binary = _script(
         tmp_path / "codex",
-        'if [ "$1" = --version ]; then echo "codex-cli 0.169.0"; exit 0; fi\necho "boom: no schema for you" >&2\nexit 3\n',
+        'if [ "$1" = --version ]; then echo "codex-cli 0.169.0"; exit 0; fi\n'
+        'echo "boom: no schema for you" >&2\nexit 3\n',
     )
     out = tmp_path / "pkg" / "generated"
     out.mkdir(parents=True)
@@ -308,7 +309,7 @@ def test_a_schema_export_without_the_bundle_is_refused(tmp_path: Path) -> None:
         tmp_path / "codex",
         'if [ "$1" = --version ]; then echo "codex-cli 0.169.0"; exit 0; fi\nmkdir -p "$4"\n',
     )
-    with pytest.raises(ReleaseError, match="wrote no codex_app_server_protocol.schemas.json"):
+    with pytest.raises(ReleaseError, match=r"wrote no codex_app_server_protocol\.schemas\.json"):
         generate_into(binary, tmp_path / "dest")
 
 
