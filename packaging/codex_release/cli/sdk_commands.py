@@ -115,4 +115,4 @@ def fake_model_server_command(port: int, text: str, deltas: int) -> None:
             click.echo(f"Served {len(server.model_requests)} model request(s).", err=True)
 
 
-COMMANDS: list[click.Command] = [generate_types_command, fake_model_server_command]
+COMMANDS: list[click.Command] = [generate_types_command, stage_sdk_command, fake_model_server_command]

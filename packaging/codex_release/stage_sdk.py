@@ -1,0 +1,273 @@
+"""``stage-sdk``: a copy of ``sdk/`` locked to one Codex release, optionally built and checked.
+
+The staged copy differs from the source in exactly two TOML values, edited with tomlkit so every other
+byte (comments, layout) is kept: ``[project] version`` and the single ``openai-codex-cli-bin==X``
+dependency. The source tree is only ever read.
+
+Version policy: the SDK and the runtime published for release X are both version X (a post-release
+of the SDK alone would pair one SDK version with another's runtime, so ``--sdk-version`` only accepts
+X itself). A runtime older than the SDK's minimum (``MINIMUM_RUNTIME_VERSION`` in
+``src/openai_codex/_runtime.py``, the one place the SDK defines it) is refused.
+
+Builds run ``python -m build --no-isolation`` with this environment's hatchling (a dependency of the
+toolkit that satisfies the SDK's ``build-system.requires``): no package index and no network are needed,
+and the backend version is the one the toolkit's own tests ran with. ``python -m build`` builds the sdist
+first and the wheel from the unpacked sdist, so an incomplete sdist fails here, not for a user.
+
+Nothing is left behind on failure: the copy is made (and built) in a temporary sibling of STAGING_DIR
+and renamed into place only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.parser import HeaderParser
+from pathlib import Path
+
+import tomlkit
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from codex_release.errors import ReleaseError
+from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION, repo_root, runtime_requirement
+from codex_release.versions import CodexVersion
+
+__all__ = [
+    "MINIMUM_RUNTIME_FILE",
+    "StagedSdk",
+    "build_and_check",
+    "minimum_runtime_version",
+    "stage_sdk",
+]
+
+MINIMUM_RUNTIME_FILE = Path("src/openai_codex/_runtime.py")
+"""Where the SDK defines ``MINIMUM_RUNTIME_VERSION`` (relative to ``sdk/``)."""
+_MINIMUM_RUNTIME_NAME = "MINIMUM_RUNTIME_VERSION"
+
+_CACHE_NAMES = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis"})
+_CACHE_SUFFIXES = (".pyc", ".pyo", ".egg-info")
+_TOP_LEVEL_OUTPUTS = frozenset({"build", "dist", ".venv", ".tox", ".nox"})
+
+
+@dataclass(frozen=True)
+class StagedSdk:
+    """What ``stage-sdk`` produced."""
+
+    staging_dir: Path
+    sdk_version: Version
+    runtime_pin: Version
+    artifacts: list[Path] = field(default_factory=list)
+
+
+def minimum_runtime_version(sdk_dir: Path) -> Version:
+    """``MINIMUM_RUNTIME_VERSION`` of the SDK in ``sdk_dir``, read without importing the SDK."""
+    path = sdk_dir / MINIMUM_RUNTIME_FILE
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError) as exc:
+        raise ReleaseError(f"cannot read the SDK's minimum runtime from {path}: {exc}") from None
+    for node in tree.body:
+        target: ast.expr
+        value: ast.expr | None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id == _MINIMUM_RUNTIME_NAME:
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                raise ReleaseError(f"{path}: {_MINIMUM_RUNTIME_NAME} must be a string literal such as '0.169.0'")
+            try:
+                return Version(value.value)
+            except InvalidVersion:
+                raise ReleaseError(f"{path}: {_MINIMUM_RUNTIME_NAME} = {value.value!r} is not a version") from None
+    raise ReleaseError(f"{path} does not define {_MINIMUM_RUNTIME_NAME}: the SDK must declare its oldest runtime")
+
+
+def _is_within(path: Path, parent: Path) -> bool:
+    return path == parent or parent in path.parents
+
+
+def _ignore_caches(root: Path) -> Callable[[str, list[str]], set[str]]:
+    """A ``copytree`` filter: caches anywhere, build outputs and environments at the top level."""
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        ignored = {n for n in names if n in _CACHE_NAMES or n.endswith(_CACHE_SUFFIXES)}
+        if Path(directory) == root:
+            ignored |= {n for n in names if n in _TOP_LEVEL_OUTPUTS}
+        return ignored
+
+    return ignore
+
+
+def _check_paths(source: Path, staging: Path, dist_dir: Path | None) -> None:
+    repo = source.parent
+    if _is_within(staging, repo) or _is_within(repo, staging):
+        raise ReleaseError(
+            f"STAGING_DIR {staging} is inside the repository {repo} (or contains it): stage outside the "
+            "checkout, e.g. in a temporary directory"
+        )
+    if dist_dir is not None:
+        for other, what in ((source, "the SDK source"), (staging, "STAGING_DIR")):
+            if _is_within(dist_dir, other) or _is_within(other, dist_dir):
+                raise ReleaseError(
+                    f"--dist-dir {dist_dir} overlaps {what} ({other}): write the distributions elsewhere"
+                )
+        if dist_dir.exists() and not dist_dir.is_dir():
+            raise ReleaseError(f"--dist-dir {dist_dir} is a file: pass a directory")
+    if staging.exists() and not staging.is_dir():
+        raise ReleaseError(f"STAGING_DIR {staging} is a file: pass a directory")
+
+
+def _check_versions(codex_version: CodexVersion, sdk_version: str | None, minimum: Version) -> Version:
+    runtime = codex_version.version
+    if runtime < minimum:
+        raise ReleaseError(
+            f"Codex {codex_version} is older than the SDK's minimum runtime {minimum} "
+            f"({_MINIMUM_RUNTIME_NAME} in sdk/{MINIMUM_RUNTIME_FILE.as_posix()}): stage a newer Codex release"
+        )
+    if sdk_version is None:
+        return runtime
+    try:
+        wanted = Version(sdk_version)
+    except InvalidVersion:
+        raise ReleaseError(f"--sdk-version {sdk_version!r} is not a PEP 440 version") from None
+    if wanted != runtime:
+        raise ReleaseError(
+            f"--sdk-version {sdk_version} differs from the Codex version {codex_version}: the SDK and runtime "
+            f"of one release share its version; drop --sdk-version or pass {codex_version}"
+        )
+    return wanted
+
+
+def _rewrite_pyproject(pyproject: Path, sdk_version: Version, runtime: Version) -> None:
+    """Set ``[project] version`` and the runtime pin, keeping every other byte."""
+    requirement = runtime_requirement(pyproject)  # exactly one runtime dependency, or a ReleaseError
+    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    project = document.get("project")
+    if project is None or "version" not in project:
+        raise ReleaseError(f"{pyproject} must set a static [project] version for stage-sdk to replace")
+    if str(project.get("name")) != SDK_DISTRIBUTION:
+        raise ReleaseError(f"{pyproject} is not the {SDK_DISTRIBUTION} project (name {project.get('name')!r})")
+    project["version"] = str(sdk_version)
+    dependencies = project["dependencies"]
+    pinned = Requirement(str(requirement))
+    pinned.specifier = SpecifierSet(f"=={runtime}")
+    for index, entry in enumerate(list(dependencies)):
+        if canonicalize_name(Requirement(str(entry)).name) == canonicalize_name(RUNTIME_DISTRIBUTION):
+            dependencies[index] = str(pinned)
+    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+
+
+def _run(args: list[str], what: str, cwd: Path | None = None) -> None:
+    env = {**os.environ, "PIP_NO_INPUT": "1"}
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip().splitlines()
+        tail = " | ".join(line.strip() for line in output[-6:] if line.strip())
+        raise ReleaseError(f"{what} failed (exit status {result.returncode}): {tail}")
+
+
+def _wheel_metadata(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return archive.read(name).decode("utf-8")
+
+
+def _sdist_metadata(sdist: Path) -> str:
+    with tarfile.open(sdist) as archive:
+        member = next(m for m in archive.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO"))
+        handle = archive.extractfile(member)
+        assert handle is not None
+        return handle.read().decode("utf-8")
+
+
+def _check_metadata(text: str, where: Path, sdk_version: Version, runtime: Version) -> None:
+    message = HeaderParser().parsestr(text)
+    pins = [
+        Requirement(value)
+        for value in message.get_all("Requires-Dist") or []
+        if canonicalize_name(Requirement(value).name) == canonicalize_name(RUNTIME_DISTRIBUTION)
+    ]
+    if Version(message["Version"]) != sdk_version or [str(p.specifier) for p in pins] != [f"=={runtime}"]:
+        raise ReleaseError(
+            f"{where.name} carries version {message['Version']} and runtime pins {[str(p) for p in pins]}, not "
+            f"{sdk_version} and =={runtime}: the build backend did not use the staged pyproject.toml"
+        )
+
+
+def build_and_check(project: Path, out_dir: Path, sdk_version: Version, runtime: Version) -> list[Path]:
+    """Build sdist + wheel of ``project`` into the empty ``out_dir``; check them with twine and metadata."""
+    _run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out_dir), str(project)],
+        "python -m build --no-isolation (the build needs this environment's hatchling: run `make setup`)",
+    )
+    wheels, sdists = sorted(out_dir.glob("*.whl")), sorted(out_dir.glob("*.tar.gz"))
+    if len(wheels) != 1 or len(sdists) != 1:
+        raise ReleaseError(f"the build produced {[p.name for p in out_dir.iterdir()]}, not one wheel and one sdist")
+    artifacts = [sdists[0], wheels[0]]
+    _run([sys.executable, "-m", "twine", "check", "--strict", *map(str, artifacts)], "twine check --strict")
+    _check_metadata(_wheel_metadata(wheels[0]), wheels[0], sdk_version, runtime)
+    _check_metadata(_sdist_metadata(sdists[0]), sdists[0], sdk_version, runtime)
+    return artifacts
+
+
+def stage_sdk(
+    staging_dir: Path,
+    *,
+    codex_version: CodexVersion,
+    sdk_version: str | None = None,
+    dist_dir: Path | None = None,
+    overwrite: bool = False,
+    source: Path | None = None,
+) -> StagedSdk:
+    """Stage ``source`` (default: the repository's ``sdk/``) into ``staging_dir`` for ``codex_version``."""
+    sdk = (source or repo_root() / "sdk").resolve()
+    staging = staging_dir.absolute().resolve()
+    dist = dist_dir.absolute().resolve() if dist_dir is not None else None
+    if not (sdk / "pyproject.toml").is_file():
+        raise ReleaseError(f"{sdk} has no pyproject.toml: point stage-sdk at the SDK source (sdk/)")
+    _check_paths(sdk, staging, dist)
+    if staging.is_dir() and any(staging.iterdir()) and not overwrite:
+        raise ReleaseError(f"STAGING_DIR {staging} is not empty: pass --overwrite to replace it or choose another")
+
+    runtime_requirement(sdk / "pyproject.toml")  # fail on a malformed source before copying anything
+    version = _check_versions(codex_version, sdk_version, minimum_runtime_version(sdk))
+    runtime = codex_version.version
+
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{staging.name}.stage-", dir=staging.parent))
+    try:
+        new = work / "sdk"
+        shutil.copytree(sdk, new, symlinks=True, ignore=_ignore_caches(sdk))
+        _rewrite_pyproject(new / "pyproject.toml", version, runtime)
+        artifacts: list[Path] = []
+        if dist is not None:
+            built = work / "dist"
+            built.mkdir()
+            artifacts = build_and_check(new, built, version, runtime)
+            dist.mkdir(parents=True, exist_ok=True)
+            placed = []
+            for artifact in artifacts:
+                os.replace(artifact, dist / artifact.name)
+                placed.append(dist / artifact.name)
+            artifacts = placed
+        if staging.exists():
+            old = work / "old"
+            os.replace(staging, old)
+        os.replace(new, staging)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return StagedSdk(staging, version, runtime, artifacts)
