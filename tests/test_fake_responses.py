@@ -6,7 +6,9 @@ import http.client
 import json
 import os
 import queue
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -445,3 +447,31 @@ def test_real_runtime_asks_for_exec_approval_and_sends_the_output_back(
     assert [o["call_id"] for o in outputs] == ["call_echo"]
     assert "fake-model-ran-this" in json.dumps(outputs[0]["output"])
     assert first.body["model"] == second.body["model"]
+
+
+def test_fake_model_server_command_serves_until_interrupted() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "codex_release", "fake-model-server", "--text", "manual reply", "--deltas", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        overrides = process.stdout.readline()
+        assert base_url.startswith("http://127.0.0.1:")
+        assert base_url.endswith("/v1")
+        assert f'base_url="{base_url}"' in overrides
+        assert overrides.startswith("-c 'model_provider=\"mock\"'")
+        host, port = base_url[len("http://") : -len("/v1")].split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("POST", "/v1/responses", body="{}", headers={"Content-Type": "application/json"})
+        events = list(_events(connection.getresponse()))
+        assert _text_of(events) == "manual reply"
+        assert len([e for e in events if e["type"] == "response.output_text.delta"]) == 2
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "Served 1 model request(s)." in stderr

@@ -30,6 +30,16 @@ Usage::
 
 When the script is empty, every request gets ``default_reply`` (a short text answer unless given).
 
+What the real runtime needs to run a turn against it, with no account and no network (measured on
+Codex 0.169.0): ``CODEX_HOME`` set to an empty temporary directory, and the overrides of
+:meth:`FakeResponsesServer.config_overrides` -- a ``mock`` provider with ``wire_api="responses"`` and
+this ``base_url`` (it needs no API key), retries off (``request_max_retries=0``,
+``stream_max_retries=0``: a :class:`Fail` ends the turn at once with status ``failed``), and the
+``plugins``, ``apps`` and ``remote_plugin`` features off (otherwise start-up tries GitHub and
+chatgpt.com for plugin sync). The runtime's default model is used unless ``model=`` is given; a model
+the runtime has no metadata for still works but emits a ``warning`` notification. Commands that
+:class:`ShellCall` asks for run in the default read-only sandbox unless the thread says otherwise.
+
 Why hand-written: no maintained library fakes the Responses API's streaming wire format, and the
 standard library's :mod:`http.server` is all a loopback SSE endpoint needs (no new dependency).
 """
