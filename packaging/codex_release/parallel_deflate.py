@@ -15,6 +15,11 @@ followed by a final one, so head pieces and tail concatenate into one valid stre
 is primed with the 32 KiB before it (``zdict``), so splitting costs only a few bytes per piece. The
 head is sized so that every worker finishes at about the same time, from the measured cost of zlib 6
 per byte relative to libdeflate 5 (``ZLIB_COST``).
+
+The cut depends on the file sizes alone, never on the machine: it is planned for ``PLAN_WORKERS``
+(two, the size of the release machines) whatever the pool size, so the bytes are the same on every
+host that has the same libdeflate (pinned through the ``deflate`` package) and zlib (the library
+hatchling's own wheels depend on).
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ ZLIB_COST = 3.5
 """CPU time per byte of zlib level 6 relative to libdeflate level 5 (measured: 3.0 to 3.7)."""
 HASH_COST = 0.12
 """CPU time per byte of reading + SHA-256 + CRC-32 relative to libdeflate level 5."""
+PLAN_WORKERS = 2
+"""How many workers the cut of the largest file is balanced for (fixed, so the output is too)."""
 MIN_SPLIT_SIZE = 32 * 1024 * 1024
 HEAD_PIECE_SIZE = 16 * 1024 * 1024
 _WINDOW = 32 * 1024
@@ -68,7 +75,7 @@ class Piece:
         return (self.end - self.start) * (1.0 if self.final else ZLIB_COST)
 
 
-def plan_pieces(sizes: Sequence[int], workers: int) -> list[list[Piece]]:
+def plan_pieces(sizes: Sequence[int], workers: int = PLAN_WORKERS) -> list[list[Piece]]:
     """How each file is cut: one final piece each, except that the largest file may get a zlib head.
 
     With ``W`` workers, other work ``T`` (in libdeflate-byte units) and a largest file of ``N`` bytes
@@ -164,17 +171,17 @@ def deflate_files(
     executor: Executor,
     files: Sequence[tuple[Path, int]],
     *,
-    workers: int,
     level: int = LIBDEFLATE_LEVEL,
     on_progress: Callable[[int], None] | None = None,
 ) -> list[PendingFile]:
     """Start compressing and hashing ``files`` (path, size) on ``executor``; results come back in order.
 
-    Tasks are submitted costliest first, so a pool of ``workers`` threads runs them as a
-    longest-processing-time schedule. Each task reads only its own bytes, so memory holds at most
-    one piece per worker plus the compressed output not yet written.
+    Tasks are submitted costliest first, so the pool runs them as a longest-processing-time
+    schedule; how files are cut does not depend on the pool (see the module docstring). Each task
+    reads only its own bytes, so memory holds at most one piece per worker plus the compressed
+    output not yet written.
     """
-    plans = plan_pieces([size for _, size in files], workers)
+    plans = plan_pieces([size for _, size in files])
     # (cost, file index, piece index or -1 for the digests of the file)
     tasks = [(piece.cost, i, j) for i, plan in enumerate(plans) for j, piece in enumerate(plan)]
     tasks += [(size * HASH_COST, i, -1) for i, (_, size) in enumerate(files)]

@@ -121,7 +121,7 @@ def _write_archive(
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wheel-deflate")
     try:
         jobs = [(file.path, file.size) for file in contents.files]
-        pending = deflate_files(executor, jobs, workers=workers, level=level, on_progress=advance)
+        pending = deflate_files(executor, jobs, level=level, on_progress=advance)
         for file, job in zip(contents.files, pending, strict=True):
             done = job.result()
             archive.add_deflated(file.arcname, mode=file.mode, crc32=done.crc32, size=done.size, chunks=done.chunks)
