@@ -15,10 +15,10 @@ pydantic models (:mod:`openai_codex.types`) only when a typed value is first nee
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not `from typing import TYPE_CHECKING`: importing typing alone costs ~10 ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from openai_codex._async_client import AsyncCodex, AsyncThread, AsyncTurnHandle
     from openai_codex._client import Codex, Thread, TurnHandle
     from openai_codex._turns import TurnResult
@@ -130,7 +130,8 @@ def __getattr__(name: str) -> Any:
     if name == "__version__":
         value: Any = _installed_version()
     elif name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
+        # __import__ with a fromlist returns the submodule itself (and, unlike importlib, costs no import)
+        value = getattr(__import__(_LAZY[name], fromlist=[name]), name)
     else:
         raise AttributeError(f"module 'openai_codex' has no attribute {name!r}")
     globals()[name] = value
