@@ -226,8 +226,8 @@ def build_and_check(project: Path, out_dir: Path, sdk_version: Version, runtime:
 
 def stage_sdk(
     staging_dir: Path,
-    *,
     codex_version: CodexVersion,
+    *,
     sdk_version: str | None = None,
     dist_dir: Path | None = None,
     overwrite: bool = False,
