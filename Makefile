@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup release test lint bench-runtime clean
+.PHONY: setup release test lint generate-types bench-runtime clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,11 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(PY) -m codex_release generate-types --check
+
+## Regenerate the SDK's protocol models from the pinned runtime's JSON Schema.
+generate-types: setup
+	$(PY) -m codex_release generate-types
 
 ## Our wheel writer vs `python -m build --wheel` on the real linux-x64 package, side by side.
 bench-runtime: setup

@@ -113,9 +113,7 @@ def test_integrity_parsing() -> None:
 @pytest.mark.runtime
 def test_npm_fetch_of_the_pinned_release(pinned_version: CodexVersion, tmp_path: Path) -> None:
     placed = fetch_runtime(pinned_version, TARGETS, tmp_path)
-    assert sorted(p.name for p in placed.values()) == sorted(
-        f"codex-{pinned_version}-{t.triple}.tgz" for t in TARGETS
-    )
+    assert sorted(p.name for p in placed.values()) == sorted(f"codex-{pinned_version}-{t.triple}.tgz" for t in TARGETS)
     for target, path in placed.items():
         source = open_source(path)
         assert str(source.package_root) == f"package/vendor/{target.triple}"
