@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from openai_codex.approvals import ApprovalDecision, AsyncApprovalHandler
 
-__all__ = ["DEFAULT_CLIENT_NAME", "CodexConfig"]
+__all__ = ["DEFAULT_CLIENT_NAME", "ENV_CODEX_BIN", "ENV_CONFIG_OVERRIDES", "CodexConfig"]
 
 DEFAULT_CLIENT_NAME = "openai_codex_python"
 
@@ -74,3 +75,35 @@ class CodexConfig:
             raise TypeError("approval_handler must be a decision string or a callable taking an ApprovalRequest")
         if self.startup_timeout_s <= 0 or self.shutdown_timeout_s < 0:
             raise ValueError("startup_timeout_s must be > 0 and shutdown_timeout_s >= 0")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> CodexConfig:
+        """A config whose ``codex_bin`` and ``config_overrides`` may come from the environment.
+
+        * ``OPENAI_CODEX_BIN``: the codex executable (default: the bundled one);
+        * ``OPENAI_CODEX_CONFIG``: a JSON array of ``key=value`` override strings, e.g.
+          ``'["model=\\"gpt-5.1\\"", "model_reasoning_effort=\\"high\\""]'``.
+
+        Keyword arguments set any field and win over the environment. With neither set this is
+        ``CodexConfig()``. (``CODEX_HOME`` and other variables codex reads itself need nothing here: the
+        app-server inherits the environment.)
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        if env.get(ENV_CODEX_BIN):
+            values["codex_bin"] = env[ENV_CODEX_BIN]
+        raw = env.get(ENV_CONFIG_OVERRIDES)
+        if raw:
+            try:
+                overrides = json.loads(raw)
+            except ValueError as exc:
+                raise ValueError(f"{ENV_CONFIG_OVERRIDES} is not valid JSON ({exc}): {_ENV_FORMAT}") from None
+            if not isinstance(overrides, list) or not all(isinstance(item, str) for item in overrides):
+                raise ValueError(f"{ENV_CONFIG_OVERRIDES} must be a JSON array of strings: {_ENV_FORMAT}")
+            values["config_overrides"] = overrides
+        return cls(**{**values, **fields})
+
+
+ENV_CODEX_BIN = "OPENAI_CODEX_BIN"
+ENV_CONFIG_OVERRIDES = "OPENAI_CODEX_CONFIG"
+_ENV_FORMAT = 'e.g. OPENAI_CODEX_CONFIG=\'["model=\\"gpt-5.1\\""]\''
