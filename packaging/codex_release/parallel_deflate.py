@@ -43,6 +43,7 @@ __all__ = [
     "PendingFile",
     "Piece",
     "deflate_files",
+    "deflate_small",
     "plan_pieces",
 ]
 
@@ -58,6 +59,8 @@ PLAN_WORKERS = 2
 """How many workers the cut of the largest file is balanced for (fixed, so the output is too)."""
 MIN_SPLIT_SIZE = 32 * 1024 * 1024
 HEAD_PIECE_SIZE = 16 * 1024 * 1024
+SMALL_FILE_SIZE = 64 * 1024
+"""Smaller files go to zlib 6: no time to save there, and libdeflate's stream can be a few bytes longer."""
 _WINDOW = 32 * 1024
 _READ_SIZE = 8 * 1024 * 1024
 
@@ -141,7 +144,15 @@ def _compress(path: Path, piece: Piece, level: int, on_progress: Callable[[int],
     return result
 
 
+def deflate_small(data: bytes) -> bytes:
+    """A whole small file as zlib level 6 compresses it (exactly hatchling's bytes for that member)."""
+    compressor = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
 def _deflate(path: Path, piece: Piece, level: int) -> Chunk:
+    if piece.final and piece.start == 0 and piece.end < SMALL_FILE_SIZE:
+        return deflate_small(_read_range(path, 0, piece.end))
     if piece.final:
         compressed: Chunk = deflate.deflate_compress(_read_range(path, piece.start, piece.end), level)
         return compressed

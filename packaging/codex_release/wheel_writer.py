@@ -35,11 +35,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-import deflate
 from tqdm import tqdm
 
 from codex_release.errors import ReleaseError
-from codex_release.parallel_deflate import LIBDEFLATE_LEVEL, deflate_files
+from codex_release.parallel_deflate import LIBDEFLATE_LEVEL, deflate_files, deflate_small
 from codex_release.wheel_contents import WheelContents, read_wheel_contents
 from codex_release.zip_writer import ZIP64_LIMIT, DateTime, ZipWriter
 
@@ -139,7 +138,7 @@ def _write_archive(
 
 
 def _add_small(archive: ZipWriter, name: str, data: bytes) -> None:
-    compressed = deflate.deflate_compress(data, LIBDEFLATE_LEVEL)
+    compressed = deflate_small(data)
     archive.add_deflated(name, mode=_METADATA_MODE, crc32=zlib.crc32(data), size=len(data), chunks=[compressed])
 
 
