@@ -312,3 +312,21 @@ def test_close_leaves_no_process(real_config: CodexConfig, fake_model: FakeRespo
     assert _group_members(pid) == []
     with pytest.raises(TransportClosedError, match="closed"):
         handle.run()
+
+
+def test_run_timeout_loses_nothing(real_config: CodexConfig, fake_model: FakeResponsesServer) -> None:
+    hang = Hang("slow but complete", deltas=3, after=1)
+    fake_model.enqueue(hang)
+    with Codex(real_config) as codex:
+        handle = codex.thread_start().turn("Slowly.")
+        assert hang.reached.wait(10)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="still running"):
+            handle.run(timeout=0.2)
+        assert time.monotonic() - started < 2
+        assert not handle.done
+        hang.release()
+        turn = handle.run(timeout=10)
+        result = handle.result()
+    assert turn.status is TurnStatus.completed
+    assert result.final_response == "slow but complete"

@@ -165,3 +165,17 @@ async def test_killed_runtime_wakes_every_turn(real_config: CodexConfig, fake_mo
     assert all(isinstance(r, TransportClosedError) for r in results), results
     assert "exit code -9" in str(results[0])
     assert not process_alive(pid)
+
+
+async def test_run_timeout_loses_nothing(real_config: CodexConfig, fake_model: FakeResponsesServer) -> None:
+    hang = Hang("slow but complete", deltas=3, after=1)
+    fake_model.enqueue(hang)
+    async with AsyncCodex(real_config) as codex:
+        handle = await (await codex.thread_start()).turn("Slowly.")
+        assert await asyncio.to_thread(hang.reached.wait, 10)
+        with pytest.raises(TimeoutError, match="still running"):
+            await handle.run(timeout=0.2)
+        hang.release()
+        result = await handle.result()
+    assert result.final_response == "slow but complete"
+    assert result.turn.status is TurnStatus.completed

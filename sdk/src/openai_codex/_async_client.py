@@ -198,11 +198,20 @@ class AsyncTurnHandle:
             if self._state.done:
                 self._codex._transport.release(self._sink)
 
-    async def run(self) -> Turn:
-        """Wait for the turn to finish and return it (``status``, ``error``, ``items``)."""
-        async for _ in self.stream():
-            pass
-        return self._state.turn()
+    async def run(self, timeout: float | None = None) -> Turn:
+        """Wait for the turn to finish and return it (``status``, ``error``, ``items``).
+
+        With ``timeout``, raise :class:`TimeoutError` if it is still running after that many seconds (the
+        turn goes on: interrupt it, or call ``run()`` again; no event is lost).
+        """
+        if timeout is None:
+            async for _ in self.stream():
+                pass
+            return self._state.turn()
+        try:
+            return await asyncio.wait_for(self.run(), timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"turn {self.id} is still running; call interrupt() to stop it, or wait again") from None
 
     async def result(self) -> TurnResult:
         """The :class:`TurnResult` of the finished turn (consumes the rest of the turn first)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -177,11 +179,20 @@ class TurnHandle:
 
         Raises TransportClosedError if the app-server dies meanwhile.
         """
+        return self._events(None)
+
+    def _events(self, deadline: float | None) -> Iterator[Notification]:
         if not self._consumer.acquire(blocking=False):
             raise RuntimeError("this turn is already being consumed (stream() or run() in another place)")
         try:
             while not self._state.done:
-                note = self._sink.get()
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    note = self._sink.get(remaining)
+                except queue.Empty:
+                    raise TimeoutError(
+                        f"turn {self.id} is still running; call interrupt() to stop it, or wait again"
+                    ) from None
                 self._state.observe(note)
                 yield note
         finally:
@@ -189,9 +200,14 @@ class TurnHandle:
             if self._state.done:
                 self._codex._transport.release(self._sink)
 
-    def run(self) -> Turn:
-        """Wait for the turn to finish and return it (``status``, ``error``, ``items``)."""
-        for _ in self.stream():
+    def run(self, timeout: float | None = None) -> Turn:
+        """Wait for the turn to finish and return it (``status``, ``error``, ``items``).
+
+        With ``timeout``, raise :class:`TimeoutError` if it is still running after that many seconds (the
+        turn goes on: interrupt it, or call ``run()`` again; no event is lost).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for _ in self._events(deadline):
             pass
         return self._state.turn()
 

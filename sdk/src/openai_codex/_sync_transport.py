@@ -56,8 +56,9 @@ class TurnSink:
     def __init__(self) -> None:
         self.queue: queue.SimpleQueue[Notification | CodexError] = queue.SimpleQueue()
 
-    def get(self) -> Notification:
-        item = self.queue.get()
+    def get(self, timeout: float | None = None) -> Notification:
+        """The next event (raises ``queue.Empty`` after ``timeout`` seconds without one)."""
+        item = self.queue.get(timeout=timeout)
         if isinstance(item, CodexError):
             self.queue.put(item)  # every later get() fails the same way
             raise item
