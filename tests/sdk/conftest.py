@@ -4,6 +4,7 @@ and a small fake app-server script for protocol edge cases."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import sys
 from collections.abc import Callable, Iterator
@@ -13,8 +14,10 @@ import pytest
 
 from codex_release.fake_responses import FakeResponsesServer
 from openai_codex import CodexConfig
+from tests.conftest import HOST_TRIPLE, REPO_ROOT
 
 FAKE_APP_SERVER = Path(__file__).with_name("fake_app_server.py")
+RUNTIME_SOURCE = REPO_ROOT / "runtime" / "src" / "codex_cli_bin"
 
 
 @pytest.fixture
@@ -74,3 +77,14 @@ def process_alive(pid: int) -> bool:
         return False
     except OSError:
         return os.path.exists(f"/proc/{pid}")
+
+
+@pytest.fixture
+def bundled_runtime_site(tmp_path: Path, real_package: Callable[[str], Path]) -> Path:
+    """A directory to put on ``sys.path`` that holds ``codex_cli_bin`` as the runtime wheel installs it:
+    the package's own source (runtime/src/codex_cli_bin) with the real pinned platform package as ``vendor``."""
+    site = tmp_path / "runtime-site"
+    package = site / "codex_cli_bin"
+    shutil.copytree(RUNTIME_SOURCE, package, ignore=shutil.ignore_patterns("__pycache__", "vendor"))
+    (package / "vendor").symlink_to(real_package(HOST_TRIPLE), target_is_directory=True)
+    return site

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import sys
-import types
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +23,7 @@ from openai_codex import (
     RuntimeNotFoundError,
     TransportClosedError,
 )
-from tests.sdk.conftest import process_alive
+from tests.sdk.conftest import RUNTIME_SOURCE, process_alive
 
 MakeConfig = Callable[..., CodexConfig]
 
@@ -49,43 +49,36 @@ async def test_runtime_package_not_installed_async(monkeypatch: pytest.MonkeyPat
         await codex.thread_start()
 
 
-def _stand_in_runtime(monkeypatch: pytest.MonkeyPatch, codex: Path | Exception, helpers: Path) -> None:
-    """A stand-in ``codex_cli_bin`` module with the runtime package's API, pointing at ``codex``."""
-    module = types.ModuleType("codex_cli_bin")
-
-    def bundled_codex_path() -> Path:
-        if isinstance(codex, Exception):
-            raise codex
-        return codex
-
-    def bundled_env(base: dict[str, str] | None = None) -> dict[str, str]:
-        env = dict(os.environ if base is None else base)
-        env["PATH"] = f"{helpers}{os.pathsep}{env.get('PATH', '')}"
-        return env
-
-    module.bundled_codex_path = bundled_codex_path  # type: ignore[attr-defined]
-    module.bundled_env = bundled_env  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "codex_cli_bin", module)
+def _use_runtime_site(monkeypatch: pytest.MonkeyPatch, site: Path) -> None:
+    """Make ``import codex_cli_bin`` find the runtime package in ``site`` (and nowhere else)."""
+    monkeypatch.delitem(sys.modules, "codex_cli_bin", raising=False)
+    monkeypatch.syspath_prepend(str(site))
 
 
+@pytest.mark.runtime
 def test_bundled_runtime_is_used_with_its_helpers_on_path(
-    monkeypatch: pytest.MonkeyPatch, fake_app_server: MakeConfig, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, bundled_runtime_site: Path, real_config: CodexConfig
 ) -> None:
-    record = tmp_path / "argv.json"
-    base = fake_app_server("", fake_argv_file=str(record))
-    assert base.codex_bin is not None
-    _stand_in_runtime(monkeypatch, Path(base.codex_bin), tmp_path / "helpers")
-    with Codex(replace(base, codex_bin=None)) as codex:
-        assert codex.runtime_version == "0.169.0"
-    seen = json.loads(record.read_text())
-    assert seen["env"]["PATH"].split(os.pathsep)[0] == str(tmp_path / "helpers")
-    assert seen["env"]["FAKE_SCENARIO"] == ""  # CodexConfig.env is merged in too
+    _use_runtime_site(monkeypatch, bundled_runtime_site)
+    import codex_cli_bin
+    from openai_codex._runtime import launch_spec
+
+    config = replace(real_config, codex_bin=None)
+    argv, env = launch_spec(config)
+    assert argv[:2] == [str(codex_cli_bin.bundled_codex_path()), "app-server"]
+    assert env["PATH"].split(os.pathsep)[0] == str(codex_cli_bin.bundled_path_dir())
+    assert env["CODEX_HOME"] == (real_config.env or {})["CODEX_HOME"]  # CodexConfig.env is merged in too
+    with Codex(config) as codex:
+        assert codex.runtime_version == codex_cli_bin.bundled_version() == "0.169.0"
+        assert codex.thread_start().run("Hi.").final_response is not None
 
 
 def test_bundled_runtime_damaged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    damage = FileNotFoundError("the bundled codex executable is missing at /x/bin/codex: reinstall it")
-    _stand_in_runtime(monkeypatch, damage, tmp_path)
-    with pytest.raises(RuntimeNotFoundError, match="bundled Codex runtime is not usable: the bundled codex executable"):
+    package = tmp_path / "site" / "codex_cli_bin"
+    shutil.copytree(RUNTIME_SOURCE, package, ignore=shutil.ignore_patterns("__pycache__", "vendor"))
+    (package / "vendor").mkdir()  # an install whose platform package is gone
+    _use_runtime_site(monkeypatch, tmp_path / "site")
+    with pytest.raises(RuntimeNotFoundError, match="bundled Codex runtime is not usable: no Codex platform package"):
         Codex()
 
 

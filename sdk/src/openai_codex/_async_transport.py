@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,6 +52,11 @@ class AsyncTurnSink:
             self.queue.put_nowait(item)
             raise item
         return item
+
+
+def _finalize(proc: asyncio.subprocess.Process) -> None:
+    """Last resort for a client that was never closed (garbage collection or interpreter exit)."""
+    _kill_group(proc)
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
@@ -103,6 +109,7 @@ class AsyncTransport:
             )
         except OSError as exc:
             raise RuntimeNotFoundError(f"cannot run {self.binary!r}: {exc.strerror or exc}") from exc
+        self._finalizer = weakref.finalize(self, _finalize, self._proc)
         assert self._proc.stdout is not None
         assert self._proc.stderr is not None
         self._stderr_task = asyncio.create_task(self._drain_stderr(self._proc.stderr), name="codex-stderr")
@@ -318,3 +325,4 @@ class AsyncTransport:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._finalizer.detach()
