@@ -1,0 +1,170 @@
+"""The files of one release in a dist directory, sorted into what gets installed and published.
+
+``verify`` judges the artifacts in depth; this module only answers "which file is which" for the smoke
+install, the resolver dry runs and the publish steps, and refuses what must never be uploaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.parser import Parser
+from pathlib import Path
+from zipfile import BadZipFile, ZipFile
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+
+from codex_release.errors import ReleaseError
+from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
+from codex_release.targets import TARGETS, Target
+from codex_release.versions import CodexVersion
+
+__all__ = ["ReleaseFiles", "read_release_files", "target_of_platform_tags"]
+
+
+def target_of_platform_tags(platforms: set[str]) -> Target | None:
+    """The release target a runtime wheel's platform tags are for (``None`` when they disagree or fit none)."""
+    found: set[Target] = set()
+    for platform in platforms:
+        if platform.startswith("macosx_"):
+            os_name = "macos"
+        elif platform.startswith("win"):
+            os_name = "windows"
+        elif platform.startswith(("manylinux", "musllinux", "linux")):
+            os_name = "linux"
+        else:
+            return None
+        if platform.endswith(("_x86_64", "_amd64")):
+            arch = "x86_64"
+        elif platform.endswith(("_aarch64", "_arm64")):
+            arch = "aarch64"
+        else:
+            return None
+        matches = [t for t in TARGETS if t.os == os_name and t.arch == arch]
+        if len(matches) != 1:
+            return None
+        found.add(matches[0])
+    return found.pop() if len(found) == 1 else None
+
+
+@dataclass(frozen=True)
+class ReleaseFiles:
+    """One release's files in ``dist_dir``."""
+
+    dist_dir: Path
+    version: CodexVersion
+    runtime_wheels: dict[Target, Path]
+    sdk_wheel: Path | None
+    sdk_sdist: Path | None
+
+    def require_sdk_wheel(self) -> Path:
+        if self.sdk_wheel is None:
+            raise ReleaseError(
+                f"no SDK wheel openai_codex-{self.version}-py3-none-any.whl in {self.dist_dir}: "
+                "build it with `codex-release stage-sdk STAGING --dist-dir DIST` (or `codex-release release`)"
+            )
+        return self.sdk_wheel
+
+    def require_all_runtime_wheels(self) -> dict[Target, Path]:
+        missing = [t.triple for t in TARGETS if t not in self.runtime_wheels]
+        if missing:
+            raise ReleaseError(
+                f"{self.dist_dir} lacks the runtime wheel of {', '.join(missing)} for {self.version}: "
+                "stage it with `codex-release stage-runtime --wheel-dir` (or run `codex-release release`)"
+            )
+        return self.runtime_wheels
+
+    def sdk_runtime_requirement(self) -> Requirement:
+        """The ``openai-codex-cli-bin`` requirement inside the SDK wheel's METADATA; it must pin this version."""
+        wheel = self.require_sdk_wheel()
+        try:
+            with ZipFile(wheel) as archive:
+                name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
+                metadata = Parser().parsestr(archive.read(name).decode("utf-8"))
+        except (BadZipFile, StopIteration, OSError, UnicodeDecodeError) as exc:
+            raise ReleaseError(f"cannot read the METADATA of {wheel}: {exc}: rebuild the SDK wheel") from None
+        found = []
+        for line in metadata.get_all("Requires-Dist", []):
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if canonicalize_name(requirement.name) == RUNTIME_DISTRIBUTION:
+                found.append(requirement)
+        pins = [str(s) for r in found for s in r.specifier]
+        if len(found) != 1 or pins != [f"=={self.version}"]:
+            raise ReleaseError(
+                f"{wheel.name} must require exactly {RUNTIME_DISTRIBUTION}=={self.version}, "
+                f"found {[str(r) for r in found]}: rebuild it with stage-sdk --codex-version {self.version}"
+            )
+        return found[0]
+
+    def sdk_other_requirements(self) -> list[str]:
+        """The SDK's third-party dependencies (everything but the runtime), as written in its METADATA."""
+        wheel = self.require_sdk_wheel()
+        with ZipFile(wheel) as archive:
+            name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
+            metadata = Parser().parsestr(archive.read(name).decode("utf-8"))
+        others = []
+        for line in metadata.get_all("Requires-Dist", []):
+            requirement = Requirement(line)
+            if canonicalize_name(requirement.name) not in {RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION}:
+                others.append(line)
+        return others
+
+
+def read_release_files(dist_dir: Path, version: CodexVersion) -> ReleaseFiles:
+    """Sort the release files of ``version`` in ``dist_dir``.
+
+    Refused: a missing directory, a runtime sdist (the runtime is wheel-only), two runtime wheels for one
+    target, and files of our two distributions at another version (a stale dist would test the wrong
+    thing). Files of other projects and non-package files (``SHA256SUMS``, ``manifest.json``) are ignored.
+    """
+    if not dist_dir.is_dir():
+        raise ReleaseError(f"dist directory {dist_dir} does not exist: build the release first (`make release`)")
+    runtime: dict[Target, Path] = {}
+    sdk_wheel: Path | None = None
+    sdk_sdist: Path | None = None
+    for path in sorted(dist_dir.iterdir()):
+        if path.suffix == ".whl":
+            try:
+                name, ver, _, tags = parse_wheel_filename(path.name)
+            except InvalidWheelFilename:
+                continue
+        elif path.name.endswith(".tar.gz"):
+            try:
+                name, ver = parse_sdist_filename(path.name)
+            except InvalidSdistFilename:
+                continue
+            tags = frozenset()
+        else:
+            continue
+        if name not in {RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION}:
+            continue
+        if str(ver) != version.pep440:
+            raise ReleaseError(
+                f"{path.name} in {dist_dir} is version {ver}, not {version}: pass --codex-version {ver} "
+                f"or rebuild {dist_dir} for {version}"
+            )
+        if name == RUNTIME_DISTRIBUTION:
+            if not tags:
+                raise ReleaseError(
+                    f"{path.name}: the runtime is published as platform wheels only, never as an sdist: delete it"
+                )
+            target = target_of_platform_tags({t.platform for t in tags})
+            if target is None:
+                raise ReleaseError(f"{path.name} is tagged for no single release target: rebuild it with stage-runtime")
+            if target in runtime:
+                raise ReleaseError(f"two runtime wheels for {target.triple}: {runtime[target].name} and {path.name}")
+            runtime[target] = path
+        elif tags:
+            sdk_wheel = path
+        else:
+            sdk_sdist = path
+    return ReleaseFiles(dist_dir, version, runtime, sdk_wheel, sdk_sdist)

@@ -1,0 +1,368 @@
+"""Resolver dry runs: which runtime wheel pip picks on each platform a user may have.
+
+For every :data:`USER_PLATFORMS` entry, pip resolves the release with
+``pip install --dry-run --report - --only-binary=:all: --platform ... --python-version ...`` and must
+pick exactly the runtime wheel of the expected target, or nothing where no shipped binary can run
+(macOS 10.9 on x86_64, whose binaries need 10.12; 32-bit Windows; 32-bit ARM Linux).
+
+The requirements are ``openai-codex==V`` and the runtime requirement *read from that SDK wheel's own
+METADATA*, resolved with ``--no-deps``: the SDK's third-party dependencies (pydantic and its compiled
+core) are not part of this release and have no wheels in DIST for foreign platforms, so they are left
+out; the SDK's exact runtime pin is what gets resolved. Our two distributions come from DIST only (or,
+for :func:`wait_for_index`, from one index only), with pip's own configuration switched off.
+
+Each platform is given to pip as its full list of compatible platform tags, computed here the way
+installers do (``manylinux_2_M`` down to 2_5 plus the legacy aliases, ``musllinux_1_M`` down to 1_0,
+:func:`packaging.tags.mac_platforms` for macOS), so the check does not depend on how a pip version
+expands a single ``--platform`` value.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlparse
+from zipfile import BadZipFile, ZipFile
+
+from packaging.tags import mac_platforms
+from packaging.utils import canonicalize_name
+
+from codex_release.binaries import BinaryInfo, inspect_tree
+from codex_release.errors import ReleaseError
+from codex_release.fresh_venv import isolated_pip_env, pip_error, run_pip
+from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
+from codex_release.release_files import ReleaseFiles, read_release_files
+from codex_release.targets import TARGETS, Target, get_target
+from codex_release.versions import CodexVersion
+
+__all__ = [
+    "USER_PLATFORMS",
+    "Expectation",
+    "Resolution",
+    "UserPlatform",
+    "check_resolution",
+    "expected_runtime",
+    "glibc_platforms",
+    "index_visibility",
+    "macos_platforms",
+    "musl_platforms",
+    "resolution_table",
+    "resolve_on",
+    "wait_for_index",
+    "wheel_binaries",
+    "why_not_runs",
+]
+
+PYTHON_VERSION = "3.12"
+
+
+def glibc_platforms(minor: int, arch: str) -> tuple[str, ...]:
+    """Platform tags a glibc ``2.minor`` Linux on ``arch`` accepts, most specific first."""
+    tags = [f"manylinux_2_{m}_{arch}" for m in range(minor, 4, -1)]
+    legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+    for floor, alias in legacy.items():
+        if minor >= floor and (alias == "manylinux2014" or arch in {"x86_64", "i686"}):
+            tags.insert(tags.index(f"manylinux_2_{floor}_{arch}") + 1, f"{alias}_{arch}")
+    return (*tags, f"linux_{arch}")
+
+
+def musl_platforms(minor: int, arch: str) -> tuple[str, ...]:
+    """Platform tags a musl ``1.minor`` Linux on ``arch`` accepts, most specific first."""
+    return (*(f"musllinux_1_{m}_{arch}" for m in range(minor, -1, -1)), f"linux_{arch}")
+
+
+def macos_platforms(major: int, minor: int, arch: str) -> tuple[str, ...]:
+    """Platform tags macOS ``major.minor`` on ``arch`` (toolkit name) accepts, most specific first."""
+    return tuple(mac_platforms((major, minor), "arm64" if arch == "aarch64" else arch))
+
+
+_WINDOWS_PLATFORMS = {"x86_64": "win_amd64", "aarch64": "win_arm64", "x86": "win32"}
+
+
+@dataclass(frozen=True)
+class UserPlatform:
+    """A machine a user may install on: OS, CPU, and the C library or macOS version it has."""
+
+    name: str
+    os: str
+    arch: str
+    libc: str | None = None
+    """``glibc`` or ``musl`` on Linux."""
+    version: tuple[int, int] = (0, 0)
+    """The glibc, musl or macOS version."""
+    python_version: str = PYTHON_VERSION
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """What an installer on this machine accepts, as ``--platform`` values."""
+        if self.os == "windows":
+            return (_WINDOWS_PLATFORMS[self.arch],)
+        if self.os == "macos":
+            return macos_platforms(*self.version, self.arch)
+        if self.libc == "musl":
+            return musl_platforms(self.version[1], self.arch)
+        return glibc_platforms(self.version[1], self.arch)
+
+
+def _linux(libc: str, version: tuple[int, int], arch: str) -> UserPlatform:
+    return UserPlatform(f"{libc} {version[0]}.{version[1]} {arch}", "linux", arch, libc, version)
+
+
+def _macos(version: tuple[int, int], arch: str) -> UserPlatform:
+    shown = "arm64" if arch == "aarch64" else arch
+    return UserPlatform(f"macOS {version[0]}.{version[1]} {shown}", "macos", arch, None, version)
+
+
+USER_PLATFORMS: tuple[UserPlatform, ...] = (
+    *(_linux("glibc", (2, m), arch) for arch in ("x86_64", "aarch64") for m in (17, 28, 39)),
+    *(_linux("musl", (1, m), arch) for arch in ("x86_64", "aarch64") for m in (1, 2)),
+    *(_macos(v, "x86_64") for v in ((10, 12), (11, 0), (14, 0))),
+    *(_macos(v, "aarch64") for v in ((11, 0), (14, 0))),
+    UserPlatform("Windows amd64", "windows", "x86_64"),
+    UserPlatform("Windows arm64", "windows", "aarch64"),
+    # Where nothing may install: an x86_64 Mac older than the binaries' 10.12 floor, CPUs Codex lacks.
+    _macos((10, 9), "x86_64"),
+    UserPlatform("Windows 32-bit", "windows", "x86"),
+    _linux("glibc", (2, 31), "armv7l"),
+)
+"""The platforms every release is resolved on (the issue's list, plus three where nothing runs)."""
+
+
+def why_not_runs(info: BinaryInfo, platform: UserPlatform) -> str | None:
+    """Why the file described by ``info`` cannot start on ``platform`` (``None`` when it can).
+
+    Judged from the binary's own header facts, independently of any wheel tag: a static ELF runs on
+    every Linux of its CPU; a dynamic one needs its C library (glibc at least the highest ``GLIBC_x.y``
+    it uses); a Mach-O file needs its minimum macOS; a PE file needs its CPU.
+    """
+    if info.os != platform.os:
+        return f"{info.name} is for {info.os}"
+    if platform.arch not in info.archs:
+        return f"{info.name} is for {'+'.join(info.archs)}"
+    if info.format == "elf" and not info.static:
+        if info.libc is None or info.libc != platform.libc:
+            return f"{info.name} needs {info.libc or 'an unknown C library'}"
+        if info.libc == "glibc" and info.glibc_version and platform.version < info.glibc_version:
+            return f"{info.name} needs glibc {info.glibc_version[0]}.{info.glibc_version[1]}"
+    if info.format == "macho":
+        if info.macos_min is None:
+            return f"{info.name} records no minimum macOS"
+        if platform.version < info.macos_min:
+            return f"{info.name} needs macOS {info.macos_min[0]}.{info.macos_min[1]}"
+    return None
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The runtime wheel that must install on a platform (``file`` ``None``: none may), and why."""
+
+    file: str | None
+    reason: str
+
+
+def expected_runtime(
+    platform: UserPlatform, wheels: dict[Target, Path], binaries: dict[Target, list[BinaryInfo]]
+) -> Expectation:
+    """What pip must pick on ``platform``: the wheel of its OS and CPU if every binary in it can start."""
+    target = next((t for t in wheels if t.os == platform.os and t.arch == platform.arch), None)
+    if target is None:
+        return Expectation(None, f"no release target for {platform.os} {platform.arch}")
+    blockers = [why for info in binaries[target] if (why := why_not_runs(info, platform)) is not None]
+    if blockers:
+        return Expectation(None, blockers[0])
+    return Expectation(wheels[target].name, "")
+
+
+def wheel_binaries(wheel: Path) -> list[BinaryInfo]:
+    """The header facts of every executable inside a runtime wheel (unpacked to a temporary directory)."""
+    with tempfile.TemporaryDirectory(prefix="codex-wheel-bins-") as tmp:
+        root = Path(tmp)
+        with ZipFile(wheel) as archive:
+            for info in archive.infolist():
+                member = PurePosixPath(info.filename)
+                if info.is_dir() or ".." in member.parts or member.is_absolute():
+                    continue
+                target = root.joinpath(*member.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(info) as source, open(target, "wb") as out:
+                    shutil.copyfileobj(source, out, 1 << 20)
+        return inspect_tree(root)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What pip picked on one platform, and whether that is what the binaries allow."""
+
+    platform: UserPlatform
+    picked: dict[str, str]
+    """Distribution name -> file name pip chose."""
+    expected: Expectation
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        if self.error is not None:
+            return False
+        return self.picked.get(RUNTIME_DISTRIBUTION) == self.expected.file
+
+    @property
+    def detail(self) -> str:
+        if self.error is not None:
+            return self.error
+        runtime = self.picked.get(RUNTIME_DISTRIBUTION)
+        if self.ok:
+            return runtime or f"none installs, as expected ({self.expected.reason})"
+        if self.expected.file is None:
+            return f"picked {runtime}, but none may install ({self.expected.reason})"
+        return f"picked {runtime or 'nothing'}, expected {self.expected.file}"
+
+
+def _file_name(url: str) -> str:
+    return unquote(Path(urlparse(url).path).name)
+
+
+def _dry_run(
+    requirements: Sequence[str], platform: UserPlatform, source_args: Sequence[str]
+) -> tuple[dict[str, str] | None, str]:
+    """pip's picks for ``requirements`` on ``platform`` (``None`` with pip's error when nothing resolves)."""
+    args = ["install", "--dry-run", "--quiet", "--report", "-", "--ignore-installed", "--no-deps"]
+    args += ["--only-binary=:all:", "--python-version", platform.python_version, "--no-cache-dir"]
+    for tag in platform.platforms:
+        args += ["--platform", tag]
+    with tempfile.TemporaryDirectory(prefix="codex-resolve-") as cwd:
+        result = run_pip([*args, *source_args, *requirements], env=isolated_pip_env(), cwd=Path(cwd))
+    if result.returncode != 0:
+        return None, pip_error(result)
+    try:
+        report = json.loads(result.stdout)
+        picked = {
+            str(canonicalize_name(item["metadata"]["name"])): _file_name(item["download_info"]["url"])
+            for item in report["install"]
+        }
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ReleaseError(f"pip printed no usable --report ({exc}): upgrade pip to 23 or newer") from None
+    return picked, ""
+
+
+def resolve_on(files: ReleaseFiles, platform: UserPlatform, expected: Expectation) -> Resolution:
+    """Resolve ``openai-codex==V`` and the SDK's runtime pin from DIST only, on ``platform``."""
+    runtime_requirement = str(files.sdk_runtime_requirement())
+    requirements = [f"{SDK_DISTRIBUTION}=={files.version}", runtime_requirement]
+    source = ["--no-index", "--find-links", str(files.dist_dir.resolve())]
+    picked, error = _dry_run(requirements, platform, source)
+    if picked is None:
+        if expected.file is None and RUNTIME_DISTRIBUTION in error:
+            return Resolution(platform, {}, expected)
+        return Resolution(platform, {}, expected, error=f"pip found no solution: {error}")
+    sdk = picked.get(SDK_DISTRIBUTION)
+    if sdk != files.require_sdk_wheel().name:
+        return Resolution(platform, picked, expected, error=f"picked SDK {sdk}, expected {files.sdk_wheel}")
+    return Resolution(platform, picked, expected)
+
+
+def check_resolution(
+    dist_dir: Path, version: CodexVersion, platforms: Sequence[UserPlatform] = USER_PLATFORMS
+) -> list[Resolution]:
+    """Resolver dry runs for every platform (two at a time), against the release in ``dist_dir``.
+
+    The expected pick on each platform comes from the binaries inside the runtime wheels
+    (:func:`why_not_runs`), not from their tags, so a wheel tagged for more than its binaries support
+    (``macosx_10_9`` on a 10.12 binary, ``musllinux`` on a glibc helper) fails here.
+    """
+    files = read_release_files(dist_dir, version)
+    wheels = files.require_all_runtime_wheels()
+    files.sdk_runtime_requirement()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        try:
+            binaries = dict(zip(wheels, pool.map(wheel_binaries, wheels.values()), strict=True))
+        except (BadZipFile, OSError) as exc:
+            raise ReleaseError(f"cannot read a runtime wheel in {dist_dir}: {exc}: rebuild it") from None
+        expectations = [expected_runtime(p, wheels, binaries) for p in platforms]
+        return list(pool.map(lambda pe: resolve_on(files, *pe), zip(platforms, expectations, strict=True)))
+
+
+def resolution_table(results: Sequence[Resolution]) -> list[tuple[str, str, str]]:
+    """(platform, status, detail) rows."""
+    return [(r.platform.name, "ok" if r.ok else "FAIL", r.detail) for r in results]
+
+
+def _target_platform(target: Target) -> UserPlatform:
+    """The most capable listed platform of ``target``'s OS and CPU (glibc rather than musl)."""
+    candidates = [
+        p for p in USER_PLATFORMS if p.os == target.os and p.arch == target.arch and p.libc in {None, "glibc"}
+    ]
+    if not candidates:
+        raise ReleaseError(f"no user platform for {target.triple}")
+    return max(candidates, key=lambda p: p.version)
+
+
+def index_visibility(
+    version: CodexVersion, *, index_url: str | None, dist_dir: Path | None
+) -> dict[str, tuple[bool, str]]:
+    """For each target: does the index serve the runtime wheel of ``version`` (and is it DIST's file)?"""
+    expected: dict[str, str] = {}
+    if dist_dir is not None:
+        files = read_release_files(dist_dir, version)
+        expected = {t.triple: p.name for t, p in files.require_all_runtime_wheels().items()}
+    source = ["--index-url", index_url] if index_url else []
+
+    def one(triple: str) -> tuple[str, tuple[bool, str]]:
+        platform = _target_platform(get_target(triple))
+        picked, error = _dry_run([f"{RUNTIME_DISTRIBUTION}=={version}"], platform, source)
+        if picked is None:
+            return triple, (False, error)
+        name = picked.get(RUNTIME_DISTRIBUTION, "")
+        if triple in expected and name != expected[triple]:
+            return triple, (False, f"index serves {name}, expected {expected[triple]}")
+        return triple, (True, name)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(one, [t.triple for t in TARGETS]))
+
+
+def wait_for_index(
+    version: CodexVersion,
+    *,
+    index_url: str | None = None,
+    dist_dir: Path | None = None,
+    timeout_s: float = 900.0,
+    interval_s: float = 15.0,
+    echo: Callable[[str], None] = print,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, str]:
+    """Poll until every target's runtime wheel of ``version`` resolves from the index, or time out.
+
+    ``index_url`` ``None`` means pip's default index (what users get). Each poll is a resolver dry run per
+    target with no cache, so a page cached before the upload cannot hide the new files.
+    """
+    deadline = clock() + timeout_s
+    while True:
+        state = index_visibility(version, index_url=index_url, dist_dir=dist_dir)
+        missing = {t: detail for t, (ok, detail) in state.items() if not ok}
+        if not missing:
+            return {t: detail for t, (_, detail) in state.items()}
+        if clock() >= deadline:
+            first = next(iter(missing.items()))
+            raise ReleaseError(
+                f"{RUNTIME_DISTRIBUTION}=={version} is not visible for {', '.join(missing)} after {timeout_s:.0f} s "
+                f"({first[0]}: {first[1]}): check the upload, then rerun with a longer --timeout"
+            )
+        echo(f"waiting for {len(missing)} of {len(state)} runtime wheels to appear on the index ...")
+        sleep(interval_s)
+
+
+def run_resolution_quietly(dist_dir: Path, version: CodexVersion) -> tuple[bool, list[tuple[str, str, str]]]:
+    """``check_resolution`` as (all ok, table rows); toolkit errors become one failing row."""
+    try:
+        results = check_resolution(dist_dir, version)
+    except (ReleaseError, subprocess.SubprocessError) as exc:
+        return False, [("resolution", "FAIL", str(exc))]
+    return all(r.ok for r in results), resolution_table(results)
