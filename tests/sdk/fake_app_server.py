@@ -55,7 +55,8 @@ def read_message() -> dict[str, Any] | None:
     if LOG_FILE:
         with open(LOG_FILE, "ab") as handle:
             handle.write(line)
-    return json.loads(line)
+    message: dict[str, Any] = json.loads(line)
+    return message
 
 
 def run_turn(thread_id: str, turn_id: str, text: str) -> None:

@@ -77,8 +77,9 @@ def test_responses_match_requests_and_errors_are_typed() -> None:
     by_id = {e.request_id: e for e in events if isinstance(e, Resolved)}
     assert by_id[ok].result == {"thread": {"id": "t"}}
     assert by_id[ok].error is None
-    assert isinstance(by_id[busy].error, ServerBusyError)
-    assert by_id[busy].error.code == -32001
+    busy_error = by_id[busy].error
+    assert isinstance(busy_error, ServerBusyError)
+    assert busy_error.code == -32001
     error = by_id[bad].error
     assert isinstance(error, InvalidParamsError)
     assert (error.code, error.message, error.data, error.method) == (-32602, "bad", {"field": "input"}, "turn/start")

@@ -20,6 +20,7 @@ from openai_codex import (
     Codex,
     CodexConfig,
     ImageInput,
+    InputItem,
     InternalRpcError,
     InvalidParamsError,
     InvalidRequestError,
@@ -46,7 +47,7 @@ def test_every_public_name_resolves() -> None:
         assert getattr(openai_codex, name) is not None, name
     assert set(openai_codex.__all__) <= set(dir(openai_codex))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = openai_codex.nope  # type: ignore[attr-defined]
+        _ = openai_codex.nope
 
 
 def test_version_comes_from_installed_metadata() -> None:
@@ -116,7 +117,7 @@ def test_inputs_validate_against_the_generated_user_input_model() -> None:
     from openai_codex.types import UserInput
 
     adapter = TypeAdapter(list[UserInput])
-    items = [TextInput("t"), ImageInput("u", detail="low"), LocalImageInput("p"), SkillInput("n", "p")]
+    items: list[InputItem] = [TextInput("t"), ImageInput("u", detail="low"), LocalImageInput("p"), SkillInput("n", "p")]
     parsed = adapter.validate_python(to_wire_input([*items, MentionInput("n", "app://x")]))
     assert [getattr(p, "type", None) for p in parsed] == ["text", "image", "localImage", "skill", "mention"]
 

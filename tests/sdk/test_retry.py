@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-import openai_codex.retry as retry_module
 from openai_codex import (
     InternalRpcError,
     InvalidParamsError,
@@ -43,7 +43,7 @@ class FlakyOp:
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     recorded: list[float] = []
-    monkeypatch.setattr(retry_module.time, "sleep", recorded.append)
+    monkeypatch.setattr(time, "sleep", recorded.append)
     return recorded
 
 

@@ -91,7 +91,7 @@ def test_events_that_arrive_before_the_turn_start_response_are_not_lost(fake_app
 
 @pytest.mark.parametrize("handler", ["decline", "accept", "cancel", "accept_for_session"])
 def test_server_requests_are_answered_by_the_policy(fake_app_server: MakeConfig, handler: str) -> None:
-    config = replace(fake_app_server("server_request"), approval_handler=handler)
+    config = replace(fake_app_server("server_request"), approval_handler=handler)  # type: ignore[arg-type]
     with Codex(config) as codex:
         result = codex.thread_start().run("approve?")
     answer = json.loads(result.final_response or "")
@@ -141,8 +141,14 @@ def test_crash_mid_turn_wakes_every_waiter_sync(fake_app_server: MakeConfig) -> 
                 errors.append(exc)
             done.wait(timeout=10)
 
-        streams = lambda: list(second.stream())  # noqa: E731
-        waiters = [first.run, streams, codex.thread_start]  # the last request is never answered
+        def streams() -> object:
+            return list(second.stream())
+
+        waiters: list[Callable[[], object]] = [
+            first.run,
+            streams,
+            codex.thread_start,
+        ]  # the last request is never answered
         with ThreadPoolExecutor(3) as pool:
             for waiter in waiters:
                 pool.submit(wait, waiter)

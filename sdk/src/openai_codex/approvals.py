@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union, get_args
+from typing import Any, Literal, TypeAlias, get_args
 
 __all__ = [
     "APPROVAL_METHODS",
@@ -78,10 +78,10 @@ class ApprovalRequest:
         return value if isinstance(value, str) else None
 
 
-ApprovalHandler = Callable[[ApprovalRequest], "ApprovalDecision | Mapping[str, Any]"]
-AsyncApprovalHandler = Callable[
-    [ApprovalRequest], Union[Awaitable["ApprovalDecision | Mapping[str, Any]"], "ApprovalDecision | Mapping[str, Any]"]
-]
+Answer: TypeAlias = "str | Mapping[str, Any]"
+"""What a handler returns: a decision (see :data:`ApprovalDecision`) or the raw JSON-RPC result."""
+ApprovalHandler: TypeAlias = Callable[[ApprovalRequest], Answer]
+AsyncApprovalHandler: TypeAlias = Callable[[ApprovalRequest], "Answer | Awaitable[Answer]"]
 
 _V2_DECISION = {"accept": "accept", "accept_for_session": "acceptForSession", "decline": "decline", "cancel": "cancel"}
 _LEGACY_DECISION: dict[str, Any] = {
