@@ -92,14 +92,14 @@ class SmokeReport:
     def add(self, section: str, check: str, ok: bool | None, detail: str) -> None:
         self.rows.append(CheckRow(section, check, ok, detail))
 
-    def table(self) -> str:
+    def table(self, title: str = "smoke") -> str:
         header = ("section", "check", "status", "detail")
         rows = [header, *((r.section, r.check, r.status, r.detail) for r in self.rows)]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)) for row in rows]
         passed = sum(1 for r in self.rows if r.ok)
         skipped = sum(1 for r in self.rows if r.ok is None)
-        lines.append(f"smoke: {passed} passed, {len(self.failures)} failed, {skipped} skipped")
+        lines.append(f"{title}: {passed} passed, {len(self.failures)} failed, {skipped} skipped")
         return "\n".join(lines)
 
 
