@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from openai_codex._async_transport import AsyncTransport, AsyncTurnSink
 from openai_codex._params import to_wire_params
-from openai_codex._turns import TurnResult, TurnState
+from openai_codex._turns import TurnResult, TurnState, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError
 from openai_codex.inputs import Input, to_wire_input
@@ -156,8 +156,7 @@ class AsyncThread:
         )
         transport = await self._codex._ensure_started()
         result, sink = await transport.start_turn(self.id, wire)
-        turn = result.get("turn") if isinstance(result, dict) else None
-        return AsyncTurnHandle(self._codex, self.id, str((turn or {}).get("id")), sink)
+        return AsyncTurnHandle(self._codex, self.id, turn_id_of(result), sink)
 
     async def run(self, input: Input, **params: Any) -> TurnResult:
         """Run a turn to completion and return its :class:`TurnResult`."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from openai_codex._params import to_wire_params
 from openai_codex._sync_transport import SyncTransport, TurnSink
-from openai_codex._turns import TurnResult, TurnState
+from openai_codex._turns import TurnResult, TurnState, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.inputs import Input, to_wire_input
 from openai_codex.notifications import Notification
@@ -146,8 +146,7 @@ class Thread:
             "turn", "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
         )
         result, sink = self._codex._transport.start_turn(self.id, wire)
-        turn = result.get("turn") if isinstance(result, dict) else None
-        return TurnHandle(self._codex, self.id, str((turn or {}).get("id")), sink)
+        return TurnHandle(self._codex, self.id, turn_id_of(result), sink)
 
     def run(self, input: Input, **params: Any) -> TurnResult:
         """Run a turn to completion: ``final_response``, ``items``, ``usage`` and the finished ``turn``."""

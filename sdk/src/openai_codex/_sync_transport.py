@@ -199,6 +199,7 @@ class SyncTransport:
         except BaseException:
             with self._lock:
                 self._futures.pop(request_id, None)
+                self._core.forget(request_id)  # e.g. KeyboardInterrupt: stop routing to an abandoned turn
             raise
 
     def release(self, sink: TurnSink) -> None:

@@ -10,7 +10,7 @@ from openai_codex.notifications import Notification
 if TYPE_CHECKING:
     from openai_codex.types import ThreadItem, ThreadTokenUsage, Turn
 
-__all__ = ["TurnResult", "TurnState"]
+__all__ = ["TurnResult", "TurnState", "turn_id_of"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,17 @@ def _final_text(items: list[dict[str, Any]]) -> str | None:
         return None
     finals = [item for item in messages if item.get("phase") == "final_answer"]
     return str((finals or messages)[-1]["text"])
+
+
+def turn_id_of(result: Any) -> str:
+    """The turn id in a ``turn/start`` result."""
+    turn = result.get("turn") if isinstance(result, dict) else None
+    turn_id = turn.get("id") if isinstance(turn, dict) else None
+    if not isinstance(turn_id, str):
+        from openai_codex.errors import CodexError
+
+        raise CodexError(f"the app-server started a turn without an id: {str(result)[:200]}")
+    return turn_id
 
 
 class TurnState:
