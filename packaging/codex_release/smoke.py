@@ -336,31 +336,26 @@ def smoke(
     dist_dir: Path,
     version: CodexVersion,
     *,
+    install: bool = True,
     resolution: bool = True,
     emulation: EmulationMode = "auto",
+    expect_target: str | None = None,
     wheelhouse: Path | None = None,
     echo: Callable[[str], None] = print,
 ) -> SmokeReport:
     """Install from ``dist_dir`` into a fresh venv and run every smoke check; see the module docstring.
 
-    Bad input (no such directory, no SDK wheel, files of another version) raises :class:`ReleaseError`
-    before anything is created.
+    ``expect_target`` (a Rust triple) also requires that the runtime wheel this machine installs is that
+    target's (what a native CI runner must prove). Bad input (no such directory, no SDK wheel, files of
+    another version, no runtime wheel for this machine) raises :class:`ReleaseError` before anything is
+    created.
     """
     files = read_release_files(dist_dir, version)
     files.require_sdk_wheel()
     files.sdk_runtime_requirement()
-    _host_runtime_wheel(files)
     report = SmokeReport()
-    with _scratch("codex-smoke-venv-") as scratch:
-        echo(f"installing {SDK_DISTRIBUTION}=={version} from {dist_dir} into a fresh venv")
-        try:
-            fresh = install_release(files, scratch / "venv", wheelhouse=wheelhouse)
-        except ReleaseError as exc:
-            report.add("install", f"pip install {SDK_DISTRIBUTION}=={version}", False, str(exc))
-        else:
-            report.add("install", f"pip install {SDK_DISTRIBUTION}=={version}", True, f"--no-index from {dist_dir}")
-            echo("running the smoke program (one sync and one async turn against the fake model)")
-            run_smoke_program(fresh.python, version, report)
+    if install:
+        _install_and_run(files, report, expect_target=expect_target, wheelhouse=wheelhouse, echo=echo)
     if resolution:
         from codex_release.resolution import run_resolution_quietly
 
@@ -371,4 +366,36 @@ def smoke(
     if emulation != "off":
         echo("aarch64 Linux runtime under emulation")
         check_emulated_aarch64(files, report, emulation)
+    if not report.rows:
+        raise ReleaseError("nothing to check: enable --install, --resolution or --emulated")
     return report
+
+
+def _install_and_run(
+    files: ReleaseFiles,
+    report: SmokeReport,
+    *,
+    expect_target: str | None,
+    wheelhouse: Path | None,
+    echo: Callable[[str], None],
+) -> None:
+    version, dist_dir = files.version, files.dist_dir
+    host_wheel = _host_runtime_wheel(files)
+    if expect_target is not None:
+        wanted = files.runtime_wheels.get(get_target(expect_target))
+        report.add(
+            "install",
+            f"runtime wheel for {expect_target}",
+            wanted == host_wheel,
+            f"this machine installs {host_wheel.name}",
+        )
+    with _scratch("codex-smoke-venv-") as scratch:
+        echo(f"installing {SDK_DISTRIBUTION}=={version} from {dist_dir} into a fresh venv")
+        try:
+            fresh = install_release(files, scratch / "venv", wheelhouse=wheelhouse)
+        except ReleaseError as exc:
+            report.add("install", f"pip install {SDK_DISTRIBUTION}=={version}", False, str(exc))
+        else:
+            report.add("install", f"pip install {SDK_DISTRIBUTION}=={version}", True, f"--no-index from {dist_dir}")
+            echo("running the smoke program (one sync and one async turn against the fake model)")
+            run_smoke_program(fresh.python, version, report)

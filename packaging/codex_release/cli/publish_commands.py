@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from codex_release.cli.options import codex_version_option, resolve_version, run_or_exit
+from codex_release.targets import TARGETS
 from codex_release.versions import CodexVersion
 
 _DIST = click.Path(file_okay=False, path_type=Path)
@@ -30,6 +31,17 @@ def _finish(report_table: str, ok: bool, what: str) -> None:
 @click.argument("dist_dir", type=_DIST)
 @codex_version_option(required=False)
 @click.option(
+    "--install/--no-install",
+    default=True,
+    show_default=True,
+    help="Install into a fresh venv and run the smoke program (one sync and one async turn).",
+)
+@click.option(
+    "--expect-target",
+    type=click.Choice([t.triple for t in TARGETS]),
+    help="Also require that this machine installs that target's runtime wheel (native CI runners).",
+)
+@click.option(
     "--resolution/--no-resolution",
     default=True,
     show_default=True,
@@ -44,7 +56,13 @@ def _finish(report_table: str, ok: bool, what: str) -> None:
 )
 @click.option("--wheelhouse", type=_DIST, help=_WHEELHOUSE_HELP)
 def smoke_command(
-    dist_dir: Path, codex_version: CodexVersion | None, resolution: bool, emulated: str, wheelhouse: Path | None
+    dist_dir: Path,
+    codex_version: CodexVersion | None,
+    install: bool,
+    expect_target: str | None,
+    resolution: bool,
+    emulated: str,
+    wheelhouse: Path | None,
 ) -> None:
     """Install openai-codex==V from DIST_DIR only into a fresh venv and run it for real.
 
@@ -61,8 +79,10 @@ def smoke_command(
         lambda: smoke(
             dist_dir,
             version,
+            install=install,
             resolution=resolution,
             emulation=emulated,  # type: ignore[arg-type]
+            expect_target=expect_target,
             wheelhouse=wheelhouse,
             echo=lambda line: click.echo(line, err=True),
         )
@@ -106,8 +126,6 @@ def plan_command(codex_version: CodexVersion, github_output: Path | None) -> Non
     --codex-version takes the pushed tag as is (rust-v0.169.0). The matrix is the one of
     `matrix --json`, so the workflow's jobs fan out over the target table in code.
     """
-    from codex_release.targets import TARGETS
-
     matrix = json.dumps({"include": [t.as_json() for t in TARGETS]}, sort_keys=True)
     lines = [f"version={codex_version.pep440}", f"tag={codex_version.tag}", f"matrix={matrix}"]
     if github_output is not None:
