@@ -38,7 +38,7 @@ def test_runtime_package_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
         Codex()
     message = str(caught.value)
     assert "'openai-codex-cli-bin' is not installed" in message
-    assert "pip install openai-codex-cli-bin" in message
+    assert "pip install openai-codex-cli-bin==0.169.0" in message
     assert "codex_bin" in message
 
 

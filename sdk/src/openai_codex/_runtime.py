@@ -30,8 +30,6 @@ RUNTIME_DISTRIBUTION = "openai-codex-cli-bin"
 MINIMUM_RUNTIME_VERSION = "0.169.0"
 """The oldest ``codex`` whose app-server protocol this SDK speaks (its types are generated from it)."""
 
-_INSTALL_HINT = f"install it with `pip install {RUNTIME_DISTRIBUTION}` (or pass CodexConfig(codex_bin=...))"
-
 
 class StderrTail:
     """The last lines the app-server wrote to stderr (bounded: the stream itself is always drained)."""
@@ -81,8 +79,11 @@ def _resolve_binary(config: CodexConfig) -> tuple[Path, Mapping[str, str] | None
     try:
         import codex_cli_bin
     except ImportError:
+        version = sdk_version()
+        pin = f"=={version}" if version != "0.0.0" else ""  # runtime and SDK releases share version numbers
         raise RuntimeNotFoundError(
-            f"the Codex runtime package {RUNTIME_DISTRIBUTION!r} is not installed: {_INSTALL_HINT}"
+            f"the Codex runtime package {RUNTIME_DISTRIBUTION!r} is not installed: install it with "
+            f"`pip install {RUNTIME_DISTRIBUTION}{pin}` (or pass CodexConfig(codex_bin=...))"
         ) from None
     try:
         path = codex_cli_bin.bundled_codex_path()
@@ -210,9 +211,6 @@ def check_initialize_result(result: object, binary: str) -> str | None:
 
 def sdk_version() -> str:
     """This SDK's version, from its installed metadata."""
-    from importlib.metadata import PackageNotFoundError, version
+    import openai_codex
 
-    try:
-        return version("openai-codex")
-    except PackageNotFoundError:
-        return "0.0.0"
+    return str(openai_codex.__version__)
