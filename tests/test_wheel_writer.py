@@ -282,24 +282,32 @@ def test_installs_with_working_exec_bits_through_pip_s_unpacker(staging: Path, t
 
 
 def test_plan_cuts_only_the_largest_file_and_covers_it_exactly() -> None:
+    Piece = parallel_deflate.Piece
     sizes = [294_277_432, 70_023_704, 5_408_904, 507_960, 205]
     plans = plan_pieces(sizes)
-    assert all(
-        plan == [parallel_deflate.Piece(0, size, final=True)] for plan, size in zip(plans[1:], sizes[1:], strict=True)
-    )
+    # the others: libdeflate 6 for real files, zlib 6 (hatchling's bytes) for small ones
+    assert plans[1:] == [
+        [Piece(0, 70_023_704, "libdeflate", 6)],
+        [Piece(0, 5_408_904, "libdeflate", 6)],
+        [Piece(0, 507_960, "libdeflate", 6)],
+        [Piece(0, 205, "zlib", 6)],
+    ]
     head, tail = plans[0][:-1], plans[0][-1]
     assert head
-    assert not any(piece.final for piece in head)
-    assert tail.final
-    assert tail.end == sizes[0]
+    assert {(p.codec, p.level, p.final) for p in head} == {("zlib-sync", 6, False)}
+    assert (tail.codec, tail.level, tail.final, tail.end) == ("libdeflate", 5, True, sizes[0])
     assert [p.start for p in plans[0]] == [0] + [p.end for p in plans[0][:-1]]  # contiguous, no gap or overlap
     assert max(p.end - p.start for p in head) <= HEAD_PIECE_SIZE
     # balanced for two workers: the libdeflate tail is about half of all work
     total = sum(p.cost for plan in plans for p in plan) + parallel_deflate.HASH_COST * sum(sizes)
     assert abs(tail.cost - total / 2) < 0.01 * total
-    small = [MIN_SPLIT_SIZE - 1, 10]
-    assert plan_pieces(small) == [[parallel_deflate.Piece(0, size, final=True)] for size in small]
+    # below the split size, the largest file is one libdeflate 5 piece
+    assert plan_pieces([MIN_SPLIT_SIZE - 1, 100_000]) == [
+        [Piece(0, MIN_SPLIT_SIZE - 1, "libdeflate", 5)],
+        [Piece(0, 100_000, "libdeflate", 6)],
+    ]
     assert plan_pieces([10**9]) != plan_pieces([10**9], workers=1)  # the cut is a function of the plan workers
+    assert plan_pieces([]) == []
 
 
 def test_a_split_member_is_one_valid_deflate_stream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

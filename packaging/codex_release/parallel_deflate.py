@@ -1,20 +1,38 @@
 """Raw DEFLATE of whole files on every core, plus their CRC-32 and SHA-256, for the wheel writer.
 
-Speed comes from libdeflate (PyPI ``deflate``): at level 5 it compresses the Codex executables about
-three to four times faster than zlib at level 6 (what hatchling uses), and the result is still no
-larger (measured on the 0.169.0 linux-x64 package: 147.4 MB for the whole payload against 147.5 MB
-with zlib 6; level 4 is faster but 2.8 MB larger, level 6 is 20 % slower for 0.8 MB less). Both
-libraries release the GIL, so plain threads use every core.
+Speed comes from libdeflate (PyPI ``deflate``), which compresses the Codex executables three to four
+times faster than zlib at level 6 (hatchling's level) at about the same ratio. Both libraries release
+the GIL, so plain threads use every core.
 
-libdeflate only compresses a whole buffer into a *final* DEFLATE stream, so one file is one task, and
-the largest file (the 294 MB ``codex`` binary, 80 % of the payload) would keep one core busy long
-after the others ran dry. It is therefore split: a head, compressed by zlib in pieces that each end
-with a sync flush (a byte-aligned, non-final empty stored block, as pigz does), and a tail compressed
-by libdeflate, whose final block ends the stream. A DEFLATE stream is any run of non-final blocks
-followed by a final one, so head pieces and tail concatenate into one valid stream. Each zlib piece
-is primed with the 32 KiB before it (``zdict``), so splitting costs only a few bytes per piece. The
-head is sized so that every worker finishes at about the same time, from the measured cost of zlib 6
-per byte relative to libdeflate 5 (``ZLIB_COST``).
+Levels, chosen by measurement on the six 0.169.0 platform packages (payload without the voice
+runtime; MB of compressed members):
+
+=============  =======  ============  ============
+package        zlib 6   libdeflate 5  libdeflate 6
+=============  =======  ============  ============
+linux-x64      147.41   147.36        146.44
+linux-arm64    149.44   149.09        148.53
+darwin-arm64   140.54   140.19        139.61
+darwin-x64     152.47   152.15        151.34
+win32-arm64    160.12   159.89        159.11
+win32-x64      172.59   172.74        171.43
+=============  =======  ============  ============
+
+The largest file (``codex``, 80 % of the payload) is the critical path, so it gets the fastest level
+that keeps the wheel no larger than hatchling's: level 5 (level 4 is 15 % faster but 2.8 MB larger on
+linux-x64 alone; level 6 is 15-20 % slower). Level 5 everywhere would still lose to zlib on win32-x64
+(``codex.exe`` +270 KB), so every other file gets level 6, which runs in the shadow of the largest
+one on the other core and wins back more than that (-370 KB there). Files under 64 KiB get zlib 6
+itself: nothing to gain, and then their bytes are exactly hatchling's.
+
+libdeflate only compresses a whole buffer into a *final* DEFLATE stream, so the largest file alone
+would keep one core busy long after the others ran dry. It is therefore split: a head, compressed by
+zlib 6 in pieces that each end with a sync flush (a byte-aligned, non-final empty stored block, as
+pigz does), and a tail compressed by libdeflate, whose final block ends the stream. A DEFLATE stream
+is any run of non-final blocks followed by a final one, so head pieces and tail concatenate into one
+valid stream. Each zlib piece is primed with the 32 KiB before it (``zdict``), so the cut costs only
+a few bytes. The head is sized so that both workers finish at about the same time, from the
+measured cost of each codec per byte (``*_COST``, relative to libdeflate level 5).
 
 The cut depends on the file sizes alone, never on the machine: it is planned for ``PLAN_WORKERS``
 (two, the size of the release machines) whatever the pool size, so the bytes are the same on every
@@ -32,6 +50,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import deflate
 
@@ -39,6 +58,7 @@ from codex_release.zip_writer import Chunk
 
 __all__ = [
     "LIBDEFLATE_LEVEL",
+    "OTHER_LEVEL",
     "DeflatedFile",
     "PendingFile",
     "Piece",
@@ -48,59 +68,81 @@ __all__ = [
 ]
 
 LIBDEFLATE_LEVEL = 5
-"""The fastest libdeflate level whose wheel is no larger than hatchling's (see the module docstring)."""
+"""libdeflate level of the largest file, the critical path (see the module docstring)."""
+OTHER_LEVEL = 6
+"""libdeflate level of every other file of at least ``SMALL_FILE_SIZE`` bytes."""
 ZLIB_LEVEL = 6
-"""zlib level of split-off head pieces: hatchling's level, so the head costs no size."""
+"""zlib level of small files and of the head pieces of the largest file: hatchling's level."""
 ZLIB_COST = 3.5
-"""CPU time per byte of zlib level 6 relative to libdeflate level 5 (measured: 3.0 to 3.7)."""
+"""CPU time per byte of zlib 6 relative to libdeflate 5 (measured: 3.0 to 3.7)."""
+OTHER_COST = 1.2
+"""CPU time per byte of libdeflate 6 relative to libdeflate 5 (measured: 1.1 to 1.2)."""
 HASH_COST = 0.12
-"""CPU time per byte of reading + SHA-256 + CRC-32 relative to libdeflate level 5."""
+"""CPU time per byte of reading + SHA-256 + CRC-32 relative to libdeflate 5."""
 PLAN_WORKERS = 2
 """How many workers the cut of the largest file is balanced for (fixed, so the output is too)."""
 MIN_SPLIT_SIZE = 32 * 1024 * 1024
 HEAD_PIECE_SIZE = 16 * 1024 * 1024
 SMALL_FILE_SIZE = 64 * 1024
-"""Smaller files go to zlib 6: no time to save there, and libdeflate's stream can be a few bytes longer."""
 _WINDOW = 32 * 1024
 _READ_SIZE = 8 * 1024 * 1024
+
+Codec = Literal["zlib", "zlib-sync", "libdeflate"]
 
 
 @dataclass(frozen=True)
 class Piece:
-    """Bytes ``[start, end)`` of a file; ``final`` pieces are libdeflate streams, others zlib sync-flushed."""
+    """Bytes ``[start, end)`` of a file and how they are compressed.
+
+    ``zlib-sync`` pieces end with a sync flush and continue into the next piece; ``zlib`` (a whole
+    small file) and ``libdeflate`` pieces end the stream.
+    """
 
     start: int
     end: int
-    final: bool
+    codec: Codec
+    level: int
+
+    @property
+    def final(self) -> bool:
+        return self.codec != "zlib-sync"
 
     @property
     def cost(self) -> float:
-        return (self.end - self.start) * (1.0 if self.final else ZLIB_COST)
+        size = self.end - self.start
+        if self.codec != "libdeflate":
+            return size * ZLIB_COST
+        return size * (1.0 if self.level <= LIBDEFLATE_LEVEL else OTHER_COST)
 
 
-def plan_pieces(sizes: Sequence[int], workers: int = PLAN_WORKERS) -> list[list[Piece]]:
-    """How each file is cut: one final piece each, except that the largest file may get a zlib head.
+def plan_pieces(
+    sizes: Sequence[int], *, tail_level: int = LIBDEFLATE_LEVEL, workers: int = PLAN_WORKERS
+) -> list[list[Piece]]:
+    """How each file is compressed: one piece each, except that the largest file may get a zlib head.
 
-    With ``W`` workers, other work ``T`` (in libdeflate-byte units) and a largest file of ``N`` bytes
-    whose first ``N - L`` bytes go to zlib, the total work is ``T + L + ZLIB_COST * (N - L)``; the
-    makespan is smallest when the libdeflate tail ``L`` equals an even share of it.
+    With ``W`` workers, other work ``T`` and a largest file of ``N`` bytes whose first ``N - L`` bytes
+    go to zlib, the total work is ``T + L + ZLIB_COST * (N - L)``; the makespan is smallest when the
+    libdeflate tail ``L`` is an even share of it.
     """
-    plans = [[Piece(0, size, final=True)] for size in sizes]
-    if workers < 2 or not sizes:
+    largest = max(range(len(sizes)), key=lambda i: sizes[i], default=-1)
+    plans: list[list[Piece]] = []
+    for index, size in enumerate(sizes):
+        if size < SMALL_FILE_SIZE:
+            plans.append([Piece(0, size, "zlib", ZLIB_LEVEL)])
+        else:
+            plans.append([Piece(0, size, "libdeflate", tail_level if index == largest else OTHER_LEVEL)])
+    if workers < 2 or largest < 0 or sizes[largest] < MIN_SPLIT_SIZE:
         return plans
-    largest = max(range(len(sizes)), key=lambda i: sizes[i])
     n = sizes[largest]
-    if n < MIN_SPLIT_SIZE:
-        return plans
-    other = sum(sizes) - n + HASH_COST * sum(sizes)
-    tail = (other + ZLIB_COST * n) / (workers - 1 + ZLIB_COST)
-    head = int(n - tail)
+    other = sum(piece.cost for i, plan in enumerate(plans) if i != largest for piece in plan)
+    other += HASH_COST * sum(sizes)
+    head = int(n - (other + ZLIB_COST * n) / (workers - 1 + ZLIB_COST))
     if head < HEAD_PIECE_SIZE // 4:
         return plans
     count = math.ceil(head / HEAD_PIECE_SIZE)
     bounds = [head * i // count for i in range(count + 1)]
-    plans[largest] = [Piece(a, b, final=False) for a, b in itertools.pairwise(bounds)]
-    plans[largest].append(Piece(head, n, final=True))
+    plans[largest] = [Piece(a, b, "zlib-sync", ZLIB_LEVEL) for a, b in itertools.pairwise(bounds)]
+    plans[largest].append(Piece(head, n, "libdeflate", tail_level))
     return plans
 
 
@@ -137,8 +179,8 @@ def _read_range(path: Path, start: int, end: int) -> bytes:
     return data
 
 
-def _compress(path: Path, piece: Piece, level: int, on_progress: Callable[[int], None] | None) -> Chunk:
-    result = _deflate(path, piece, level)
+def _compress(path: Path, piece: Piece, on_progress: Callable[[int], None] | None) -> Chunk:
+    result = _deflate(path, piece)
     if on_progress is not None:
         on_progress(piece.end - piece.start)
     return result
@@ -150,19 +192,19 @@ def deflate_small(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-def _deflate(path: Path, piece: Piece, level: int) -> Chunk:
-    if piece.final and piece.start == 0 and piece.end < SMALL_FILE_SIZE:
-        return deflate_small(_read_range(path, 0, piece.end))
-    if piece.final:
-        compressed: Chunk = deflate.deflate_compress(_read_range(path, piece.start, piece.end), level)
+def _deflate(path: Path, piece: Piece) -> Chunk:
+    if piece.codec == "zlib":
+        return deflate_small(_read_range(path, piece.start, piece.end))
+    if piece.codec == "libdeflate":
+        compressed: Chunk = deflate.deflate_compress(_read_range(path, piece.start, piece.end), piece.level)
         return compressed
     primed = max(0, piece.start - _WINDOW)
     data = _read_range(path, primed, piece.end)
     view = memoryview(data)
     if piece.start > primed:
-        compressor = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, -15, zdict=view[: piece.start - primed])
+        compressor = zlib.compressobj(piece.level, zlib.DEFLATED, -15, zdict=view[: piece.start - primed])
     else:
-        compressor = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, -15)
+        compressor = zlib.compressobj(piece.level, zlib.DEFLATED, -15)
     return compressor.compress(view[piece.start - primed :]) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 
@@ -192,7 +234,7 @@ def deflate_files(
     reads only its own bytes, so memory holds at most one piece per worker plus the compressed
     output not yet written.
     """
-    plans = plan_pieces([size for _, size in files])
+    plans = plan_pieces([size for _, size in files], tail_level=level)
     # (cost, file index, piece index or -1 for the digests of the file)
     tasks = [(piece.cost, i, j) for i, plan in enumerate(plans) for j, piece in enumerate(plan)]
     tasks += [(size * HASH_COST, i, -1) for i, (_, size) in enumerate(files)]
@@ -204,7 +246,7 @@ def deflate_files(
         if j < 0:
             digests[i] = executor.submit(_digests, path, size)
         else:
-            pieces[i, j] = executor.submit(_compress, path, plans[i][j], level, on_progress)
+            pieces[i, j] = executor.submit(_compress, path, plans[i][j], on_progress)
     return [
         PendingFile(path, size, [pieces[i, j] for j in range(len(plans[i]))], digests[i])
         for i, (path, size) in enumerate(files)

@@ -167,8 +167,8 @@ def write_wheel(
 
     ``progress``: ``None`` shows a byte progress bar on stderr for a large wheel when stderr is a
     terminal, ``True`` always, ``False`` never. ``source_date_epoch`` overrides ``$SOURCE_DATE_EPOCH``.
-    ``workers`` defaults to the usable CPUs. ``compresslevel`` (libdeflate 0..12) and ``zip64_limit``
-    are for measurements and tests; the defaults are the ones to release with.
+    ``workers`` defaults to the usable CPUs. ``compresslevel`` (the libdeflate level of the largest
+    file, 0..12) and ``zip64_limit`` are for measurements and tests; release with the defaults.
     """
     contents = read_wheel_contents(Path(staging_dir))
     date_time = reproducible_date_time(source_date_epoch)
