@@ -90,6 +90,10 @@ def main() -> int:
     if "exit_on_start" in SCENARIO:
         sys.stderr.write("fake app-server: bad configuration value for model_provider\n")
         return 3
+    if "noisy_stderr" in SCENARIO:  # far more than a pipe buffer: blocks unless the client drains stderr
+        for index in range(40000):
+            sys.stderr.write(f"fake app-server log line {index:05d} " + "." * 40 + "\n")
+        sys.stderr.flush()
     overloads_left = OVERLOADS
     turns = threads = 0
     while True:

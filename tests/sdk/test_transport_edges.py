@@ -254,3 +254,17 @@ def test_argv_env_and_cwd_of_the_app_server(fake_app_server: MakeConfig, tmp_pat
     assert Path(seen["cwd"]) == tmp_path
     assert seen["env"]["EXTRA"] == "1"
     assert seen["env"]["PATH"] == os.environ["PATH"]  # env is merged over os.environ
+
+
+def test_stderr_is_drained_and_only_its_tail_kept(fake_app_server: MakeConfig) -> None:
+    codex = Codex(replace(fake_app_server("noisy_stderr,crash_mid_turn"), startup_timeout_s=10))
+    try:
+        handle = codex.thread_start().turn("x")
+        with pytest.raises(TransportClosedError) as caught:
+            handle.run(timeout=10)
+    finally:
+        codex.close()
+    tail = caught.value.stderr_tail.splitlines()
+    assert tail[-1] == "fake app-server: simulated crash in the middle of a turn"
+    assert tail[-2].startswith("fake app-server log line 39999")
+    assert 10 <= len(tail) <= 50
