@@ -15,6 +15,7 @@ that index alone into a fresh venv and runs the smoke program. The server is alw
 from __future__ import annotations
 
 import html.parser
+import importlib.util
 import os
 import shutil
 import socket
@@ -150,6 +151,8 @@ class LocalIndex:
     def start(self) -> LocalIndex:
         if self._process is not None:
             raise ReleaseError("the local index is already running")
+        if importlib.util.find_spec("pypiserver") is None:
+            raise ReleaseError("pypiserver is not installed: run `pip install pypiserver` (it is in the [dev] extras)")
         self._root = Path(tempfile.mkdtemp(prefix="codex-index-"))
         self.packages = self._root / "packages"
         self.packages.mkdir()

