@@ -286,7 +286,7 @@ _PE = make_pe("x86_64")
         (_patched(_MACHO, 16, "<I", 1000), "Mach-O", "load command 4 of 1000"),  # ncmds
         (_patched(_FAT, 16, ">I", 1 << 31), "Mach-O", "slice 0"),  # fat_arch[0].offset
         (_patched(_FAT, 8, ">i", 12), "Mach-O", "the fat table says CPU 0xc"),  # fat_arch[0].cputype
-        (_patched(_PE, 0x3C, "<I", 1 << 30), "PE", "PEFormatError"),  # e_lfanew
+        (_patched(_PE, 0x3C, "<I", 1 << 30), "PE", "PE signature and COFF header at offset 1073741824"),
         (_patched(_PE, 0x80, "<I", 0x4551), "PE", "PEFormatError"),  # "PE\0\0" signature
         (_patched(_PE, 0x80 + 24 + 240 + 20, "<I", 1 << 20), "PE", "section '.text' ends at byte"),  # PointerToRawData
         (_patched(_ELF64, _dyn_entry(_ELF64, 5) + 8, "<Q", 1 << 40), "ELF", "DT_STRTAB address"),
