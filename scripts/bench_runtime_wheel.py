@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -42,11 +43,20 @@ OURS = (
 )
 
 
+CPU_SECONDS: list[float] = []  # CPU time (user + system) of each timed run, in order
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _timed(command: list[str], out: Path) -> tuple[float, Path]:
     out.mkdir()
-    start = time.perf_counter()
+    cpu, start = _cpu(), time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
+    CPU_SECONDS.append(_cpu() - cpu)
     (wheel,) = out.glob("*.whl")
     return elapsed, wheel
 
@@ -103,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"codex {version} {TARGET}: staged payload {_mb(payload)}; {os.cpu_count()} CPUs", file=sys.stderr)
 
         times: dict[str, list[float]] = {"hatchling": [], "ours": []}
+        cpu: dict[str, list[float]] = {"hatchling": [], "ours": []}
+        load_before = os.getloadavg()[0]
         wheels: dict[str, Path] = {}
         for run in range(args.repeat):
             for name in ("hatchling", "ours"):
@@ -112,7 +124,12 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     elapsed, wheels[name] = _ours(staging, out, LIBDEFLATE_LEVEL)
                 times[name].append(elapsed)
-                print(f"run {run + 1}/{args.repeat} {name:9} {elapsed:6.2f} s", file=sys.stderr)
+                cpu[name].append(CPU_SECONDS[-1])
+                print(
+                    f"run {run + 1}/{args.repeat} {name:9} {elapsed:6.2f} s wall, {CPU_SECONDS[-1]:6.2f} s CPU, "
+                    f"load {os.getloadavg()[0]:.1f}",
+                    file=sys.stderr,
+                )
 
         if _members(wheels["hatchling"]) != _members(wheels["ours"]):
             print("error: the two wheels differ in members, modes, sizes or CRCs", file=sys.stderr)
@@ -131,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         print("| --- | ---: | ---: | ---: |")
         print(f"| wall time, fastest run | {best_h:.2f} s | {best_o:.2f} s | {ratio:.2f} |")
         print(f"| wall time, median | {med_h:.2f} s | {med_o:.2f} s | {med_o / med_h:.2f} |")
+        cpu_h, cpu_o = statistics.median(cpu["hatchling"]), statistics.median(cpu["ours"])
+        print(f"| CPU time (user + system), median | {cpu_h:.2f} s | {cpu_o:.2f} s | {cpu_o / cpu_h:.2f} |")
         print(f"| wheel size | {size_h:,} B | {size_o:,} B | {size_o / size_h:.4f} |")
 
         if levels:
@@ -141,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
                 size = wheel.stat().st_size
                 print(f"| {level} | {elapsed:.2f} s | {size:,} B | {'yes' if size <= size_h else 'no'} |")
 
+    if load_before > 0.5:
+        print(
+            f"\nnote: the 1-minute load average was {load_before:.1f} before the runs: other processes shared the "
+            f"{os.cpu_count()} CPUs, which slows a parallel writer more than a single-threaded build",
+            file=sys.stderr,
+        )
     failures = []
     if ratio > MAX_RATIO:
         failures.append(f"time ratio {ratio:.2f} > {MAX_RATIO}")

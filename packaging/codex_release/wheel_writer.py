@@ -133,7 +133,10 @@ def _write_archive(
         _add_small(archive, record_name, record.getvalue().encode("utf-8"))
         archive.finish()
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        # On success every task is done. On failure, queued tasks are dropped and the caller gets the
+        # error (and the temporary file is removed) at once; a running libdeflate call cannot be
+        # interrupted and ends in the background.
+        executor.shutdown(wait=False, cancel_futures=True)
         bar.close()
 
 
