@@ -338,6 +338,15 @@ def test_dynamic_section_without_dt_null_stops_at_its_end(tmp_path: Path) -> Non
     assert _inspect(tmp_path, data).libc == "glibc"
 
 
+def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(ReleaseError, match=r"pipe is not a regular file"):
+        sniff_format(tmp_path / "pipe")
+    with pytest.raises(ReleaseError, match=r"^bin/pipe is not a regular file"):
+        inspect_binary(tmp_path / "pipe", label="bin/pipe")
+    assert inspect_tree(tmp_path) == []  # not followed into, not an error: staging refuses FIFOs itself
+
+
 def test_inspect_binary_names_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ReleaseError, match=r"cannot read .*nope"):
         inspect_binary(tmp_path / "nope")

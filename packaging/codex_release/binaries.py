@@ -37,9 +37,10 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -162,11 +163,18 @@ def sniff_format(path: Path) -> BinaryFormat | None:
     :func:`inspect_binary` says so.
     """
     try:
-        with open(path, "rb") as fh:
+        with _open_regular(path, str(path)) as fh:
             head = fh.read(8)
     except OSError as exc:
         raise ReleaseError(f"cannot read {path}: {exc.strerror or exc}") from None
     return _format_of(head)
+
+
+def _open_regular(path: Path, name: str) -> BinaryIO:
+    """Open a regular file for reading (a FIFO or device would block or never end)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise ReleaseError(f"{name} is not a regular file: only plain files can be inspected")
+    return open(path, "rb")
 
 
 def _format_of(head: bytes) -> BinaryFormat | None:
@@ -191,13 +199,13 @@ def inspect_binary(path: Path, *, label: str | None = None) -> BinaryInfo:
     name = label or str(path)
     fmt: BinaryFormat | None = None
     try:
-        with open(path, "rb") as fh:
+        with _open_regular(path, name) as fh:
             size = os.fstat(fh.fileno()).st_size
             fmt = _format_of(fh.read(8))
             if fmt is None:
                 raise ReleaseError(
                     f"{name} is not an executable (no ELF, Mach-O or PE header): "
-                    "put the platform package's binary there"
+                    "point at the binary itself, not a script or archive"
                 )
             reader = _Reader(fh, size)
             if fmt == "elf":
@@ -213,13 +221,7 @@ def inspect_binary(path: Path, *, label: str | None = None) -> BinaryInfo:
         raise ReleaseError(
             f"{name} has a truncated or corrupt {kind} header ({exc}): re-fetch or rebuild the file"
         ) from None
-    return info if label is None else _relabel(info, label)
-
-
-def _relabel(info: BinaryInfo, label: str) -> BinaryInfo:
-    from dataclasses import replace
-
-    return replace(info, label=label)
+    return info if label is None else replace(info, label=label)
 
 
 def inspect_tree(root: Path) -> list[BinaryInfo]:
