@@ -121,8 +121,9 @@ def _write_archive(
     try:
         jobs = [(file.path, file.size) for file in contents.files]
         pending = deflate_files(executor, jobs, level=level, on_progress=advance)
-        for file, job in zip(contents.files, pending, strict=True):
-            done = job.result()
+        pending.reverse()
+        for file in contents.files:
+            done = pending.pop().result()  # popped, so written members are freed as we go
             archive.add_deflated(file.arcname, mode=file.mode, crc32=done.crc32, size=done.size, chunks=done.chunks)
             rows.writerow((file.arcname, _record_hash(done.sha256), done.size))
         record_name = f"{contents.dist_info}/RECORD"
