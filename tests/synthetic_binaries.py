@@ -222,11 +222,11 @@ def make_elf(
     shoff = len(blob) if section_headers else 0
     if section_headers:
         blob += b"\0" * shentsize
-        for name, sh_type, offset, size, link, entsize in sections:
+        for name_index, sh_type, offset, size, link, entsize in sections:
             info = 1 if sh_type == _SHT_VERNEED else 0
             blob += struct.pack(
                 e + f"II{addr}{addr}{addr}{addr}II{addr}{addr}",
-                name,
+                name_index,
                 sh_type,
                 0,
                 0 if offset in unloaded else base + offset,

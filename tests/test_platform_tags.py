@@ -18,7 +18,7 @@ from codex_release.platform_tags import (
     expand_tag_set,
     pip_macos_version,
 )
-from codex_release.targets import TARGETS, get_target
+from codex_release.targets import TARGETS, Target, get_target
 from tests.synthetic_binaries import (
     make_elf,
     make_fat_macho,
@@ -52,11 +52,9 @@ def glibc_elf(arch: str, *versions: str, kind: str = "executable") -> bytes:
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.triple)
-def test_synthetic_package_earns_the_target_table_tags(tmp_path: Path, target: object) -> None:
-    assert hasattr(target, "triple")
-    triple = target.triple  # type: ignore[attr-defined]
-    infos = inspect_tree(write_platform_package(tmp_path, triple))
-    assert derive_platform_tags(infos, get_target(triple)) == get_target(triple).expected_tags
+def test_synthetic_package_earns_the_target_table_tags(tmp_path: Path, target: Target) -> None:
+    infos = inspect_tree(write_platform_package(tmp_path, target.triple))
+    assert derive_platform_tags(infos, target) == target.expected_tags
 
 
 @pytest.mark.parametrize(
@@ -229,10 +227,9 @@ def test_macos_tag_is_the_tightest_tag_pip_offers(arch: str, minos: tuple[int, i
 
 
 @pytest.mark.parametrize(("target", "tag"), [(WIN_X64, "win_amd64"), (WIN_ARM64, "win_arm64")])
-def test_windows_tags(tmp_path: Path, target: object, tag: str) -> None:
-    arch = target.arch  # type: ignore[attr-defined]
-    infos = tree(tmp_path, {"bin/codex.exe": make_pe(arch), "voice/bin/z.dll": make_pe(arch, kind="dll")})
-    assert derive_platform_tags(infos, target) == (tag,)  # type: ignore[arg-type]
+def test_windows_tags(tmp_path: Path, target: Target, tag: str) -> None:
+    files = {"bin/codex.exe": make_pe(target.arch), "voice/bin/z.dll": make_pe(target.arch, kind="dll")}
+    assert derive_platform_tags(tree(tmp_path, files), target) == (tag,)
 
 
 # ------------------------------------------------------------------------------------------
@@ -265,11 +262,11 @@ def test_wrong_arch_is_refused_naming_file_found_and_needed(tmp_path: Path) -> N
     ids=["macho-on-linux", "pe-on-macos", "elf-on-windows", "freebsd", "ios", "uefi", "win32", "mac-arch"],
 )
 def test_binary_for_another_os_or_arch_is_refused(
-    tmp_path: Path, files: dict[str, bytes], target: object, pattern: str
+    tmp_path: Path, files: dict[str, bytes], target: Target, pattern: str
 ) -> None:
     infos = tree(tmp_path, files)
     with pytest.raises(ReleaseError, match=pattern):
-        derive_platform_tags(infos, target)  # type: ignore[arg-type]
+        derive_platform_tags(infos, target)
 
 
 def test_one_stray_file_for_another_arch_is_named(tmp_path: Path) -> None:
@@ -428,11 +425,11 @@ def test_requested_tags_are_refused_when_a_file_cannot_honour_them(tmp_path: Pat
     ],
 )
 def test_unhonourable_requested_tags_are_refused(
-    tmp_path: Path, files: dict[str, bytes], target: object, requested: str, pattern: str
+    tmp_path: Path, files: dict[str, bytes], target: Target, requested: str, pattern: str
 ) -> None:
     infos = tree(tmp_path, files)
     with pytest.raises(ReleaseError, match=pattern) as caught:
-        check_requested_tags(requested, infos, target)  # type: ignore[arg-type]
+        check_requested_tags(requested, infos, target)
     assert str(caught.value).startswith("--platform-tag ")
 
 
@@ -452,9 +449,9 @@ def test_unhonourable_requested_tags_are_refused(
     ],
 )
 def test_honourable_requested_tags_are_accepted(
-    tmp_path: Path, files: dict[str, bytes], target: object, requested: str
+    tmp_path: Path, files: dict[str, bytes], target: Target, requested: str
 ) -> None:
-    assert check_requested_tags(requested, tree(tmp_path, files), target) == (requested,)  # type: ignore[arg-type]
+    assert check_requested_tags(requested, tree(tmp_path, files), target) == (requested,)
 
 
 def test_requested_tags_still_check_the_binaries_against_the_target(tmp_path: Path) -> None:
