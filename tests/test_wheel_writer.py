@@ -445,6 +445,13 @@ def _symlink(root: Path) -> None:
     (root / VENDOR / "codex-path/link").symlink_to("rg")
 
 
+def _linked_directory(root: Path) -> None:
+    outside = root.parent / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("not part of the package")
+    (root / VENDOR / "codex-resources/linked").symlink_to(outside, target_is_directory=True)
+
+
 def _other_hook(root: Path) -> None:
     path = root / "pyproject.toml"
     path.write_text(path.read_text() + '\n[tool.hatch.build.hooks.vcs]\nversion-file = "x.py"\n', encoding="utf-8")
@@ -465,6 +472,7 @@ def _shared_data(root: Path) -> None:
         (_no_vendor, "no Codex platform package in .*vendor"),
         (_no_entrypoint, "entrypoint .*bin/codex is missing"),
         (_symlink, "link is not a regular file"),
+        (_linked_directory, "linked/secret is not a regular file of the staging directory"),
         (_other_hook, "build hooks vcs are not reproduced"),
         (_shared_data, "shared-data is not reproduced"),
     ],
@@ -491,6 +499,10 @@ def test_a_missing_platform_tag_is_refused(tmp_path: Path) -> None:
 def test_a_missing_staging_dir_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ReleaseError, match=r"does not exist.*stage-runtime"):
         write_wheel(tmp_path / "nowhere", tmp_path / "out")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ReleaseError, match=r"is not a directory.*stage-runtime"):
+        write_wheel(tmp_path / "a-file", tmp_path / "out")
+    assert files_in(tmp_path / "out") == []
 
 
 def test_an_unwritable_wheel_dir_is_refused(staging: Path, tmp_path: Path) -> None:

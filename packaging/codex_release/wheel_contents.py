@@ -109,13 +109,16 @@ def _platform_tag(pyproject: Path) -> str:
     return tag
 
 
-def _payload_file(path: Path, arcname: str) -> PayloadFile:
+def _payload_file(root: Path, path: Path, arcname: str) -> PayloadFile:
     try:
         info = path.lstat()
+        inside = path.resolve().is_relative_to(root)
     except OSError as exc:
         raise ReleaseError(f"cannot read {path}: {exc.strerror}: {_RESTAGE}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ReleaseError(f"{path} is not a regular file (a wheel holds no links or devices): {_RESTAGE}")
+    if not stat.S_ISREG(info.st_mode) or not inside:
+        raise ReleaseError(
+            f"{path} is not a regular file of the staging directory (a wheel holds no links or devices): {_RESTAGE}"
+        )
     return PayloadFile(arcname, path, info.st_size, normalized_mode(info.st_mode))
 
 
@@ -135,8 +138,10 @@ def read_wheel_contents(staging_dir: Path) -> WheelContents:
     """Read the staging directory; a problem is a :class:`ReleaseError` naming it and the fix."""
     root = staging_dir.resolve()
     pyproject = root / "pyproject.toml"
-    if not root.is_dir():
+    if not root.exists():
         raise ReleaseError(f"staging directory {staging_dir} does not exist: {_RESTAGE}")
+    if not root.is_dir():
+        raise ReleaseError(f"staging directory {staging_dir} is not a directory: {_RESTAGE}")
     if not pyproject.is_file():
         raise ReleaseError(f"no pyproject.toml in {staging_dir}: {_RESTAGE}")
     tag = f"py3-none-{_platform_tag(pyproject)}"
@@ -159,7 +164,7 @@ def read_wheel_contents(staging_dir: Path) -> WheelContents:
     except (ValueError, TypeError, OSError) as exc:
         raise ReleaseError(f"hatchling cannot read {pyproject}: {exc}") from None
 
-    files = tuple(_payload_file(path, arcname.replace("\\", "/")) for path, arcname in included)
+    files = tuple(_payload_file(root, path, arcname.replace("\\", "/")) for path, arcname in included)
     _check_vendor(root, files)
     dist_info = f"{project_id}.dist-info"
     metadata: list[tuple[str, bytes]] = [
