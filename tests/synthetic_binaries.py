@@ -471,13 +471,19 @@ def write_platform_package(root: Path, triple: str, *, version: str = "0.169.0",
     It holds ``codex-package.json``, ``bin/codex[.exe]``, ``bin/codex-code-mode-host[.exe]``,
     ``codex-path/rg[.exe]``, a ``codex-resources/README.txt`` (not a binary) and, with ``voice=True``,
     ``codex-resources/voice/`` with a host and a library that need glibc 2.28 / macOS 14.0. Without voice
-    the binaries earn exactly the target's ``expected_tags``.
+    the binaries earn exactly the target's ``expected_tags`` (aarch64 Linux: rg is glibc-linked, as in
+    the real package).
     """
     os_name, arch = _TRIPLES[triple]
     suffix = ".exe" if os_name == "windows" else ""
     binary = _package_binary(os_name, arch)
     for rel in (f"bin/codex{suffix}", f"bin/codex-code-mode-host{suffix}", f"codex-path/rg{suffix}"):
         write_binary(root / rel, binary)
+    if (os_name, arch) == ("linux", "aarch64"):
+        # As in the real 0.169.0 linux-arm64 package: rg is a dynamic glibc executable (GLIBC_2.18).
+        write_binary(
+            root / "codex-path" / "rg", make_elf(arch, static=False, libc="glibc", glibc_versions=("2.17", "2.18"))
+        )
     write_binary(root / "codex-resources" / "README.txt", b"not an executable\n", mode=0o644)
     if voice:
         for rel, data in _voice_files(os_name, arch).items():

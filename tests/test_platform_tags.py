@@ -514,18 +514,7 @@ def _table_disagrees_with_measurement(triple: str) -> bool:
 @pytest.mark.runtime
 @pytest.mark.parametrize(
     "triple",
-    [
-        pytest.param(
-            t.triple,
-            marks=pytest.mark.xfail(
-                _table_disagrees_with_measurement(t.triple),
-                strict=True,
-                reason="targets.py expected_tags differ from what the 0.169.0 binaries earn (aarch64 Linux: "
-                "codex-path/rg is a dynamic glibc executable needing GLIBC_2.18, so no musllinux/manylinux_2_17)",
-            ),
-        )
-        for t in TARGETS
-    ],
+    [t.triple for t in TARGETS],
 )
 def test_real_package_earns_the_target_table_tags(real_package: Callable[[str], Path], triple: str) -> None:
     target = get_target(triple)

@@ -157,8 +157,8 @@ def test_unhonourable_platform_tag(tmp_path: Path) -> None:
 def test_staging_dir_rules(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", LINUX)
     _bad(tmp_path, "overlaps SOURCE", package, staging=package / "stage")
-    _bad(tmp_path, "inside the repository", package, staging=REPO / "build" / "stage-test")
-    assert not (REPO / "build" / "stage-test").exists()
+    _bad(tmp_path, "inside the repository", package, staging=REPO / "stage-test")
+    assert not (REPO / "stage-test").exists()
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "keep.txt").write_text("mine")

@@ -56,7 +56,17 @@ def _linux(arch: Arch) -> tuple[str, ...]:
 TARGETS: tuple[Target, ...] = (
     Target("aarch64-apple-darwin", "macos", "aarch64", "darwin-arm64", "", "macos-14", ("macosx_11_0_arm64",)),
     Target("x86_64-apple-darwin", "macos", "x86_64", "darwin-x64", "", "macos-13", ("macosx_10_12_x86_64",)),
-    Target("aarch64-unknown-linux-musl", "linux", "aarch64", "linux-arm64", "", "ubuntu-24.04-arm", _linux("aarch64")),
+    # 0.169.0's linux-arm64 codex-path/rg is a dynamic glibc executable needing GLIBC_2.18 (codex itself
+    # is static): that wheel can only honestly be tagged manylinux_2_18.
+    Target(
+        "aarch64-unknown-linux-musl",
+        "linux",
+        "aarch64",
+        "linux-arm64",
+        "",
+        "ubuntu-24.04-arm",
+        ("manylinux_2_18_aarch64",),
+    ),
     Target("x86_64-unknown-linux-musl", "linux", "x86_64", "linux-x64", "", "ubuntu-24.04", _linux("x86_64")),
     Target("aarch64-pc-windows-msvc", "windows", "aarch64", "win32-arm64", ".exe", "windows-11-arm", ("win_arm64",)),
     Target("x86_64-pc-windows-msvc", "windows", "x86_64", "win32-x64", ".exe", "windows-2022", ("win_amd64",)),
