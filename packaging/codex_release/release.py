@@ -1,8 +1,9 @@
 """The main job: a local release of one Codex version into a dist directory.
 
 fetch (cached) -> stage + write one runtime wheel per target -> SDK wheel + sdist -> SHA256SUMS and
-``manifest.json`` -> verify. Everything is built in a temporary directory beside DIST and moved into
-place only when verification passed, so a failed release leaves DIST as it was.
+``manifest.json`` -> verify -> smoke (fresh venv, offline install, a real turn on the real binary).
+Everything is built in a temporary directory beside DIST and moved into place only when verification
+and smoke passed, so a failed release leaves DIST as it was.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def build_release(
     *,
     targets: tuple[Target, ...] = TARGETS,
     with_sdk: bool = True,
+    run_smoke: bool = True,
     echo: Callable[[str], None] = print,
     progress: bool | None = None,
 ) -> ReleaseResult:
@@ -98,6 +100,15 @@ def build_release(
         echo(report.table())
         if not report.ok:
             raise ReleaseError(f"verification failed for {version}: see the table above; {dist_dir} was left unchanged")
+        if run_smoke:
+            from codex_release.smoke import smoke
+
+            smoked = smoke(out, version, echo=echo)
+            echo(smoked.table())
+            if not smoked.ok:
+                raise ReleaseError(
+                    f"smoke tests failed for {version}: see the table above; {dist_dir} was left unchanged"
+                )
         if dist.exists():
             shutil.rmtree(dist)
         os.replace(out, dist)

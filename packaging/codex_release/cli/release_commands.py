@@ -28,15 +28,29 @@ from codex_release.versions import CodexVersion
     help="Build only these targets (repeatable; default: all). A partial release does not verify.",
 )
 @click.option("--sdk/--no-sdk", "with_sdk", default=True, show_default=True, help="Build the SDK wheel and sdist.")
+@click.option(
+    "--smoke/--no-smoke",
+    "run_smoke",
+    default=True,
+    show_default=True,
+    help="Install the result into a fresh venv and run a real turn (needs the SDK).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def release_command(
-    codex_version: CodexVersion | None, dist_dir: Path, targets: tuple[str, ...], with_sdk: bool, quiet: bool
+    codex_version: CodexVersion | None,
+    dist_dir: Path,
+    targets: tuple[str, ...],
+    with_sdk: bool,
+    run_smoke: bool,
+    quiet: bool,
 ) -> None:
     """Build the whole release of one Codex version into DIST_DIR and verify it.
 
     Fetches the six platform packages (integrity-checked, cached), writes one runtime wheel per target
     with tags derived from its binaries, builds the SDK wheel and sdist pinned to the same version,
-    writes SHA256SUMS and manifest.json, then runs verify. DIST_DIR is replaced only on success.
+    writes SHA256SUMS and manifest.json, then runs verify and smoke (fresh venv, offline install, one
+    real sync and async turn on the bundled binary against a fake model on loopback, resolver dry runs
+    for every user platform). DIST_DIR is replaced only on success.
     """
     from codex_release.release import build_release
 
@@ -44,7 +58,13 @@ def release_command(
     chosen = tuple(get_target(t) for t in targets) if targets else TARGETS
     result = run_or_exit(
         lambda: build_release(
-            version, dist_dir, targets=chosen, with_sdk=with_sdk, echo=click.echo, progress=False if quiet else None
+            version,
+            dist_dir,
+            targets=chosen,
+            with_sdk=with_sdk,
+            run_smoke=run_smoke and with_sdk,
+            echo=click.echo,
+            progress=False if quiet else None,
         )
     )
     click.echo(f"release {version} ({version.tag}): {len(result.files)} files in {dist_dir}")
