@@ -250,7 +250,11 @@ def test_no_expression_is_expanded_inside_a_script(path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ every step is the CLI
-ALLOWED_SETUP = ("python -m pip install -e .", "sudo apt-get update && sudo apt-get install -y --no-install-recommends")
+ALLOWED_SETUP = (
+    "python -m pip install -e .",
+    'python -m pip install -e ".[dev]"',
+    "sudo apt-get update && sudo apt-get install -y --no-install-recommends",
+)
 
 
 def _command_lines() -> list[tuple[str, str]]:
