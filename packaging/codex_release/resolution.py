@@ -2,8 +2,12 @@
 
 For every :data:`USER_PLATFORMS` entry, pip resolves the release with
 ``pip install --dry-run --report - --only-binary=:all: --platform ... --python-version ...`` and must
-pick exactly the runtime wheel of the expected target, or nothing where no shipped binary can run
-(macOS 10.9 on x86_64, whose binaries need 10.12; 32-bit Windows; 32-bit ARM Linux).
+pick exactly the runtime wheel of its OS and CPU when every binary in that wheel can start there, and
+nothing otherwise (macOS 10.9 on x86_64, whose binaries need 10.12; 32-bit Windows; 32-bit ARM Linux;
+glibc 2.17 or musl aarch64 for a package whose ``rg`` needs glibc 2.18). "Can start" is judged from the
+binaries' own headers (:func:`why_not_runs`), never from the wheel's tags, so a wheel tagged wider than
+its binaries (``macosx_10_9`` on a 10.12 binary) or narrower (``musllinux`` only for a static binary)
+fails the check.
 
 The requirements are ``openai-codex==V`` and the runtime requirement *read from that SDK wheel's own
 METADATA*, resolved with ``--no-deps``: the SDK's third-party dependencies (pydantic and its compiled
