@@ -121,8 +121,21 @@ def test_a_pe_binary_needs_its_cpu(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- dry runs with real pip
-SAMPLE = ("glibc 2.17 x86_64", "musl 1.2 aarch64", "macOS 10.12 x86_64", "macOS 14.0 arm64", "Windows arm64")
-NOWHERE = ("macOS 10.9 x86_64", "Windows 32-bit")
+SAMPLE = (
+    "glibc 2.17 x86_64",
+    "musl 1.1 x86_64",
+    "glibc 2.28 aarch64",
+    "macOS 10.12 x86_64",
+    "macOS 14.0 arm64",
+    "Windows arm64",
+)
+NOWHERE = {
+    "macOS 10.9 x86_64": "codex_cli_bin/vendor/bin/codex needs macOS 10.12",
+    "Windows 32-bit": "no release target for windows x86",
+    # As in the real 0.169.0 linux-arm64 package, the synthetic one's rg is glibc-linked (GLIBC_2.18).
+    "musl 1.2 aarch64": "codex_cli_bin/vendor/codex-path/rg needs glibc",
+    "glibc 2.17 aarch64": "codex_cli_bin/vendor/codex-path/rg needs glibc 2.18",
+}
 
 
 def test_pip_picks_the_target_wheel_on_each_platform_and_none_where_nothing_runs(
@@ -131,17 +144,18 @@ def test_pip_picks_the_target_wheel_on_each_platform_and_none_where_nothing_runs
     platforms = [PLATFORMS[name] for name in (*SAMPLE, *NOWHERE)]
     results = {r.platform.name: r for r in check_resolution(synthetic_dist, pinned_version, platforms)}
     assert all(r.ok for r in results.values()), {n: r.detail for n, r in results.items()}
-    picked = {name: results[name].picked.get("openai-codex-cli-bin") for name in SAMPLE}
+    picked = {name: str(results[name].picked.get("openai-codex-cli-bin")) for name in SAMPLE}
     assert picked["glibc 2.17 x86_64"].endswith("manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
-    assert "musllinux_1_1_aarch64" in picked["musl 1.2 aarch64"]
+    assert picked["musl 1.1 x86_64"] == picked["glibc 2.17 x86_64"]
+    assert picked["glibc 2.28 aarch64"].endswith("manylinux_2_18_aarch64.whl")
     assert picked["macOS 10.12 x86_64"].endswith("macosx_10_12_x86_64.whl")
     assert picked["macOS 14.0 arm64"].endswith("macosx_11_0_arm64.whl")
     assert picked["Windows arm64"].endswith("win_arm64.whl")
     for name in SAMPLE:
         assert results[name].picked["openai-codex"] == f"openai_codex-{pinned_version}-py3-none-any.whl"
-    for name in NOWHERE:
+    for name, reason in NOWHERE.items():
         assert results[name].picked == {}
-        assert "as expected" in results[name].detail
+        assert results[name].detail == f"none installs, as expected ({reason})"
 
 
 def test_a_macos_wheel_tagged_below_its_binary_is_caught(dist_copy: Path, pinned_version: CodexVersion) -> None:
