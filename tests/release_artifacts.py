@@ -35,7 +35,7 @@ _BUILT: dict[tuple[str, str], Path] = {}
 def build_sdk(version: CodexVersion, out: Path) -> None:
     """The SDK wheel and sdist of the checked-in ``sdk/`` (whose version is the pinned runtime's)."""
     project = tomlkit.parse((repo_root() / "sdk" / "pyproject.toml").read_text(encoding="utf-8"))
-    declared = str(project["project"]["version"])  # type: ignore[index]
+    declared = str(project["project"]["version"])  # type: ignore[index,unused-ignore]
     assert declared == version.pep440, f"sdk/pyproject.toml is {declared}, the tests need {version}"
     command = [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(repo_root() / "sdk")]
     subprocess.run(command, check=True, capture_output=True)
