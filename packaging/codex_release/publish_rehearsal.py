@@ -262,7 +262,14 @@ Waiter = Callable[[CodexVersion, str, Path], object]
 def _wait_runtime_visible(version: CodexVersion, index_url: str, dist_dir: Path) -> object:
     from codex_release.resolution import wait_for_index
 
-    return wait_for_index(version, index_url=index_url, dist_dir=dist_dir, timeout_s=120, interval_s=1, echo=print)
+    return wait_for_index(
+        version,
+        index_url=index_url,
+        dist_dir=dist_dir,
+        timeout_s=120,
+        interval_s=1,
+        echo=lambda line: print(line, file=sys.stderr),
+    )
 
 
 def publish_in_order(
