@@ -86,7 +86,7 @@ def test_github_checksum_mismatch_caches_and_places_nothing(
     base, assets = release_server
     _publish(assets, [LINUX.triple], corrupt=LINUX.triple)
     dest = tmp_path / "dest"
-    with pytest.raises(ReleaseError, match="sha256 mismatch .* tampered with; nothing was cached"):
+    with pytest.raises(ReleaseError, match=r"sha256 mismatch .* tampered with; nothing was cached"):
         fetch_runtime(VERSION, [LINUX], dest, source="github", base_url=base)
     assert not dest.exists()
     assert list((isolated_cache / "blobs").iterdir()) == []
@@ -97,7 +97,7 @@ def test_github_missing_asset_and_missing_release(
 ) -> None:
     base, assets = release_server
     _publish(assets, [LINUX.triple])
-    with pytest.raises(ReleaseError, match="lists no codex-package-aarch64-apple-darwin.tar.gz"):
+    with pytest.raises(ReleaseError, match=r"lists no codex-package-aarch64-apple-darwin\.tar\.gz"):
         fetch_runtime(VERSION, [get_target("aarch64-apple-darwin")], tmp_path / "d", source="github", base_url=base)
     other = parse_codex_version("0.1.0")
     with pytest.raises(ReleaseError, match="HTTP 404"):

@@ -144,14 +144,14 @@ def test_source_errors(tmp_path: Path) -> None:
     with pytest.raises(ReleaseError, match="does not exist"):
         open_source(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ReleaseError, match="no codex-package.json in"):
+    with pytest.raises(ReleaseError, match=r"no codex-package\.json in"):
         open_source(tmp_path / "empty")
     make_package_dir(tmp_path / "two" / "a")
     make_package_dir(tmp_path / "two" / "b")
     with pytest.raises(ReleaseError, match="several platform packages"):
         open_source(tmp_path / "two")
     (tmp_path / "broken.tgz").write_bytes(b"\x1f\x8b not really gzip")
-    with pytest.raises(ReleaseError, match="not a readable .tar.gz"):
+    with pytest.raises(ReleaseError, match=r"not a readable \.tar\.gz"):
         open_source(tmp_path / "broken.tgz")
     truncated = make_tgz(tmp_path / "t.tgz")
     truncated.write_bytes(truncated.read_bytes()[:200])

@@ -148,8 +148,8 @@ def _stage_package(
 def _write_project(staging: Path, version: CodexVersion, tags: tuple[str, ...]) -> None:
     pyproject = staging / "pyproject.toml"
     document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
-    document["project"]["version"] = version.pep440  # type: ignore[index]
-    document["tool"]["hatch"]["build"]["hooks"]["custom"]["platform-tag"] = ".".join(tags)  # type: ignore[index]
+    document["project"]["version"] = version.pep440
+    document["tool"]["hatch"]["build"]["hooks"]["custom"]["platform-tag"] = ".".join(tags)
     pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
 
 
