@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup release test lint generate-types bench-runtime clean
+.PHONY: setup release test lint generate-types bench-runtime smoke publish-rehearsal clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,7 @@ lint: setup
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m codex_release generate-types --check
+	$(PY) -m codex_release lint-workflows .github/workflows
 
 ## Regenerate the SDK's protocol models from the pinned runtime's JSON Schema.
 generate-types: setup
@@ -36,6 +37,14 @@ generate-types: setup
 ## Our wheel writer vs `python -m build --wheel` on the real linux-x64 package, side by side.
 bench-runtime: setup
 	$(PY) scripts/bench_runtime_wheel.py
+
+## Install dist/ into a fresh venv and run a real turn; resolver dry runs; aarch64 under qemu.
+smoke: setup
+	$(PY) -m codex_release smoke dist
+
+## Upload dist/ to a package index on loopback (runtime first, then SDK), install by name, smoke.
+publish-rehearsal: setup
+	$(PY) -m codex_release publish-rehearsal dist
 
 clean:
 	rm -rf dist build .pytest_cache .ruff_cache .mypy_cache

@@ -55,7 +55,7 @@ def _linux(arch: Arch) -> tuple[str, ...]:
 
 TARGETS: tuple[Target, ...] = (
     Target("aarch64-apple-darwin", "macos", "aarch64", "darwin-arm64", "", "macos-14", ("macosx_11_0_arm64",)),
-    Target("x86_64-apple-darwin", "macos", "x86_64", "darwin-x64", "", "macos-13", ("macosx_10_12_x86_64",)),
+    Target("x86_64-apple-darwin", "macos", "x86_64", "darwin-x64", "", "macos-15-intel", ("macosx_10_12_x86_64",)),
     # 0.169.0's linux-arm64 codex-path/rg is a dynamic glibc executable needing GLIBC_2.18 (codex itself
     # is static): that wheel can only honestly be tagged manylinux_2_18.
     Target(
