@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from typing import Any
@@ -61,6 +62,10 @@ def read_message() -> dict[str, Any] | None:
 
 def run_turn(thread_id: str, turn_id: str, text: str) -> None:
     notify("turn/started", {"threadId": thread_id, "turn": turn_obj(turn_id, "inProgress", [])})
+    if "straggler" in SCENARIO:  # a child that inherits stdout/stderr and outlives us: no EOF when we die
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        with open(os.environ["FAKE_STRAGGLER_FILE"], "w", encoding="utf-8") as handle:
+            handle.write(str(child.pid))
     if "crash_mid_turn" in SCENARIO:
         sys.stderr.write("fake app-server: simulated crash in the middle of a turn\n")
         sys.stderr.flush()

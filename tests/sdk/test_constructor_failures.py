@@ -201,6 +201,7 @@ def test_real_runtime_rejecting_its_configuration(real_config: CodexConfig) -> N
         ({"approval_handler": 42}, TypeError, "decision string or a callable"),
         ({"env": {"A": 1}}, TypeError, "env values must be strings"),
         ({"startup_timeout_s": 0}, ValueError, "startup_timeout_s"),
+        ({"max_in_flight_requests": 0}, ValueError, "max_in_flight_requests"),
     ],
 )
 def test_invalid_config_is_refused_before_starting(

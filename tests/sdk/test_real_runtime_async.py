@@ -179,3 +179,14 @@ async def test_run_timeout_loses_nothing(real_config: CodexConfig, fake_model: F
         result = await handle.result()
     assert result.final_response == "slow but complete"
     assert result.turn.status is TurnStatus.completed
+
+
+async def test_a_flood_of_requests_is_paced_below_the_servers_queue(
+    real_config: CodexConfig, fake_model: FakeResponsesServer
+) -> None:
+    # Pipelined all at once, 1000 requests overflow the app-server's bounded queue: it answers -32001 to
+    # some and never answers others. The client keeps at most max_in_flight_requests outstanding.
+    async with AsyncCodex(real_config) as codex:
+        pages = await asyncio.wait_for(asyncio.gather(*(codex.model_list(limit=1) for _ in range(1000))), 120)
+    assert len(pages) == 1000
+    assert all(len(page.data) == 1 for page in pages)

@@ -5,12 +5,13 @@ server requests, crashes with many waiters, overload answers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -268,3 +269,39 @@ def test_stderr_is_drained_and_only_its_tail_kept(fake_app_server: MakeConfig) -
     assert tail[-1] == "fake app-server: simulated crash in the middle of a turn"
     assert tail[-2].startswith("fake app-server log line 39999")
     assert 10 <= len(tail) <= 50
+
+
+@pytest.fixture
+def straggler_file(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "straggler.pid"
+    yield path
+    if path.exists():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(path.read_text()), signal.SIGKILL)
+
+
+def test_crash_with_a_child_holding_the_pipes_sync(fake_app_server: MakeConfig, straggler_file: Path) -> None:
+    codex = Codex(fake_app_server("straggler,crash_mid_turn", fake_straggler_file=str(straggler_file)))
+    started = time.monotonic()
+    try:
+        handle = codex.thread_start().turn("x")
+        with pytest.raises(TransportClosedError, match="exit code 9") as caught:
+            handle.run(timeout=20)
+        assert "simulated crash" in caught.value.stderr_tail
+    finally:
+        codex.close()
+    assert process_alive(int(straggler_file.read_text()))  # it still holds stdout: no EOF came
+    assert time.monotonic() - started < 6
+
+
+async def test_crash_with_a_child_holding_the_pipes_async(fake_app_server: MakeConfig, straggler_file: Path) -> None:
+    started = time.monotonic()
+    codex = AsyncCodex(fake_app_server("straggler,crash_mid_turn", fake_straggler_file=str(straggler_file)))
+    try:
+        handle = await (await codex.thread_start()).turn("x")
+        with pytest.raises(TransportClosedError, match="exit code 9"):
+            await handle.run(timeout=20)
+    finally:
+        await codex.close()
+    assert process_alive(int(straggler_file.read_text()))
+    assert time.monotonic() - started < 8

@@ -16,8 +16,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from openai_codex._protocol import Deliver, ProtocolCore, ProtocolViolation, Resolved, ServerRequest, Unrouted
@@ -28,6 +29,7 @@ from openai_codex._runtime import (
     initialize_params,
     launch_spec,
     sdk_version,
+    wait_for_exit,
 )
 from openai_codex.approvals import ApprovalRequest, UnsupportedServerRequest, answer_for, decide
 from openai_codex.config import CodexConfig
@@ -84,6 +86,9 @@ class AsyncTransport:
         self._closing = False
         self._closed_event: asyncio.Event | None = None
         self._write_lock: asyncio.Lock | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._exited: asyncio.Future[int | None] | None = None
+        self._lost = False
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._stderr_task: asyncio.Task[None] | None = None
@@ -97,6 +102,7 @@ class AsyncTransport:
         self.binary = argv[0]
         self._closed_event = asyncio.Event()
         self._write_lock = asyncio.Lock()
+        self._slots = asyncio.Semaphore(self._config.max_in_flight_requests)
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -110,6 +116,8 @@ class AsyncTransport:
         except OSError as exc:
             raise RuntimeNotFoundError(f"cannot run {self.binary!r}: {exc.strerror or exc}") from exc
         self._finalizer = weakref.finalize(self, _finalize, self._proc)
+        self._exited = asyncio.get_running_loop().create_future()
+        self._watch_exit(self._proc)
         assert self._proc.stdout is not None
         assert self._proc.stderr is not None
         self._stderr_task = asyncio.create_task(self._drain_stderr(self._proc.stderr), name="codex-stderr")
@@ -158,20 +166,31 @@ class AsyncTransport:
             raise self._core.closed
         await self._write(ProtocolCore.notification(method, params))
 
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of ``max_in_flight_requests`` places for an unanswered request (see the sync driver)."""
+        assert self._slots is not None
+        async with self._slots:
+            if self._core.closed is not None:
+                raise self._core.closed
+            yield
+
     async def request(
         self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None
     ) -> Any:
-        request_id, data = self._core.request(method, params)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._futures[request_id] = future
-        return await self._send_and_wait(request_id, data, future, timeout)
+        async with self._slot():
+            request_id, data = self._core.request(method, params)
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._futures[request_id] = future
+            return await self._send_and_wait(request_id, data, future, timeout)
 
     async def start_turn(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, AsyncTurnSink]:
-        sink = AsyncTurnSink()
-        request_id, data = self._core.start_turn(thread_id, params, sink)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._futures[request_id] = future
-        return await self._send_and_wait(request_id, data, future, None), sink
+        async with self._slot():
+            sink = AsyncTurnSink()
+            request_id, data = self._core.start_turn(thread_id, params, sink)
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._futures[request_id] = future
+            return await self._send_and_wait(request_id, data, future, None), sink
 
     async def _send_and_wait(
         self, request_id: int, data: bytes, future: asyncio.Future[Any], timeout: float | None
@@ -256,16 +275,56 @@ class AsyncTransport:
                     return
                 self._stderr.feed(data)
 
-    async def _on_eof(self) -> None:
-        proc = self._proc
-        assert proc is not None
+    def _watch_exit(self, proc: asyncio.subprocess.Process) -> None:
+        """Resolve ``self._exited`` when the process exits, even if a straggling child keeps its pipes open
+        (from Python 3.11 ``Process.wait()`` also waits for the pipes, so it cannot tell)."""
+        loop = asyncio.get_running_loop()
+        if sys.platform == "win32":
+            task = asyncio.create_task(proc.wait(), name="codex-exit-watcher")
+            task.add_done_callback(lambda done: self._set_exited(None if done.cancelled() else done.result()))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+
+        def watch() -> None:
+            returncode = wait_for_exit(proc.pid)
+            with contextlib.suppress(RuntimeError):  # the event loop is already closed
+                loop.call_soon_threadsafe(self._set_exited, returncode)
+
+        threading.Thread(target=watch, name="codex-exit-watcher", daemon=True).start()
+
+    def _set_exited(self, returncode: int | None) -> None:
+        if self._exited is None or self._exited.done():
+            return
+        self._exited.set_result(returncode)
+        task = asyncio.create_task(self._after_exit(returncode), name="codex-after-exit")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _after_exit(self, returncode: int | None) -> None:
+        assert self._closed_event is not None
         try:
-            returncode: int | None = await asyncio.wait_for(proc.wait(), timeout=5)
+            await asyncio.wait_for(self._closed_event.wait(), timeout=0.5)  # normally EOF came already
         except asyncio.TimeoutError:
-            returncode = None
+            await self._lose_connection(returncode)
+
+    async def _on_eof(self) -> None:
+        returncode: int | None = None
+        if self._exited is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                returncode = await asyncio.wait_for(asyncio.shield(self._exited), timeout=5)
+        await self._lose_connection(returncode)
+
+    async def _lose_connection(self, returncode: int | None) -> None:
+        """Fail every pending request and running turn with one TransportClosedError. Idempotent."""
+        if self._lost:
+            return
+        self._lost = True
         if self._stderr_task is not None:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._stderr_task), timeout=2)
+                await asyncio.wait_for(asyncio.shield(self._stderr_task), timeout=0.5)  # the last lines
+        if returncode is None and self._proc is not None:
+            returncode = self._proc.returncode  # the exit watcher may have lost the race to the reaper
         tail = self._stderr.text()
         if self._closing:
             error = TransportClosedError("the Codex client is closed", returncode=returncode, stderr_tail=tail)
@@ -285,6 +344,8 @@ class AsyncTransport:
             sink.queue.put_nowait(error)
         if self._closed_event is not None:
             self._closed_event.set()
+        if self._slots is not None:
+            self._slots.release()  # wake callers waiting for a request slot: they raise the error above
 
     # ------------------------------------------------------------------ shutdown
     @property
@@ -307,20 +368,32 @@ class AsyncTransport:
         if proc.stdin is not None:
             with contextlib.suppress(OSError, RuntimeError):
                 proc.stdin.close()
+        exited = self._exited
+        assert exited is not None
         try:
-            await asyncio.wait_for(proc.wait(), timeout=self._config.shutdown_timeout_s)
+            await asyncio.wait_for(asyncio.shield(exited), timeout=self._config.shutdown_timeout_s)
         except asyncio.TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 proc.terminate()
             try:
-                await asyncio.wait_for(proc.wait(), timeout=2)
+                await asyncio.wait_for(asyncio.shield(exited), timeout=2)
             except asyncio.TimeoutError:
                 _kill_group(proc)
-                await proc.wait()
-        for task in (self._reader, self._stderr_task):
-            if task is not None and task is not asyncio.current_task():
-                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(task, timeout=10)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(exited), timeout=5)
+        await self._lose_connection(exited.result() if exited.done() else None)
+        tasks = [t for t in (self._reader, self._stderr_task) if t is not None and t is not asyncio.current_task()]
+        if tasks:
+            # EOF follows the exit at once, unless a leftover grandchild holds a pipe open: then the pipes
+            # are closed from this end (the only handle on them is the Process's subprocess transport).
+            _done, pending = await asyncio.wait(tasks, timeout=1.0)
+            if pending:
+                transport = getattr(proc, "_transport", None)
+                if transport is not None:
+                    transport.close()
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

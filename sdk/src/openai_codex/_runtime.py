@@ -214,3 +214,27 @@ def sdk_version() -> str:
     import openai_codex
 
     return str(openai_codex.__version__)
+
+
+def wait_for_exit(pid: int) -> int | None:
+    """Block until process ``pid`` (our child) exits and return its ``Popen``-style return code, without
+    reaping it (``waitid(WNOWAIT)``), so this can run beside ``Popen.wait`` or asyncio's child watcher.
+
+    Exit is noticed even while a grandchild still holds the app-server's pipes open (then no EOF comes).
+    Returns ``None`` where ``waitid`` is unavailable (Windows) or the child is already reaped.
+    """
+    waitid = getattr(os, "waitid", None)
+    if waitid is None:
+        return None
+    while True:
+        try:
+            info = waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return None
+        if info is None:
+            continue
+        if info.si_code == os.CLD_EXITED:
+            return int(info.si_status)
+        return -int(info.si_status)  # killed or dumped core: -signal, as Popen reports it

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
@@ -38,6 +39,7 @@ from openai_codex._runtime import (
     initialize_params,
     launch_spec,
     sdk_version,
+    wait_for_exit,
 )
 from openai_codex.approvals import ApprovalRequest, UnsupportedServerRequest, answer_for, decide
 from openai_codex.config import CodexConfig
@@ -103,6 +105,8 @@ class SyncTransport:
         self._closing = False
         self._close_lock = threading.Lock()
         self._connection_lost = threading.Event()
+        self._lost = False
+        self._slots = threading.Semaphore(config.max_in_flight_requests)
         self.runtime_version: str | None = None
         self.initialize_result: dict[str, Any] = {}
         try:
@@ -127,8 +131,10 @@ class SyncTransport:
         )
         self._reader = threading.Thread(target=self._read_loop, args=(self._proc.stdout,), name="codex-reader")
         self._reader.daemon = True
+        self._watcher = threading.Thread(target=self._watch_exit, name="codex-exit-watcher", daemon=True)
         self._stderr_thread.start()
         self._reader.start()
+        self._watcher.start()
         try:
             self._initialize()
         except BaseException:
@@ -170,22 +176,39 @@ class SyncTransport:
                 raise self._core.closed
         self._write(ProtocolCore.notification(method, params))
 
+    @contextlib.contextmanager
+    def _slot(self) -> Iterator[None]:
+        """One of ``max_in_flight_requests`` places for an unanswered request.
+
+        The app-server's request queue is bounded: flooded, it answers -32001 and, worse, may drop
+        requests without any answer. Capping what this client has in flight keeps it below that.
+        """
+        self._slots.acquire()
+        try:
+            if self._core.closed is not None:
+                raise self._core.closed
+            yield
+        finally:
+            self._slots.release()  # after connection loss this wakes the next waiter, which raises too
+
     def request(self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None) -> Any:
         """Send a request and wait for its result (raises JsonRpcError / TransportClosedError / TimeoutError)."""
-        future: Future[Any] = Future()
-        with self._lock:
-            request_id, data = self._core.request(method, params)
-            self._futures[request_id] = future
-        return self._send_and_wait(request_id, data, future, timeout)
+        with self._slot():
+            future: Future[Any] = Future()
+            with self._lock:
+                request_id, data = self._core.request(method, params)
+                self._futures[request_id] = future
+            return self._send_and_wait(request_id, data, future, timeout)
 
     def start_turn(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, TurnSink]:
         """``turn/start``; the returned sink receives the turn's events (including any that raced ahead)."""
-        sink = TurnSink()
-        future: Future[Any] = Future()
-        with self._lock:
-            request_id, data = self._core.start_turn(thread_id, params, sink)
-            self._futures[request_id] = future
-        return self._send_and_wait(request_id, data, future, None), sink
+        with self._slot():
+            sink = TurnSink()
+            future: Future[Any] = Future()
+            with self._lock:
+                request_id, data = self._core.start_turn(thread_id, params, sink)
+                self._futures[request_id] = future
+            return self._send_and_wait(request_id, data, future, None), sink
 
     def _send_and_wait(self, request_id: int, data: bytes, future: Future[Any], timeout: float | None) -> Any:
         try:
@@ -267,12 +290,28 @@ class SyncTransport:
         except (OSError, ValueError):
             return
 
+    def _watch_exit(self) -> None:
+        """Wake every waiter when the process exits, even if its pipes stay open (a straggling child)."""
+        returncode = wait_for_exit(self._proc.pid) if sys.platform != "win32" else self._proc.wait()
+        if not self._connection_lost.wait(0.5):  # normally the reader has seen EOF by now
+            self._lose_connection(returncode)
+
     def _on_eof(self) -> None:
         try:
-            returncode = self._proc.wait(timeout=5)
+            returncode: int | None = self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             returncode = None
-        self._stderr_thread.join(timeout=2)
+        self._lose_connection(returncode)
+
+    def _lose_connection(self, returncode: int | None) -> None:
+        """Fail every pending request and running turn with one TransportClosedError. Idempotent."""
+        with self._lock:
+            if self._lost:
+                return
+            self._lost = True
+        self._stderr_thread.join(timeout=0.5)  # the last lines, if they are coming
+        if returncode is None:
+            returncode = self._proc.poll()  # the exit watcher may have lost the race to the reaper
         tail = self._stderr.text()
         if self._closing:
             error = TransportClosedError("the Codex client is closed", returncode=returncode, stderr_tail=tail)
@@ -292,6 +331,7 @@ class SyncTransport:
         for sink in sinks:
             sink.queue.put(error)
         self._connection_lost.set()
+        self._slots.release()  # wake callers waiting for a request slot: they raise the error above
 
     # ------------------------------------------------------------------ shutdown
     @property
@@ -319,15 +359,16 @@ class SyncTransport:
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
                 proc.wait()
-        if threading.current_thread() is not self._reader:
-            self._reader.join(timeout=10)
-        self._stderr_thread.join(timeout=2)
-        for stream in (proc.stdout, proc.stderr):
-            try:
-                if stream is not None:
+        self._lose_connection(proc.returncode)  # wakes everyone now, even if a pipe is still held open
+        deadline = time.monotonic() + 1.0  # EOF follows the exit at once, unless a grandchild holds a pipe
+        for thread, stream in ((self._reader, proc.stdout), (self._stderr_thread, proc.stderr)):
+            if thread is not threading.current_thread():
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            # A reader still blocked (a leftover grandchild holds the pipe) owns the stream's lock:
+            # closing it would block too, so it is left to the daemon thread.
+            if stream is not None and not thread.is_alive():
+                with contextlib.suppress(OSError):
                     stream.close()
-            except OSError:
-                pass
         self._finalizer.detach()
 
     @property

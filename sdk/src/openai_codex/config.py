@@ -32,6 +32,9 @@ class CodexConfig:
         approval_handler: answers approval requests: a decision (``"decline"``, the default, ``"accept"``,
             ``"accept_for_session"``, ``"cancel"``) or a callable; see :mod:`openai_codex.approvals`.
         experimental_api: opt into the app-server's experimental methods and fields.
+        max_in_flight_requests: how many requests may await their answer at once; more wait their turn
+            in the client. The app-server's request queue is bounded (flooded, it answers ``-32001`` and
+            may drop requests unanswered), so keep this well below its capacity (128).
         startup_timeout_s: how long start-up (spawn + ``initialize``) may take.
         shutdown_timeout_s: on close, how long to wait for a graceful exit before terminating, then killing.
     """
@@ -45,6 +48,7 @@ class CodexConfig:
     client_version: str | None = None
     approval_handler: ApprovalDecision | AsyncApprovalHandler = "decline"
     experimental_api: bool = False
+    max_in_flight_requests: int = 32
     startup_timeout_s: float = 60.0
     shutdown_timeout_s: float = 5.0
 
@@ -73,6 +77,8 @@ class CodexConfig:
                 )
         elif not callable(self.approval_handler):
             raise TypeError("approval_handler must be a decision string or a callable taking an ApprovalRequest")
+        if isinstance(self.max_in_flight_requests, bool) or self.max_in_flight_requests < 1:
+            raise ValueError(f"max_in_flight_requests must be >= 1, got {self.max_in_flight_requests!r}")
         if self.startup_timeout_s <= 0 or self.shutdown_timeout_s < 0:
             raise ValueError("startup_timeout_s must be > 0 and shutdown_timeout_s >= 0")
 
