@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup release test lint generate-types bench-runtime smoke publish-rehearsal clean
+.PHONY: setup release test lint generate-types bench-runtime bench-import smoke publish-rehearsal clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,10 @@ generate-types: setup
 ## Our wheel writer vs `python -m build --wheel` on the real linux-x64 package, side by side.
 bench-runtime: setup
 	$(PY) scripts/bench_runtime_wheel.py
+
+## `import openai_codex` vs the published openai-codex 0.163.0, side by side.
+bench-import: setup
+	$(PY) scripts/bench_import.py
 
 ## Install dist/ into a fresh venv and run a real turn; resolver dry runs; aarch64 under qemu.
 smoke: setup

@@ -128,6 +128,39 @@ def check_async_turn(spec: dict[str, Any]) -> str:
     return asyncio.run(turn())
 
 
+def _first_python_block(markdown: str) -> str:
+    lines = markdown.splitlines()
+    start = lines.index("```python") + 1
+    return "\n".join(lines[start : lines.index("```", start)]) + "\n"
+
+
+def check_readme_quickstart(spec: dict[str, Any]) -> str:
+    """Run the README's quickstart exactly as published (the installed package's description).
+
+    The quickstart is plain ``Codex()``: the fake model reaches it the way a user's own settings would,
+    through ``CODEX_HOME/config.toml``.
+    """
+    description = metadata.metadata(SDK).get_payload()  # type: ignore[attr-defined]
+    code = _first_python_block(str(description))
+    home = Path(spec["codex_home"]) / "quickstart"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("\n".join(spec["config_overrides"]) + "\n", encoding="utf-8")
+    env = {**os.environ, "CODEX_HOME": str(home)}
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        cwd=spec["workdir"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0 or result.stdout.strip() != spec["expected_text"]:
+        tail = " ".join(result.stderr.split())[-300:]
+        raise AssertionError(f"quickstart printed {result.stdout.strip()!r} (exit {result.returncode}): {tail}")
+    return f"printed {result.stdout.strip()!r}"
+
+
 def main(argv: list[str]) -> int:
     spec: dict[str, Any] = json.loads(argv[1])
     checks: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
@@ -137,6 +170,7 @@ def main(argv: list[str]) -> int:
         ("bundled codex --version", check_binary_version),
         ("sync turn (Codex)", check_sync_turn),
         ("async turn (AsyncCodex)", check_async_turn),
+        ("README quickstart as published", check_readme_quickstart),
     ]
     all_ok = True
     for name, check in checks:
