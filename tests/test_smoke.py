@@ -237,6 +237,7 @@ def test_smoke_passes_on_the_pinned_release(pinned_release: Path, pinned_version
         "bundled codex --version",
         "sync turn (Codex)",
         "async turn (AsyncCodex)",
+        "README quickstart as published",
         "fake model served the turns",
         "glibc 2.17 x86_64",
         "macOS 10.9 x86_64",
