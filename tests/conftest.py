@@ -6,6 +6,7 @@ the repository; a second session reuses the cache.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from codex_release.pins import pinned_runtime_version
 from codex_release.runtime_source import read_manifest
 from codex_release.targets import get_target
 from codex_release.versions import CodexVersion
+from tests.release_artifacts import mixed_release, synthetic_release
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST_TRIPLE = "x86_64-unknown-linux-musl"
@@ -45,3 +47,25 @@ def real_codex_bin(real_package: Callable[[str], Path]) -> Path:
     """The x86_64 Linux ``codex`` executable of the pinned version (runs on this machine)."""
     package = real_package(HOST_TRIPLE)
     return package / read_manifest(package).entrypoint
+
+
+@pytest.fixture(scope="session")
+def synthetic_dist(tmp_path_factory: pytest.TempPathFactory, pinned_version: CodexVersion) -> Path:
+    """A whole release of the pinned version built from synthetic platform packages (small, fast)."""
+    return synthetic_release(tmp_path_factory.mktemp("synthetic-release"), pinned_version)
+
+
+@pytest.fixture
+def dist_copy(synthetic_dist: Path, tmp_path: Path) -> Path:
+    """A private copy of :func:`synthetic_dist` that a test may damage."""
+    copy = tmp_path / "dist"
+    shutil.copytree(synthetic_dist, copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def pinned_release(
+    tmp_path_factory: pytest.TempPathFactory, pinned_version: CodexVersion, real_package: Callable[[str], Path]
+) -> Path:
+    """A release with the real x86_64 and aarch64 Linux runtime wheels (synthetic for the other targets)."""
+    return mixed_release(tmp_path_factory.mktemp("mixed-release"), pinned_version, real_package)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,19 +21,6 @@ from codex_release.resolution import wait_for_index
 from codex_release.smoke import SmokeReport
 from codex_release.targets import TARGETS
 from codex_release.versions import CodexVersion
-from tests.release_artifacts import mixed_release, synthetic_release
-
-
-@pytest.fixture(scope="session")
-def synthetic_dist(tmp_path_factory: pytest.TempPathFactory, pinned_version: CodexVersion) -> Path:
-    return synthetic_release(tmp_path_factory.mktemp("synthetic-release"), pinned_version)
-
-
-@pytest.fixture
-def dist_copy(synthetic_dist: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "dist"
-    shutil.copytree(synthetic_dist, copy)
-    return copy
 
 
 @pytest.fixture
@@ -176,13 +162,6 @@ def test_wait_for_index_times_out_then_sees_every_target(
 
 
 # ------------------------------------------------------------------------------ the whole rehearsal
-@pytest.fixture(scope="session")
-def pinned_release(
-    tmp_path_factory: pytest.TempPathFactory, pinned_version: CodexVersion, real_package: Callable[[str], Path]
-) -> Path:
-    return mixed_release(tmp_path_factory.mktemp("mixed-release"), pinned_version, real_package)
-
-
 @pytest.mark.slow
 @pytest.mark.runtime
 def test_publish_rehearsal_passes_on_the_pinned_release(pinned_release: Path, pinned_version: CodexVersion) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -21,22 +20,9 @@ from codex_release.resolution import (
     why_not_runs,
 )
 from codex_release.versions import CodexVersion
-from tests.release_artifacts import synthetic_release
 from tests.synthetic_binaries import make_elf, make_macho, make_pe, write_binary
 
 PLATFORMS = {p.name: p for p in USER_PLATFORMS}
-
-
-@pytest.fixture(scope="session")
-def synthetic_dist(tmp_path_factory: pytest.TempPathFactory, pinned_version: CodexVersion) -> Path:
-    return synthetic_release(tmp_path_factory.mktemp("synthetic-release"), pinned_version)
-
-
-@pytest.fixture
-def dist_copy(synthetic_dist: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "dist"
-    shutil.copytree(synthetic_dist, copy)
-    return copy
 
 
 def write_runtime_wheel(dist: Path, version: str, platform_tag: str, binary: bytes, name: str = "codex") -> Path:

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,22 +22,9 @@ from codex_release.smoke import (
     dependency_wheelhouse,
 )
 from codex_release.versions import CodexVersion
-from tests.release_artifacts import mixed_release, synthetic_release
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HAS_AARCH64 = aarch64_launcher() is not None
-
-
-@pytest.fixture(scope="session")
-def synthetic_dist(tmp_path_factory: pytest.TempPathFactory, pinned_version: CodexVersion) -> Path:
-    return synthetic_release(tmp_path_factory.mktemp("synthetic-release"), pinned_version)
-
-
-@pytest.fixture
-def dist_copy(synthetic_dist: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "dist"
-    shutil.copytree(synthetic_dist, copy)
-    return copy
 
 
 def smoke_cli(*args: str) -> tuple[int, str]:
@@ -210,13 +196,6 @@ def test_a_release_whose_binary_cannot_run_fails_the_smoke(synthetic_dist: Path,
     assert rows["bundled codex --version"][1] == "FAIL"
     assert rows["sync turn (Codex)"][1] == "FAIL"
     assert "Error: smoke failed: see the FAIL rows above" in output
-
-
-@pytest.fixture(scope="session")
-def pinned_release(
-    tmp_path_factory: pytest.TempPathFactory, pinned_version: CodexVersion, real_package: Callable[[str], Path]
-) -> Path:
-    return mixed_release(tmp_path_factory.mktemp("mixed-release"), pinned_version, real_package)
 
 
 @pytest.mark.slow

@@ -32,7 +32,7 @@ def _build(staging: Path, out: Path, *args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def synthetic_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def hatchling_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Six runtime wheels built by hatchling from synthetic platform packages."""
     root = tmp_path_factory.mktemp("dist-src")
     dist = root / "dist"
@@ -44,8 +44,8 @@ def synthetic_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def dist(synthetic_dist: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(synthetic_dist, tmp_path / "dist"))
+def dist(hatchling_dist: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(hatchling_dist, tmp_path / "dist"))
 
 
 def rewrite(wheel: Path, edit: Callable[[zipfile.ZipInfo, bytes], tuple[zipfile.ZipInfo, bytes] | None]) -> None:
