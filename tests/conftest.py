@@ -15,12 +15,11 @@ import pytest
 from codex_release.fetch import fetched_package_dir
 from codex_release.pins import pinned_runtime_version
 from codex_release.runtime_source import read_manifest
-from codex_release.targets import get_target
+from codex_release.targets import get_target, host_target
 from codex_release.versions import CodexVersion
 from tests.release_artifacts import mixed_release, synthetic_release
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-HOST_TRIPLE = "x86_64-unknown-linux-musl"
 
 
 @pytest.fixture(scope="session")
@@ -44,8 +43,8 @@ def real_package(pinned_version: CodexVersion) -> Callable[[str], Path]:
 
 @pytest.fixture(scope="session")
 def real_codex_bin(real_package: Callable[[str], Path]) -> Path:
-    """The x86_64 Linux ``codex`` executable of the pinned version (runs on this machine)."""
-    package = real_package(HOST_TRIPLE)
+    """The ``codex`` executable of the pinned version that runs on this machine."""
+    package = real_package(host_target().triple)
     return package / read_manifest(package).entrypoint
 
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from codex_release.cli import main
 from codex_release.errors import ReleaseError
 from codex_release.pins import pinned_runtime_version, runtime_requirement
-from codex_release.targets import TARGETS, get_target
+from codex_release.targets import TARGETS, get_target, host_target
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -82,3 +82,24 @@ def test_cli_rejects_a_bad_version_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "not a Codex version: 'latest'" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("system", "machine", "triple"),
+    [
+        ("Linux", "x86_64", "x86_64-unknown-linux-musl"),
+        ("Linux", "aarch64", "aarch64-unknown-linux-musl"),
+        ("Darwin", "arm64", "aarch64-apple-darwin"),
+        ("Windows", "AMD64", "x86_64-pc-windows-msvc"),
+    ],
+)
+def test_host_target(monkeypatch: pytest.MonkeyPatch, system: str, machine: str, triple: str) -> None:
+    monkeypatch.setattr("platform.system", lambda: system)
+    monkeypatch.setattr("platform.machine", lambda: machine)
+    assert host_target().triple == triple
+
+
+def test_host_target_unknown_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("platform.system", lambda: "FreeBSD")
+    with pytest.raises(ReleaseError, match=r"no Codex runtime is published for this host \(FreeBSD"):
+        host_target()

@@ -29,7 +29,6 @@ import ast
 import filecmp
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -106,30 +105,13 @@ _DATAMODEL_OPTIONS = (
 # -- the runtime -----------------------------------------------------------------------------------------
 
 
-def _host_triple() -> str:
-    system = platform.system()
-    machine = platform.machine().lower()
-    arch = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}.get(machine)
-    triples = {
-        "Linux": f"{arch}-unknown-linux-musl",
-        "Darwin": f"{arch}-apple-darwin",
-        "Windows": f"{arch}-pc-windows-msvc",
-    }
-    if arch is None or system not in triples:
-        raise ReleaseError(
-            f"no Codex runtime is published for this host ({system} {machine}): pass --codex-bin PATH "
-            "to a codex binary that runs here"
-        )
-    return triples[system]
-
-
 def host_codex_binary(version: CodexVersion) -> Path:
     """The ``codex`` executable of ``version`` for this host, fetched (integrity-checked) and cached."""
     from codex_release.fetch import fetched_package_dir
     from codex_release.runtime_source import read_manifest
-    from codex_release.targets import get_target
+    from codex_release.targets import host_target
 
-    package = fetched_package_dir(version, get_target(_host_triple()), include_voice=False)
+    package = fetched_package_dir(version, host_target(), include_voice=False)
     return package / read_manifest(package).entrypoint
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from packaging.utils import parse_wheel_filename
 from codex_release.errors import ReleaseError
 from codex_release.fetch import fetch_runtime
 from codex_release.stage_runtime import stage_runtime
+from codex_release.staging import replace_when_done
 from codex_release.targets import TARGETS, Target
 from codex_release.verify import VerifyReport, verify_dist
 from codex_release.versions import CodexVersion
@@ -78,10 +77,8 @@ def build_release(
 ) -> ReleaseResult:
     """Build and verify every artifact of ``version``; replace ``dist_dir`` only on success."""
     dist = dist_dir.resolve()
-    dist.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="codex-release-"))
-    out = Path(tempfile.mkdtemp(dir=dist.parent, prefix=f".{dist.name}.new-"))
-    try:
+    with tempfile.TemporaryDirectory(prefix="codex-release-") as tmp, replace_when_done(dist) as out:
+        work = Path(tmp)
         echo(f"fetching {len(targets)} platform packages of Codex {version.tag} (cached after the first run)")
         sources = fetch_runtime(version, targets, work / "fetched")
         targets_by_file: dict[str, str] = {}
@@ -109,11 +106,5 @@ def build_release(
                 raise ReleaseError(
                     f"smoke tests failed for {version}: see the table above; {dist_dir} was left unchanged"
                 )
-        if dist.exists():
-            shutil.rmtree(dist)
-        os.replace(out, dist)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(out, ignore_errors=True)
     files = tuple(sorted(dist.iterdir()))
     return ReleaseResult(dist, files, report)

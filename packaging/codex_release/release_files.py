@@ -7,11 +7,9 @@ install, the resolver dry runs and the publish steps, and refuses what must neve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.parser import Parser
 from pathlib import Path
-from zipfile import BadZipFile, ZipFile
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -20,6 +18,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from codex_release.artifact_metadata import runtime_pins, wheel_metadata
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.targets import TARGETS, Target
@@ -83,20 +82,7 @@ class ReleaseFiles:
     def sdk_runtime_requirement(self) -> Requirement:
         """The ``openai-codex-cli-bin`` requirement inside the SDK wheel's METADATA; it must pin this version."""
         wheel = self.require_sdk_wheel()
-        try:
-            with ZipFile(wheel) as archive:
-                name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
-                metadata = Parser().parsestr(archive.read(name).decode("utf-8"))
-        except (BadZipFile, StopIteration, OSError, UnicodeDecodeError) as exc:
-            raise ReleaseError(f"cannot read the METADATA of {wheel}: {exc}: rebuild the SDK wheel") from None
-        found = []
-        for line in metadata.get_all("Requires-Dist", []):
-            try:
-                requirement = Requirement(line)
-            except InvalidRequirement:
-                continue
-            if canonicalize_name(requirement.name) == RUNTIME_DISTRIBUTION:
-                found.append(requirement)
+        found = runtime_pins(wheel_metadata(wheel))
         pins = [str(s) for r in found for s in r.specifier]
         if len(found) != 1 or pins != [f"=={self.version}"]:
             raise ReleaseError(
@@ -107,16 +93,12 @@ class ReleaseFiles:
 
     def sdk_other_requirements(self) -> list[str]:
         """The SDK's third-party dependencies (everything but the runtime), as written in its METADATA."""
-        wheel = self.require_sdk_wheel()
-        with ZipFile(wheel) as archive:
-            name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
-            metadata = Parser().parsestr(archive.read(name).decode("utf-8"))
-        others = []
-        for line in metadata.get_all("Requires-Dist", []):
-            requirement = Requirement(line)
-            if canonicalize_name(requirement.name) not in {RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION}:
-                others.append(line)
-        return others
+        ours = {RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION}
+        return [
+            line
+            for line in wheel_metadata(self.require_sdk_wheel()).get_all("Requires-Dist") or []
+            if canonicalize_name(Requirement(line).name) not in ours
+        ]
 
 
 def read_release_files(dist_dir: Path, version: CodexVersion) -> ReleaseFiles:

@@ -5,7 +5,7 @@ and the platform package under ``src/codex_cli_bin/vendor/``. ``python -m build 
 builds it with hatchling; :func:`codex_release.wheel_writer.write_wheel` writes the same wheel faster.
 
 The staging directory is assembled in a sibling temporary directory and renamed into place only when
-every check passed, so a failure leaves nothing behind.
+every check passed, so a failure leaves nothing behind (:mod:`codex_release.staging`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import dataclasses
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from codex_release.errors import ReleaseError
 from codex_release.pins import repo_root
 from codex_release.platform_tags import check_requested_tags, derive_platform_tags
 from codex_release.runtime_source import MANIFEST_NAME, RuntimeSource, copy_package, open_source, read_manifest
+from codex_release.staging import check_destination, replace_when_done
 from codex_release.targets import TARGETS, Target, get_target
 from codex_release.versions import CodexVersion, parse_codex_version
 
@@ -49,28 +49,6 @@ class StagedRuntime:
     @property
     def platform_tag(self) -> str:
         return ".".join(self.platform_tags)
-
-
-def _overlaps(a: Path, b: Path) -> bool:
-    return a == b or a in b.parents or b in a.parents
-
-
-def _check_staging_dir(staging_dir: Path, source: Path, overwrite: bool) -> Path:
-    staging = staging_dir.resolve()
-    if _overlaps(staging, source.resolve()):
-        raise ReleaseError(f"STAGING_DIR {staging_dir} overlaps SOURCE {source}: choose a separate directory")
-    repo = repo_root()
-    if _overlaps(staging, repo):
-        raise ReleaseError(
-            f"STAGING_DIR {staging_dir} is inside the repository {repo}: stage outside the source tree "
-            "(e.g. a temporary directory)"
-        )
-    if staging.exists():
-        if not staging.is_dir():
-            raise ReleaseError(f"STAGING_DIR {staging_dir} exists and is not a directory: remove it or choose another")
-        if any(staging.iterdir()) and not overwrite:
-            raise ReleaseError(f"STAGING_DIR {staging_dir} is not empty: pass --overwrite to replace it")
-    return staging
 
 
 def _copy_template(template: Path, dest: Path) -> None:
@@ -172,19 +150,18 @@ def stage_runtime(
     progress: bool | None = None,
 ) -> StagedRuntime:
     """Stage SOURCE as an ``openai-codex-cli-bin`` project in ``staging_dir`` (and optionally write its wheel)."""
-    staging = _check_staging_dir(staging_dir, source, overwrite)
+    staging = check_destination(
+        staging_dir, label="STAGING_DIR", repo=repo_root(), apart_from={"SOURCE": source}, overwrite=overwrite
+    )
     opened = open_source(source)
     template = repo_root() / "runtime"
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=staging.parent, prefix=f".{staging.name}.staging-"))
-    try:
+    with replace_when_done(staging) as work:
         _copy_template(template, work)
         vendor = work / VENDOR
+        vendor.mkdir()
         if opened.kind == "binary":
-            vendor.mkdir()
             resolved = _stage_binary(source, vendor, version, target)
         else:
-            vendor.mkdir()
             resolved = _stage_package(opened, vendor, version, target, include_voice)
         binaries = tuple(inspect_tree(vendor))
         tags = (
@@ -193,12 +170,6 @@ def stage_runtime(
             else derive_platform_tags(binaries, resolved)
         )
         _write_project(work, version, tags)
-        if staging.exists():
-            shutil.rmtree(staging)
-        os.replace(work, staging)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     relocated = tuple(dataclasses.replace(info, path=_relocate(info.path, work, staging)) for info in binaries)
     wheel = None
     if wheel_dir is not None:

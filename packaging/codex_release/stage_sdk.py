@@ -25,12 +25,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.parser import HeaderParser
+from email.message import Message
 from pathlib import Path
 
 import tomlkit
@@ -39,8 +37,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from codex_release.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION, repo_root, runtime_requirement
+from codex_release.staging import check_destination, overlaps, replace_when_done
 from codex_release.versions import CodexVersion
 
 __all__ = [
@@ -96,10 +96,6 @@ def minimum_runtime_version(sdk_dir: Path) -> Version:
     raise ReleaseError(f"{path} does not define {_MINIMUM_RUNTIME_NAME}: the SDK must declare its oldest runtime")
 
 
-def _is_within(path: Path, parent: Path) -> bool:
-    return path == parent or parent in path.parents
-
-
 def _ignore_caches(root: Path) -> Callable[[str, list[str]], set[str]]:
     """A ``copytree`` filter: caches anywhere, build outputs and environments at the top level."""
 
@@ -112,23 +108,12 @@ def _ignore_caches(root: Path) -> Callable[[str, list[str]], set[str]]:
     return ignore
 
 
-def _check_paths(source: Path, staging: Path, dist_dir: Path | None) -> None:
-    repo = source.parent
-    if _is_within(staging, repo) or _is_within(repo, staging):
-        raise ReleaseError(
-            f"STAGING_DIR {staging} is inside the repository {repo} (or contains it): stage outside the "
-            "checkout, e.g. in a temporary directory"
-        )
-    if dist_dir is not None:
-        for other, what in ((source, "the SDK source"), (staging, "STAGING_DIR")):
-            if _is_within(dist_dir, other) or _is_within(other, dist_dir):
-                raise ReleaseError(
-                    f"--dist-dir {dist_dir} overlaps {what} ({other}): write the distributions elsewhere"
-                )
-        if dist_dir.exists() and not dist_dir.is_dir():
-            raise ReleaseError(f"--dist-dir {dist_dir} is a file: pass a directory")
-    if staging.exists() and not staging.is_dir():
-        raise ReleaseError(f"STAGING_DIR {staging} is a file: pass a directory")
+def _check_dist_dir(sdk: Path, staging: Path, dist_dir: Path) -> None:
+    for other, what in ((sdk, "the SDK source"), (staging, "STAGING_DIR")):
+        if overlaps(dist_dir, other):
+            raise ReleaseError(f"--dist-dir {dist_dir} overlaps {what} ({other}): write the distributions elsewhere")
+    if dist_dir.exists() and not dist_dir.is_dir():
+        raise ReleaseError(f"--dist-dir {dist_dir} is a file: pass a directory")
 
 
 def _check_versions(codex_version: CodexVersion, sdk_version: str | None, minimum: Version) -> Version:
@@ -180,27 +165,8 @@ def _run(args: list[str], what: str, cwd: Path | None = None) -> None:
         raise ReleaseError(f"{what} failed (exit status {result.returncode}): {tail}")
 
 
-def _wheel_metadata(wheel: Path) -> str:
-    with zipfile.ZipFile(wheel) as archive:
-        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-        return archive.read(name).decode("utf-8")
-
-
-def _sdist_metadata(sdist: Path) -> str:
-    with tarfile.open(sdist) as archive:
-        member = next(m for m in archive.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO"))
-        handle = archive.extractfile(member)
-        assert handle is not None
-        return handle.read().decode("utf-8")
-
-
-def _check_metadata(text: str, where: Path, sdk_version: Version, runtime: Version) -> None:
-    message = HeaderParser().parsestr(text)
-    pins = [
-        Requirement(value)
-        for value in message.get_all("Requires-Dist") or []
-        if canonicalize_name(Requirement(value).name) == canonicalize_name(RUNTIME_DISTRIBUTION)
-    ]
+def _check_metadata(message: Message, where: Path, sdk_version: Version, runtime: Version) -> None:
+    pins = runtime_pins(message)
     if Version(message["Version"]) != sdk_version or [str(p.specifier) for p in pins] != [f"=={runtime}"]:
         raise ReleaseError(
             f"{where.name} carries version {message['Version']} and runtime pins {[str(p) for p in pins]}, not "
@@ -219,8 +185,8 @@ def build_and_check(project: Path, out_dir: Path, sdk_version: Version, runtime:
         raise ReleaseError(f"the build produced {[p.name for p in out_dir.iterdir()]}, not one wheel and one sdist")
     artifacts = [sdists[0], wheels[0]]
     _run([sys.executable, "-m", "twine", "check", "--strict", *map(str, artifacts)], "twine check --strict")
-    _check_metadata(_wheel_metadata(wheels[0]), wheels[0], sdk_version, runtime)
-    _check_metadata(_sdist_metadata(sdists[0]), sdists[0], sdk_version, runtime)
+    _check_metadata(wheel_metadata(wheels[0]), wheels[0], sdk_version, runtime)
+    _check_metadata(sdist_metadata(sdists[0]), sdists[0], sdk_version, runtime)
     return artifacts
 
 
@@ -235,39 +201,26 @@ def stage_sdk(
 ) -> StagedSdk:
     """Stage ``source`` (default: the repository's ``sdk/``) into ``staging_dir`` for ``codex_version``."""
     sdk = (source or repo_root() / "sdk").resolve()
-    staging = staging_dir.absolute().resolve()
     dist = dist_dir.absolute().resolve() if dist_dir is not None else None
     if not (sdk / "pyproject.toml").is_file():
         raise ReleaseError(f"{sdk} has no pyproject.toml: point stage-sdk at the SDK source (sdk/)")
-    _check_paths(sdk, staging, dist)
-    if staging.is_dir() and any(staging.iterdir()) and not overwrite:
-        raise ReleaseError(f"STAGING_DIR {staging} is not empty: pass --overwrite to replace it or choose another")
+    staging = check_destination(staging_dir, label="STAGING_DIR", repo=sdk.parent, overwrite=overwrite)
+    if dist is not None:
+        _check_dist_dir(sdk, staging, dist)
 
     runtime_requirement(sdk / "pyproject.toml")  # fail on a malformed source before copying anything
     version = _check_versions(codex_version, sdk_version, minimum_runtime_version(sdk))
     runtime = codex_version.version
 
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{staging.name}.stage-", dir=staging.parent))
-    try:
-        new = work / "sdk"
-        shutil.copytree(sdk, new, symlinks=True, ignore=_ignore_caches(sdk))
+    artifacts: list[Path] = []
+    with replace_when_done(staging) as new:
+        shutil.copytree(sdk, new, symlinks=True, ignore=_ignore_caches(sdk), dirs_exist_ok=True)
         _rewrite_pyproject(new / "pyproject.toml", version, runtime)
-        artifacts: list[Path] = []
         if dist is not None:
-            built = work / "dist"
-            built.mkdir()
-            artifacts = build_and_check(new, built, version, runtime)
-            dist.mkdir(parents=True, exist_ok=True)
-            placed = []
-            for artifact in artifacts:
-                os.replace(artifact, dist / artifact.name)
-                placed.append(dist / artifact.name)
-            artifacts = placed
-        if staging.exists():
-            old = work / "old"
-            os.replace(staging, old)
-        os.replace(new, staging)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+            with tempfile.TemporaryDirectory(prefix=".sdk-build-", dir=staging.parent) as built:
+                built_artifacts = build_and_check(new, Path(built), version, runtime)
+                dist.mkdir(parents=True, exist_ok=True)
+                for artifact in built_artifacts:
+                    os.replace(artifact, dist / artifact.name)
+                    artifacts.append(dist / artifact.name)
     return StagedSdk(staging, version, runtime, artifacts)

@@ -7,12 +7,13 @@ what its binaries must be (OS and CPU), so a mismatched binary is caught before 
 
 from __future__ import annotations
 
+import platform
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 from codex_release.errors import ReleaseError
 
-__all__ = ["TARGETS", "Target", "get_target"]
+__all__ = ["TARGETS", "Target", "get_target", "host_target"]
 
 OperatingSystem = Literal["linux", "macos", "windows"]
 Arch = Literal["x86_64", "aarch64"]
@@ -82,3 +83,20 @@ def get_target(triple: str) -> Target:
     except KeyError:
         known = ", ".join(_BY_TRIPLE)
         raise ReleaseError(f"unknown target {triple!r}: use one of {known}") from None
+
+
+_HOST_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
+_HOST_OS = {"Linux": "linux", "Darwin": "macos", "Windows": "windows"}
+
+
+def host_target() -> Target:
+    """The release target whose binaries run on this machine (Linux: the static musl build)."""
+    system, machine = platform.system(), platform.machine()
+    os_name, arch = _HOST_OS.get(system), _HOST_ARCH.get(machine.lower())
+    for target in TARGETS:
+        if (target.os, target.arch) == (os_name, arch):
+            return target
+    raise ReleaseError(
+        f"no Codex runtime is published for this host ({system} {machine}): pass --codex-bin PATH "
+        "to a codex binary that runs here"
+    )

@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import base64
 import csv
-import email.parser
 import hashlib
 import io
 import json
 import subprocess
 import sys
-import tarfile
 import tempfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from email.message import Message
+from pathlib import Path
 
-from packaging.requirements import Requirement
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 
+from codex_release.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
 from codex_release.binaries import inspect_tree
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
@@ -117,13 +116,6 @@ def _check_record(zf: zipfile.ZipFile, report: ArtifactReport, binaries_dir: Pat
         report.faults.append(f"RECORD lists {missing}, which is not in the wheel")
 
 
-def _metadata(zf: zipfile.ZipFile, suffix: str) -> email.message.Message:
-    name = next((n for n in zf.namelist() if n.endswith(f".dist-info/{suffix}")), None)
-    if name is None:
-        raise KeyError(suffix)
-    return email.parser.Parser().parsestr(zf.read(name).decode("utf-8"))
-
-
 def _verify_runtime_wheel(path: Path, version: CodexVersion) -> tuple[ArtifactReport, str | None]:
     report = ArtifactReport(path.name, "runtime wheel", size=path.stat().st_size)
     _, _, _, file_tags = parse_wheel_filename(path.name)
@@ -132,12 +124,12 @@ def _verify_runtime_wheel(path: Path, version: CodexVersion) -> tuple[ArtifactRe
     triple: str | None = None
     try:
         with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix="verify-") as tmp:
-            wheel = _metadata(zf, "WHEEL")
+            wheel = wheel_metadata(zf, "WHEEL")
             if wheel.get("Root-Is-Purelib", "").strip().lower() != "false":
                 report.faults.append("WHEEL must say Root-Is-Purelib: false")
             if set(wheel.get_all("Tag", [])) != {str(tag) for tag in file_tags}:
                 report.faults.append("WHEEL Tag lines differ from the filename's tags")
-            metadata = _metadata(zf, "METADATA")
+            metadata = wheel_metadata(zf)
             if metadata["Name"] != RUNTIME_DISTRIBUTION or metadata["Version"] != version.pep440:
                 report.faults.append(f"METADATA says {metadata['Name']} {metadata['Version']}")
             manifest = json.loads(zf.read(_MANIFEST))
@@ -157,8 +149,8 @@ def _verify_runtime_wheel(path: Path, version: CodexVersion) -> tuple[ArtifactRe
     return report, triple
 
 
-def _requires_runtime(requirements: list[str], version: CodexVersion, report: ArtifactReport) -> None:
-    pins = [Requirement(r) for r in requirements if Requirement(r).name == RUNTIME_DISTRIBUTION]
+def _requires_runtime(metadata: Message, version: CodexVersion, report: ArtifactReport) -> None:
+    pins = runtime_pins(metadata)
     expected = f"=={version.pep440}"
     if len(pins) != 1 or str(pins[0].specifier) != expected:
         found = ", ".join(str(p) for p in pins) or "none"
@@ -169,29 +161,28 @@ def _verify_sdk_wheel(path: Path, version: CodexVersion) -> ArtifactReport:
     report = ArtifactReport(path.name, "sdk wheel", tags="py3-none-any", size=path.stat().st_size)
     try:
         with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix="verify-") as tmp:
-            metadata = _metadata(zf, "METADATA")
+            metadata = wheel_metadata(zf)
             _check_record(zf, report, Path(tmp))
-            if _metadata(zf, "WHEEL").get("Root-Is-Purelib", "").strip().lower() != "true":
+            if wheel_metadata(zf, "WHEEL").get("Root-Is-Purelib", "").strip().lower() != "true":
                 report.faults.append("the SDK wheel must be pure (Root-Is-Purelib: true)")
     except (zipfile.BadZipFile, KeyError) as exc:
         report.faults.append(f"unreadable wheel ({exc})")
         return report
-    _requires_runtime(metadata.get_all("Requires-Dist", []), version, report)
+    except ReleaseError as exc:
+        report.faults.append(str(exc))
+        return report
+    _requires_runtime(metadata, version, report)
     return report
 
 
 def _verify_sdk_sdist(path: Path, version: CodexVersion) -> ArtifactReport:
     report = ArtifactReport(path.name, "sdk sdist", size=path.stat().st_size)
     try:
-        with tarfile.open(path) as tar:
-            member = next(m for m in tar.getmembers() if PurePosixPath(m.name).parts[1:] == ("PKG-INFO",))
-            handle = tar.extractfile(member)
-            assert handle is not None
-            metadata = email.parser.Parser().parsestr(handle.read().decode("utf-8"))
-    except (tarfile.TarError, StopIteration, OSError) as exc:
-        report.faults.append(f"unreadable sdist ({exc})")
+        metadata = sdist_metadata(path)
+    except ReleaseError as exc:
+        report.faults.append(str(exc))
         return report
-    _requires_runtime(metadata.get_all("Requires-Dist", []), version, report)
+    _requires_runtime(metadata, version, report)
     return report
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from codex_release.fake_responses import FakeResponsesServer
+from codex_release.targets import host_target
 from openai_codex import CodexConfig
-from tests.conftest import HOST_TRIPLE, REPO_ROOT
+from tests.conftest import REPO_ROOT
 
 FAKE_APP_SERVER = Path(__file__).with_name("fake_app_server.py")
 RUNTIME_SOURCE = REPO_ROOT / "runtime" / "src" / "codex_cli_bin"
@@ -86,5 +87,5 @@ def bundled_runtime_site(tmp_path: Path, real_package: Callable[[str], Path]) ->
     site = tmp_path / "runtime-site"
     package = site / "codex_cli_bin"
     shutil.copytree(RUNTIME_SOURCE, package, ignore=shutil.ignore_patterns("__pycache__", "vendor"))
-    (package / "vendor").symlink_to(real_package(HOST_TRIPLE), target_is_directory=True)
+    (package / "vendor").symlink_to(real_package(host_target().triple), target_is_directory=True)
     return site
