@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from codex_release import __version__
-from codex_release.cli import publish_commands, release_commands, runtime_commands, sdk_commands
+from codex_release.cli import follow_commands, publish_commands, release_commands, runtime_commands, sdk_commands
 
 __all__ = ["main"]
 
@@ -21,6 +21,6 @@ def main() -> None:
     """
 
 
-for _module in (runtime_commands, sdk_commands, release_commands, publish_commands):
+for _module in (runtime_commands, sdk_commands, release_commands, publish_commands, follow_commands):
     for _command in _module.COMMANDS:
         main.add_command(_command)

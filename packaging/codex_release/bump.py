@@ -1,0 +1,321 @@
+"""``bump``: move the SDK to another Codex release and say what changed in the protocol.
+
+One command does what a maintainer would do by hand when Codex ships:
+
+1. pick the release: the one asked for, or (``--latest``) the newest *stable* Codex release whose six
+   platform packages are all published on the npm registry (a release whose Windows package is still
+   missing cannot be staged, so it is not "out" yet);
+2. export the app-server JSON Schema of the pinned runtime and of the new one (both fetched and
+   integrity-checked through the toolkit's cache) and compare them: client methods, server requests and
+   notifications added or removed, and every protocol type added, removed or changed;
+3. regenerate the SDK's types from the new runtime (atomically, as ``generate-types`` does);
+4. move the pin and the SDK version in ``sdk/pyproject.toml`` with tomlkit (comments and layout kept).
+
+A version older than the pin is refused unless ``allow_downgrade``. Nothing is written until both
+schemas were exported and compared, and the pyproject is replaced in one rename after the types, so a
+failure leaves the checkout as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from packaging.version import InvalidVersion, Version
+
+from codex_release.errors import ReleaseError
+from codex_release.versions import CodexVersion, parse_codex_version
+
+__all__ = [
+    "NPM_PACKAGE",
+    "BumpResult",
+    "Delta",
+    "ProtocolChanges",
+    "bump",
+    "diff_protocol",
+    "latest_complete_release",
+    "published_npm_versions",
+    "rewrite_pins",
+]
+
+NPM_PACKAGE = "@openai/codex"
+
+
+# -- which release ---------------------------------------------------------------------------------------
+
+
+def published_npm_versions() -> list[str]:
+    """Every version of ``@openai/codex`` on the npm registry (platform packages included)."""
+    from codex_release.fetch import _npm
+
+    out = _npm("view", NPM_PACKAGE, "versions", "--json")
+    try:
+        versions = json.loads(out)
+    except ValueError:
+        versions = None
+    if isinstance(versions, str):
+        versions = [versions]
+    if not isinstance(versions, list) or not all(isinstance(v, str) for v in versions):
+        raise ReleaseError(f"`npm view {NPM_PACKAGE} versions` did not print a JSON list of versions: check npm")
+    return versions
+
+
+def latest_complete_release(versions: Iterable[str]) -> CodexVersion:
+    """The newest stable release in ``versions`` that has every target's platform package."""
+    from codex_release.targets import TARGETS
+
+    published = set(versions)
+    stable: list[Version] = []
+    for text in published:
+        if text.count(".") != 2 or not text.replace(".", "").isdigit() or len(text) > 32:
+            continue  # platform packages (0.1.0-linux-x64), pre-releases (0.1.0-alpha.1), junk
+        try:
+            stable.append(Version(text))
+        except InvalidVersion:
+            continue
+    for candidate in sorted(stable, reverse=True):
+        text = str(candidate)
+        if all(target.npm_spec(text).rsplit("@", 1)[1] in published for target in TARGETS):
+            return parse_codex_version(text)
+    raise ReleaseError(
+        f"no stable {NPM_PACKAGE} release has all {len(TARGETS)} platform packages published: "
+        "pass --codex-version to choose one"
+    )
+
+
+# -- what changed ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delta:
+    """Names present only in the new schema (``added``) or only in the old one (``removed``)."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @classmethod
+    def between(cls, old: Iterable[str], new: Iterable[str]) -> Delta:
+        before, after = set(old), set(new)
+        return cls(tuple(sorted(after - before)), tuple(sorted(before - after)))
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+@dataclass(frozen=True)
+class ProtocolChanges:
+    """The difference between two app-server protocol schemas."""
+
+    old: CodexVersion
+    new: CodexVersion
+    client_requests: Delta = field(default_factory=Delta)
+    server_requests: Delta = field(default_factory=Delta)
+    notifications: Delta = field(default_factory=Delta)
+    client_notifications: Delta = field(default_factory=Delta)
+    types: Delta = field(default_factory=Delta)
+    types_changed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.client_requests
+            or self.server_requests
+            or self.notifications
+            or self.client_notifications
+            or self.types
+            or self.types_changed
+        )
+
+    def _sections(self) -> list[tuple[str, Delta]]:
+        return [
+            ("client methods", self.client_requests),
+            ("server requests", self.server_requests),
+            ("notifications", self.notifications),
+            ("client notifications", self.client_notifications),
+            ("types", self.types),
+        ]
+
+    def text(self) -> str:
+        """A plain summary for the terminal."""
+        lines = [f"protocol changes from Codex {self.old} to {self.new}:"]
+        if not self:
+            return lines[0] + " none"
+        for title, delta in self._sections():
+            extra = f", {len(self.types_changed)} changed" if title == "types" else ""
+            lines.append(f"  {title}: {len(delta.added)} added, {len(delta.removed)} removed{extra}")
+            lines += [f"    + {name}" for name in delta.added]
+            lines += [f"    - {name}" for name in delta.removed]
+            if title == "types":
+                lines += [f"    ~ {name}" for name in self.types_changed]
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        """The summary as Markdown (the body of the pull request that moves the pin)."""
+        out = [
+            f"## Codex {self.old} → {self.new}",
+            "",
+            f"Moves the SDK to Codex `{self.new.tag}`: the `openai-codex-cli-bin` pin and the SDK version become "
+            f"`{self.new}`, and the protocol types are regenerated from the new runtime's JSON Schema.",
+            "",
+        ]
+        if not self:
+            return "\n".join([*out, "The app-server protocol did not change.", ""])
+        out += ["| | added | removed | changed |", "| --- | ---: | ---: | ---: |"]
+        for title, delta in self._sections():
+            changed = str(len(self.types_changed)) if title == "types" else ""
+            out.append(f"| {title} | {len(delta.added)} | {len(delta.removed)} | {changed} |")
+        for title, delta in self._sections():
+            names = [f"- added `{n}`" for n in delta.added] + [f"- **removed** `{n}`" for n in delta.removed]
+            if title == "types":
+                names += [f"- changed `{n}`" for n in self.types_changed]
+            if names:
+                out += ["", f"### {title.capitalize()}", "", *names]
+        return "\n".join([*out, ""])
+
+
+def _canonical(schema: Any) -> str:
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+
+
+def diff_protocol(
+    old: Mapping[str, Any], new: Mapping[str, Any], old_version: CodexVersion, new_version: CodexVersion
+) -> ProtocolChanges:
+    """Compare two ``generate-json-schema`` bundles (as ``flatten_bundle`` reads them)."""
+    from codex_release.generate_types import flatten_bundle
+
+    old_schema, old_methods = flatten_bundle(old)
+    new_schema, new_methods = flatten_bundle(new)
+    old_types, new_types = old_schema["definitions"], new_schema["definitions"]
+    changed = tuple(
+        sorted(
+            name
+            for name in set(old_types) & set(new_types)
+            if _canonical(old_types[name]) != _canonical(new_types[name])
+        )
+    )
+    return ProtocolChanges(
+        old=old_version,
+        new=new_version,
+        client_requests=Delta.between(old_methods.client_requests, new_methods.client_requests),
+        server_requests=Delta.between(old_methods.server_requests, new_methods.server_requests),
+        notifications=Delta.between(old_methods.server_notifications, new_methods.server_notifications),
+        client_notifications=Delta.between(old_methods.client_notifications, new_methods.client_notifications),
+        types=Delta.between(old_types, new_types),
+        types_changed=changed,
+    )
+
+
+def _exported_bundle(codex_bin: Path) -> dict[str, Any]:
+    from codex_release.generate_types import BUNDLE_NAME, run_schema_export
+
+    with tempfile.TemporaryDirectory(prefix="codex-schema-") as out:
+        path = run_schema_export(codex_bin, Path(out))
+        try:
+            bundle = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ReleaseError(f"{BUNDLE_NAME} from {codex_bin} is not valid JSON ({exc}): is it codex?") from None
+    if not isinstance(bundle, dict):
+        raise ReleaseError(f"{BUNDLE_NAME} from {codex_bin} is not a JSON object: is it codex?")
+    return bundle
+
+
+# -- the pyproject ---------------------------------------------------------------------------------------
+
+
+def rewrite_pins(text: str, new: CodexVersion, where: str) -> str:
+    """``sdk/pyproject.toml`` text with the runtime pin and the SDK version moved to ``new``."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from codex_release.pins import RUNTIME_DISTRIBUTION
+
+    try:
+        document = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise ReleaseError(f"{where}: not valid TOML ({exc}): fix it first") from None
+    project = document.get("project")
+    dependencies = project.get("dependencies") if isinstance(project, Mapping) else None
+    if not isinstance(project, Mapping) or not isinstance(dependencies, list):
+        raise ReleaseError(f"{where}: no [project] dependencies: is this the SDK's pyproject.toml?")
+    positions = []
+    for index, entry in enumerate(dependencies):
+        try:
+            if Requirement(str(entry)).name == RUNTIME_DISTRIBUTION:
+                positions.append(index)
+        except InvalidRequirement:
+            continue
+    if len(positions) != 1:
+        raise ReleaseError(f"{where} must declare exactly one {RUNTIME_DISTRIBUTION}==X dependency")
+    dependencies[positions[0]] = f"{RUNTIME_DISTRIBUTION}=={new.pep440}"
+    project["version"] = new.pep440  # type: ignore[index]
+    return tomlkit.dumps(document)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.new-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# -- the command -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BumpResult:
+    """What ``bump`` found and did."""
+
+    old: CodexVersion
+    new: CodexVersion
+    changes: ProtocolChanges | None
+    """``None`` when the pin already was ``new`` (nothing was compared or written)."""
+
+    @property
+    def moved(self) -> bool:
+        return self.changes is not None
+
+
+def bump(
+    codex_version: CodexVersion | None,
+    *,
+    latest: bool = False,
+    allow_downgrade: bool = False,
+    sdk_dir: Path | None = None,
+    generated_dir: Path | None = None,
+) -> BumpResult:
+    """Move the SDK in ``sdk_dir`` (default: the checkout's ``sdk/``) to ``codex_version`` or the latest."""
+    from codex_release.generate_types import generate_types, host_codex_binary
+    from codex_release.pins import pinned_runtime_version, repo_root
+
+    if (codex_version is None) == (not latest):
+        raise ReleaseError("pass either --codex-version V or --latest")
+    sdk = sdk_dir or repo_root() / "sdk"
+    pyproject = sdk / "pyproject.toml"
+    old = pinned_runtime_version(pyproject)
+    new = codex_version if codex_version is not None else latest_complete_release(published_npm_versions())
+    if new == old:
+        return BumpResult(old, new, None)
+    if new < old and not allow_downgrade:
+        raise ReleaseError(
+            f"Codex {new} is older than the pinned {old}: pass --allow-downgrade to move the pin back anyway"
+        )
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReleaseError(f"cannot read {pyproject}: {exc}") from None
+    updated = rewrite_pins(text, new, str(pyproject))
+    old_bin, new_bin = host_codex_binary(old), host_codex_binary(new)
+    changes = diff_protocol(_exported_bundle(old_bin), _exported_bundle(new_bin), old, new)
+    out_dir = generated_dir or sdk / "src" / "openai_codex" / "generated"
+    generate_types(codex_bin=new_bin, codex_version=new, out_dir=out_dir)
+    _write_atomically(pyproject, updated)
+    return BumpResult(old, new, changes)
