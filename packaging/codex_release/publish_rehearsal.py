@@ -327,6 +327,13 @@ def publish_rehearsal(
         report.add("index", "pypiserver on loopback", True, f"{index.simple_url} (fallback disabled)")
         echo(f"uploading {len(plan.runtime)} runtime wheels, then the SDK, to {index.simple_url}")
         if publish_in_order(index, plan, report, dist_dir=dist_dir):
+            from codex_release.release import file_sha256
+            from codex_release.verify_index import verify_index
+
+            uploaded = {p.name: file_sha256(p) for p in (*plan.runtime, *plan.sdk)}
+            served = verify_index(version, dist_dir, index_url=index.simple_url, expected=uploaded)
+            for row in served.rows:
+                report.add("verify-index", row.check, row.ok, row.detail)
             echo(f"installing {SDK_DISTRIBUTION}=={version} by name from {index.simple_url} into a fresh venv")
             try:
                 fresh = FreshVenv.create(Path(tmp_name) / "venv")

@@ -25,7 +25,7 @@ from codex_release.targets import TARGETS, Target
 from codex_release.verify import VerifyReport, verify_dist
 from codex_release.versions import CodexVersion
 
-__all__ = ["ReleaseResult", "build_release", "write_checksums"]
+__all__ = ["ReleaseResult", "build_release", "file_sha256", "write_checksums"]
 
 MANIFEST_FILE = "manifest.json"
 SUMS_FILE = "SHA256SUMS"
@@ -38,7 +38,7 @@ class ReleaseResult:
     report: VerifyReport
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     hasher = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
@@ -50,7 +50,7 @@ def write_checksums(dist: Path, targets_by_file: dict[str, str]) -> None:
     """Write ``SHA256SUMS`` and ``manifest.json`` (file, size, sha256, tags, target) for ``dist``."""
     entries = []
     for path in sorted(p for p in dist.iterdir() if p.suffix == ".whl" or p.name.endswith(".tar.gz")):
-        digest = _sha256(path)
+        digest = file_sha256(path)
         tags = sorted(str(t) for t in parse_wheel_filename(path.name)[3]) if path.suffix == ".whl" else []
         entries.append(
             {

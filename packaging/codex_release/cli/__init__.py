@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from codex_release import __version__
-from codex_release.cli import follow_commands, publish_commands, release_commands, runtime_commands, sdk_commands
+from codex_release.cli import (
+    follow_commands,
+    index_commands,
+    publish_commands,
+    release_commands,
+    runtime_commands,
+    sdk_commands,
+)
 
 __all__ = ["main"]
 
@@ -21,6 +28,6 @@ def main() -> None:
     """
 
 
-for _module in (runtime_commands, sdk_commands, release_commands, publish_commands, follow_commands):
+for _module in (runtime_commands, sdk_commands, release_commands, publish_commands, follow_commands, index_commands):
     for _command in _module.COMMANDS:
         main.add_command(_command)
