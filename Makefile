@@ -4,16 +4,26 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup release test lint generate-types bench-runtime bench-import smoke publish-rehearsal clean
+.PHONY: setup release test lint lock generate-types bench-runtime bench-import smoke publish-rehearsal clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml sdk/pyproject.toml
+# Every dependency comes from the hash-locked requirements/dev.txt; the two local projects are added on top.
+$(STAMP): pyproject.toml sdk/pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m pip install --quiet --no-deps -e sdk
+	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps -e . -e sdk
 	touch $(STAMP)
+
+## Re-lock requirements/*.txt (hashes, every platform and Python 3.10+) after changing pyproject.toml.
+## uv runs from its own venv: the lock does not depend on the environment it locks.
+LOCK := $(VENV)-lock/bin/python -m uv pip compile pyproject.toml --universal --generate-hashes \
+	--python-version 3.10 --quiet --custom-compile-command "make lock"
+lock:
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/python -m pip install --quiet 'uv>=0.9'
+	$(LOCK) -o requirements/release.txt
+	$(LOCK) --extra dev -o requirements/dev.txt
 
 ## The main job: a local release of the pinned Codex version into dist/.
 release: setup
