@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import urllib.error
 import urllib.request
@@ -33,6 +32,7 @@ from typing import Literal
 
 import platformdirs
 
+from codex_release import processes
 from codex_release.errors import ReleaseError
 from codex_release.runtime_source import copy_package, open_source
 from codex_release.targets import Target
@@ -48,6 +48,9 @@ __all__ = [
 
 GITHUB_RELEASES = "https://github.com/openai/codex/releases/download"
 Source = Literal["npm", "github"]
+_NPM_VIEW_TIMEOUT = 120.0
+_NPM_PACK_TIMEOUT = 900.0
+"""``npm pack`` downloads up to about 150 MB through the registry; a stalled download must not hang CI."""
 
 
 def cache_dir() -> Path:
@@ -86,11 +89,11 @@ class Integrity:
             )
 
 
-def _npm(*args: str) -> str:
+def _npm(*args: str, timeout: float) -> str:
     npm = shutil.which("npm")
     if npm is None:
         raise ReleaseError("npm is not on PATH: install Node.js/npm (it fetches the Codex platform packages)")
-    result = subprocess.run([npm, *args], capture_output=True, text=True, check=False)
+    result = processes.run([npm, *args], timeout=timeout, what=f"`npm {' '.join(args)}`")
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if "npm warn" not in line.lower()]
         tail = " ".join(" ".join(lines).split())[-400:]
@@ -102,7 +105,7 @@ def _npm_integrity(spec: str, meta_dir: Path) -> Integrity:
     meta = meta_dir / (spec.replace("/", "_").replace("@", "") + ".json")
     if meta.is_file():
         return Integrity.from_sri(json.loads(meta.read_text(encoding="utf-8"))["integrity"])
-    out = _npm("view", spec, "dist", "--json")
+    out = _npm("view", spec, "dist", "--json", timeout=_NPM_VIEW_TIMEOUT)
     try:
         dist = json.loads(out) if out.strip() else None
     except ValueError:
@@ -126,7 +129,7 @@ def _download_npm(spec: str, integrity: Integrity, blobs: Path) -> Path:
     if cached.is_file():
         return cached
     with tempfile.TemporaryDirectory(dir=blobs, prefix=".pack-") as tmp:
-        out = _npm("pack", spec, "--json", "--pack-destination", tmp)
+        out = _npm("pack", spec, "--json", "--pack-destination", tmp, timeout=_NPM_PACK_TIMEOUT)
         try:
             filename = json.loads(out)[0]["filename"]
         except (ValueError, LookupError, TypeError):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import ast
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from codex_release import processes
 from codex_release.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION, repo_root, runtime_requirement
@@ -158,7 +158,7 @@ def _rewrite_pyproject(pyproject: Path, sdk_version: Version, runtime: Version) 
 
 def _run(args: list[str], what: str, cwd: Path | None = None) -> None:
     env = {**os.environ, "PIP_NO_INPUT": "1"}
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    result = processes.run(args, cwd=cwd, env=env, timeout=900, what=what)
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip().splitlines()
         tail = " | ".join(line.strip() for line in output[-6:] if line.strip())

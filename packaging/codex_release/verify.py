@@ -14,7 +14,6 @@ import csv
 import hashlib
 import io
 import json
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 
+from codex_release import processes
 from codex_release.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
 from codex_release.binaries import inspect_tree
 from codex_release.errors import ReleaseError
@@ -190,12 +190,7 @@ def _twine_check(files: list[Path]) -> dict[str, str]:
     """``twine check --strict`` over ``files``: file name -> failure text (absent when it passed)."""
     if not files:
         return {}
-    result = subprocess.run(
-        [sys.executable, "-m", "twine", "check", "--strict", *map(str, files)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = processes.run([sys.executable, "-m", "twine", "check", "--strict", *map(str, files)], timeout=600)
     failures: dict[str, str] = {}
     current = None
     for line in (result.stdout + result.stderr).splitlines():
