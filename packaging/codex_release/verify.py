@@ -29,7 +29,7 @@ from codex_release.artifact_metadata import runtime_pins, sdist_metadata, wheel_
 from codex_release.binaries import inspect_tree
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
-from codex_release.platform_tags import derive_platform_tags
+from codex_release.platform_tags import derive_platform_tags, tag_problem
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion, parse_codex_version
 
@@ -139,8 +139,11 @@ def _verify_runtime_wheel(path: Path, version: CodexVersion) -> tuple[ArtifactRe
             if parse_codex_version(str(manifest.get("version"))) != version:
                 report.faults.append(f"bundled codex-package.json is version {manifest.get('version')}")
             _check_record(zf, report, Path(tmp))
-            derived = derive_platform_tags(inspect_tree(Path(tmp)), target)
-            if set(derived) != platforms:
+            infos = inspect_tree(Path(tmp))
+            derived = derive_platform_tags(infos, target)
+            problems = [f"tag {part}: {p}" for part in sorted(platforms) if (p := tag_problem(part, infos, target))]
+            report.faults.extend(problems)
+            if set(derived) != platforms and not problems:
                 report.faults.append(f"tags {report.tags} but the binaries earn {'.'.join(derived)}")
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         report.faults.append(f"unreadable wheel ({exc})")
