@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.server
 import threading
@@ -107,7 +108,11 @@ def test_github_missing_asset_and_missing_release(
 def test_integrity_parsing() -> None:
     with pytest.raises(ReleaseError, match="unsupported integrity"):
         Integrity.from_sri("md5-abc")
-    assert Integrity.from_sri("sha512-AAAA").digest == b"\x00\x00\x00"
+    digest = hashlib.sha512(b"x").digest()
+    assert Integrity.from_sri("sha512-" + base64.b64encode(digest).decode()).digest == digest
+    for malformed in ("sha512-AAAA", "sha512-not base64!", "sha512-" + "A" * 5000):
+        with pytest.raises(ReleaseError, match="malformed integrity"):
+            Integrity.from_sri(malformed)
 
 
 @pytest.mark.runtime
