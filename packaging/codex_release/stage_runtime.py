@@ -112,7 +112,7 @@ def _stage_package(
         found = None
     if found != version:
         raise ReleaseError(
-            f"{source.path}: {MANIFEST_NAME} says version {manifest.version!r} but --codex-version is {version}: "
+            f"{source.path}: {MANIFEST_NAME} says version {manifest.version[:40]!r} but --codex-version is {version}: "
             "pass the platform package of that release"
         )
     entry = vendor / manifest.entrypoint

@@ -60,10 +60,18 @@ def describe_os_error(exc: OSError, paths: dict[str, Path] | None = None) -> str
 
     ``paths`` (label -> path) are named when the error carries no file name (a failed ``write``).
     """
+    names = [str(name) for name in (exc.filename, exc.filename2) if name is not None]
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR) and names:
+        blocker = _file_in_the_way(Path(names[0]))
+        if blocker is not None:
+            wanted = "" if str(blocker) == names[0] else f" (for {names[0]})"
+            return (
+                f"{blocker} is a file where a directory is needed{wanted}: "
+                "choose a path whose parents are directories, or move that file away"
+            )
     what, fix = _OS_ERRORS.get(exc.errno or -1, (exc.strerror or type(exc).__name__, "check the path and run again"))
     code = errno.errorcode.get(exc.errno or -1)
     what = f"{what} ({code})" if code else what
-    names = [str(name) for name in (exc.filename, exc.filename2) if name is not None]
     if names:
         where = " -> ".join(names)
     elif paths:
@@ -73,6 +81,19 @@ def describe_os_error(exc: OSError, paths: dict[str, Path] | None = None) -> str
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) and not names:
         fix += f"; temporary files go to {os.environ.get('TMPDIR') or '/tmp'}"
     return f"{what}: {where}: {fix}"
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The path itself or its nearest existing ancestor, when that is not a directory."""
+    for candidate in (path, *path.parents):
+        try:
+            if candidate.is_dir():
+                return None
+            if candidate.exists() or candidate.is_symlink():
+                return candidate
+        except OSError:
+            return None
+    return None
 
 
 class _BoundaryContext(click.Context):
