@@ -25,18 +25,22 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from codex_release.errors import ReleaseError
 
-__all__ = ["TIMEOUT_ENV", "ChildTimeout", "describe", "run", "spawn", "stop", "tail"]
+__all__ = ["TIMEOUT_ENV", "ChildTimeout", "describe", "kill_all", "run", "spawn", "stop", "tail"]
 
 TIMEOUT_ENV = "CODEX_RELEASE_CHILD_TIMEOUT"
 _TAIL_LINES = 6
 _TAIL_CHARS = 500
 _REAP_S = 10.0
+_LIVE: set[subprocess.Popen[str]] = set()
+"""Children started here and not reaped yet (any thread): what :func:`kill_all` stops on Ctrl-C."""
+_LIVE_LOCK = threading.Lock()
 
 
 class ChildTimeout(ReleaseError):
@@ -87,7 +91,7 @@ def _popen(
 ) -> subprocess.Popen[str]:
     windows = sys.platform == "win32"
     try:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [str(part) for part in command],
             cwd=cwd,
             env=dict(env) if env is not None else None,
@@ -103,6 +107,26 @@ def _popen(
         raise ReleaseError(f"cannot run `{describe(command)}`: {command[0]} was not found: install it") from None
     except OSError as exc:
         raise ReleaseError(f"cannot run `{describe(command)}`: {exc.strerror or exc}") from None
+    with _LIVE_LOCK:
+        _LIVE.add(process)
+    return process
+
+
+def _forget(process: subprocess.Popen[str]) -> None:
+    with _LIVE_LOCK:
+        _LIVE.discard(process)
+
+
+def kill_all() -> None:
+    """SIGKILL the process group of every child of this process that is still running (any thread).
+
+    The CLI calls it on Ctrl-C: a child waited for in a worker thread would otherwise keep that thread,
+    and so the whole command, alive until its own timeout.
+    """
+    with _LIVE_LOCK:
+        live = [process for process in _LIVE if process.returncode is None]
+    for process in live:
+        _kill_group(process)
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
@@ -160,9 +184,11 @@ def run(
     )
     try:
         out, err = process.communicate(input, timeout=limit)
+        _forget(process)
     except subprocess.TimeoutExpired:
         _kill_group(process)
         out, err = _reap(process)
+        _forget(process)
         detail = tail(err or out)
         raise ChildTimeout(
             f"{name} did not finish within {limit:g} s and was stopped{': ' + detail if detail else ''}"
@@ -171,6 +197,7 @@ def run(
         if process.returncode is None:
             _kill_group(process)
             _reap(process)
+        _forget(process)
         raise
     result = subprocess.CompletedProcess(process.args, process.returncode, out or "", err or "")
     if check and result.returncode != 0:
@@ -197,6 +224,7 @@ def spawn(
 def stop(process: subprocess.Popen[str], *, grace: float = 10.0) -> None:
     """Terminate a child started by :func:`spawn`: SIGTERM to its group, SIGKILL after ``grace`` seconds."""
     if process.returncode is not None:
+        _forget(process)
         return
     try:
         if sys.platform == "win32":
@@ -210,3 +238,4 @@ def stop(process: subprocess.Popen[str], *, grace: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         _kill_group(process)
         process.wait()
+    _forget(process)

@@ -6,7 +6,8 @@
   gave one; a failed ``write`` names none, so the message then lists the command's own paths.
 * anything else is a bug in the toolkit: ``Error: internal error (a bug in codex-release): <type>:
   <message>``, exit 1, with the hint to rerun with ``--debug``.
-* Ctrl-C: exit 130, nothing printed.
+* Ctrl-C: exit 130, nothing printed; every running child process group is killed first
+  (:func:`codex_release.processes.kill_all`), also those waited for in worker threads.
 
 ``--debug`` (or ``CODEX_RELEASE_DEBUG=1``) prints the traceback before the line. Click's own usage errors
 keep click's format and exit status 2.
@@ -18,12 +19,16 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
+import threading
 import traceback
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
 
+from codex_release import processes
 from codex_release.errors import ReleaseError
 
 __all__ = ["DEBUG_ENV", "ReleaseGroup", "describe_os_error"]
@@ -118,6 +123,11 @@ def _command_paths(ctx: click.Context) -> dict[str, Path]:
     return found
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    processes.kill_all()
+    raise KeyboardInterrupt
+
+
 class ReleaseGroup(click.Group):
     """A :class:`click.Group` whose :meth:`invoke` is the error boundary of every command."""
 
@@ -127,6 +137,15 @@ class ReleaseGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, _interrupt) if main_thread else None
+        try:
+            return self._invoke(ctx, debug)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    def _invoke(self, ctx: click.Context, debug: bool) -> Any:
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
