@@ -63,6 +63,9 @@ class HostileCase:
     timeout: float = 120.0
     check: Callable[[CaseContext, Outcome], None] | None = None
     """Extra assertions after the run (e.g. for a control: what it wrote)."""
+    limits: Mapping[int, int] = field(default_factory=dict)
+    """Resource limits of the child only (``resource.RLIMIT_*`` -> soft limit), e.g. ``RLIMIT_FSIZE`` to
+    make every write past that size fail with EFBIG, as a full disk would (POSIX only)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,17 @@ def _diff(before: Snapshot, after: Snapshot) -> list[str]:
     return sorted(changes)
 
 
+def _limiter(limits: Mapping[int, int]) -> Callable[[], None]:
+    import resource
+
+    def apply() -> None:
+        for which, soft in limits.items():
+            _, hard = resource.getrlimit(which)
+            resource.setrlimit(which, (soft, hard))
+
+    return apply
+
+
 def run_case(case: HostileCase, tmp_path: Path, fixtures: Mapping[str, Callable[[], Path]] | None = None) -> Outcome:
     """Build, run and check one row (see the module docstring). Returns the outcome for extra checks."""
     ws = tmp_path / "ws"
@@ -151,6 +165,7 @@ def run_case(case: HostileCase, tmp_path: Path, fixtures: Mapping[str, Callable[
     env.pop("NO_COLOR", None)
     done = subprocess.run(
         [sys.executable, "-m", "codex_release", *args],
+        preexec_fn=_limiter(case.limits) if case.limits else None,
         cwd=ws,
         env=env,
         capture_output=True,

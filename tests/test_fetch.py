@@ -1,19 +1,25 @@
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.server
+import json
+import os
 import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 import pytest
 
+from codex_release import processes
 from codex_release.errors import ReleaseError
 from codex_release.fetch import Integrity, cache_dir, fetch_runtime
 from codex_release.runtime_source import open_source
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion, parse_codex_version
+from tests import fake_npm
 from tests.test_runtime_source import make_tgz
 
 VERSION = parse_codex_version("rust-v0.169.0")
@@ -107,7 +113,11 @@ def test_github_missing_asset_and_missing_release(
 def test_integrity_parsing() -> None:
     with pytest.raises(ReleaseError, match="unsupported integrity"):
         Integrity.from_sri("md5-abc")
-    assert Integrity.from_sri("sha512-AAAA").digest == b"\x00\x00\x00"
+    digest = hashlib.sha512(b"x").digest()
+    assert Integrity.from_sri("sha512-" + base64.b64encode(digest).decode()).digest == digest
+    for malformed in ("sha512-AAAA", "sha512-not base64!", "sha512-" + "A" * 5000):
+        with pytest.raises(ReleaseError, match="malformed integrity"):
+            Integrity.from_sri(malformed)
 
 
 @pytest.mark.runtime
@@ -123,3 +133,117 @@ def test_npm_fetch_of_the_pinned_release(pinned_version: CodexVersion, tmp_path:
 def test_npm_unknown_version_is_a_clear_error(isolated_cache: Path, tmp_path: Path) -> None:
     with pytest.raises(ReleaseError, match=r"not published on the npm registry|npm view .* failed"):
         fetch_runtime(parse_codex_version("0.0.1"), [LINUX], tmp_path)
+
+
+# --------------------------------------------------------------------------------------------
+# The npm source and the cache, against a fake ``npm`` on PATH (tests/fake_npm.py)
+# --------------------------------------------------------------------------------------------
+
+SPEC = LINUX.npm_spec(VERSION.semver)
+
+
+@pytest.fixture
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_cache: Path) -> Path:
+    """A fake npm registry serving the linux-x64 package of VERSION; the fake npm is first on PATH."""
+    root = tmp_path / "registry"
+    fake_npm.install(tmp_path / "bin", root)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    fake_npm.publish(root, SPEC, make_tgz(tmp_path / "published.tgz"))
+    return root
+
+
+def _blob(cache: Path) -> Path:
+    (blob,) = (cache / "blobs").glob("*.tgz")
+    return blob
+
+
+def test_npm_fetch_places_a_copy_never_a_link_to_the_cache(
+    registry: Path, isolated_cache: Path, tmp_path: Path
+) -> None:
+    placed = fetch_runtime(VERSION, [LINUX], tmp_path / "dest")[LINUX]
+    published = (tmp_path / "published.tgz").read_bytes()
+    assert placed.read_bytes() == published
+    blob = _blob(isolated_cache)
+    assert placed.stat().st_nlink == 1
+    assert not os.path.samefile(placed, blob)
+    with open(placed, "r+b") as handle:  # edit DEST in place, as a careless user would
+        handle.write(b"garbage")
+    assert blob.read_bytes() == published
+    assert fake_npm.calls(registry) == [f"view {SPEC}", f"pack {SPEC}"]
+    again = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2")[LINUX]
+    assert again.read_bytes() == published
+    assert fake_npm.calls(registry) == [f"view {SPEC}", f"pack {SPEC}"], "a cached run asks npm nothing"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "delete"])
+def test_a_damaged_cached_blob_is_dropped_and_fetched_again(
+    registry: Path, isolated_cache: Path, tmp_path: Path, damage: str
+) -> None:
+    fetch_runtime(VERSION, [LINUX], tmp_path / "dest")
+    blob = _blob(isolated_cache)
+    data = blob.read_bytes()
+    if damage == "truncate":
+        blob.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        blob.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    else:
+        blob.unlink()
+    placed = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2")[LINUX]
+    assert placed.read_bytes() == data
+    assert _blob(isolated_cache).read_bytes() == data
+    assert fake_npm.calls(registry) == [f"view {SPEC}", f"pack {SPEC}", f"pack {SPEC}"]
+
+
+@pytest.mark.parametrize(
+    "meta_text", ["{not json", "", '{"integrity": 5}', "[]", '{"integrity": "sha512-AAAA"}', "\xff\xfe"]
+)
+def test_a_corrupt_cached_npm_answer_is_asked_again(
+    registry: Path, isolated_cache: Path, tmp_path: Path, meta_text: str
+) -> None:
+    fetch_runtime(VERSION, [LINUX], tmp_path / "dest")
+    (meta,) = (isolated_cache / "npm-meta").glob("*.json")
+    meta.write_bytes(meta_text.encode("utf-8", "surrogateescape") if meta_text != "\xff\xfe" else b"\xff\xfe")
+    placed = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2")[LINUX]
+    assert placed.read_bytes() == (tmp_path / "published.tgz").read_bytes()
+    assert fake_npm.calls(registry) == [f"view {SPEC}", f"pack {SPEC}", f"view {SPEC}"]
+    assert json.loads(meta.read_text())["integrity"].startswith("sha512-")
+
+
+def test_a_cached_npm_answer_with_a_stale_hash_is_replaced_once(
+    registry: Path, isolated_cache: Path, tmp_path: Path
+) -> None:
+    fetch_runtime(VERSION, [LINUX], tmp_path / "dest")
+    (meta,) = (isolated_cache / "npm-meta").glob("*.json")
+    other = "sha512-" + base64.b64encode(hashlib.sha512(b"another tarball").digest()).decode()
+    meta.write_text(json.dumps({"integrity": other}))
+    placed = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2")[LINUX]
+    assert placed.read_bytes() == (tmp_path / "published.tgz").read_bytes()
+    assert fake_npm.calls(registry)[2:] == [f"pack {SPEC}", f"view {SPEC}"]
+
+
+def test_a_tarball_that_does_not_match_the_registry_is_refused_and_not_cached(
+    registry: Path, isolated_cache: Path, tmp_path: Path
+) -> None:
+    served = registry / (SPEC.replace("/", "_").replace("@", "") + ".tgz")
+    served.write_bytes(served.read_bytes() + b"tampered")
+    with pytest.raises(ReleaseError, match=r"sha512 mismatch .* nothing was cached"):
+        fetch_runtime(VERSION, [LINUX], tmp_path / "dest")
+    assert list((isolated_cache / "blobs").glob("*.tgz")) == []
+    assert not (tmp_path / "dest").exists()
+
+
+def test_dest_under_a_file_is_refused_before_anything_is_fetched(registry: Path, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    for dest, says in ((tmp_path / "file" / "sub", "lies under .*file, which is not"), (tmp_path / "file", "is not")):
+        with pytest.raises(ReleaseError, match=rf"--dest \S+ {says} a directory: choose a directory"):
+            fetch_runtime(VERSION, [LINUX], dest)
+    assert fake_npm.calls(registry) == []
+
+
+def test_a_hung_npm_is_stopped_at_the_timeout(registry: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_NPM_SLEEP", "300")
+    monkeypatch.setenv(processes.TIMEOUT_ENV, "1")
+    started = time.monotonic()
+    with pytest.raises(processes.ChildTimeout, match=r"`npm view @openai/codex@0\.169\.0-linux-x64 dist --json` did"):
+        fetch_runtime(VERSION, [LINUX], tmp_path / "dest")
+    assert time.monotonic() - started < 20

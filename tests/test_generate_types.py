@@ -320,10 +320,11 @@ def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
         generate_types(codex_bin=binary, out_dir=tmp_path / "file")
 
 
-def test_a_bad_codex_version_is_a_usage_error(tmp_path: Path) -> None:
+def test_a_bad_codex_version_is_a_one_line_refusal(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["generate-types", "--codex-version", "banana", "--out", str(tmp_path)])
-    assert result.exit_code == 2
-    assert "not a Codex version: 'banana'" in result.output
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: --codex-version: not a Codex version: 'banana'")
+    assert result.output.count("\n") == 1
 
 
 # -- the real pinned runtime ----------------------------------------------------------------------------

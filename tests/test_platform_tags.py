@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -16,7 +18,9 @@ from codex_release.platform_tags import (
     check_requested_tags,
     derive_platform_tags,
     expand_tag_set,
+    pip_generates_macos_tag,
     pip_macos_version,
+    tag_problem,
 )
 from codex_release.targets import TARGETS, Target, get_target
 from tests.synthetic_binaries import (
@@ -324,11 +328,69 @@ def static_linux(tmp_path: Path) -> list[BinaryInfo]:
         "manylinux_2_28_x86_64",
         "manylinux_2_17_x86_64.manylinux2014_x86_64",
         "musllinux_1_2_x86_64.manylinux_2_28_x86_64",
-        "manylinux1_x86_64",
     ],
 )
-def test_static_linux_binaries_honour_any_libc_tag(static_linux: list[BinaryInfo], requested: str) -> None:
+def test_static_linux_binaries_honour_any_libc_tag_from_the_floors(
+    static_linux: list[BinaryInfo], requested: str
+) -> None:
     assert check_requested_tags(requested, static_linux, LINUX_X64) == tuple(requested.split("."))
+
+
+@pytest.mark.parametrize(
+    ("requested", "floor"),
+    [
+        ("manylinux1_x86_64", "manylinux_2_17 (manylinux2014) floor"),
+        ("manylinux2010_x86_64", "manylinux_2_17 (manylinux2014) floor"),
+        ("manylinux_2_5_x86_64", "manylinux_2_17 (manylinux2014) floor"),
+        ("manylinux_2_16_x86_64", "manylinux_2_17 (manylinux2014) floor"),
+        ("musllinux_1_0_x86_64", "musllinux_1_1 floor"),
+        ("musllinux_1_2_x86_64.manylinux_2_12_x86_64", "manylinux_2_17 (manylinux2014) floor"),
+    ],
+)
+def test_tags_below_the_floors_are_refused_even_for_static_binaries(
+    static_linux: list[BinaryInfo], requested: str, floor: str
+) -> None:
+    with pytest.raises(ReleaseError, match=rf"cannot be used: .* below the {re.escape(floor)} the toolkit documents"):
+        check_requested_tags(requested, static_linux, LINUX_X64)
+
+
+def test_verify_and_stage_judge_a_tag_with_one_function(static_linux: list[BinaryInfo]) -> None:
+    assert tag_problem("manylinux_2_17_x86_64", static_linux, LINUX_X64) is None
+    problem = tag_problem("manylinux1_x86_64", static_linux, LINUX_X64)
+    assert problem is not None
+    with pytest.raises(ReleaseError) as caught:
+        check_requested_tags("manylinux1_x86_64", static_linux, LINUX_X64)
+    assert problem in str(caught.value)
+
+
+def test_macos_tags_below_the_arch_floor_are_refused(tmp_path: Path) -> None:
+    infos = tree(tmp_path, {"bin/codex": make_macho("aarch64", minos=(10, 0), cmd="version_min")})
+    problem = tag_problem("macosx_10_15_universal2", infos, MAC_ARM64)
+    assert problem is not None
+    assert "below the macOS 11.0 floor of aarch64" in problem
+
+
+@pytest.mark.parametrize("fmt", ["x86_64", "arm64", "universal2", "intel", "i386", "fat64"])
+def test_macos_compatibility_is_computed_exactly_as_pip_lists_it(fmt: str) -> None:
+    for major in range(0, 40):
+        for minor in range(0, 25):
+            listed = f"macosx_{major}_{minor}_{fmt}" in {str(t) for t in mac_platforms((major, minor), fmt)}
+            assert pip_generates_macos_tag((major, minor), fmt) == listed, (major, minor, fmt)
+
+
+def test_a_huge_macos_version_is_judged_instantly(tmp_path: Path) -> None:
+    infos = tree(tmp_path, {"bin/codex": make_macho("x86_64", minos=(10, 12), cmd="version_min")})
+    started = time.monotonic()
+    assert check_requested_tags("macosx_9999_0_x86_64", infos, MAC_X64) == ("macosx_9999_0_x86_64",)
+    with pytest.raises(ReleaseError, match="has a 8-digit number: no glibc, musl or macOS release"):
+        check_requested_tags("macosx_99999999_0_x86_64", infos, MAC_X64)
+    with pytest.raises(ReleaseError, match=r"has a 900-digit number"):
+        check_requested_tags(f"manylinux_2_{'7' * 900}_x86_64", infos, MAC_X64)
+    with pytest.raises(ReleaseError, match=r"has a 5000-digit number"):
+        check_requested_tags(f"manylinux_2_{'7' * 5000}_x86_64", infos, MAC_X64)
+    with pytest.raises(ReleaseError, match=r"\(5000 characters\) is too long"):
+        check_requested_tags("m" * 5000, infos, MAC_X64)
+    assert time.monotonic() - started < 1.0
 
 
 def test_requested_tags_are_refused_when_a_file_cannot_honour_them(tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ __all__ = [
     "BinaryInfo",
     "inspect_binary",
     "inspect_tree",
+    "needs_exec_bit",
     "sniff_format",
 ]
 
@@ -224,6 +225,18 @@ def inspect_binary(path: Path, *, label: str | None = None) -> BinaryInfo:
     return info if label is None else replace(info, label=label)
 
 
+def needs_exec_bit(info: BinaryInfo) -> bool:
+    """Whether the file must carry exec bits in a package or wheel: it is a program, not a library.
+
+    ELF executables (PIE included), Mach-O ``MH_EXECUTE`` files (every slice of a universal one) and
+    PE images that are not DLLs. Libraries (``.so``, ``.dylib``, bundles, ``.dll``) are mapped, never
+    exec'd, so they need none. PE files are judged like the rest although Windows ignores the bits:
+    the published win32 platform packages carry mode 0755 on every ``.exe`` and 0644 on the voice
+    ``.dll`` files, so the rule refuses nothing real and keeps a wheel's modes honest everywhere.
+    """
+    return all(kind == "executable" for kind in info.kind.split("/"))
+
+
 def inspect_tree(root: Path) -> list[BinaryInfo]:
     """Every ELF, Mach-O and PE file below ``root``, sorted by path.
 
@@ -380,9 +393,12 @@ def _read_elf(reader: _Reader, path: Path) -> BinaryInfo:
         kind = _enum_name(elf["e_type"], _ELF_KINDS, "ET_", "file type")
 
     static = interpreter is None and not dynamic.needed
-    glibc_versions = [
-        (int(m.group(1)), int(m.group(2))) for v in dynamic.versions if (m := _GLIBC_VERSION.fullmatch(v))
-    ]
+    glibc_versions: list[tuple[int, int]] = []
+    for version in dynamic.versions:
+        if m := _GLIBC_VERSION.fullmatch(version):
+            if len(m.group(1)) > 4 or len(m.group(2)) > 4:
+                raise _Malformed(f"symbol version {version[:24]}... names no real glibc")
+            glibc_versions.append((int(m.group(1)), int(m.group(2))))
     return BinaryInfo(
         path=path,
         format="elf",

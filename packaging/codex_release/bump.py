@@ -54,7 +54,7 @@ def published_npm_versions() -> list[str]:
     """Every version of ``@openai/codex`` on the npm registry (platform packages included)."""
     from codex_release.fetch import _npm
 
-    out = _npm("view", NPM_PACKAGE, "versions", "--json")
+    out = _npm("view", NPM_PACKAGE, "versions", "--json", timeout=120)
     try:
         versions = json.loads(out)
     except ValueError:

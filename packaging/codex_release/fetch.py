@@ -12,6 +12,14 @@ Two sources:
 Tarballs are cached by content hash under the user cache directory (``CODEX_RELEASE_CACHE``
 overrides it). ``DEST`` receives one ``codex-<version>-<target>.tgz`` per target, which
 ``stage-runtime`` accepts as SOURCE.
+
+The cache is never trusted: every use hashes the cached blob again against the published hash (the
+npm ``integrity`` or the SHA256SUMS line) and a blob that no longer matches is dropped and fetched
+again; a cached npm answer that is not valid JSON with a well-formed ``integrity`` is asked again, and
+one whose hash the fresh download does not match is replaced once by a fresh answer. ``DEST`` gets a
+copy (a reflink where the filesystem can share blocks), never a hard link, so editing ``DEST`` cannot
+change the cache. Re-hashing costs about 5 ms per MB here (the six packages of 0.169.0, about 1 GB:
+about 5 s on a busy 2-core machine), paid once per fetch.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -33,6 +41,7 @@ from typing import Literal
 
 import platformdirs
 
+from codex_release import processes
 from codex_release.errors import ReleaseError
 from codex_release.runtime_source import copy_package, open_source
 from codex_release.targets import Target
@@ -48,6 +57,9 @@ __all__ = [
 
 GITHUB_RELEASES = "https://github.com/openai/codex/releases/download"
 Source = Literal["npm", "github"]
+_NPM_VIEW_TIMEOUT = 120.0
+_NPM_PACK_TIMEOUT = 900.0
+"""``npm pack`` downloads up to about 150 MB through the registry; a stalled download must not hang CI."""
 
 
 def cache_dir() -> Path:
@@ -65,20 +77,37 @@ class Integrity:
 
     @classmethod
     def from_sri(cls, value: str) -> Integrity:
-        algorithm, _, b64 = value.partition("-")
+        algorithm, _, b64 = str(value).partition("-")
         if algorithm != "sha512" or not b64:
-            raise ReleaseError(f"unsupported integrity {value!r} from the registry (expected sha512-...)")
-        return cls("sha512", base64.b64decode(b64))
+            raise ReleaseError(f"unsupported integrity {str(value)[:40]!r} from the registry (expected sha512-...)")
+        try:
+            digest = base64.b64decode(b64, validate=True)
+        except ValueError:
+            digest = b""
+        if len(digest) != hashlib.sha512().digest_size:
+            raise ReleaseError(f"malformed integrity {str(value)[:40]!r} from the registry (not a base64 sha512)")
+        return cls("sha512", digest)
 
     @property
     def hex(self) -> str:
         return self.digest.hex()
 
-    def check(self, path: Path, what: str) -> None:
+    def _hash(self, path: Path) -> hashlib._Hash:
         hasher = hashlib.new(self.algorithm)
         with open(path, "rb") as handle:
             while chunk := handle.read(1 << 20):
                 hasher.update(chunk)
+        return hasher
+
+    def matches(self, path: Path) -> bool:
+        """Whether the file at ``path`` has this digest (False when it cannot be read)."""
+        try:
+            return self._hash(path).digest() == self.digest
+        except OSError:
+            return False
+
+    def check(self, path: Path, what: str) -> None:
+        hasher = self._hash(path)
         if hasher.digest() != self.digest:
             raise ReleaseError(
                 f"{what}: {self.algorithm} mismatch (expected {self.hex[:16]}..., got {hasher.hexdigest()[:16]}...): "
@@ -86,11 +115,11 @@ class Integrity:
             )
 
 
-def _npm(*args: str) -> str:
+def _npm(*args: str, timeout: float) -> str:
     npm = shutil.which("npm")
     if npm is None:
         raise ReleaseError("npm is not on PATH: install Node.js/npm (it fetches the Codex platform packages)")
-    result = subprocess.run([npm, *args], capture_output=True, text=True, check=False)
+    result = processes.run([npm, *args], timeout=timeout, what=f"`npm {' '.join(args)}`")
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if "npm warn" not in line.lower()]
         tail = " ".join(" ".join(lines).split())[-400:]
@@ -98,11 +127,28 @@ def _npm(*args: str) -> str:
     return result.stdout
 
 
-def _npm_integrity(spec: str, meta_dir: Path) -> Integrity:
-    meta = meta_dir / (spec.replace("/", "_").replace("@", "") + ".json")
-    if meta.is_file():
+def _meta_path(spec: str, meta_dir: Path) -> Path:
+    return meta_dir / (spec.replace("/", "_").replace("@", "") + ".json")
+
+
+def _cached_integrity(meta: Path) -> Integrity | None:
+    """The integrity recorded in a cached ``npm view`` answer; ``None`` (and the file dropped) when the
+    file is missing, unreadable or not what this module writes."""
+    try:
         return Integrity.from_sri(json.loads(meta.read_text(encoding="utf-8"))["integrity"])
-    out = _npm("view", spec, "dist", "--json")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, LookupError, TypeError, ReleaseError):
+        meta.unlink(missing_ok=True)
+        return None
+
+
+def _npm_integrity(spec: str, meta_dir: Path) -> Integrity:
+    meta = _meta_path(spec, meta_dir)
+    cached = _cached_integrity(meta)
+    if cached is not None:
+        return cached
+    out = _npm("view", spec, "dist", "--json", timeout=_NPM_VIEW_TIMEOUT)
     try:
         dist = json.loads(out) if out.strip() else None
     except ValueError:
@@ -121,12 +167,22 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _reuse(cached: Path, integrity: Integrity) -> bool:
+    """Whether the cached blob still has its published hash; a blob that does not is dropped."""
+    if not cached.is_file():
+        return False
+    if integrity.matches(cached):
+        return True
+    cached.unlink(missing_ok=True)
+    return False
+
+
 def _download_npm(spec: str, integrity: Integrity, blobs: Path) -> Path:
     cached = blobs / f"{integrity.hex}.tgz"
-    if cached.is_file():
+    if _reuse(cached, integrity):
         return cached
     with tempfile.TemporaryDirectory(dir=blobs, prefix=".pack-") as tmp:
-        out = _npm("pack", spec, "--json", "--pack-destination", tmp)
+        out = _npm("pack", spec, "--json", "--pack-destination", tmp, timeout=_NPM_PACK_TIMEOUT)
         try:
             filename = json.loads(out)[0]["filename"]
         except (ValueError, LookupError, TypeError):
@@ -164,7 +220,7 @@ def _github_sums(base_url: str, version: CodexVersion, blobs: Path) -> dict[str,
 
 def _download_github(url: str, integrity: Integrity, blobs: Path) -> Path:
     cached = blobs / f"{integrity.hex}.tgz"
-    if cached.is_file():
+    if _reuse(cached, integrity):
         return cached
     with tempfile.TemporaryDirectory(dir=blobs, prefix=".get-") as tmp:
         tarball = Path(tmp) / "asset.tgz"
@@ -174,15 +230,46 @@ def _download_github(url: str, integrity: Integrity, blobs: Path) -> Path:
     return cached
 
 
+_FICLONE = 0x40049409
+"""Linux ``ioctl`` that makes a file share another's blocks (btrfs, XFS, bcachefs); the standard library
+has no reflink call, so it is made directly. Anything else gets a plain copy."""
+
+
+def _copy_or_reflink(source: Path, dest: Path) -> None:
+    """Copy ``source`` to the new file ``dest``: a reflink where the filesystem supports one (instant, no
+    extra space, and still an independent file: writing one never changes the other), else a copy."""
+    if sys.platform.startswith("linux"):
+        import fcntl
+
+        with open(source, "rb") as src, open(dest, "wb") as dst:
+            try:
+                fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+                return
+            except OSError:
+                pass
+    shutil.copyfile(source, dest)
+
+
 def _place(cached: Path, dest: Path) -> None:
-    """Hard-link (or copy) a cached tarball to ``dest`` atomically."""
+    """Copy (or reflink) a cached tarball to ``dest`` atomically; never a hard link, which would let an
+    edit of ``dest`` corrupt the cache."""
     tmp = dest.with_name(f".{dest.name}.tmp")
     tmp.unlink(missing_ok=True)
     try:
-        os.link(cached, tmp)
-    except OSError:
-        shutil.copyfile(cached, tmp)
-    os.replace(tmp, dest)
+        _copy_or_reflink(cached, tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _check_dest(dest: Path) -> None:
+    """Refuse a ``--dest`` that is, or lies under, something other than a directory, before fetching."""
+    for path in (dest, *dest.parents):
+        if path.is_dir():
+            return
+        if path.exists() or path.is_symlink():
+            where = "is" if path == dest else f"lies under {path}, which is"
+            raise ReleaseError(f"--dest {dest} {where} not a directory: choose a directory for the packages")
 
 
 def _fetch_cached(
@@ -196,7 +283,17 @@ def _fetch_cached(
 
         def one(target: Target) -> Path:
             spec = target.npm_spec(version.semver)
-            return _download_npm(spec, _npm_integrity(spec, root / "npm-meta"), blobs)
+            meta_dir = root / "npm-meta"
+            was_cached = _meta_path(spec, meta_dir).is_file()
+            integrity = _npm_integrity(spec, meta_dir)
+            try:
+                return _download_npm(spec, integrity, blobs)
+            except ReleaseError:
+                if not was_cached:
+                    raise
+            # The cached answer names a hash the registry's tarball does not have: ask again, once.
+            _meta_path(spec, meta_dir).unlink(missing_ok=True)
+            return _download_npm(spec, _npm_integrity(spec, meta_dir), blobs)
 
     else:
         base = (base_url or GITHUB_RELEASES).rstrip("/")
@@ -225,6 +322,7 @@ def fetch_runtime(
     Returns target -> ``dest/codex-<version>-<triple>.tgz``. Nothing is placed in ``dest`` unless every
     download verified.
     """
+    _check_dest(dest)
     cached = _fetch_cached(version, targets, source=source, base_url=base_url)
     dest.mkdir(parents=True, exist_ok=True)
     placed: dict[Target, Path] = {}

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from codex_release import processes
 from codex_release.errors import ReleaseError
 
 __all__ = ["FreshVenv", "clean_env", "isolated_pip_env", "run_pip"]
@@ -57,9 +58,7 @@ def run_pip(
     command = [sys.executable, "-m", "pip"]
     if python is not None:
         command += ["--python", str(python)]
-    return subprocess.run(
-        [*command, *args], capture_output=True, text=True, env=dict(env), cwd=cwd, check=False, timeout=1800
-    )
+    return processes.run([*command, *args], env=env, cwd=cwd, timeout=1800)
 
 
 def pip_error(result: subprocess.CompletedProcess[str]) -> str:

@@ -31,7 +31,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -41,6 +40,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from codex_release import processes
 from codex_release.errors import ReleaseError
 from codex_release.versions import CodexVersion, parse_codex_version
 
@@ -131,12 +131,7 @@ def _codex_home() -> Iterator[dict[str, str]]:
 
 
 def _run(args: list[str], env: Mapping[str, str], what: str, cwd: Path | None = None) -> str:
-    try:
-        result = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
-    except OSError as exc:
-        raise ReleaseError(f"cannot run {what} ({args[0]}): {exc}") from None
-    except subprocess.TimeoutExpired:
-        raise ReleaseError(f"{what} did not finish within 300 s: {' '.join(args)}") from None
+    result = processes.run(args, env=env, cwd=cwd, timeout=300, what=what)
     if result.returncode != 0:
         tail = " | ".join(result.stderr.strip().splitlines()[-5:])
         raise ReleaseError(f"{what} failed with exit status {result.returncode}: {tail}")

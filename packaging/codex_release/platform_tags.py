@@ -22,6 +22,13 @@ The tag set is the tightest one that every file satisfies, derived from the head
   A minimum of 10.16 (how macOS 11 presents itself to old SDKs) is 11.0.
 * Windows: ``win_amd64`` / ``win_arm64``.
 
+A requested tag (``stage-runtime --platform-tag``) and the tags of a wheel under ``verify`` are judged by
+one function, :func:`tag_problem`: every part must be honoured by every file and be no lower than the
+floors above (``manylinux1``, ``manylinux_2_5`` .. ``_2_16``, ``musllinux_1_0`` and a macOS version below
+the architecture's floor are refused even for static binaries, since verify would refuse the wheel).
+Numbers in a tag are bounded (at most four digits) and macOS compatibility is computed, never by
+listing pip's tags (``macosx_99999999_0`` would be a hundred million of them).
+
 Every file must be for the target's OS and CPU (a universal Mach-O file must hold the target's
 slice); anything else is a :class:`~codex_release.errors.ReleaseError` naming the file, what it
 is and what the target needs.
@@ -32,8 +39,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from packaging.tags import mac_platforms
-
 from codex_release.binaries import BinaryInfo
 from codex_release.errors import ReleaseError
 from codex_release.targets import TARGETS, Target
@@ -43,6 +48,8 @@ __all__ = [
     "check_target_binaries",
     "derive_platform_tags",
     "expand_tag_set",
+    "pip_generates_macos_tag",
+    "tag_problem",
 ]
 
 MANYLINUX_FLOOR = (2, 17)
@@ -69,6 +76,9 @@ _OS_NAMES = {"linux": "Linux (ELF)", "macos": "macOS (Mach-O)", "windows": "Wind
 _FORMAT_OF_OS = {"linux": "elf", "macos": "macho", "windows": "pe"}
 
 _TAG_PART = re.compile(r"[a-z0-9_]+")
+_TAG_NUMBER = re.compile(r"[0-9]+")
+_MAX_TAG_NUMBER_DIGITS = 4
+"""No glibc, musl or macOS release, nor a legacy alias (``manylinux2014``), needs more digits."""
 _MANYLINUX = re.compile(r"manylinux_(\d+)_(\d+)_([a-z0-9_]+)")
 _LEGACY = re.compile(r"(manylinux1|manylinux2010|manylinux2014)_([a-z0-9_]+)")
 _MUSLLINUX = re.compile(r"musllinux_(\d+)_(\d+)_([a-z0-9_]+)")
@@ -198,15 +208,24 @@ def expand_tag_set(platform: str) -> tuple[str, ...]:
         raise ReleaseError("empty platform tag: pass e.g. --platform-tag manylinux_2_17_x86_64")
     if "-" in platform:
         raise ReleaseError(
-            f"platform tag {platform!r} contains '-': pass only the platform part (e.g. win_amd64), "
+            f"platform tag {_shown(platform)} contains '-': pass only the platform part (e.g. win_amd64), "
             "not a whole py3-none-... tag"
         )
     parts: list[str] = []
     for part in platform.split("."):
+        longest = max((len(run) for run in _TAG_NUMBER.findall(part)), default=0)
+        if longest > _MAX_TAG_NUMBER_DIGITS:
+            raise ReleaseError(
+                f"platform tag part {_shown(part)} has a {longest}-digit number: no glibc, musl or macOS release "
+                f"is numbered that high (at most {_MAX_TAG_NUMBER_DIGITS} digits); pass e.g. manylinux_2_17_x86_64 "
+                "or macosx_11_0_arm64"
+            )
+        if len(part) > 100:
+            raise ReleaseError(f"platform tag part {_shown(part)} is too long: pass e.g. manylinux_2_17_x86_64")
         if not _TAG_PART.fullmatch(part):
             raise ReleaseError(
-                f"platform tag {platform!r} has an invalid part {part!r}: parts are lowercase letters, digits "
-                "and underscores, joined by '.'"
+                f"platform tag {_shown(platform)} has an invalid part {_shown(part)}: parts are lowercase letters, "
+                "digits and underscores, joined by '.'"
             )
         if part not in parts:
             parts.append(part)
@@ -222,14 +241,24 @@ def check_requested_tags(requested: str, infos: Sequence[BinaryInfo], target: Ta
     parts = expand_tag_set(requested)
     earned = derive_platform_tags(infos, target)
     for part in parts:
-        problem = _why_not(part, infos, target)
+        problem = tag_problem(part, infos, target)
         if problem is not None:
             raise ReleaseError(f"--platform-tag {part} cannot be used: {problem}; the binaries earn {'.'.join(earned)}")
     return parts
 
 
-def _why_not(part: str, infos: Sequence[BinaryInfo], target: Target) -> str | None:
-    """Why ``part`` is not honoured by ``infos`` (None when it is)."""
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 60 else f"{text[:40]!r}... ({len(text)} characters)"
+
+
+def tag_problem(part: str, infos: Sequence[BinaryInfo], target: Target) -> str | None:
+    """Why the platform tag ``part`` may not label a wheel of ``infos`` for ``target`` (None when it may).
+
+    The one judgement of a tag: ``stage-runtime --platform-tag`` refuses with it, ``verify`` faults
+    with it. A part must be honoured by every file and lie on or above the documented floors.
+    """
+    if max((len(run) for run in _TAG_NUMBER.findall(part)), default=0) > _MAX_TAG_NUMBER_DIGITS:
+        return f"{_shown(part)} has a number no glibc, musl or macOS release has"
     if m := _MANYLINUX.fullmatch(part):
         return _why_not_linux(part, "glibc", (int(m.group(1)), int(m.group(2))), m.group(3), infos)
     if m := _LEGACY.fullmatch(part):
@@ -262,6 +291,14 @@ def _why_not(part: str, infos: Sequence[BinaryInfo], target: Target) -> str | No
 def _why_not_linux(
     part: str, libc: str, version: tuple[int, int], arch: str, infos: Sequence[BinaryInfo]
 ) -> str | None:
+    floor = MANYLINUX_FLOOR if libc == "glibc" else MUSLLINUX_FLOOR
+    if version < floor:
+        system = "manylinux" if libc == "glibc" else "musllinux"
+        alias = " (manylinux2014)" if libc == "glibc" else ""
+        return (
+            f"{part} promises {libc} {version[0]}.{version[1]}, below the {system}_{floor[0]}_{floor[1]}{alias} floor "
+            f"the toolkit documents and verify enforces; use {system}_{floor[0]}_{floor[1]}_{arch}"
+        )
     for info in infos:
         if info.format != "elf" or info.os != "linux":
             return f"{part} is a Linux tag but {_is(info)}"
@@ -291,11 +328,17 @@ def _why_not_macos(
         return f"{part} names macOS architecture {tag_arch!r}, which the toolkit cannot check"
     if target.arch not in archs:
         return f"{part} is for {'+'.join(sorted(archs))} but target {target.triple} is {target.arch}"
-    if part not in {str(p) for p in mac_platforms(version, tag_arch)}:
-        fix = pip_macos_version(version)
+    if not pip_generates_macos_tag(version, tag_arch):
+        fix = pip_macos_version(max(version, (10, 4)))
         return (
             f"pip never generates {part} (from macOS 11 on it only offers macosx_X_0 tags), so the wheel would "
             f"never install; use macosx_{fix[0]}_{fix[1]}_{tag_arch}"
+        )
+    floor = MACOS_FLOOR[target.arch]
+    if _normalise_macos(version) < floor:
+        return (
+            f"{part} promises macOS {version[0]}.{version[1]}, below the macOS {floor[0]}.{floor[1]} floor of "
+            f"{target.arch} the toolkit documents and verify enforces; use macosx_{floor[0]}_{floor[1]}_{tag_arch}"
         )
     for info in infos:
         if info.format != "macho" or info.os != "macos":
@@ -307,6 +350,27 @@ def _why_not_macos(
         if _normalise_macos(version) < need:
             return f"{_is(info)}, which needs macOS {need[0]}.{need[1]} but {part} promises {version[0]}.{version[1]}"
     return None
+
+
+def pip_generates_macos_tag(version: tuple[int, int], tag_arch: str) -> bool:
+    """Whether ``packaging.tags.mac_platforms`` (what pip installs by) ever yields ``macosx_<version>_<tag_arch>``.
+
+    Computed from the rules of that generator instead of listing its output, which for a version X.0
+    walks every major release from X down to 11 (``macosx_99999999_0`` took 29 s and gigabytes, then a
+    MemoryError): a 10.Y version yields its own tag (x86_64 and i386 formats from 10.4 on), from 11 on only
+    ``X_0`` versions do; nothing below 10 does. ``tests/test_platform_tags.py`` checks this against
+    ``mac_platforms`` over a grid of versions and formats.
+    """
+    major, minor = version
+    if major >= 11:
+        return minor == 0
+    if major == 10:
+        return not (tag_arch in _FORMATS_FROM_10_4 and minor < 4)
+    return False
+
+
+_FORMATS_FROM_10_4 = {"x86_64", "i386"}
+"""``mac_platforms`` yields no tag of these formats below 10.4; the others have no such cut."""
 
 
 def _normalise_macos(version: tuple[int, int]) -> tuple[int, int]:

@@ -31,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from codex_release import processes
 from codex_release.errors import ReleaseError
 from codex_release.fresh_venv import FreshVenv, clean_env, isolated_pip_env
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
@@ -136,7 +137,7 @@ class LocalIndex:
         self.packages = Path()
         self.uploads: list[tuple[str, ...]] = []
         """File names of each :meth:`upload` call, in order."""
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: subprocess.Popen[str] | None = None
         self._root: Path | None = None
         self._log: IO[bytes] | None = None
 
@@ -162,9 +163,7 @@ class LocalIndex:
                 self.port = _free_port()
                 command = [sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(self.port)]
                 command += ["-a", ".", "-P", ".", "--disable-fallback", "--log-stream", "stderr", str(self.packages)]
-                self._process = subprocess.Popen(
-                    command, stdout=log, stderr=log, env=clean_env(), cwd=self._root, stdin=subprocess.DEVNULL
-                )
+                self._process = processes.spawn(command, log=log, env=clean_env(), cwd=self._root)
                 if self._wait_ready():
                     return self
                 self._stop_process()
@@ -193,12 +192,7 @@ class LocalIndex:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        processes.stop(process, grace=10)
 
     def close(self) -> None:
         """Stop the server and delete its directory. Idempotent."""
@@ -236,7 +230,7 @@ class LocalIndex:
         command = [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar"]
         command += ["--repository-url", f"{self.url}/", "--config-file", str(config), "-u", "rehearsal"]
         command += ["-p", "rehearsal", *map(str, paths)]
-        result = subprocess.run(command, capture_output=True, text=True, env=clean_env(), check=False, timeout=1800)
+        result = processes.run(command, env=clean_env(), timeout=1800)
         if result.returncode != 0:
             tail = " ".join((result.stdout + result.stderr).split())[-400:]
             raise ReleaseError(f"twine upload of {', '.join(p.name for p in paths)} failed: {tail}")

@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -37,6 +36,7 @@ from typing import Literal
 from packaging.tags import sys_tags
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
+from codex_release import processes
 from codex_release.errors import ReleaseError
 from codex_release.fake_responses import FakeResponsesServer, Text
 from codex_release.fresh_venv import FreshVenv, clean_env, isolated_pip_env, pip_error, run_pip
@@ -196,17 +196,15 @@ def run_smoke_program(python: Path, version: CodexVersion, report: SmokeReport, 
                 "expected_text": SMOKE_REPLY,
             }
             try:
-                result = subprocess.run(
+                result = processes.run(
                     [str(python), "-I", str(program), json.dumps(spec)],
                     cwd=tmp / "work",
                     env=clean_env(),
-                    capture_output=True,
-                    text=True,
                     timeout=600,
-                    check=False,
+                    what="the smoke program",
                 )
-            except subprocess.TimeoutExpired:
-                report.add(section, "smoke program", False, "timed out after 600 s")
+            except processes.ChildTimeout as exc:
+                report.add(section, "smoke program", False, str(exc))
                 return
             turns = len(model.model_requests)
         seen = 0
@@ -283,26 +281,25 @@ def check_emulated_aarch64(files: ReleaseFiles, report: SmokeReport, mode: Emula
         manifest = json.loads((vendor / "codex-package.json").read_text(encoding="utf-8"))
         codex = vendor / str(manifest.get("entrypoint") or "bin/codex")
         expected = f"codex-cli {files.version.semver}"
-        version = subprocess.run(
-            [*launcher, str(codex), "--version"], capture_output=True, text=True, timeout=300, check=False
-        )
+        try:
+            version = processes.run([*launcher, str(codex), "--version"], timeout=300)
+        except processes.ChildTimeout as exc:
+            report.add(section, "codex --version", False, str(exc))
+            return
         text = version.stdout.strip()
         report.add(section, "codex --version", text == expected, f"{text or version.stderr.strip()[-200:]} ({how})")
         (tmp / "home").mkdir()
         request = {"id": 1, "method": "initialize", "params": {"clientInfo": {"name": "smoke", "version": "0"}}}
         try:
-            served = subprocess.run(
+            served = processes.run(
                 [*launcher, str(codex), "app-server"],
                 input=json.dumps(request) + "\n",
-                capture_output=True,
-                text=True,
                 timeout=300,
                 cwd=tmp,
                 env=clean_env({"CODEX_HOME": str(tmp / "home")}),
-                check=False,
             )
-        except subprocess.TimeoutExpired:
-            report.add(section, "app-server initialize", False, "no answer within 300 s")
+        except processes.ChildTimeout as exc:
+            report.add(section, "app-server initialize", False, f"no answer: {exc}")
             return
         answer = _initialize_answer(served.stdout)
         agent = str(answer.get("userAgent", "")) if answer else ""

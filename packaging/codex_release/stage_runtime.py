@@ -19,7 +19,7 @@ from pathlib import Path
 
 import tomlkit
 
-from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, sniff_format
+from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, needs_exec_bit, sniff_format
 from codex_release.errors import ReleaseError
 from codex_release.pins import repo_root
 from codex_release.platform_tags import check_requested_tags, derive_platform_tags
@@ -112,7 +112,7 @@ def _stage_package(
         found = None
     if found != version:
         raise ReleaseError(
-            f"{source.path}: {MANIFEST_NAME} says version {manifest.version!r} but --codex-version is {version}: "
+            f"{source.path}: {MANIFEST_NAME} says version {manifest.version[:40]!r} but --codex-version is {version}: "
             "pass the platform package of that release"
         )
     entry = vendor / manifest.entrypoint
@@ -121,6 +121,38 @@ def _stage_package(
     if sniff_format(entry) is None:
         raise ReleaseError(f"{source.path}: {manifest.entrypoint} is not an executable (no ELF, Mach-O or PE header)")
     return target
+
+
+def _check_exec_bits(source: Path, vendor: Path, binaries: tuple[BinaryInfo, ...], target: Target) -> None:
+    """Refuse a package whose programs lack exec bits, naming the first: the wheel would install a
+    ``codex`` (or ``rg`` on PATH) that cannot start, and ``verify`` refuses such a wheel.
+
+    A program is what :func:`~codex_release.binaries.needs_exec_bit` says from the headers, plus by the
+    layout the entrypoint and, except on Windows (which runs files by extension, not mode), every file
+    directly in the package's ``pathDir`` (put on PATH, so run by name, whatever it is). Libraries need
+    no exec bits.
+    """
+    manifest = read_manifest(vendor)
+    wanted = {info.name: info.describe(detail=False) for info in binaries if needs_exec_bit(info)}
+    if target.os != "windows":
+        path_dir = vendor / manifest.path_dir
+        if path_dir.is_dir():
+            for entry in sorted(path_dir.iterdir()):
+                if entry.is_file():
+                    wanted.setdefault(entry.relative_to(vendor).as_posix(), "program on PATH")
+    wanted.setdefault(manifest.entrypoint, "the entrypoint")
+    for name in sorted(wanted):
+        path = vendor / name
+        if path.is_file() and not path.stat().st_mode & 0o111:
+            raise ReleaseError(
+                f"{source}: {name} has no exec bits (mode {path.stat().st_mode & 0o777:04o}) but is "
+                f"{_article(wanted[name])}: a wheel of it would install a program that cannot start; "
+                f"chmod +x it in the package (or use the published platform package)"
+            )
+
+
+def _article(text: str) -> str:
+    return text if text.startswith("the ") else ("an " if text[:1] in "AEIOU" else "a ") + text
 
 
 def _write_project(staging: Path, version: CodexVersion, tags: tuple[str, ...]) -> None:
@@ -164,6 +196,7 @@ def stage_runtime(
         else:
             resolved = _stage_package(opened, vendor, version, target, include_voice)
         binaries = tuple(inspect_tree(vendor))
+        _check_exec_bits(source, vendor, binaries, resolved)
         tags = (
             check_requested_tags(platform_tag, binaries, resolved)
             if platform_tag

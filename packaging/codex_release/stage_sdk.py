@@ -23,7 +23,6 @@ from __future__ import annotations
 import ast
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -35,13 +34,14 @@ import tomlkit
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
+from codex_release import processes
 from codex_release.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION, repo_root, runtime_requirement
 from codex_release.staging import check_destination, overlaps, replace_when_done
-from codex_release.versions import CodexVersion
+from codex_release.versions import CodexVersion, parse_pep440
 
 __all__ = [
     "MINIMUM_RUNTIME_FILE",
@@ -89,10 +89,7 @@ def minimum_runtime_version(sdk_dir: Path) -> Version:
         if isinstance(target, ast.Name) and target.id == _MINIMUM_RUNTIME_NAME:
             if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
                 raise ReleaseError(f"{path}: {_MINIMUM_RUNTIME_NAME} must be a string literal such as '0.169.0'")
-            try:
-                return Version(value.value)
-            except InvalidVersion:
-                raise ReleaseError(f"{path}: {_MINIMUM_RUNTIME_NAME} = {value.value!r} is not a version") from None
+            return parse_pep440(value.value, f"{path}: {_MINIMUM_RUNTIME_NAME}")
     raise ReleaseError(f"{path} does not define {_MINIMUM_RUNTIME_NAME}: the SDK must declare its oldest runtime")
 
 
@@ -125,10 +122,7 @@ def _check_versions(codex_version: CodexVersion, sdk_version: str | None, minimu
         )
     if sdk_version is None:
         return runtime
-    try:
-        wanted = Version(sdk_version)
-    except InvalidVersion:
-        raise ReleaseError(f"--sdk-version {sdk_version!r} is not a PEP 440 version") from None
+    wanted = parse_pep440(sdk_version, "--sdk-version")
     if wanted != runtime:
         raise ReleaseError(
             f"--sdk-version {sdk_version} differs from the Codex version {codex_version}: the SDK and runtime "
@@ -158,7 +152,7 @@ def _rewrite_pyproject(pyproject: Path, sdk_version: Version, runtime: Version) 
 
 def _run(args: list[str], what: str, cwd: Path | None = None) -> None:
     env = {**os.environ, "PIP_NO_INPUT": "1"}
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    result = processes.run(args, cwd=cwd, env=env, timeout=900, what=what)
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip().splitlines()
         tail = " | ".join(line.strip() for line in output[-6:] if line.strip())

@@ -14,7 +14,6 @@ import csv
 import hashlib
 import io
 import json
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -25,11 +24,12 @@ from pathlib import Path
 
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 
+from codex_release import processes
 from codex_release.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
 from codex_release.binaries import inspect_tree
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
-from codex_release.platform_tags import derive_platform_tags
+from codex_release.platform_tags import derive_platform_tags, tag_problem
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion, parse_codex_version
 
@@ -139,8 +139,11 @@ def _verify_runtime_wheel(path: Path, version: CodexVersion) -> tuple[ArtifactRe
             if parse_codex_version(str(manifest.get("version"))) != version:
                 report.faults.append(f"bundled codex-package.json is version {manifest.get('version')}")
             _check_record(zf, report, Path(tmp))
-            derived = derive_platform_tags(inspect_tree(Path(tmp)), target)
-            if set(derived) != platforms:
+            infos = inspect_tree(Path(tmp))
+            derived = derive_platform_tags(infos, target)
+            problems = [f"tag {part}: {p}" for part in sorted(platforms) if (p := tag_problem(part, infos, target))]
+            report.faults.extend(problems)
+            if set(derived) != platforms and not problems:
                 report.faults.append(f"tags {report.tags} but the binaries earn {'.'.join(derived)}")
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         report.faults.append(f"unreadable wheel ({exc})")
@@ -190,12 +193,7 @@ def _twine_check(files: list[Path]) -> dict[str, str]:
     """``twine check --strict`` over ``files``: file name -> failure text (absent when it passed)."""
     if not files:
         return {}
-    result = subprocess.run(
-        [sys.executable, "-m", "twine", "check", "--strict", *map(str, files)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = processes.run([sys.executable, "-m", "twine", "check", "--strict", *map(str, files)], timeout=600)
     failures: dict[str, str] = {}
     current = None
     for line in (result.stdout + result.stderr).splitlines():

@@ -23,7 +23,6 @@ import html.parser
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import urllib.error
@@ -65,15 +64,11 @@ def default_index_url() -> str:
     """The simple index pip would use here: ``PIP_INDEX_URL``, ``pip config``, else pip's default."""
     if os.environ.get("PIP_INDEX_URL"):
         return os.environ["PIP_INDEX_URL"]
+    from codex_release import processes
+
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "config", "get", "global.index-url"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
+        done = processes.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"], timeout=60)
+    except ReleaseError:
         done = None
     if done is not None and done.returncode == 0 and done.stdout.strip():
         return done.stdout.strip()

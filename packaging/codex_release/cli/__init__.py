@@ -13,18 +13,28 @@ from codex_release.cli import (
     runtime_commands,
     sdk_commands,
 )
+from codex_release.cli.boundary import DEBUG_ENV, ReleaseGroup
 
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=ReleaseGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="codex-release")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar=DEBUG_ENV,
+    help=f"Show the traceback of an error (also {DEBUG_ENV}=1). Without it every error is one line.",
+)
+def main(debug: bool) -> None:
     """Release toolkit for openai-codex (the SDK) and openai-codex-cli-bin (its per-platform runtime).
 
     Everything is version-locked to one Codex release: pass --codex-version as a release tag
     (rust-v0.169.0, 0.154.0-alpha.1) or as its PEP 440 form (0.169.0, 0.154.0a1). Without it, commands
     use the runtime pinned in sdk/pyproject.toml.
+
+    Every error is one line on stderr and exit status 1; an unexpected one says it is a bug
+    (--debug shows its traceback). Ctrl-C exits 130.
     """
 
 

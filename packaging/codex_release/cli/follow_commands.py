@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import _to_codex_version, run_or_exit
+from codex_release.cli.options import _to_codex_version
 from codex_release.versions import CodexVersion
 
 _OUTPUT_FILE = click.Path(dir_okay=False, path_type=Path)
@@ -56,7 +56,7 @@ def bump_command(
     """
     from codex_release.bump import bump
 
-    result = run_or_exit(lambda: bump(codex_version, latest=latest, allow_downgrade=allow_downgrade))
+    result = bump(codex_version, latest=latest, allow_downgrade=allow_downgrade)
     if result.changes is None:
         click.echo(f"the SDK already pins Codex {result.new}: nothing to do")
     else:

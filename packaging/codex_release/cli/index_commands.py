@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, resolve_version, run_or_exit
+from codex_release.cli.options import codex_version_option, resolve_version
 from codex_release.versions import CodexVersion
 
 
@@ -34,8 +34,8 @@ def verify_index_command(codex_version: CodexVersion | None, dist_dir: Path, ind
     """
     from codex_release.verify_index import verify_index
 
-    version = run_or_exit(lambda: resolve_version(codex_version))
-    report = run_or_exit(lambda: verify_index(version, dist_dir, index_url=index_url))
+    version = resolve_version(codex_version)
+    report = verify_index(version, dist_dir, index_url=index_url)
     click.echo(report.table("verify-index"))
     if not report.ok:
         raise click.ClickException(f"the index does not serve release {version} as built: see the FAIL rows above")

@@ -14,12 +14,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _to_codex_version(ctx: click.Context, param: click.Parameter, value: str | None) -> CodexVersion | None:
+    """Parse the value; a bad one is a :class:`ReleaseError` (one line, exit 1, via the CLI's boundary)."""
     if value is None:
         return None
     try:
         return parse_codex_version(value)
     except ReleaseError as exc:
-        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+        raise ReleaseError(f"--codex-version: {exc}") from None
 
 
 def codex_version_option(*, required: bool = True) -> Callable[[F], F]:
@@ -47,8 +48,6 @@ def resolve_version(version: CodexVersion | None) -> CodexVersion:
 
 
 def run_or_exit(func: Callable[[], Any]) -> Any:
-    """Run ``func``; turn a :class:`ReleaseError` into a one-line ``Error: ...`` and exit status 1."""
-    try:
-        return func()
-    except ReleaseError as exc:
-        raise click.ClickException(str(exc)) from None
+    """Obsolete: the CLI's one error boundary (:mod:`codex_release.cli.boundary`) turns errors into one
+    line for every command. Kept as a plain call so branches that still use it merge; do not add uses."""
+    return func()

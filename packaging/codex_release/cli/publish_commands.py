@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, resolve_version, run_or_exit
+from codex_release.cli.options import codex_version_option, resolve_version
 from codex_release.targets import TARGETS
 from codex_release.versions import CodexVersion
 
@@ -74,18 +74,16 @@ def smoke_command(
     """
     from codex_release.smoke import smoke
 
-    version = run_or_exit(lambda: resolve_version(codex_version))
-    report = run_or_exit(
-        lambda: smoke(
-            dist_dir,
-            version,
-            install=install,
-            resolution=resolution,
-            emulation=emulated,  # type: ignore[arg-type]
-            expect_target=expect_target,
-            wheelhouse=wheelhouse,
-            echo=lambda line: click.echo(line, err=True),
-        )
+    version = resolve_version(codex_version)
+    report = smoke(
+        dist_dir,
+        version,
+        install=install,
+        resolution=resolution,
+        emulation=emulated,  # type: ignore[arg-type]
+        expect_target=expect_target,
+        wheelhouse=wheelhouse,
+        echo=lambda line: click.echo(line, err=True),
     )
     _finish(report.table(), report.ok, "smoke")
 
@@ -104,12 +102,8 @@ def publish_rehearsal_command(dist_dir: Path, codex_version: CodexVersion | None
     """
     from codex_release.publish_rehearsal import publish_rehearsal
 
-    version = run_or_exit(lambda: resolve_version(codex_version))
-    report = run_or_exit(
-        lambda: publish_rehearsal(
-            dist_dir, version, wheelhouse=wheelhouse, echo=lambda line: click.echo(line, err=True)
-        )
-    )
+    version = resolve_version(codex_version)
+    report = publish_rehearsal(dist_dir, version, wheelhouse=wheelhouse, echo=lambda line: click.echo(line, err=True))
     _finish(report.table("publish-rehearsal"), report.ok, "the publish rehearsal")
 
 
@@ -153,8 +147,8 @@ def stage_publish_command(dist_dir: Path, codex_version: CodexVersion | None, ou
     """
     from codex_release.publish_rehearsal import stage_publish
 
-    version = run_or_exit(lambda: resolve_version(codex_version))
-    plan = run_or_exit(lambda: stage_publish(dist_dir, version, out_dir))
+    version = resolve_version(codex_version)
+    plan = stage_publish(dist_dir, version, out_dir)
     for batch, paths in (("1. runtime", plan.runtime), ("2. sdk", plan.sdk)):
         click.echo(f"{batch}: " + ", ".join(p.name for p in paths))
 
@@ -187,16 +181,14 @@ def wait_for_index_command(
     """
     from codex_release.resolution import wait_for_index
 
-    version = run_or_exit(lambda: resolve_version(codex_version))
-    found = run_or_exit(
-        lambda: wait_for_index(
-            version,
-            index_url=index_url,
-            dist_dir=dist_dir,
-            timeout_s=timeout_s,
-            interval_s=interval_s,
-            echo=lambda line: click.echo(line, err=True),
-        )
+    version = resolve_version(codex_version)
+    found = wait_for_index(
+        version,
+        index_url=index_url,
+        dist_dir=dist_dir,
+        timeout_s=timeout_s,
+        interval_s=interval_s,
+        echo=lambda line: click.echo(line, err=True),
     )
     for triple, name in sorted(found.items()):
         click.echo(f"{triple}\t{name}")
@@ -219,7 +211,7 @@ def lint_workflows_command(paths: tuple[Path, ...], online: bool) -> None:
     from codex_release.workflow_lint import lint_workflows
 
     chosen = list(paths) or [Path(".github/workflows")]
-    results = run_or_exit(lambda: lint_workflows(chosen, online=online))
+    results = lint_workflows(chosen, online=online)
     for result in results:
         if result.output:
             click.echo(result.output)

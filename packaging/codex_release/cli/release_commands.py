@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, resolve_version, run_or_exit
+from codex_release.cli.options import codex_version_option, resolve_version
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion
 
@@ -54,18 +54,16 @@ def release_command(
     """
     from codex_release.release import build_release
 
-    version = run_or_exit(lambda: resolve_version(codex_version))
+    version = resolve_version(codex_version)
     chosen = tuple(get_target(t) for t in targets) if targets else TARGETS
-    result = run_or_exit(
-        lambda: build_release(
-            version,
-            dist_dir,
-            targets=chosen,
-            with_sdk=with_sdk,
-            run_smoke=run_smoke and with_sdk,
-            echo=click.echo,
-            progress=False if quiet else None,
-        )
+    result = build_release(
+        version,
+        dist_dir,
+        targets=chosen,
+        with_sdk=with_sdk,
+        run_smoke=run_smoke and with_sdk,
+        echo=click.echo,
+        progress=False if quiet else None,
     )
     click.echo(f"release {version} ({version.tag}): {len(result.files)} files in {dist_dir}")
 

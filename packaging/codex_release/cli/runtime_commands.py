@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, resolve_version, run_or_exit
+from codex_release.cli.options import codex_version_option, resolve_version
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion
 
@@ -68,11 +68,9 @@ def fetch_runtime_command(
 
     if bool(targets) == all_targets:
         raise click.UsageError("pass --all or at least one --target")
-    version = run_or_exit(lambda: resolve_version(codex_version))
+    version = resolve_version(codex_version)
     chosen = TARGETS if all_targets else tuple(get_target(t) for t in targets)
-    placed = run_or_exit(
-        lambda: fetch_runtime(version, chosen, dest, source=source, base_url=base_url)  # type: ignore[arg-type]
-    )
+    placed = fetch_runtime(version, chosen, dest, source=source, base_url=base_url)  # type: ignore[arg-type]
     for target, path in placed.items():
         click.echo(f"{target.triple}\t{path}")
 
@@ -110,18 +108,16 @@ def stage_runtime_command(
     """
     from codex_release.stage_runtime import stage_runtime
 
-    staged = run_or_exit(
-        lambda: stage_runtime(
-            staging_dir,
-            source,
-            codex_version,
-            target=target,
-            platform_tag=platform_tag,
-            include_voice=include_voice,
-            overwrite=overwrite,
-            wheel_dir=wheel_dir,
-            progress=False if quiet else None,
-        )
+    staged = stage_runtime(
+        staging_dir,
+        source,
+        codex_version,
+        target=target,
+        platform_tag=platform_tag,
+        include_voice=include_voice,
+        overwrite=overwrite,
+        wheel_dir=wheel_dir,
+        progress=False if quiet else None,
     )
     click.echo(f"staged {staged.target.triple} {staged.version} as py3-none-{staged.platform_tag} in {staging_dir}")
     if staged.wheel is not None:
@@ -141,8 +137,8 @@ def verify_command(dist_dir: Path, codex_version: CodexVersion | None, require_s
     """
     from codex_release.verify import verify_dist
 
-    version = run_or_exit(lambda: resolve_version(codex_version))
-    report = run_or_exit(lambda: verify_dist(dist_dir, version, require_sdk=require_sdk))
+    version = resolve_version(codex_version)
+    report = verify_dist(dist_dir, version, require_sdk=require_sdk)
     click.echo(report.table())
     if not report.ok:
         click.echo(f"Error: {len(report.faults)} fault(s) in {dist_dir}", err=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, run_or_exit
+from codex_release.cli.options import codex_version_option
 from codex_release.versions import CodexVersion
 
 _EXISTING_FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
@@ -40,9 +40,7 @@ def generate_types_command(
     """
     from codex_release.generate_types import generate_types
 
-    result = run_or_exit(
-        lambda: generate_types(codex_bin=codex_bin, codex_version=codex_version, out_dir=out_dir, check=check)
-    )
+    result = generate_types(codex_bin=codex_bin, codex_version=codex_version, out_dir=out_dir, check=check)
     if check:
         click.echo(f"{result.out_dir} is up to date with Codex {result.codex_version}")
     elif result.changed:
@@ -75,14 +73,12 @@ def stage_sdk_command(
     """
     from codex_release.stage_sdk import stage_sdk
 
-    result = run_or_exit(
-        lambda: stage_sdk(
-            staging_dir,
-            codex_version=codex_version,
-            sdk_version=sdk_version,
-            dist_dir=dist_dir,
-            overwrite=overwrite,
-        )
+    result = stage_sdk(
+        staging_dir,
+        codex_version=codex_version,
+        sdk_version=sdk_version,
+        dist_dir=dist_dir,
+        overwrite=overwrite,
     )
     click.echo(
         f"Staged openai-codex {result.sdk_version} (openai-codex-cli-bin=={result.runtime_pin}) in {result.staging_dir}"
