@@ -242,7 +242,7 @@ def test_failed_turn(real_config: CodexConfig, fake_model: FakeResponsesServer) 
 def test_approval_policy(
     real_config: CodexConfig, fake_model: FakeResponsesServer, workdir: Path, decision: str, runs: bool
 ) -> None:
-    fake_model.enqueue(ShellCall("touch marker.txt", workdir=str(workdir)), Text("Done."))
+    fake_model.enqueue(ShellCall("echo ok > marker.txt", workdir=str(workdir)), Text("Done."))
     with Codex(replace(real_config, approval_handler=decision)) as codex:  # type: ignore[arg-type]
         result = codex.thread_start(approval_policy="untrusted").run("Create the marker.")
     assert result.final_response == "Done."
@@ -259,8 +259,8 @@ def test_approval_callback(real_config: CodexConfig, fake_model: FakeResponsesSe
         return "accept" if "allowed" in (request.command or "") else "decline"
 
     fake_model.enqueue(
-        ShellCall("touch allowed.txt", workdir=str(workdir)),
-        ShellCall("touch forbidden.txt", workdir=str(workdir)),
+        ShellCall("echo ok > allowed.txt", workdir=str(workdir)),
+        ShellCall("echo ok > forbidden.txt", workdir=str(workdir)),
         Text("Done."),
     )
     with Codex(replace(real_config, approval_handler=handler)) as codex:

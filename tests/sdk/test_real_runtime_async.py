@@ -131,7 +131,7 @@ async def test_async_approval_callback(
         await asyncio.sleep(0)
         return "accept"
 
-    fake_model.enqueue(ShellCall("touch async-marker.txt", workdir=str(workdir)), Text("Done."))
+    fake_model.enqueue(ShellCall("echo ok > async-marker.txt", workdir=str(workdir)), Text("Done."))
     async with AsyncCodex(replace(real_config, approval_handler=handler)) as codex:
         thread = await codex.thread_start(approval_policy="untrusted")
         result = await thread.run("Make the marker.")
@@ -141,7 +141,7 @@ async def test_async_approval_callback(
 
 
 async def test_default_declines(real_config: CodexConfig, fake_model: FakeResponsesServer, workdir: Path) -> None:
-    fake_model.enqueue(ShellCall("touch nope.txt", workdir=str(workdir)), Text("Done."))
+    fake_model.enqueue(ShellCall("echo ok > nope.txt", workdir=str(workdir)), Text("Done."))
     async with AsyncCodex(real_config) as codex:
         result = await (await codex.thread_start(approval_policy="untrusted")).run("Try.")
     assert result.final_response == "Done."
