@@ -163,7 +163,7 @@ def test_no_target_or_runner_is_written_in_the_workflows() -> None:
 # ------------------------------------------------------------------------------------------ runners
 def _runs_on_labels(path: Path) -> list[tuple[str, str, bool]]:
     """(job, label, from_target_table) for every runner a workflow can ask for, matrix entries expanded."""
-    labels = []
+    labels: list[tuple[str, str, bool]] = []
     for name, job in jobs(path).items():
         runs_on = job["runs-on"]
         assert isinstance(runs_on, str), f"{name}: one runner label, not {runs_on!r}"
@@ -214,14 +214,17 @@ def test_the_hosted_runner_table_is_dated_and_holds_no_retired_image() -> None:
     )
 
 
+def _python(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
 def test_ci_runs_the_sdk_real_runtime_tests_on_macos_with_and_without_waitid_and_on_windows() -> None:
     job = jobs(CI)["sdk-native"]
     entries = {(entry["runner"], entry["python-version"]) for entry in job["strategy"]["matrix"]["include"]}
     macos = {python for runner, python in entries if GITHUB_HOSTED_RUNNERS[runner][0] == "macos"}
     windows = {python for runner, python in entries if GITHUB_HOSTED_RUNNERS[runner][0] == "windows"}
-    version = lambda text: tuple(int(part) for part in text.split("."))  # noqa: E731
-    assert any(version(p) < (3, 13) for p in macos), "a macOS job on CPython < 3.13 (no os.waitid there)"
-    assert any(version(p) >= (3, 13) for p in macos), "a macOS job on CPython >= 3.13 (os.waitid)"
+    assert any(_python(p) < (3, 13) for p in macos), "a macOS job on CPython < 3.13 (no os.waitid there)"
+    assert any(_python(p) >= (3, 13) for p in macos), "a macOS job on CPython >= 3.13 (os.waitid)"
     assert windows
     assert [s.get("run") for s in job["steps"]][-1] == "python -m pytest tests/sdk -m runtime"
 

@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -354,7 +355,9 @@ class WorkflowRunner:
 
     def run_all(self) -> dict[str, list[JobRun]]:
         for name in self.order():
+            started = time.monotonic()
             self.results[name] = self.run_job(name)
+            self.log(f"=== {name}: {time.monotonic() - started:.1f} s")
         return self.results
 
     def run_job(self, name: str) -> list[JobRun]:
