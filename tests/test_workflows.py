@@ -14,7 +14,7 @@ import yaml  # type: ignore[import-untyped,unused-ignore]
 from click.testing import CliRunner
 
 from codex_release.cli import main
-from codex_release.targets import TARGETS
+from codex_release.targets import FIXED_RUNNERS, GITHUB_HOSTED_RUNNERS, RUNNERS_CHECKED, TARGETS
 from codex_release.workflow_lint import lint_workflows, run_actionlint, run_zizmor
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
@@ -151,12 +151,93 @@ def test_release_matrix_is_the_cli_target_table(tmp_path: Path) -> None:
 
 
 def test_no_target_or_runner_is_written_in_the_workflows() -> None:
-    text = RELEASE.read_text(encoding="utf-8") + CI.read_text(encoding="utf-8")
+    release = RELEASE.read_text(encoding="utf-8")
     for target in TARGETS:
-        assert target.triple not in text
-        assert target.npm_suffix not in text
-        if target.runner != "ubuntu-24.04":  # also the plain Linux runner of the non-matrix jobs
-            assert re.search(rf"(?<![\w.-]){re.escape(target.runner)}(?![\w.-])", text) is None, target.runner
+        for text in (release, CI.read_text(encoding="utf-8")):
+            assert target.triple not in text
+            assert target.npm_suffix not in text
+        if target.runner != FIXED_RUNNERS["linux"]:  # also the plain Linux runner of the non-matrix jobs
+            assert re.search(rf"(?<![\w.-]){re.escape(target.runner)}(?![\w.-])", release) is None, target.runner
+
+
+# ------------------------------------------------------------------------------------------ runners
+def _runs_on_labels(path: Path) -> list[tuple[str, str, bool]]:
+    """(job, label, from_target_table) for every runner a workflow can ask for, matrix entries expanded."""
+    labels: list[tuple[str, str, bool]] = []
+    for name, job in jobs(path).items():
+        runs_on = job["runs-on"]
+        assert isinstance(runs_on, str), f"{name}: one runner label, not {runs_on!r}"
+        if runs_on == "${{ matrix.runner }}":
+            matrix = job["strategy"]["matrix"]
+            if matrix == MATRIX_EXPRESSION:  # the target table, through `codex-release plan`
+                labels.extend((name, target.runner, True) for target in TARGETS)
+            else:
+                labels.extend((name, entry["runner"], False) for entry in matrix["include"])
+        else:
+            assert "${{" not in runs_on, f"{name}: runs-on {runs_on} is not one the tests can check"
+            labels.append((name, runs_on, False))
+    return labels
+
+
+@pytest.mark.parametrize("path", [CI, RELEASE], ids=lambda p: p.name)
+def test_every_runner_label_is_a_current_github_hosted_image(path: Path) -> None:
+    labels = _runs_on_labels(path)
+    assert labels
+    for job, label, _ in labels:
+        assert label in GITHUB_HOSTED_RUNNERS, (
+            f"{path.name} job {job}: {label} is not a current GitHub-hosted runner "
+            f"(table checked {RUNNERS_CHECKED}): use a current image"
+        )
+
+
+@pytest.mark.parametrize("path", [CI, RELEASE], ids=lambda p: p.name)
+def test_runner_labels_written_in_a_workflow_are_the_fixed_runners(path: Path) -> None:
+    """A label is either the target table's (release matrix) or one of FIXED_RUNNERS, never a third source."""
+    for job, label, from_targets in _runs_on_labels(path):
+        if not from_targets:
+            assert label in FIXED_RUNNERS.values(), f"{path.name} job {job}: {label} is not in FIXED_RUNNERS"
+
+
+def test_each_target_smokes_on_a_runner_of_its_own_os_and_cpu() -> None:
+    for target in TARGETS:
+        assert GITHUB_HOSTED_RUNNERS.get(target.runner) == (target.os, target.arch), target.triple
+    for role, label in FIXED_RUNNERS.items():
+        assert GITHUB_HOSTED_RUNNERS[label][0] == role, label
+
+
+def test_the_hosted_runner_table_is_dated_and_holds_no_retired_image() -> None:
+    assert re.fullmatch(r"20\d\d-[01]\d-[0-3]\d", RUNNERS_CHECKED)
+    retired = {"macos-11", "macos-12", "macos-13", "macos-14", "ubuntu-18.04", "ubuntu-20.04", "windows-2019"}
+    assert not retired & set(GITHUB_HOSTED_RUNNERS)
+    assert {"ubuntu-24.04", "ubuntu-24.04-arm", "macos-15", "macos-15-intel", "windows-2022", "windows-11-arm"} <= set(
+        GITHUB_HOSTED_RUNNERS
+    )
+
+
+def _python(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_ci_runs_the_sdk_real_runtime_tests_on_macos_with_and_without_waitid_and_on_windows() -> None:
+    job = jobs(CI)["sdk-native"]
+    entries = {(entry["runner"], entry["python-version"]) for entry in job["strategy"]["matrix"]["include"]}
+    macos = {python for runner, python in entries if GITHUB_HOSTED_RUNNERS[runner][0] == "macos"}
+    windows = {python for runner, python in entries if GITHUB_HOSTED_RUNNERS[runner][0] == "windows"}
+    assert any(_python(p) < (3, 13) for p in macos), "a macOS job on CPython < 3.13 (no os.waitid there)"
+    assert any(_python(p) >= (3, 13) for p in macos), "a macOS job on CPython >= 3.13 (os.waitid)"
+    assert windows
+    assert [s.get("run") for s in job["steps"]][-1] == "python -m pytest tests/sdk -m runtime"
+
+
+# -------------------------------------------------------------------------------- outputs off the checkout
+def test_release_jobs_that_run_the_toolkit_keep_artifacts_under_runner_temp() -> None:
+    """The toolkit refuses destinations inside the checkout: what it reads or writes lives in $RUNNER_TEMP."""
+    for name, job in jobs(RELEASE).items():
+        runs_toolkit = any("codex-release " in step.get("run", "") for step in job["steps"])
+        for step in job["steps"]:
+            uses = str(step.get("uses", ""))
+            if uses.startswith(("actions/upload-artifact@", "actions/download-artifact@")) and runs_toolkit:
+                assert str(step["with"]["path"]).startswith("${{ runner.temp }}/"), f"{name}: {step}"
 
 
 def test_publish_order_runtime_then_visible_then_sdk() -> None:
@@ -169,7 +250,7 @@ def test_publish_order_runtime_then_visible_then_sdk() -> None:
     (wait,) = [
         s["run"] for s in release_jobs["runtime-visible"]["steps"] if "run" in s and "wait-for-index" in s["run"]
     ]
-    assert "--dist-dir dist" in wait
+    assert '--dist-dir "$RUNNER_TEMP/dist"' in wait
 
 
 def _publish_jobs() -> dict[str, dict[str, Any]]:
@@ -255,7 +336,9 @@ ALLOWED_SETUP = (
     "python -m pip install -e .",
     'python -m pip install -e ".[dev]"',
     "sudo apt-get update && sudo apt-get install -y --no-install-recommends",
+    "python -m pip install --no-deps -e sdk",
 )
+TEST_RUNNER = "python -m pytest tests/"
 
 
 def _command_lines() -> list[tuple[str, str]]:
@@ -271,7 +354,8 @@ def test_every_run_step_is_the_cli_a_make_target_or_an_install() -> None:
     for job, line in _command_lines():
         is_cli = line.startswith(("codex-release ", ".venv/bin/codex-release "))
         is_make = re.fullmatch(r"make [\w-]+", line) is not None
-        assert is_cli or is_make or line.startswith(ALLOWED_SETUP), f"{job}: {line}"
+        is_test_runner = line.startswith(TEST_RUNNER) and "&" not in line and ";" not in line
+        assert is_cli or is_make or is_test_runner or line.startswith(ALLOWED_SETUP), f"{job}: {line}"
 
 
 ENV_VALUES = {
@@ -279,6 +363,7 @@ ENV_VALUES = {
     "VERSION": "0.169.0",
     "TRIPLE": TARGETS[0].triple,
     "GITHUB_OUTPUT": "github_output",
+    "RUNNER_TEMP": ".",
 }
 
 

@@ -336,7 +336,9 @@ def fetch_runtime(
 def fetched_package_dir(version: CodexVersion, target: Target, *, include_voice: bool = True) -> Path:
     """The unpacked platform package of ``target`` (fetched and unpacked once, then reused from the cache)."""
     (blob,) = _fetch_cached(version, [target], source="npm", base_url=None).values()
-    unpacked = cache_dir() / "unpacked" / f"{blob.stem}{'' if include_voice else '-novoice'}"
+    # 32 hex digits (128 bits) of the blob's digest name the tree: with the full 128 the deepest files of a
+    # Windows package pass the 260-character path limit under the user cache directory.
+    unpacked = cache_dir() / "unpacked" / f"{blob.stem[:32]}{'' if include_voice else '-novoice'}"
     marker = unpacked.with_name(unpacked.name + ".complete")
     if marker.is_file() and unpacked.is_dir():
         return unpacked

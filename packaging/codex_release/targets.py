@@ -13,7 +13,15 @@ from typing import Literal
 
 from codex_release.errors import ReleaseError
 
-__all__ = ["TARGETS", "Target", "get_target", "host_target"]
+__all__ = [
+    "FIXED_RUNNERS",
+    "GITHUB_HOSTED_RUNNERS",
+    "RUNNERS_CHECKED",
+    "TARGETS",
+    "Target",
+    "get_target",
+    "host_target",
+]
 
 OperatingSystem = Literal["linux", "macos", "windows"]
 Arch = Literal["x86_64", "aarch64"]
@@ -55,7 +63,7 @@ def _linux(arch: Arch) -> tuple[str, ...]:
 
 
 TARGETS: tuple[Target, ...] = (
-    Target("aarch64-apple-darwin", "macos", "aarch64", "darwin-arm64", "", "macos-14", ("macosx_11_0_arm64",)),
+    Target("aarch64-apple-darwin", "macos", "aarch64", "darwin-arm64", "", "macos-15", ("macosx_11_0_arm64",)),
     Target("x86_64-apple-darwin", "macos", "x86_64", "darwin-x64", "", "macos-15-intel", ("macosx_10_12_x86_64",)),
     # 0.169.0's linux-arm64 codex-path/rg is a dynamic glibc executable needing GLIBC_2.18 (codex itself
     # is static): that wheel can only honestly be tagged manylinux_2_18.
@@ -72,6 +80,42 @@ TARGETS: tuple[Target, ...] = (
     Target("aarch64-pc-windows-msvc", "windows", "aarch64", "win32-arm64", ".exe", "windows-11-arm", ("win_arm64",)),
     Target("x86_64-pc-windows-msvc", "windows", "x86_64", "win32-x64", ".exe", "windows-2022", ("win_amd64",)),
 )
+
+# ------------------------------------------------------------------------------------------ runners
+RUNNERS_CHECKED = "2026-12-01"
+"""When :data:`GITHUB_HOSTED_RUNNERS` was last compared with GitHub's list of hosted runner images."""
+
+GITHUB_HOSTED_RUNNERS: dict[str, tuple[OperatingSystem, Arch]] = {
+    # Standard GitHub-hosted runner labels that still schedule a runner (actions/runner-images), with
+    # the OS and CPU of the machine behind each. Retired and never to be used again: macos-11, macos-12,
+    # macos-13 (December 2025), macos-14 (November 2026), ubuntu-20.04, windows-2019. A label missing
+    # here makes the workflow tests fail: check the runner images list, then update this table and
+    # RUNNERS_CHECKED together.
+    "ubuntu-latest": ("linux", "x86_64"),
+    "ubuntu-22.04": ("linux", "x86_64"),
+    "ubuntu-24.04": ("linux", "x86_64"),
+    "ubuntu-26.04": ("linux", "x86_64"),
+    "ubuntu-22.04-arm": ("linux", "aarch64"),
+    "ubuntu-24.04-arm": ("linux", "aarch64"),
+    "ubuntu-26.04-arm": ("linux", "aarch64"),
+    "windows-latest": ("windows", "x86_64"),
+    "windows-2022": ("windows", "x86_64"),
+    "windows-2025": ("windows", "x86_64"),
+    "windows-11-arm": ("windows", "aarch64"),
+    "macos-latest": ("macos", "aarch64"),
+    "macos-15": ("macos", "aarch64"),
+    "macos-26": ("macos", "aarch64"),
+    "macos-15-intel": ("macos", "x86_64"),
+    "macos-26-intel": ("macos", "x86_64"),
+}
+
+FIXED_RUNNERS: dict[str, str] = {
+    # The runner labels written literally in the workflows (jobs outside the target matrix), by role.
+    # The workflow tests hold every literal `runs-on` label to this table and to GITHUB_HOSTED_RUNNERS.
+    "linux": "ubuntu-24.04",  # every non-matrix job of ci.yml and release.yml
+    "macos": "macos-15",  # ci.yml: the SDK's real-runtime tests on macOS (arm64)
+    "windows": "windows-2022",  # ci.yml: the SDK's real-runtime tests on Windows (x64)
+}
 
 _BY_TRIPLE = {target.triple: target for target in TARGETS}
 

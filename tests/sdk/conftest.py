@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -70,14 +72,45 @@ def fake_app_server(tmp_path: Path) -> Callable[..., CodexConfig]:
 
 
 def process_alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-            return handle.read().split(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
+    """True while ``pid`` exists and is not a zombie (Linux: /proc; macOS: ps; Windows: the process handle)."""
+    if sys.platform == "win32":
+        return _windows_process_alive(pid)
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+                return handle.read().split(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return os.path.exists(f"/proc/{pid}")
+    state = subprocess.run(
+        ["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True, check=False, timeout=30
+    )
+    return state.returncode == 0 and bool(state.stdout.strip()) and not state.stdout.strip().startswith("Z")
+
+
+def _windows_process_alive(pid: int) -> bool:
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined,unused-ignore]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
         return False
-    except OSError:
-        return os.path.exists(f"/proc/{pid}")
+    try:
+        code = ctypes.c_ulong()
+        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        return bool(code.value == 259)  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
+
+
+def kill_hard(pid: int) -> int:
+    """Kill ``pid`` at once (SIGKILL; TerminateProcess on Windows) and return the exit code Popen will report."""
+    if sys.platform == "win32":
+        os.kill(pid, signal.SIGTERM)  # TerminateProcess with exit code 15
+        return int(signal.SIGTERM)
+    os.kill(pid, signal.SIGKILL)
+    return -int(signal.SIGKILL)
 
 
 @pytest.fixture
@@ -87,5 +120,8 @@ def bundled_runtime_site(tmp_path: Path, real_package: Callable[[str], Path]) ->
     site = tmp_path / "runtime-site"
     package = site / "codex_cli_bin"
     shutil.copytree(RUNTIME_SOURCE, package, ignore=shutil.ignore_patterns("__pycache__", "vendor"))
-    (package / "vendor").symlink_to(real_package(host_target().triple), target_is_directory=True)
+    try:
+        (package / "vendor").symlink_to(real_package(host_target().triple), target_is_directory=True)
+    except OSError:  # Windows without the symlink privilege
+        shutil.copytree(real_package(host_target().triple), package / "vendor")
     return site

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -33,12 +34,17 @@ from openai_codex.types import (
     TurnStatus,
     UserMessageThreadItem,
 )
-from tests.sdk.conftest import process_alive
+from tests.sdk.conftest import kill_hard, process_alive
 
 pytestmark = pytest.mark.runtime
 
 
 def _group_members(pgid: int) -> list[int]:
+    """Live members of process group ``pgid`` (Linux: /proc; macOS: ps)."""
+    if not os.path.isdir("/proc/self"):
+        listing = subprocess.run(["ps", "-A", "-o", "pid=,pgid=,stat="], capture_output=True, text=True, check=True)
+        rows = [line.split() for line in listing.stdout.splitlines() if line.strip()]
+        return [int(row[0]) for row in rows if int(row[1]) == pgid and not row[2].startswith("Z")]
     members = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -236,7 +242,7 @@ def test_failed_turn(real_config: CodexConfig, fake_model: FakeResponsesServer) 
 def test_approval_policy(
     real_config: CodexConfig, fake_model: FakeResponsesServer, workdir: Path, decision: str, runs: bool
 ) -> None:
-    fake_model.enqueue(ShellCall("touch marker.txt", workdir=str(workdir)), Text("Done."))
+    fake_model.enqueue(ShellCall("echo ok > marker.txt", workdir=str(workdir)), Text("Done."))
     with Codex(replace(real_config, approval_handler=decision)) as codex:  # type: ignore[arg-type]
         result = codex.thread_start(approval_policy="untrusted").run("Create the marker.")
     assert result.final_response == "Done."
@@ -253,8 +259,8 @@ def test_approval_callback(real_config: CodexConfig, fake_model: FakeResponsesSe
         return "accept" if "allowed" in (request.command or "") else "decline"
 
     fake_model.enqueue(
-        ShellCall("touch allowed.txt", workdir=str(workdir)),
-        ShellCall("touch forbidden.txt", workdir=str(workdir)),
+        ShellCall("echo ok > allowed.txt", workdir=str(workdir)),
+        ShellCall("echo ok > forbidden.txt", workdir=str(workdir)),
         Text("Done."),
     )
     with Codex(replace(real_config, approval_handler=handler)) as codex:
@@ -288,13 +294,13 @@ def test_killed_runtime_wakes_every_turn(real_config: CodexConfig, fake_model: F
             worker.start()
         time.sleep(0.1)
         started = time.monotonic()
-        os.kill(codex.pid, signal.SIGKILL)
+        exit_code = kill_hard(codex.pid)
         for worker in workers:
             worker.join(timeout=10)
         assert time.monotonic() - started < 3
         assert len(errors) == 2
         assert all(isinstance(e, TransportClosedError) for e in errors)
-        assert "exit code -9" in str(errors[0])
+        assert f"exit code {exit_code}" in str(errors[0])
     finally:
         codex.close()
 
@@ -309,7 +315,8 @@ def test_close_leaves_no_process(real_config: CodexConfig, fake_model: FakeRespo
     codex.close()  # with a turn still running
     codex.close()
     assert not process_alive(pid)
-    assert _group_members(pid) == []
+    if sys.platform != "win32":  # no process groups there
+        assert _group_members(pid) == []
     with pytest.raises(TransportClosedError, match="closed"):
         handle.run()
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import signal
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +24,7 @@ from openai_codex import (
     TransportClosedError,
 )
 from openai_codex.types import AgentMessageThreadItem, ModelListResponse, TurnStatus
-from tests.sdk.conftest import process_alive
+from tests.sdk.conftest import kill_hard, process_alive
 
 pytestmark = pytest.mark.runtime
 
@@ -133,7 +131,7 @@ async def test_async_approval_callback(
         await asyncio.sleep(0)
         return "accept"
 
-    fake_model.enqueue(ShellCall("touch async-marker.txt", workdir=str(workdir)), Text("Done."))
+    fake_model.enqueue(ShellCall("echo ok > async-marker.txt", workdir=str(workdir)), Text("Done."))
     async with AsyncCodex(replace(real_config, approval_handler=handler)) as codex:
         thread = await codex.thread_start(approval_policy="untrusted")
         result = await thread.run("Make the marker.")
@@ -143,7 +141,7 @@ async def test_async_approval_callback(
 
 
 async def test_default_declines(real_config: CodexConfig, fake_model: FakeResponsesServer, workdir: Path) -> None:
-    fake_model.enqueue(ShellCall("touch nope.txt", workdir=str(workdir)), Text("Done."))
+    fake_model.enqueue(ShellCall("echo ok > nope.txt", workdir=str(workdir)), Text("Done."))
     async with AsyncCodex(real_config) as codex:
         result = await (await codex.thread_start(approval_policy="untrusted")).run("Try.")
     assert result.final_response == "Done."
@@ -159,11 +157,11 @@ async def test_killed_runtime_wakes_every_turn(real_config: CodexConfig, fake_mo
             assert await asyncio.to_thread(hang.reached.wait, 10)
         waiters = [asyncio.create_task(h.run()) for h in handles]
         await asyncio.sleep(0.05)
-        os.kill(codex.pid, signal.SIGKILL)
+        exit_code = kill_hard(codex.pid)
         results = await asyncio.wait_for(asyncio.gather(*waiters, return_exceptions=True), timeout=3)
         pid = codex.pid
     assert all(isinstance(r, TransportClosedError) for r in results), results
-    assert "exit code -9" in str(results[0])
+    assert f"exit code {exit_code}" in str(results[0])
     assert not process_alive(pid)
 
 
