@@ -112,7 +112,7 @@ def test_ci_runs_lint_and_the_suite_on_every_supported_python() -> None:
     ci = load(CI)
     assert set(ci["on"]) == {"push", "pull_request"}
     test_job = ci["jobs"]["test"]
-    assert test_job["strategy"]["matrix"]["python-version"] == ["3.10", "3.11", "3.12", "3.13"]
+    assert test_job["strategy"]["matrix"]["python-version"] == ["3.10", "3.11", "3.12", "3.13", "3.14"]
     runs = [step.get("run", "") for _, step in steps(CI)]
     assert "make test" in runs
     assert "make lint" in runs
@@ -332,12 +332,12 @@ def test_no_expression_is_expanded_inside_a_script(path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ every step is the CLI
-ALLOWED_SETUP = (
-    "python -m pip install -e .",
-    'python -m pip install -e ".[dev]"',
-    "sudo apt-get update && sudo apt-get install -y --no-install-recommends",
-    "python -m pip install --no-deps -e sdk",
+LOCKED_INSTALLS = (
+    "python -m pip install --require-hashes -r requirements/release.txt && python -m pip install --no-deps -e .",
+    "python -m pip install --require-hashes -r requirements/dev.txt",
+    "python -m pip install --no-deps -e . -e sdk",
 )
+APT_INSTALL = "sudo apt-get update && sudo apt-get install -y --no-install-recommends"
 TEST_RUNNER = "python -m pytest tests/"
 
 
@@ -355,7 +355,17 @@ def test_every_run_step_is_the_cli_a_make_target_or_an_install() -> None:
         is_cli = line.startswith(("codex-release ", ".venv/bin/codex-release "))
         is_make = re.fullmatch(r"make [\w-]+", line) is not None
         is_test_runner = line.startswith(TEST_RUNNER) and "&" not in line and ";" not in line
-        assert is_cli or is_make or is_test_runner or line.startswith(ALLOWED_SETUP), f"{job}: {line}"
+        is_setup = line in LOCKED_INSTALLS or (line.startswith(APT_INSTALL) and "&" not in line[len(APT_INSTALL) :])
+        assert is_cli or is_make or is_test_runner or is_setup, f"{job}: {line}"
+
+
+def test_every_pip_install_takes_its_dependencies_from_a_hash_locked_file() -> None:
+    installs = [line for _, line in _command_lines() if "pip install" in line]
+    assert installs
+    for line in installs:
+        for command in line.split("&&"):
+            words = command.split()
+            assert "--require-hashes" in words or "--no-deps" in words, f"unlocked install: {line}"
 
 
 ENV_VALUES = {
