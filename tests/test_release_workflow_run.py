@@ -251,6 +251,9 @@ def test_release_workflow_linux_jobs_run_as_written(
     assert _files(results["publish-sdk"]) == [
         [f"openai_codex-{version}-py3-none-any.whl", f"openai_codex-{version}.tar.gz"]
     ]
+    # every artifact that is published was attested by the job that built it
+    attested = [name for job in ("runtime-wheels", "sdk") for run in results[job] for name in run.attested]
+    assert sorted(attested) == sorted([*runtime_wheels[0], *_files(results["publish-sdk"])[0]])
 
 
 # ----------------------------------------------------------------------- the runner itself (fast tests)

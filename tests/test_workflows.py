@@ -21,6 +21,7 @@ WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
 RELEASE = WORKFLOWS / "release.yml"
 PUBLISH_ACTION = "pypa/gh-action-pypi-publish"
+ATTEST_ACTION = "actions/attest-build-provenance"
 MATRIX_EXPRESSION = "${{ fromJSON(needs.plan.outputs.matrix) }}"
 
 
@@ -279,11 +280,30 @@ def test_id_token_only_on_the_publish_jobs_and_least_privilege_elsewhere() -> No
     for name, job in release["jobs"].items():
         permissions = job.get("permissions")
         assert permissions is not None, f"{name} declares no permissions"
+        attests = any(str(step.get("uses", "")).startswith(ATTEST_ACTION) for step in job.get("steps", []))
         if name in publishers:
             assert permissions == {"id-token": "write"}
             assert job["environment"]["name"] == "pypi"
+        elif attests:
+            assert permissions == {"contents": "read", "id-token": "write", "attestations": "write"}, name
         else:
             assert permissions == {"contents": "read"}, name
+
+
+def test_the_jobs_that_build_artifacts_attest_them_and_no_other_job_does() -> None:
+    attesting = {
+        name
+        for name, job in jobs(RELEASE).items()
+        if any(str(step.get("uses", "")).startswith(ATTEST_ACTION) for step in job.get("steps", []))
+    }
+    assert attesting == {"runtime-wheels", "sdk"}
+    for name in attesting:
+        steps_ = jobs(RELEASE)[name]["steps"]
+        uses = [str(step.get("uses", "")).split("@")[0] for step in steps_]
+        assert uses.index(ATTEST_ACTION) < uses.index("actions/upload-artifact"), "attest what is uploaded"
+        attest = steps_[uses.index(ATTEST_ACTION)]
+        upload = steps_[uses.index("actions/upload-artifact")]
+        assert attest["with"]["subject-path"] == upload["with"]["path"], name
     ci = load(CI)
     assert ci["permissions"] == {"contents": "read"}
     assert "id-token" not in CI.read_text(encoding="utf-8")

@@ -20,7 +20,9 @@ raises :class:`WorkflowError` instead of quietly becoming an empty string.
   (``name``, ``path`` globs, ``if-no-files-found``; ``name`` or ``pattern``, ``path``,
   ``merge-multiple``), an artifact uploaded twice is an error as on GitHub;
 * ``pypa/gh-action-pypi-publish``: *not* run; the files it would upload from ``packages-dir`` are
-  recorded in :attr:`JobRun.published` for the test to check.
+  recorded in :attr:`JobRun.published` for the test to check;
+* ``actions/attest-build-provenance``: *not* run (it needs GitHub's OIDC token); the files its
+  ``subject-path`` matches (at least one, else an error) are recorded in :attr:`JobRun.attested`.
 """
 
 from __future__ import annotations
@@ -242,6 +244,8 @@ class JobRun:
     outputs: dict[str, str] = field(default_factory=dict)
     published: list[list[str]] = field(default_factory=list)
     """For each simulated ``pypa/gh-action-pypi-publish`` step: the file names it would upload."""
+    attested: list[str] = field(default_factory=list)
+    """The file names each simulated ``actions/attest-build-provenance`` step would attest."""
     summary: str = ""
     steps: list[str] = field(default_factory=list)
     skipped: str | None = None
@@ -494,6 +498,7 @@ class WorkflowRunner:
             "actions/upload-artifact": self._upload,
             "actions/download-artifact": self._download,
             "pypa/gh-action-pypi-publish": self._publish,
+            "actions/attest-build-provenance": self._attest,
         }
         handler = handlers.get(action)
         if handler is None:
@@ -567,6 +572,19 @@ class WorkflowRunner:
         if not files:
             raise WorkflowError(f"pypi-publish: nothing to upload in {with_.get('packages-dir', 'dist/')}")
         result.published.append(files)
+
+    def _attest(self, with_: dict[str, Any], workspace: Path, _t: Path, _p: list[str], result: JobRun) -> None:
+        self._only("actions/attest-build-provenance", with_, {"subject-path"})
+        patterns = [line.strip() for line in str(with_["subject-path"]).splitlines() if line.strip()]
+        files = [
+            Path(match).name
+            for pattern in patterns
+            for match in sorted(glob.glob(str(self._resolve(workspace, pattern))))
+            if Path(match).is_file()
+        ]
+        if not files:
+            raise WorkflowError(f"attest-build-provenance: no file matches {patterns}")
+        result.attested.extend(files)
 
 
 def _needs(job: Mapping[str, Any]) -> set[str]:
