@@ -23,7 +23,7 @@ from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, sni
 from codex_release.errors import ReleaseError
 from codex_release.pins import repo_root
 from codex_release.platform_tags import check_requested_tags, derive_platform_tags
-from codex_release.runtime_source import MANIFEST_NAME, RuntimeSource, copy_package, open_source, read_manifest
+from codex_release.runtime_source import MANIFEST_NAME, RuntimeSource, copy_package, open_source
 from codex_release.staging import check_destination, replace_when_done
 from codex_release.targets import TARGETS, Target, get_target
 from codex_release.versions import CodexVersion, parse_codex_version
@@ -103,8 +103,7 @@ def _stage_binary(source: Path, vendor: Path, version: CodexVersion, requested: 
 def _stage_package(
     source: RuntimeSource, vendor: Path, version: CodexVersion, requested: str | None, include_voice: bool
 ) -> Target:
-    copy_package(source, vendor, include_voice=include_voice)
-    manifest = read_manifest(vendor)
+    manifest = copy_package(source, vendor, include_voice=include_voice)
     target = _resolve_target(manifest.target, requested, None)
     try:
         found = parse_codex_version(manifest.version)
