@@ -44,6 +44,7 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -224,6 +225,8 @@ class _CheckedGzip:
         self._inflate = zlib.decompressobj(31)
         self._buffer = b""
         self._offset = 0
+        self._recent: deque[bytes] = deque(maxlen=4)
+        self.delivered = 0
 
     def _fail(self, why: str) -> ReleaseError:
         return ReleaseError(f"{self._where}: {why}: the file is corrupt or was tampered with; download it again")
@@ -252,7 +255,21 @@ class _CheckedGzip:
         self._fill(wanted)
         data = self._buffer[self._offset : self._offset + wanted]
         self._offset += len(data)
+        self._recent.append(data)
+        self.delivered += len(data)
         return data
+
+    def check_zeros_after(self, offset: int) -> None:
+        """The bytes already delivered beyond ``offset`` (where the tar end marker starts) must be zeros.
+
+        tarfile reads ahead into its own buffer, so they are checked here, from the last few reads kept.
+        """
+        extra = self.delivered - offset
+        tail = b"".join(self._recent)
+        if extra > len(tail):  # pragma: no cover - tarfile never reads that far ahead
+            raise self._fail("tar end marker not found where expected")
+        if extra > 0 and tail[len(tail) - extra :].count(0) != extra:
+            raise self._fail("data after the end of the tar archive")
 
     def finish(self) -> None:
         """Read to the end of the gzip stream; anything but zero padding after the tar end is refused."""
@@ -366,6 +383,7 @@ def extract_tgz(
                         files.append(path)
             except (tarfile.TarError, EOFError) as exc:
                 raise ReleaseError(f"{label}: not a readable .tar.gz ({exc}): download it again") from None
+            stream.check_zeros_after(tar.offset)
             stream.finish()
     except OSError as exc:
         shutil.rmtree(root, ignore_errors=True)
