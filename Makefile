@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup release test lint lock generate-types bench-runtime bench-import smoke publish-rehearsal clean
+.PHONY: setup release test lint lock generate-types bench-runtime bench-import bench-stage fuzz smoke publish-rehearsal clean
 
 setup: $(STAMP)
 
@@ -47,6 +47,14 @@ generate-types: setup
 ## Our wheel writer vs `python -m build --wheel` on the real linux-x64 package, side by side.
 bench-runtime: setup
 	$(PY) scripts/bench_runtime_wheel.py
+
+## Six stage-runtime --wheel-dir runs + verify: BASELINE (default c0ef306) vs this tree, side by side.
+bench-stage: setup
+	$(PY) scripts/bench_stage_verify.py $(if $(BASELINE),--baseline $(BASELINE))
+
+## A long fuzzing session of the archive and wheel reader (ARCHIVE_FUZZ_EXAMPLES per property).
+fuzz: setup
+	ARCHIVE_FUZZ_EXAMPLES=$${ARCHIVE_FUZZ_EXAMPLES:-20000} $(PY) -m pytest -q -p no:cacheprovider tests/test_archives_fuzz.py
 
 ## `import openai_codex` vs the published openai-codex 0.163.0, side by side.
 bench-import: setup

@@ -70,8 +70,8 @@ def test_npm_tarball_and_directory_give_the_same_payload(tmp_path: Path, include
     from_dir.mkdir()
     source = open_source(make_tgz(tmp_path / "pkg.tgz"))
     assert source.kind == "archive"
-    assert str(source.package_root) == f"package/vendor/{TRIPLE}"
-    copy_package(source, from_tgz, include_voice=include_voice)
+    assert source.package_root is None  # located while the archive is read, once, by copy_package
+    assert copy_package(source, from_tgz, include_voice=include_voice).target == TRIPLE
     directory = open_source(make_package_dir(tmp_path / "src"))
     assert directory.kind == "directory"
     copy_package(directory, from_dir, include_voice=include_voice)
@@ -84,7 +84,11 @@ def test_npm_tarball_and_directory_give_the_same_payload(tmp_path: Path, include
 
 
 def test_manifest_found_at_archive_root_and_in_a_parent_directory(tmp_path: Path) -> None:
-    assert str(open_source(make_tgz(tmp_path / "gh.tar.gz", prefix="")).package_root) == "."
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    copy_package(open_source(make_tgz(tmp_path / "gh.tar.gz", prefix="")), dest)
+    assert (dest / "codex-package.json").is_file()
+    assert (dest / "bin" / "codex").is_file()
     make_package_dir(tmp_path / "npm" / "package" / "vendor" / TRIPLE)
     assert str(open_source(tmp_path / "npm").package_root) == f"package/vendor/{TRIPLE}"
 
@@ -111,8 +115,8 @@ def _member(name: str, kind: bytes = tarfile.REGTYPE, size: int = 1) -> tarfile.
         (_member(f"package/vendor/{TRIPLE}/bin/hard", tarfile.LNKTYPE), "is a hard link"),
         (_member(f"package/vendor/{TRIPLE}/bin/fifo", tarfile.FIFOTYPE), "is a FIFO"),
         (_member(f"package/vendor/{TRIPLE}/dev", tarfile.CHRTYPE), "is a device"),
-        (_member("package/../../escape"), "escapes the package"),
-        (_member("/etc/cron.d/evil"), "escapes the package"),
+        (_member("package/../../escape"), r"'\.\.' component"),
+        (_member("/etc/cron.d/evil"), "is absolute"),
     ],
 )
 def test_hostile_archive_members_are_refused_before_writing(
@@ -151,11 +155,11 @@ def test_source_errors(tmp_path: Path) -> None:
     with pytest.raises(ReleaseError, match="several platform packages"):
         open_source(tmp_path / "two")
     (tmp_path / "broken.tgz").write_bytes(b"\x1f\x8b not really gzip")
-    with pytest.raises(ReleaseError, match=r"not a readable \.tar\.gz"):
-        open_source(tmp_path / "broken.tgz")
+    with pytest.raises(ReleaseError, match=r"broken\.tgz: not a valid gzip stream"):
+        copy_package(open_source(tmp_path / "broken.tgz"), tmp_path / "empty")
     truncated = make_tgz(tmp_path / "t.tgz")
     truncated.write_bytes(truncated.read_bytes()[:200])
-    with pytest.raises(ReleaseError, match=r"not a readable \.tar\.gz|truncated or corrupt"):
+    with pytest.raises(ReleaseError, match=r"t\.tgz: the gzip stream is cut short"):
         copy_package(open_source(truncated), tmp_path / "empty")
 
 

@@ -96,7 +96,7 @@ def test_missing_exec_bit_is_caught(dist: Path) -> None:
         return info, data
 
     rewrite(dist / LINUX_WHEEL, strip)
-    assert any("codex-path/rg is a binary without exec bits" in f for f in faults(dist))
+    assert any("codex-path/rg is a program without exec bits" in f for f in faults(dist))
 
 
 def test_tags_that_the_binaries_do_not_earn(dist: Path) -> None:

@@ -4,7 +4,6 @@ sdist's ``PKG-INFO``, and the runtime pin they carry."""
 from __future__ import annotations
 
 import tarfile
-import zipfile
 from email.message import Message
 from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
@@ -12,30 +11,29 @@ from pathlib import Path, PurePosixPath
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from codex_release.archives import WheelArchive
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION
 
-__all__ = ["runtime_pins", "sdist_metadata", "wheel_metadata"]
+__all__ = ["parse_metadata", "runtime_pins", "sdist_metadata", "wheel_metadata"]
 
 
-def _parse(data: bytes, where: str) -> Message:
+def parse_metadata(data: bytes, where: str) -> Message:
+    """Core metadata (or WHEEL) bytes, parsed; ``where`` names them in errors."""
     try:
         return HeaderParser().parsestr(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ReleaseError(f"{where} is not UTF-8 ({exc}): rebuild the distribution") from None
 
 
-def wheel_metadata(wheel: Path | zipfile.ZipFile, member: str = "METADATA") -> Message:
-    """``<name>.dist-info/<member>`` of ``wheel`` (a path or an open archive), parsed."""
+def wheel_metadata(wheel: Path | WheelArchive, member: str = "METADATA") -> Message:
+    """``<name>.dist-info/<member>`` of ``wheel`` (a path or an open, checked archive), parsed."""
+    archive = wheel if isinstance(wheel, WheelArchive) else WheelArchive(wheel)
     try:
-        archive = wheel if isinstance(wheel, zipfile.ZipFile) else zipfile.ZipFile(wheel)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ReleaseError(f"{wheel} is not a readable wheel ({exc}): rebuild it") from None
-    try:
-        names = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith(f".dist-info/{member}")]
+        names = [m.name for m in archive.files() if m.name.count("/") == 1 and m.name.endswith(f".dist-info/{member}")]
         if len(names) != 1:
-            raise ReleaseError(f"{archive.filename} holds {len(names)} .dist-info/{member} files, not one: rebuild it")
-        return _parse(archive.read(names[0]), f"{archive.filename}:{names[0]}")
+            raise ReleaseError(f"{archive.where} holds {len(names)} .dist-info/{member} files, not one: rebuild it")
+        return parse_metadata(bytes(archive.read(names[0])), f"{archive.where}:{names[0]}")
     finally:
         if archive is not wheel:
             archive.close()
@@ -49,7 +47,7 @@ def sdist_metadata(sdist: Path) -> Message:
                 if info.isfile() and PurePosixPath(info.name).parts[1:] == ("PKG-INFO",):
                     handle = archive.extractfile(info)
                     if handle is not None:
-                        return _parse(handle.read(), f"{sdist}:{info.name}")
+                        return parse_metadata(handle.read(), f"{sdist}:{info.name}")
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise ReleaseError(f"{sdist} is not a readable sdist ({exc}): rebuild it") from None
     raise ReleaseError(f"{sdist} has no top-level PKG-INFO: rebuild it")

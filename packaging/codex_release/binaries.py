@@ -49,7 +49,9 @@ from codex_release.errors import ReleaseError
 __all__ = [
     "BinaryFormat",
     "BinaryInfo",
+    "format_of",
     "inspect_binary",
+    "inspect_bytes",
     "inspect_tree",
     "needs_exec_bit",
     "sniff_format",
@@ -178,6 +180,12 @@ def _open_regular(path: Path, name: str) -> BinaryIO:
     return open(path, "rb")
 
 
+def format_of(head: bytes) -> BinaryFormat | None:
+    """The format a file's first eight bytes announce: the one magic table of the toolkit (ELF; thin
+    Mach-O in both byte orders and word sizes; universal Mach-O, 32- and 64-bit; PE)."""
+    return _format_of(head)
+
+
 def _format_of(head: bytes) -> BinaryFormat | None:
     if head.startswith(_ELF_MAGIC):
         return "elf"
@@ -235,6 +243,30 @@ def needs_exec_bit(info: BinaryInfo) -> bool:
     ``.dll`` files, so the rule refuses nothing real and keeps a wheel's modes honest everywhere.
     """
     return all(kind == "executable" for kind in info.kind.split("/"))
+
+
+def inspect_bytes(data: bytes | bytearray, label: str) -> BinaryInfo:
+    """:func:`inspect_binary` of bytes already in memory (e.g. a wheel member), named ``label``.
+
+    Used by ``verify`` so that no file is ever written to a path taken from a member name.
+    """
+    fmt = _format_of(bytes(data[:8]))
+    if fmt is None:
+        raise ReleaseError(f"{label} is not an executable (no ELF, Mach-O or PE header)")
+    reader = _Reader(io.BytesIO(data), len(data))
+    path = Path(label)
+    try:
+        if fmt == "elf":
+            info = _inspect_elf(reader, path)
+        elif fmt == "macho":
+            info = _inspect_macho(reader, path)
+        else:
+            info = _inspect_pe(reader, path)
+    except _Malformed as exc:
+        raise ReleaseError(
+            f"{label} has a truncated or corrupt {_FORMAT_NAMES[fmt]} header ({exc}): re-fetch or rebuild the file"
+        ) from None
+    return replace(info, label=label)
 
 
 def inspect_tree(root: Path) -> list[BinaryInfo]:

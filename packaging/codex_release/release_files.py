@@ -10,15 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import Requirement
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import canonicalize_name
 
 from codex_release.artifact_metadata import runtime_pins, wheel_metadata
+from codex_release.dist_folder import list_dist
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.targets import TARGETS, Target
@@ -106,27 +101,17 @@ def read_release_files(dist_dir: Path, version: CodexVersion) -> ReleaseFiles:
 
     Refused: a missing directory, a runtime sdist (the runtime is wheel-only), two runtime wheels for one
     target, and files of our two distributions at another version (a stale dist would test the wrong
-    thing). Files of other projects and non-package files (``SHA256SUMS``, ``manifest.json``) are ignored.
+    thing), an entry named like an artifact that is not a regular file. Files of other projects and
+    non-package files (``SHA256SUMS``, ``manifest.json``) are ignored.
     """
-    if not dist_dir.is_dir():
-        raise ReleaseError(f"dist directory {dist_dir} does not exist: build the release first (`make release`)")
+    listing = list_dist(dist_dir)
+    if listing.faults:
+        raise ReleaseError(f"{dist_dir}: {listing.faults[0]}")
     runtime: dict[Target, Path] = {}
     sdk_wheel: Path | None = None
     sdk_sdist: Path | None = None
-    for path in sorted(dist_dir.iterdir()):
-        if path.suffix == ".whl":
-            try:
-                name, ver, _, tags = parse_wheel_filename(path.name)
-            except InvalidWheelFilename:
-                continue
-        elif path.name.endswith(".tar.gz"):
-            try:
-                name, ver = parse_sdist_filename(path.name)
-            except InvalidSdistFilename:
-                continue
-            tags = frozenset()
-        else:
-            continue
+    for file in listing.files:
+        path, name, ver, tags = file.path, file.project, file.version, file.tags
         if name not in {RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION}:
             continue
         if str(ver) != version.pep440:
@@ -135,7 +120,7 @@ def read_release_files(dist_dir: Path, version: CodexVersion) -> ReleaseFiles:
                 f"or rebuild {dist_dir} for {version}"
             )
         if name == RUNTIME_DISTRIBUTION:
-            if not tags:
+            if file.kind == "sdist":
                 raise ReleaseError(
                     f"{path.name}: the runtime is published as platform wheels only, never as an sdist: delete it"
                 )
@@ -145,7 +130,7 @@ def read_release_files(dist_dir: Path, version: CodexVersion) -> ReleaseFiles:
             if target in runtime:
                 raise ReleaseError(f"two runtime wheels for {target.triple}: {runtime[target].name} and {path.name}")
             runtime[target] = path
-        elif tags:
+        elif file.kind == "wheel":
             sdk_wheel = path
         else:
             sdk_sdist = path

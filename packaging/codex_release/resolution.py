@@ -24,20 +24,19 @@ expands a single ``--platform`` value.
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import unquote, urlparse
-from zipfile import BadZipFile, ZipFile
 
 from packaging.tags import mac_platforms
 from packaging.utils import canonicalize_name
 
-from codex_release.binaries import BinaryInfo, inspect_tree
+from codex_release.archives import WheelArchive
+from codex_release.binaries import BinaryInfo, format_of, inspect_bytes
 from codex_release.errors import ReleaseError
 from codex_release.fresh_venv import isolated_pip_env, pip_error, run_pip
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
@@ -184,19 +183,14 @@ def expected_runtime(
 
 
 def wheel_binaries(wheel: Path) -> list[BinaryInfo]:
-    """The header facts of every executable inside a runtime wheel (unpacked to a temporary directory)."""
-    with tempfile.TemporaryDirectory(prefix="codex-wheel-bins-") as tmp:
-        root = Path(tmp)
-        with ZipFile(wheel) as archive:
-            for info in archive.infolist():
-                member = PurePosixPath(info.filename)
-                if info.is_dir() or ".." in member.parts or member.is_absolute():
-                    continue
-                target = root.joinpath(*member.parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(info) as source, open(target, "wb") as out:
-                    shutil.copyfileobj(source, out, 1 << 20)
-        return inspect_tree(root)
+    """The header facts of every executable inside a runtime wheel, read from memory through the checked reader."""
+    infos: list[BinaryInfo] = []
+    with WheelArchive(wheel) as archive:
+        for member in archive.files():
+            data = archive.read(member)
+            if format_of(bytes(data[:8])) is not None:
+                infos.append(inspect_bytes(data, member.name))
+    return sorted(infos, key=lambda info: info.name)
 
 
 @dataclass(frozen=True)
@@ -285,7 +279,7 @@ def check_resolution(
     with ThreadPoolExecutor(max_workers=2) as pool:
         try:
             binaries = dict(zip(wheels, pool.map(wheel_binaries, wheels.values()), strict=True))
-        except (BadZipFile, OSError) as exc:
+        except OSError as exc:
             raise ReleaseError(f"cannot read a runtime wheel in {dist_dir}: {exc}: rebuild it") from None
         expectations = [expected_runtime(p, wheels, binaries) for p in platforms]
         return list(pool.map(lambda pe: resolve_on(files, *pe), zip(platforms, expectations, strict=True)))

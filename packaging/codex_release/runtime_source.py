@@ -5,6 +5,11 @@ A platform package is the directory that holds ``codex-package.json`` next to ``
 ``package/vendor/<target>/``; a GitHub release asset may hold it at its root. Whatever the form,
 only regular files and directories are accepted: symlinks, hard links, devices, FIFOs, absolute
 names and ``..`` components are refused before anything is written.
+
+A tarball is read exactly once, by :func:`codex_release.archives.extract_tgz` (names, types, size caps
+and the gzip CRC-32 all checked in that one pass), into a scratch directory inside the caller's own
+scratch; the package root is located in that tree and moved into place. Messages name SOURCE and the
+member (``pkg.tgz:package/vendor/.../codex-package.json``), never the scratch path.
 """
 
 from __future__ import annotations
@@ -14,11 +19,11 @@ import os
 import shutil
 import stat
 import tarfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from codex_release.archives import NameSet, extract_tgz
 from codex_release.errors import ReleaseError
 
 __all__ = [
@@ -83,13 +88,19 @@ def _is_safe_relative(name: str) -> bool:
     return bool(name) and not path.is_absolute() and ".." not in path.parts and ":" not in path.parts[0]
 
 
-def read_manifest(package_dir: Path) -> PackageManifest:
+def read_manifest(package_dir: Path, *, where: str | None = None) -> PackageManifest:
+    """Parse ``package_dir/codex-package.json``; messages name ``where`` (default: its path)."""
     path = package_dir / MANIFEST_NAME
+    label = where or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
-        raise ReleaseError(f"cannot read {path}: {exc.strerror}") from None
-    return PackageManifest.parse(text, str(path))
+        raise ReleaseError(f"cannot read {label}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ReleaseError(f"{label}: not valid UTF-8: use an unmodified Codex platform package") from None
+    return PackageManifest.parse(text, label)
 
 
 @dataclass(frozen=True)
@@ -113,7 +124,7 @@ def open_source(source: Path) -> RuntimeSource:
     if not source.is_file():
         raise ReleaseError(f"SOURCE {source} is not a regular file or directory")
     if source.name.endswith(_ARCHIVE_SUFFIXES):
-        return RuntimeSource("archive", source, _find_manifest_in_archive(source))
+        return RuntimeSource("archive", source)  # read once, by copy_package
     if tarfile.is_tarfile(source):
         raise ReleaseError(f"SOURCE {source} is a tar archive without a .tar.gz/.tgz name: rename it")
     return RuntimeSource("binary", source)
@@ -144,101 +155,49 @@ def _one_manifest(found: list[PurePosixPath], where: Path) -> PurePosixPath:
     return found[0]
 
 
-def _safe_member_path(name: str, archive: Path) -> PurePosixPath:
-    if not _is_safe_relative(name) or name.startswith("/"):
-        raise ReleaseError(f"{archive}: member {name!r} escapes the package (absolute or '..'): refusing the archive")
-    return PurePosixPath(name)
-
-
-def _find_manifest_in_archive(archive: Path) -> PurePosixPath:
-    found: list[PurePosixPath] = []
-    for member in _iter_members(archive):
-        path = _safe_member_path(member.name, archive)
-        if path.name == MANIFEST_NAME and len(path.parts) <= _MAX_MANIFEST_DEPTH + 1:
-            found.append(path.parent)
-    return _one_manifest(found, archive)
-
-
-def _iter_members(archive: Path) -> Iterator[tarfile.TarInfo]:
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            yield from tar
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ReleaseError(f"{archive}: not a readable .tar.gz ({exc}): download it again") from None
-
-
-def _check_member_type(member: tarfile.TarInfo, archive: Path) -> None:
-    if member.isfile() or member.isdir():
-        return
-    kind = (
-        "symlink"
-        if member.issym()
-        else "hard link"
-        if member.islnk()
-        else "FIFO"
-        if member.isfifo()
-        else "device"
-        if member.isdev()
-        else "special file"
-    )
-    raise ReleaseError(f"{archive}: member {member.name!r} is a {kind}: platform packages hold only regular files")
-
-
 def _wanted(relative: PurePosixPath, include_voice: bool) -> bool:
     return include_voice or not (relative == VOICE_DIR or VOICE_DIR in relative.parents)
 
 
-def copy_package(source: RuntimeSource, dest: Path, *, include_voice: bool = False) -> None:
+def copy_package(source: RuntimeSource, dest: Path, *, include_voice: bool = False) -> PackageManifest:
     """Write the platform package of SOURCE (not a bare binary) into the empty directory ``dest``.
 
-    Every entry is checked before anything is written; executable bits are kept.
+    Every entry is checked before it is written; executable bits are kept. Returns the package's
+    manifest, parsed (its errors name SOURCE, not ``dest``).
     """
     if source.kind == "archive":
-        _extract_archive(source, dest, include_voice)
-    elif source.kind == "directory":
-        _copy_directory(source, dest, include_voice)
-    else:  # pragma: no cover - callers handle bare binaries
-        raise ValueError("copy_package takes a package directory or archive")
+        return _extract_archive(source, dest, include_voice)
+    if source.kind == "directory":
+        return _copy_directory(source, dest, include_voice)
+    raise ValueError("copy_package takes a package directory or archive")  # pragma: no cover
 
 
-def _extract_archive(source: RuntimeSource, dest: Path, include_voice: bool) -> None:
-    assert source.package_root is not None
-    root = source.package_root
-    selected: list[tuple[tarfile.TarInfo, PurePosixPath]] = []
-    for member in _iter_members(source.path):
-        path = _safe_member_path(member.name, source.path)
-        if path != root and root not in path.parents:
-            continue  # npm metadata next to vendor/ (package.json, README.md)
-        _check_member_type(member, source.path)
-        relative = path.relative_to(root)
-        if str(relative) != "." and _wanted(relative, include_voice):
-            selected.append((member, relative))
+def _extract_archive(source: RuntimeSource, dest: Path, include_voice: bool) -> PackageManifest:
+    tree = extract_tgz(source.path, dest.parent, where=str(source.path))
     try:
-        with tarfile.open(source.path, "r:*") as tar:
-            for member, relative in selected:
-                target = dest.joinpath(*relative.parts)
-                if member.isdir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                extracted = tar.extractfile(member)
-                if extracted is None:  # pragma: no cover - regular files always have data
-                    raise ReleaseError(f"{source.path}: cannot read member {member.name!r}")
-                with extracted, open(target, "wb") as out:
-                    shutil.copyfileobj(extracted, out, 1 << 20)
-                os.chmod(target, 0o755 if member.mode & 0o111 else 0o644)
-    except (tarfile.TarError, EOFError) as exc:
-        raise ReleaseError(f"{source.path}: truncated or corrupt archive ({exc}): download it again") from None
+        found = [p.parent for p in tree.files if p.name == MANIFEST_NAME and len(p.parts) <= _MAX_MANIFEST_DEPTH + 1]
+        root = _one_manifest(found, source.path)
+        manifest = read_manifest(tree.root.joinpath(*root.parts), where=tree.member(root / MANIFEST_NAME))
+        package = tree.root.joinpath(*root.parts)
+        if not include_voice:
+            shutil.rmtree(package.joinpath(*VOICE_DIR.parts), ignore_errors=True)
+        for entry in sorted(package.iterdir()):
+            os.replace(entry, dest / entry.name)
+    finally:
+        shutil.rmtree(tree.root, ignore_errors=True)
+    return manifest
 
 
-def _copy_directory(source: RuntimeSource, dest: Path, include_voice: bool) -> None:
+def _copy_directory(source: RuntimeSource, dest: Path, include_voice: bool) -> PackageManifest:
     assert source.package_root is not None
     root = source.path.joinpath(*source.package_root.parts)
+    manifest = read_manifest(root)
+    names = NameSet(str(root))
     entries: list[tuple[Path, PurePosixPath, bool]] = []
     for dirpath, dirnames, filenames in os.walk(root):
         for name in sorted(dirnames + filenames):
             path = Path(dirpath) / name
-            relative = PurePosixPath(path.relative_to(root).as_posix())
+            relative = names.check(Path(os.path.relpath(path, root)).as_posix(), is_dir=name in dirnames)
             info = path.lstat()
             if stat.S_ISLNK(info.st_mode):
                 raise ReleaseError(f"{path} is a symlink: platform packages hold only regular files")
@@ -251,3 +210,4 @@ def _copy_directory(source: RuntimeSource, dest: Path, include_voice: bool) -> N
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
         os.chmod(target, 0o755 if executable else 0o644)
+    return manifest

@@ -26,7 +26,6 @@ import shutil
 import sys
 import sysconfig
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from packaging.tags import sys_tags
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 from codex_release import processes
+from codex_release.archives import WheelArchive, WheelMember
 from codex_release.errors import ReleaseError
 from codex_release.fake_responses import FakeResponsesServer, Text
 from codex_release.fresh_venv import FreshVenv, clean_env, isolated_pip_env, pip_error, run_pip
@@ -243,20 +243,20 @@ def aarch64_launcher() -> list[str] | None:
 
 
 def _extract_vendor(wheel: Path, dest: Path) -> Path:
-    """Unpack the platform package of a runtime wheel (with exec bits) and return its directory."""
+    """Unpack the platform package of a runtime wheel (with exec bits) into ``dest`` and return it.
+
+    The wheel is read through the checked reader; files land only in the directory it creates.
+    """
     prefix = PurePosixPath("codex_cli_bin/vendor")
-    with zipfile.ZipFile(wheel) as archive:
-        for info in archive.infolist():
-            member = PurePosixPath(info.filename)
-            if info.is_dir() or prefix not in member.parents or ".." in member.parts:
-                continue
-            target = dest.joinpath(*member.relative_to(prefix).parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as source, open(target, "wb") as out:
-                shutil.copyfileobj(source, out, 1 << 20)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode:
-                target.chmod(mode)
+
+    def select(member: WheelMember) -> PurePosixPath | None:
+        path = PurePosixPath(member.name)
+        return path.relative_to(prefix) if prefix in path.parents else None
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with WheelArchive(wheel) as archive:
+        root = archive.extract(dest.parent, select)
+    os.replace(root, dest)
     return dest
 
 

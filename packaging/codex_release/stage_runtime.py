@@ -103,8 +103,7 @@ def _stage_binary(source: Path, vendor: Path, version: CodexVersion, requested: 
 def _stage_package(
     source: RuntimeSource, vendor: Path, version: CodexVersion, requested: str | None, include_voice: bool
 ) -> Target:
-    copy_package(source, vendor, include_voice=include_voice)
-    manifest = read_manifest(vendor)
+    manifest = copy_package(source, vendor, include_voice=include_voice)
     target = _resolve_target(manifest.target, requested, None)
     try:
         found = parse_codex_version(manifest.version)

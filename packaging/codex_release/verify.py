@@ -1,10 +1,24 @@
-"""``verify``: the release's artifacts are exactly the expected set, and each one is sound.
+"""``verify``: the release's artifacts are exactly the expected set, each one sound and safe to install.
 
-Checks, per runtime wheel: name and version, one wheel per target, WHEEL (``Root-Is-Purelib: false``,
-tag lines equal to the filename's), the platform tags equal to what the binaries inside earn, RECORD
-complete with matching sha256 and sizes, executable bits on every ELF/Mach-O/PE member, the bundled
-``codex-package.json`` at the same version. For the SDK: wheel and sdist at the same version with
-exactly one ``openai-codex-cli-bin==V`` requirement. No runtime sdist. ``twine check --strict`` on all.
+``verify: OK`` is a security gate, not only a consistency check. Per wheel (read once through
+:class:`codex_release.archives.WheelArchive`, which already refuses unsafe, duplicate or case-colliding
+names, symlinks and other non-regular members, encrypted or overlapping members, CRC-32 mismatches and
+archives above the size caps):
+
+* an allow-list: the runtime wheel holds only ``codex_cli_bin/`` and its ``.dist-info/``, the SDK wheel
+  only ``openai_codex/`` and its ``.dist-info/``; a ``.pth`` file, a ``.data/`` directory (scripts or
+  files installed outside site-packages) or any other top-level name is a fault;
+* RECORD complete and true: every file listed once with its sha256 and size, no row without a file;
+* binaries, recognised by the one magic table of :mod:`codex_release.binaries`, are inspected from
+  memory (nothing is written to a path taken from a member name): executable bits set, and for the
+  runtime the platform tags equal to what the binaries earn;
+* WHEEL (``Root-Is-Purelib``, tag lines equal to the filename's), METADATA name and version, the bundled
+  ``codex-package.json`` at the release version, and the SDK's requirement on the runtime exactly
+  ``openai-codex-cli-bin==V`` (no marker, no extra, no URL), in the wheel and the sdist.
+
+For the set: one runtime wheel per target, no runtime sdist, nothing at another version, no stray
+distribution, and entries named like artifacts that are not regular files (a FIFO ``x.whl``) reported
+without being opened (:mod:`codex_release.dist_folder`). ``twine check --strict`` on all.
 """
 
 from __future__ import annotations
@@ -15,18 +29,18 @@ import hashlib
 import io
 import json
 import sys
-import tempfile
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.message import Message
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 from codex_release import processes
-from codex_release.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
-from codex_release.binaries import inspect_tree
+from codex_release.archives import WheelArchive
+from codex_release.artifact_metadata import parse_metadata, runtime_pins, sdist_metadata
+from codex_release.binaries import BinaryInfo, format_of, inspect_bytes, needs_exec_bit
+from codex_release.dist_folder import DistFile, list_dist
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.platform_tags import derive_platform_tags, tag_problem
@@ -35,7 +49,7 @@ from codex_release.versions import CodexVersion, parse_codex_version
 
 __all__ = ["ArtifactReport", "VerifyReport", "verify_dist"]
 
-_MAGICS = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"\xbe\xba\xfe\xca")
+_PACKAGES = {RUNTIME_DISTRIBUTION: "codex_cli_bin", SDK_DISTRIBUTION: "openai_codex"}
 _MANIFEST = "codex_cli_bin/vendor/codex-package.json"
 
 
@@ -58,8 +72,13 @@ class VerifyReport:
     """Faults of the set as a whole (missing or duplicate targets, stray files)."""
 
     @property
+    def fault_count(self) -> int:
+        """Every fault: of the set and of each artifact."""
+        return len(self.faults) + sum(len(a.faults) for a in self.artifacts)
+
+    @property
     def ok(self) -> bool:
-        return not self.faults and not any(a.faults for a in self.artifacts)
+        return self.fault_count == 0
 
     def table(self) -> str:
         rows = [("file", "kind", "target", "size", "status")]
@@ -69,7 +88,7 @@ class VerifyReport:
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines = ["  ".join(c.ljust(widths[i]) if i < 4 else c for i, c in enumerate(r)) for r in rows]
         lines += [f"FAIL: {fault}" for fault in self.faults]
-        lines.append("verify: OK" if self.ok else "verify: FAILED")
+        lines.append("verify: OK" if self.ok else f"verify: FAILED ({self.fault_count} faults)")
         return "\n".join(lines)
 
 
@@ -77,111 +96,167 @@ def _b64(digest: bytes) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _check_record(zf: zipfile.ZipFile, report: ArtifactReport, binaries_dir: Path) -> None:
-    names = [info.filename for info in zf.infolist() if not info.is_dir()]
-    record_name = next((n for n in names if n.endswith(".dist-info/RECORD")), None)
-    if record_name is None:
-        report.faults.append("no RECORD")
-        return
-    rows = {row[0]: row for row in csv.reader(io.StringIO(zf.read(record_name).decode())) if row}
-    for info in zf.infolist():
-        if info.is_dir() or info.filename == record_name:
-            continue
-        row = rows.pop(info.filename, None)
-        if row is None or len(row) != 3 or not row[1].startswith("sha256="):
-            report.faults.append(f"{info.filename} has no sha256 RECORD entry")
-            continue
-        hasher = hashlib.sha256()
-        head = b""
-        out = None
-        with zf.open(info) as member:
-            while chunk := member.read(1 << 20):
-                if not head:
-                    head = chunk[:4]
-                    if head.startswith(_MAGICS):
-                        path = binaries_dir / info.filename
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        out = open(path, "wb")  # noqa: SIM115 - closed below
-                hasher.update(chunk)
-                if out is not None:
-                    out.write(chunk)
-        if out is not None:
-            out.close()
-            if not (info.external_attr >> 16) & 0o111:
-                report.faults.append(f"{info.filename} is a binary without exec bits")
-        if row[1] != f"sha256={_b64(hasher.digest())}" or row[2] != str(info.file_size):
-            report.faults.append(f"RECORD hash/size mismatch for {info.filename}")
-    rows.pop(record_name, None)
-    for missing in rows:
-        report.faults.append(f"RECORD lists {missing}, which is not in the wheel")
+@dataclass
+class _Scan:
+    """What one pass over a wheel found besides faults."""
+
+    metadata: Message | None = None
+    wheel: Message | None = None
+    manifest: dict[str, object] | None = None
+    binaries: list[BinaryInfo] = field(default_factory=list)
 
 
-def _verify_runtime_wheel(path: Path, version: CodexVersion) -> tuple[ArtifactReport, str | None]:
-    report = ArtifactReport(path.name, "runtime wheel", size=path.stat().st_size)
-    _, _, _, file_tags = parse_wheel_filename(path.name)
-    platforms = {tag.platform for tag in file_tags}
-    report.tags = ".".join(sorted(platforms))
-    triple: str | None = None
+def _layout_fault(name: str, package: str, dist_info: str, project: str) -> str | None:
+    parts = PurePosixPath(name).parts
+    if name.endswith(".pth"):
+        return f"{name} is a .pth file (it runs code at every interpreter start): a wheel must not ship one"
+    if parts[0].endswith(".data"):
+        return f"{name} is under a .data/ directory (installed outside site-packages): not allowed"
+    if parts[0] not in (package, dist_info):
+        return f"{name} lies outside {package}/ and {dist_info}/: a wheel of {project} may hold nothing else"
+    return None
+
+
+def _record_rows(data: bytes | bytearray, where: str) -> dict[str, list[str]]:
     try:
-        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix="verify-") as tmp:
-            wheel = wheel_metadata(zf, "WHEEL")
-            if wheel.get("Root-Is-Purelib", "").strip().lower() != "false":
-                report.faults.append("WHEEL must say Root-Is-Purelib: false")
-            if set(wheel.get_all("Tag", [])) != {str(tag) for tag in file_tags}:
-                report.faults.append("WHEEL Tag lines differ from the filename's tags")
-            metadata = wheel_metadata(zf)
-            if metadata["Name"] != RUNTIME_DISTRIBUTION or metadata["Version"] != version.pep440:
-                report.faults.append(f"METADATA says {metadata['Name']} {metadata['Version']}")
-            manifest = json.loads(zf.read(_MANIFEST))
-            triple = str(manifest.get("target"))
-            target = get_target(triple)
-            report.target = triple
-            if parse_codex_version(str(manifest.get("version"))) != version:
-                report.faults.append(f"bundled codex-package.json is version {manifest.get('version')}")
-            _check_record(zf, report, Path(tmp))
-            infos = inspect_tree(Path(tmp))
-            derived = derive_platform_tags(infos, target)
-            problems = [f"tag {part}: {p}" for part in sorted(platforms) if (p := tag_problem(part, infos, target))]
-            report.faults.extend(problems)
-            if set(derived) != platforms and not problems:
-                report.faults.append(f"tags {report.tags} but the binaries earn {'.'.join(derived)}")
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        report.faults.append(f"unreadable wheel ({exc})")
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ReleaseError(f"{where} is not UTF-8: rebuild the wheel") from None
+    rows: dict[str, list[str]] = {}
+    try:
+        for row in csv.reader(io.StringIO(text)):
+            if not row:
+                continue
+            if row[0] in rows:
+                raise ReleaseError(f"{where} lists {row[0]!r} twice: rebuild the wheel")
+            rows[row[0]] = row
+    except csv.Error as exc:
+        raise ReleaseError(f"{where} is not valid CSV ({exc}): rebuild the wheel") from None
+    return rows
+
+
+def _scan_wheel(path: Path, project: str, version: CodexVersion, report: ArtifactReport) -> _Scan:
+    """Read ``path`` once: layout, RECORD, binaries, metadata. Faults go into ``report``."""
+    scan = _Scan()
+    package = _PACKAGES[project]
+    dist_info = f"{project.replace('-', '_')}-{version.pep440}.dist-info"
+    record_name = f"{dist_info}/RECORD"
+    try:
+        with WheelArchive(path) as archive:
+            for member in archive.members:
+                fault = _layout_fault(member.name, package, dist_info, project)
+                if fault is not None:
+                    report.faults.append(fault)
+            if archive.get(record_name) is None:
+                report.faults.append(f"no {record_name}")
+                return scan
+            rows = _record_rows(archive.read(record_name), f"{report.file}:{record_name}")
+            for member in archive.files():
+                data = archive.read(member)
+                if member.name == record_name:
+                    rows.pop(record_name, None)
+                    continue
+                row = rows.pop(member.name, None)
+                if row is None or len(row) != 3 or not row[1].startswith("sha256="):
+                    report.faults.append(f"{member.name} has no sha256 RECORD entry")
+                elif row[1] != f"sha256={_b64(hashlib.sha256(data).digest())}" or row[2] != str(len(data)):
+                    report.faults.append(f"RECORD hash/size mismatch for {member.name}")
+                if format_of(bytes(data[:8])) is not None:
+                    info = inspect_bytes(data, member.name) if project == RUNTIME_DISTRIBUTION else None
+                    if info is not None:
+                        scan.binaries.append(info)
+                    if (info is None or needs_exec_bit(info)) and not member.mode & 0o111:
+                        report.faults.append(f"{member.name} is a program without exec bits")
+                if member.name == f"{dist_info}/METADATA":
+                    scan.metadata = parse_metadata(bytes(data), f"{report.file}:{member.name}")
+                elif member.name == f"{dist_info}/WHEEL":
+                    scan.wheel = parse_metadata(bytes(data), f"{report.file}:{member.name}")
+                elif member.name == _MANIFEST and project == RUNTIME_DISTRIBUTION:
+                    try:
+                        loaded = json.loads(bytes(data))
+                    except ValueError:
+                        loaded = None
+                    if not isinstance(loaded, dict):
+                        report.faults.append(f"{_MANIFEST} is not a JSON object")
+                    else:
+                        scan.manifest = loaded
+            report.faults.extend(f"RECORD lists {missing}, which is not in the wheel" for missing in rows)
     except ReleaseError as exc:
         report.faults.append(str(exc))
+    for what, found in (("METADATA", scan.metadata), ("WHEEL", scan.wheel)):
+        if found is None and not report.faults:
+            report.faults.append(f"no {dist_info}/{what}")
+    if scan.metadata is not None and (
+        canonicalize_name(scan.metadata.get("Name", "")) != project or scan.metadata.get("Version") != version.pep440
+    ):
+        report.faults.append(f"METADATA says {scan.metadata.get('Name')} {scan.metadata.get('Version')}")
+    return scan
+
+
+def _verify_runtime_wheel(file: DistFile, version: CodexVersion) -> tuple[ArtifactReport, str | None]:
+    report = ArtifactReport(file.name, "runtime wheel", size=file.path.stat().st_size)
+    platforms = {tag.platform for tag in file.tags}
+    report.tags = ".".join(sorted(platforms))
+    scan = _scan_wheel(file.path, RUNTIME_DISTRIBUTION, version, report)
+    if scan.wheel is not None:
+        if scan.wheel.get("Root-Is-Purelib", "").strip().lower() != "false":
+            report.faults.append("WHEEL must say Root-Is-Purelib: false")
+        if set(scan.wheel.get_all("Tag", [])) != {str(tag) for tag in file.tags}:
+            report.faults.append("WHEEL Tag lines differ from the filename's tags")
+    if scan.manifest is None:
+        if not report.faults:
+            report.faults.append(f"no {_MANIFEST}")
+        return report, None
+    triple = str(scan.manifest.get("target"))
+    try:
+        target = get_target(triple)
+        report.target = triple
+        try:
+            bundled = parse_codex_version(str(scan.manifest.get("version")))
+        except ReleaseError:
+            bundled = None
+        if bundled != version:
+            report.faults.append(f"bundled codex-package.json is version {scan.manifest.get('version')}")
+        derived = derive_platform_tags(scan.binaries, target)
+        problems = [f"tag {part}: {p}" for part in sorted(platforms) if (p := tag_problem(part, scan.binaries, target))]
+        report.faults.extend(problems)
+        if set(derived) != platforms and not problems:
+            report.faults.append(f"tags {report.tags} but the binaries earn {'.'.join(derived)}")
+    except ReleaseError as exc:
+        report.faults.append(str(exc))
+        return report, None
     return report, triple
 
 
 def _requires_runtime(metadata: Message, version: CodexVersion, report: ArtifactReport) -> None:
     pins = runtime_pins(metadata)
-    expected = f"=={version.pep440}"
-    if len(pins) != 1 or str(pins[0].specifier) != expected:
+    expected = f"{RUNTIME_DISTRIBUTION}=={version.pep440}"
+    exact = (
+        len(pins) == 1
+        and str(pins[0].specifier) == f"=={version.pep440}"
+        and pins[0].marker is None
+        and not pins[0].extras
+        and pins[0].url is None
+    )
+    if not exact:
         found = ", ".join(str(p) for p in pins) or "none"
-        report.faults.append(f"must require exactly {RUNTIME_DISTRIBUTION}{expected} (found {found})")
+        report.faults.append(f"must require exactly {expected}, no marker or extra (found {found})")
 
 
-def _verify_sdk_wheel(path: Path, version: CodexVersion) -> ArtifactReport:
-    report = ArtifactReport(path.name, "sdk wheel", tags="py3-none-any", size=path.stat().st_size)
-    try:
-        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix="verify-") as tmp:
-            metadata = wheel_metadata(zf)
-            _check_record(zf, report, Path(tmp))
-            if wheel_metadata(zf, "WHEEL").get("Root-Is-Purelib", "").strip().lower() != "true":
-                report.faults.append("the SDK wheel must be pure (Root-Is-Purelib: true)")
-    except (zipfile.BadZipFile, KeyError) as exc:
-        report.faults.append(f"unreadable wheel ({exc})")
-        return report
-    except ReleaseError as exc:
-        report.faults.append(str(exc))
-        return report
-    _requires_runtime(metadata, version, report)
+def _verify_sdk_wheel(file: DistFile, version: CodexVersion) -> ArtifactReport:
+    report = ArtifactReport(file.name, "sdk wheel", tags="py3-none-any", size=file.path.stat().st_size)
+    scan = _scan_wheel(file.path, SDK_DISTRIBUTION, version, report)
+    if scan.wheel is not None and scan.wheel.get("Root-Is-Purelib", "").strip().lower() != "true":
+        report.faults.append("the SDK wheel must be pure (Root-Is-Purelib: true)")
+    if scan.metadata is not None:
+        _requires_runtime(scan.metadata, version, report)
     return report
 
 
-def _verify_sdk_sdist(path: Path, version: CodexVersion) -> ArtifactReport:
-    report = ArtifactReport(path.name, "sdk sdist", size=path.stat().st_size)
+def _verify_sdk_sdist(file: DistFile, version: CodexVersion) -> ArtifactReport:
+    report = ArtifactReport(file.name, "sdk sdist", size=file.path.stat().st_size)
     try:
-        metadata = sdist_metadata(path)
+        metadata = sdist_metadata(file.path)
     except ReleaseError as exc:
         report.faults.append(str(exc))
         return report
@@ -210,40 +285,27 @@ def _twine_check(files: list[Path]) -> dict[str, str]:
 
 def verify_dist(dist_dir: Path, version: CodexVersion, *, require_sdk: bool = False) -> VerifyReport:
     """Verify every artifact of release ``version`` in ``dist_dir``."""
-    faults: list[str] = []
-    runtime_wheels: list[Path] = []
+    listing = list_dist(dist_dir)
+    faults: list[str] = list(listing.faults)
+    runtime_wheels: list[DistFile] = []
     artifacts: list[ArtifactReport] = []
     packaged: list[Path] = []
-    sdk_files: dict[str, Path] = {}
-    for path in sorted(dist_dir.iterdir()):
-        if path.suffix == ".whl":
-            try:
-                name, ver, _, _ = parse_wheel_filename(path.name)
-            except InvalidWheelFilename:
-                faults.append(f"{path.name} is not a valid wheel file name")
-                continue
-        elif path.name.endswith(".tar.gz"):
-            try:
-                name, ver = parse_sdist_filename(path.name)
-            except InvalidSdistFilename:
-                faults.append(f"{path.name} is not a valid sdist file name")
-                continue
-            if name == RUNTIME_DISTRIBUTION:
-                faults.append(f"{path.name}: the runtime is wheel-only, a runtime sdist must never ship: delete it")
-                continue
-        else:
+    sdk_files: dict[str, DistFile] = {}
+    for file in listing.files:
+        if file.project == RUNTIME_DISTRIBUTION and file.kind == "sdist":
+            faults.append(f"{file.name}: the runtime is wheel-only, a runtime sdist must never ship: delete it")
             continue
-        packaged.append(path)
-        if str(ver) != version.pep440:
-            faults.append(f"{path.name} is version {ver}, not {version}: remove it from {dist_dir}")
-        elif name == RUNTIME_DISTRIBUTION:
-            runtime_wheels.append(path)
-        elif name == SDK_DISTRIBUTION:
-            sdk_files["wheel" if path.suffix == ".whl" else "sdist"] = path
+        packaged.append(file.path)
+        if str(file.version) != version.pep440:
+            faults.append(f"{file.name} is version {file.version}, not {version}: remove it from {dist_dir}")
+        elif file.project == RUNTIME_DISTRIBUTION:
+            runtime_wheels.append(file)
+        elif file.project == SDK_DISTRIBUTION:
+            sdk_files[file.kind] = file
         else:
-            faults.append(f"{path.name} is not part of the release: remove it from {dist_dir}")
+            faults.append(f"{file.name} is not part of the release: remove it from {dist_dir}")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda p: _verify_runtime_wheel(p, version), runtime_wheels))
+        results = list(pool.map(lambda f: _verify_runtime_wheel(f, version), runtime_wheels))
     seen: dict[str, str] = {}
     for report, triple in results:
         artifacts.append(report)

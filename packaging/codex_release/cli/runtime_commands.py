@@ -141,7 +141,7 @@ def verify_command(dist_dir: Path, codex_version: CodexVersion | None, require_s
     report = verify_dist(dist_dir, version, require_sdk=require_sdk)
     click.echo(report.table())
     if not report.ok:
-        click.echo(f"Error: {len(report.faults)} fault(s) in {dist_dir}", err=True)
+        click.echo(f"Error: {report.fault_count} fault(s) in {dist_dir}", err=True)
         sys.exit(1)
 
 
