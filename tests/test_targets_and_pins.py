@@ -79,7 +79,8 @@ def test_runtime_requirement_reads_the_exact_pin(tmp_path: Path) -> None:
 
 def test_cli_rejects_a_bad_version_in_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["fetch-runtime", "--codex-version", "latest", "--all", "--dest", str(tmp_path)])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
+    assert len(result.output.splitlines()) == 1
     assert "not a Codex version: 'latest'" in result.output
     assert list(tmp_path.iterdir()) == []
 

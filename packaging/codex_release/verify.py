@@ -162,9 +162,14 @@ def _scan_wheel(path: Path, project: str, version: CodexVersion, report: Artifac
                 elif row[1] != f"sha256={_b64(hashlib.sha256(data).digest())}" or row[2] != str(len(data)):
                     report.faults.append(f"RECORD hash/size mismatch for {member.name}")
                 if format_of(bytes(data[:8])) is not None:
-                    info = inspect_bytes(data, member.name) if project == RUNTIME_DISTRIBUTION else None
-                    if info is not None:
-                        scan.binaries.append(info)
+                    info: BinaryInfo | None = None
+                    if project == RUNTIME_DISTRIBUTION:
+                        try:
+                            info = inspect_bytes(data, member.name)
+                        except ReleaseError as exc:  # a corrupt header: a fault, and the scan goes on
+                            report.faults.append(str(exc))
+                        else:
+                            scan.binaries.append(info)
                     if (info is None or needs_exec_bit(info)) and not member.mode & 0o111:
                         report.faults.append(f"{member.name} is a program without exec bits")
                 if member.name == f"{dist_info}/METADATA":
