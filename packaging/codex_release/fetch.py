@@ -35,6 +35,7 @@ import platformdirs
 
 from codex_release.errors import ReleaseError
 from codex_release.runtime_source import copy_package, open_source
+from codex_release.staging import check_place, deferred_signals, hold, part_prefix
 from codex_release.targets import Target
 from codex_release.versions import CodexVersion
 
@@ -175,14 +176,18 @@ def _download_github(url: str, integrity: Integrity, blobs: Path) -> Path:
 
 
 def _place(cached: Path, dest: Path) -> None:
-    """Hard-link (or copy) a cached tarball to ``dest`` atomically."""
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tmp.unlink(missing_ok=True)
+    """Hard-link (or copy) a cached tarball to ``dest`` atomically (a partial file of a killed run is swept)."""
+    tmp = dest.with_name(f"{part_prefix(dest.name)}{os.urandom(4).hex()}.part")
     try:
-        os.link(cached, tmp)
-    except OSError:
-        shutil.copyfile(cached, tmp)
-    os.replace(tmp, dest)
+        try:
+            os.link(cached, tmp)
+        except OSError:
+            shutil.copyfile(cached, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        with deferred_signals():
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def _fetch_cached(
@@ -223,15 +228,19 @@ def fetch_runtime(
     """Fetch (or reuse from the cache) each target's platform package into ``dest``.
 
     Returns target -> ``dest/codex-<version>-<triple>.tgz``. Nothing is placed in ``dest`` unless every
-    download verified.
+    download verified. ``dest`` follows the output rules of :mod:`codex_release.staging` (inside the
+    checkout only a git-ignored directory; never ``/`` or the home directory) and is locked while the
+    files are placed.
     """
+    where = check_place(dest, label="--dest", in_checkout="ignored")
     cached = _fetch_cached(version, targets, source=source, base_url=base_url)
-    dest.mkdir(parents=True, exist_ok=True)
     placed: dict[Target, Path] = {}
-    for target, blob in cached.items():
-        path = dest / f"codex-{version.pep440}-{target.triple}.tgz"
-        _place(blob, path)
-        placed[target] = path
+    with hold(where, label="--dest"):
+        where.mkdir(exist_ok=True)
+        for target, blob in cached.items():
+            path = dest / f"codex-{version.pep440}-{target.triple}.tgz"
+            _place(blob, path)
+            placed[target] = path
     return placed
 
 
