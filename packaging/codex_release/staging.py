@@ -105,6 +105,9 @@ def overlaps(a: Path, b: Path) -> bool:
     return a == b or a in b.parents or b in a.parents
 
 
+_own_scratch: set[Path] = set()
+"""Scratch directories of destinations this process has checked and holds (see :func:`replace_when_done`)."""
+
 # -- where ------------------------------------------------------------------------------------------------
 
 
@@ -170,6 +173,10 @@ def check_place(
     for name, other in (sources or {}).items():
         if overlaps(resolved, other.absolute().resolve()):
             raise ReleaseError(f"{label} {dest} overlaps {name} {other}: choose a separate directory")
+    if any(scratch in resolved.parents for scratch in _own_scratch):
+        # Inside the scratch of a destination this process already checked and holds (release writes its
+        # wheels into the new tree of --dist-dir, which may be the checkout's ignored dist/).
+        return resolved
     if checkout is None:
         from codex_release.pins import repo_root
 
@@ -449,9 +456,10 @@ def replace_when_done(dest: Path, *, keep_if: Callable[[Path], bool] | None = No
     ``dest`` (e.g. nothing changed). The swap and the cleanup run with signals deferred.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.new-{os.getpid()}-"))
+    scratch = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.new-{os.getpid()}-")).resolve()
     new = scratch / "new"
     new.mkdir()
+    _own_scratch.add(scratch)
     try:
         yield new
         with deferred_signals():
@@ -461,4 +469,5 @@ def replace_when_done(dest: Path, *, keep_if: Callable[[Path], bool] | None = No
                 os.replace(new, dest)
     finally:
         with deferred_signals():
+            _own_scratch.discard(scratch)
             shutil.rmtree(scratch, ignore_errors=True)
