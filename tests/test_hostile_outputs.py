@@ -239,6 +239,21 @@ def _dist(ctx: CaseContext) -> Path:
     return ctx.ws / "dist"
 
 
+def _tracked_in_ignored(ctx: CaseContext) -> Sequence[str]:
+    clone = _checkout(ctx)
+    (clone / "build" / "keep").mkdir(parents=True)  # build/ is ignored; force one tracked file into it
+    (clone / "build" / "keep" / "README").write_text("tracked on purpose\n")
+    subprocess.run(["git", "add", "-f", "build/keep/README"], cwd=clone, check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "tracked"],
+        cwd=clone,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return _release(ctx, clone / "build", "--overwrite")
+
+
 RELEASE_CASES = [
     HostileCase("release control: into an empty directory", _with_npm(_empty_dist), None, check=_holds_release(_dist)),
     HostileCase(
@@ -323,21 +338,6 @@ RELEASE_CASES = [
     HostileCase("release: /", lambda ctx: _release(ctx, "/", "--overwrite"), "is the file system root"),
     HostileCase("release: under a file", lambda ctx: _release(ctx, _a_file(ctx) / "dist"), "which is a file"),
 ]
-
-
-def _tracked_in_ignored(ctx: CaseContext) -> Sequence[str]:
-    clone = _checkout(ctx)
-    (clone / "build" / "keep").mkdir(parents=True)  # build/ is ignored; force one tracked file into it
-    (clone / "build" / "keep" / "README").write_text("tracked on purpose\n")
-    subprocess.run(["git", "add", "-f", "build/keep/README"], cwd=clone, check=True, capture_output=True, timeout=60)
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "tracked"],
-        cwd=clone,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return _release(ctx, clone / "build", "--overwrite")
 
 
 # -- stage-runtime, --wheel-dir, stage-sdk, fetch-runtime, generate-types ------------------------------------
