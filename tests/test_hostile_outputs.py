@@ -571,3 +571,160 @@ CASES = RELEASE_CASES + OTHER_CASES
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile_outputs(case: HostileCase, tmp_path: Path) -> None:
     run_case(case, tmp_path)
+
+
+# -- issue 8 row 13: SIGTERM / SIGKILL in the middle of a run, then a second run -------------------------------
+
+
+def _child_env(ctx: CaseContext) -> dict[str, str]:
+    """The environment :func:`tests.hostile.run_case` gives its child, for a first run started by hand."""
+    return {
+        **os.environ,
+        "TMPDIR": str(ctx.ws / "tmp"),
+        "HOME": str(ctx.ws / "home"),
+        "CODEX_RELEASE_CACHE": str(ctx.ws / "cache"),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "packaging"), str(REPO / "sdk" / "src")]),
+        **ctx.env,
+    }
+
+
+def _big_package(ctx: CaseContext, megabytes: int) -> Path:
+    package = _package(ctx)
+    (package / "codex-resources" / "big.bin").write_bytes(os.urandom(megabytes << 20))  # incompressible
+    return package
+
+
+def _stray(ws: Path) -> list[str]:
+    """Scratch directories, partial files and lock files anywhere in the workspace."""
+    found = []
+    for path in ws.rglob(".*"):
+        if ".new-" in path.name or path.name.endswith((".part", ".lock")):
+            found.append(str(path.relative_to(ws)))
+    return sorted(found)
+
+
+def _interrupted(signum: int, phase: str) -> Callable[[CaseContext], Sequence[str]]:
+    """Start ``stage-runtime --wheel-dir``, send ``signum`` once ``phase`` ("staging": the scratch tree
+    exists; "wheel": the partial wheel exists) is reached, reap it, and return the second run's args."""
+
+    def build(ctx: CaseContext) -> Sequence[str]:
+        staging, wheels = ctx.ws / "out" / "staging", ctx.ws / "out" / "wheels"
+        for megabytes in (48, 160, 400):
+            if (ctx.ws / "pkg").exists():
+                shutil.rmtree(ctx.ws / "pkg")
+            args = _stage(ctx, staging, _big_package(ctx, megabytes), "--wheel-dir", str(wheels), "--overwrite")
+            child = subprocess.Popen(
+                [sys.executable, "-m", "codex_release", *args],
+                env=_child_env(ctx),
+                cwd=ctx.ws,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            caught = False
+            while child.poll() is None:
+                if phase == "staging":
+                    caught = any((ctx.ws / "out").glob(".staging.new-*/new/src"))
+                else:
+                    caught = any(wheels.glob(".*.part"))
+                if caught:
+                    child.send_signal(signum)
+                    break
+                time.sleep(0.002)
+            _, stderr = child.communicate(timeout=120)
+            if caught:
+                assert "Traceback" not in stderr, stderr
+                assert child.returncode != 0, f"the interrupted run exited 0: {stderr}"
+                stray = _stray(ctx.ws)
+                if signum == signal.SIGKILL:
+                    assert stray, "a SIGKILL mid-run should leave scratch for the next run to sweep"
+                else:
+                    assert not stray, f"{signal.Signals(signum).name} left {stray}"
+                    assert not list((ctx.ws / "tmp").iterdir())
+                    assert not list(wheels.glob("*.whl")) or phase == "staging"
+                return args
+        pytest.fail(f"never caught stage-runtime in its {phase} phase")
+
+    return build
+
+
+def _nothing_stray(ctx: CaseContext, outcome: Outcome) -> None:
+    assert not _stray(ctx.ws), _stray(ctx.ws)
+    assert len(list((ctx.ws / "out" / "wheels").glob("*.whl"))) == 1
+
+
+SIGNAL_CASES = [
+    HostileCase(
+        f"{signal.Signals(signum).name} while {phase}, then a second run sweeps and succeeds",
+        _interrupted(signum, phase),
+        None,
+        check=_nothing_stray,
+        timeout=300,
+    )
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL)
+    for phase in ("staging", "wheel")
+]
+
+
+@pytest.mark.parametrize("case", SIGNAL_CASES, ids=[c.id for c in SIGNAL_CASES])
+def test_interrupted_runs_leave_nothing_or_are_swept(case: HostileCase, tmp_path: Path) -> None:
+    run_case(case, tmp_path)
+
+
+# -- issue 8 row 4: two stage-runtime runs into one STAGING_DIR at once -----------------------------------------
+
+_TRIES = 6
+
+
+def _wheel_binary(wheel: Path) -> bytes:
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.read("codex_cli_bin/vendor/bin/codex")
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["without --overwrite", "with --overwrite"])
+def test_two_stage_runtime_runs_into_one_staging_dir_never_write_a_wrong_wheel(tmp_path: Path, overwrite: bool) -> None:
+    ctx = CaseContext(ws=tmp_path)
+    for name in ("tmp", "home", "cache"):
+        (tmp_path / name).mkdir()
+    packages = {LINUX: _package(ctx, LINUX, "x86"), LINUX_ARM: _package(ctx, LINUX_ARM, "arm")}
+    binaries = {triple: (package / "bin" / "codex").read_bytes() for triple, package in packages.items()}
+    platforms = {LINUX: "x86_64", LINUX_ARM: "aarch64"}
+    outcomes: list[tuple[int, int]] = []
+    for attempt in range(_TRIES):
+        staging, wheels = tmp_path / f"staging-{attempt}", tmp_path / f"wheels-{attempt}"
+        extra = ["--wheel-dir", str(wheels), *(["--overwrite"] if overwrite else [])]
+        children = {
+            triple: subprocess.Popen(
+                [sys.executable, "-m", "codex_release", *_stage(ctx, staging, package, *extra)],
+                env=_child_env(ctx),
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for triple, package in packages.items()
+        }
+        succeeded = []
+        for triple, child in children.items():
+            stdout, stderr = child.communicate(timeout=120)
+            where = f"try {attempt}, {triple}: exit {child.returncode}\n{stdout}\n{stderr}"
+            assert "Traceback" not in stdout + stderr, where
+            if child.returncode == 0:
+                (wheel,) = [Path(line[len("wrote ") :]) for line in stdout.splitlines() if line.startswith("wrote ")]
+                assert platforms[triple] in wheel.name, f"wrote another target's wheel\n{where}"
+                assert _wheel_binary(wheel) == binaries[triple], f"the wheel holds another target's codex\n{where}"
+                succeeded.append(triple)
+            else:
+                assert child.returncode == 1, where
+                lines = [line for line in stderr.splitlines() if line.strip()]
+                assert len(lines) == 1, where
+                assert "is not empty: pass --overwrite" in lines[0] or "being written by another" in lines[0], where
+        manifest = json.loads((staging / "src/codex_cli_bin/vendor/codex-package.json").read_text())
+        assert manifest["target"] in succeeded
+        assert not _stray(tmp_path), _stray(tmp_path)
+        assert not list((tmp_path / "tmp").iterdir())
+        outcomes.append((len(succeeded), len(list(wheels.glob("*.whl")))))
+    if overwrite:
+        assert outcomes == [(2, 2)] * _TRIES  # the second waited for the first, then replaced its tree
+    else:
+        assert outcomes == [(1, 1)] * _TRIES  # the second waited, then found STAGING_DIR taken
