@@ -279,6 +279,7 @@ ENV_VALUES = {
     "VERSION": "0.169.0",
     "TRIPLE": TARGETS[0].triple,
     "GITHUB_OUTPUT": "github_output",
+    "RUNNER_TEMP": "runner-temp",
 }
 
 
