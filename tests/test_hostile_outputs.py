@@ -385,7 +385,48 @@ def _fetch(dest: Path | str) -> list[str]:
     return ["fetch-runtime", "--codex-version", V, "--target", LINUX, "--dest", str(dest)]
 
 
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from codex_release.staging import hold
+with hold(Path(sys.argv[1]), label="STAGING_DIR"):
+    print("held", flush=True)
+    time.sleep(20)
+"""
+_holders: dict[Path, subprocess.Popen[str]] = {}
+
+
+def _held_by_another_run(ctx: CaseContext) -> Sequence[str]:
+    staging = ctx.ws / "out" / "staging"
+    package = _package(ctx)
+    env = {**_child_env(ctx), "PYTHONPATH": str(REPO / "packaging")}
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(staging)], env=env, stdout=subprocess.PIPE, text=True)
+    _holders[ctx.ws] = holder
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "held"
+    ctx.env["CODEX_RELEASE_LOCK_WAIT"] = "0.5"
+    return _stage(ctx, staging, package)
+
+
+def _stop_holder(ctx: CaseContext, outcome: Outcome) -> None:
+    holder = _holders.pop(ctx.ws)
+    assert str(holder.pid) in outcome.stderr
+    holder.kill()
+    holder.wait()
+
+
 OTHER_CASES = [
+    HostileCase(
+        "stage-runtime: STAGING_DIR held by another run is refused after a short wait, naming its PID",
+        _held_by_another_run,
+        "is being written by another codex-release run (pid",
+        check=_stop_holder,
+    ),
+    HostileCase(
+        "stage-runtime: a lock wait that is not a number",
+        lambda ctx: (ctx.env.update(CODEX_RELEASE_LOCK_WAIT="soon"), _stage(ctx, ctx.ws / "s", _package(ctx)))[1],
+        "CODEX_RELEASE_LOCK_WAIT='soon' is not a number of seconds",
+    ),
     HostileCase(
         "stage-runtime control: STAGING_DIR and --wheel-dir in fresh directories",
         lambda ctx: _stage(ctx, ctx.ws / "staging", _package(ctx), "--wheel-dir", str(ctx.ws / "wheels")),
@@ -639,6 +680,7 @@ def _interrupted(signum: int, phase: str) -> Callable[[CaseContext], Sequence[st
                 if signum == signal.SIGKILL:
                     assert stray, "a SIGKILL mid-run should leave scratch for the next run to sweep"
                 else:
+                    assert [line for line in stderr.splitlines() if line.strip()] == ["Aborted!"], stderr
                     assert not stray, f"{signal.Signals(signum).name} left {stray}"
                     assert not list((ctx.ws / "tmp").iterdir())
                     assert not list(wheels.glob("*.whl")) or phase == "staging"
