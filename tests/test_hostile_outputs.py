@@ -595,6 +595,37 @@ OTHER_CASES = [
 ]
 
 
+def _publish(ctx: CaseContext, out: Path | str) -> list[str]:
+    return ["stage-publish", str(ctx.fixture("synthetic_dist")), "--codex-version", V, "--out", str(out)]
+
+
+PUBLISH_CASES = [
+    HostileCase(
+        "stage-publish control: --out a fresh directory",
+        lambda ctx: _publish(ctx, ctx.ws / "publish"),
+        None,
+        check=lambda ctx, _o: _only(ctx.ws / "publish", ["runtime", "sdk"]),
+    ),
+    HostileCase(
+        "stage-publish: --out inside DIST_DIR",
+        lambda ctx: _publish(ctx, ctx.fixture("synthetic_dist") / "publish"),
+        "overlaps DIST_DIR",
+    ),
+    HostileCase(
+        "stage-publish: --out in a tracked directory of the checkout",
+        lambda ctx: _publish(ctx, _checkout(ctx) / "docs"),
+        "is not a git-ignored output directory",
+        unchanged=_clone_untouched,
+    ),
+    HostileCase("stage-publish: --out is /", lambda ctx: _publish(ctx, "/"), "is the file system root"),
+    HostileCase(
+        "stage-publish: --out a non-empty directory",
+        lambda ctx: _publish(ctx, _unrelated_dir(ctx)),
+        "is not empty: pass a new directory for the publish batches",
+    ),
+]
+
+
 def _unrelated_dir(ctx: CaseContext) -> Path:
     mine = ctx.ws / "mine"
     mine.mkdir()
@@ -606,12 +637,12 @@ def _only(directory: Path, names: list[str]) -> None:
     assert sorted(p.name for p in directory.iterdir()) == sorted(names)
 
 
-CASES = RELEASE_CASES + OTHER_CASES
+CASES = RELEASE_CASES + OTHER_CASES + PUBLISH_CASES
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_hostile_outputs(case: HostileCase, tmp_path: Path) -> None:
-    run_case(case, tmp_path)
+def test_hostile_outputs(case: HostileCase, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    run_case(case, tmp_path, {"synthetic_dist": lambda: request.getfixturevalue("synthetic_dist")})
 
 
 # -- issue 8 row 13: SIGTERM / SIGKILL in the middle of a run, then a second run -------------------------------
