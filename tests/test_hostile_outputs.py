@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile import REPO, CaseContext, HostileCase, Outcome, run_case
+from tests.hostile import REPO, CaseContext, HostileCase, Outcome, run_case, snapshot
 from tests.synthetic_binaries import write_platform_package
 
 V = "0.169.0"
@@ -681,6 +681,11 @@ def _interrupted(signum: int, phase: str) -> Callable[[CaseContext], Sequence[st
 
     def build(ctx: CaseContext) -> Sequence[str]:
         staging, wheels = ctx.ws / "out" / "staging", ctx.ws / "out" / "wheels"
+        previous = _stage(ctx, staging, _package(ctx, LINUX_ARM, "previous"))
+        subprocess.run(
+            [sys.executable, "-m", "codex_release", *previous], env=_child_env(ctx), cwd=ctx.ws, check=True, timeout=120
+        )
+        before = snapshot(staging)
         for megabytes in (48, 160, 400):
             if (ctx.ws / "pkg").exists():
                 shutil.rmtree(ctx.ws / "pkg")
@@ -714,7 +719,8 @@ def _interrupted(signum: int, phase: str) -> Callable[[CaseContext], Sequence[st
                     assert [line for line in stderr.splitlines() if line.strip()] == ["Aborted!"], stderr
                     assert not stray, f"{signal.Signals(signum).name} left {stray}"
                     assert not list((ctx.ws / "tmp").iterdir())
-                    assert not list(wheels.glob("*.whl")) or phase == "staging"
+                    assert not list(wheels.glob("*.whl")), "an interrupted run left a wheel"
+                    assert snapshot(staging) == before, "an interrupted run changed the previous STAGING_DIR"
                 return args
         pytest.fail(f"never caught stage-runtime in its {phase} phase")
 

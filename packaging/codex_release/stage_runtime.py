@@ -154,7 +154,8 @@ def stage_runtime(
     Output rules (:mod:`codex_release.staging`): STAGING_DIR lies outside the checkout and apart from
     SOURCE; ``wheel_dir`` lies apart from SOURCE and STAGING_DIR and, inside the checkout, only in a
     git-ignored output directory (a wheel written into SOURCE would be staged into the next wheel).
-    STAGING_DIR stays locked until its wheel is written, so a concurrent run can never swap another
+    The wheel is written from the new tree before STAGING_DIR is swapped, under STAGING_DIR's lock: a
+    failure at any point leaves STAGING_DIR as it was, and a concurrent run can never swap another
     target's tree in under the wheel writer.
     """
     checkout = repo_root()
@@ -189,10 +190,12 @@ def stage_runtime(
                 else derive_platform_tags(binaries, resolved)
             )
             _write_project(work, version, tags)
-        relocated = tuple(dataclasses.replace(info, path=_relocate(info.path, work, staging)) for info in binaries)
-        wheel = None
-        if wheels is not None:
-            from codex_release.wheel_writer import write_wheel
+            wheel = None
+            if wheels is not None:
+                # Written from the new tree before it is swapped in: a failed or interrupted wheel leaves
+                # STAGING_DIR as it was, and a concurrent run cannot swap another tree in underneath.
+                from codex_release.wheel_writer import write_wheel
 
-            wheel = write_wheel(staging, wheels, progress=progress)
+                wheel = write_wheel(work, wheels, progress=progress)
+        relocated = tuple(dataclasses.replace(info, path=_relocate(info.path, work, staging)) for info in binaries)
     return StagedRuntime(staging, resolved, version, tags, relocated, wheel)
