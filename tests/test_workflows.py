@@ -393,7 +393,7 @@ ENV_VALUES = {
     "VERSION": "0.169.0",
     "TRIPLE": TARGETS[0].triple,
     "GITHUB_OUTPUT": "github_output",
-    "RUNNER_TEMP": ".",
+    "RUNNER_TEMP": "runner-temp",
 }
 
 

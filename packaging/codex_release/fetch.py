@@ -44,6 +44,7 @@ import platformdirs
 from codex_release import processes
 from codex_release.errors import ReleaseError
 from codex_release.runtime_source import copy_package, open_source
+from codex_release.staging import check_place, deferred_signals, hold, part_prefix
 from codex_release.targets import Target
 from codex_release.versions import CodexVersion
 
@@ -252,14 +253,15 @@ def _copy_or_reflink(source: Path, dest: Path) -> None:
 
 def _place(cached: Path, dest: Path) -> None:
     """Copy (or reflink) a cached tarball to ``dest`` atomically; never a hard link, which would let an
-    edit of ``dest`` corrupt the cache."""
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tmp.unlink(missing_ok=True)
+    edit of ``dest`` corrupt the cache. A partial file of a killed run is swept by the next run."""
+    tmp = dest.with_name(f"{part_prefix(dest.name)}{os.urandom(4).hex()}.part")
     try:
         _copy_or_reflink(cached, tmp)
         os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    except BaseException:
+        with deferred_signals():
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def _check_dest(dest: Path) -> None:
@@ -320,16 +322,20 @@ def fetch_runtime(
     """Fetch (or reuse from the cache) each target's platform package into ``dest``.
 
     Returns target -> ``dest/codex-<version>-<triple>.tgz``. Nothing is placed in ``dest`` unless every
-    download verified.
+    download verified. ``dest`` follows the output rules of :mod:`codex_release.staging` (inside the
+    checkout only a git-ignored directory; never ``/`` or the home directory) and is locked while the
+    files are placed.
     """
     _check_dest(dest)
+    where = check_place(dest, label="--dest", in_checkout="ignored")
     cached = _fetch_cached(version, targets, source=source, base_url=base_url)
-    dest.mkdir(parents=True, exist_ok=True)
     placed: dict[Target, Path] = {}
-    for target, blob in cached.items():
-        path = dest / f"codex-{version.pep440}-{target.triple}.tgz"
-        _place(blob, path)
-        placed[target] = path
+    with hold(where, label="--dest"):
+        where.mkdir(exist_ok=True)
+        for target, blob in cached.items():
+            path = dest / f"codex-{version.pep440}-{target.triple}.tgz"
+            _place(blob, path)
+            placed[target] = path
     return placed
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html.parser
 import importlib.util
-import os
 import shutil
 import socket
 import subprocess
@@ -37,6 +36,7 @@ from codex_release.fresh_venv import FreshVenv, clean_env, isolated_pip_env
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.release_files import read_release_files
 from codex_release.smoke import SmokeReport, dependency_wheelhouse, run_smoke_program
+from codex_release.staging import check_place, check_replaceable, hold, replace_when_done
 from codex_release.versions import CodexVersion
 
 __all__ = [
@@ -77,22 +77,20 @@ def plan_uploads(dist_dir: Path, version: CodexVersion) -> UploadPlan:
 
 
 def stage_publish(dist_dir: Path, version: CodexVersion, out_dir: Path) -> UploadPlan:
-    """Copy the two batches to ``out_dir/runtime`` and ``out_dir/sdk`` (all or nothing)."""
+    """Copy the two batches to ``out_dir/runtime`` and ``out_dir/sdk`` (all or nothing).
+
+    ``out_dir`` follows the output rules of :mod:`codex_release.staging`: a new or empty directory apart
+    from DIST_DIR, inside the checkout only a git-ignored one, locked while written.
+    """
+    out = check_place(out_dir, label="--out", sources={"DIST_DIR": dist_dir}, in_checkout="ignored")
     plan = plan_uploads(dist_dir, version)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise ReleaseError(f"{out_dir} is not empty: pass a new directory for the publish batches")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.new-"))
-    try:
-        for batch, paths in (("runtime", plan.runtime), ("sdk", plan.sdk)):
-            (tmp / batch).mkdir()
-            for path in paths:
-                shutil.copyfile(path, tmp / batch / path.name)
-        if out_dir.exists():
-            out_dir.rmdir()
-        os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with hold(out, label="--out"):
+        check_replaceable(out, label="--out", overwrite=False, fix="pass a new directory for the publish batches")
+        with replace_when_done(out) as new:
+            for batch, paths in (("runtime", plan.runtime), ("sdk", plan.sdk)):
+                (new / batch).mkdir()
+                for path in paths:
+                    shutil.copyfile(path, new / batch / path.name)
     return UploadPlan(
         version,
         tuple(out_dir / "runtime" / p.name for p in plan.runtime),

@@ -4,13 +4,17 @@ fetch (cached) -> stage + write one runtime wheel per target -> SDK wheel + sdis
 ``manifest.json`` -> verify -> smoke (fresh venv, offline install, a real turn on the real binary).
 Everything is built in a temporary directory beside DIST and moved into place only when verification
 and smoke passed, so a failed release leaves DIST as it was.
+
+DIST follows the output rules of :mod:`codex_release.staging`: never the checkout, ``/``, the home
+directory or a tracked directory (a git-ignored one such as ``dist/`` is fine), one release at a time,
+and it replaces only an empty directory or the output of an earlier release (recognised by
+:func:`earlier_release`); anything else needs ``--overwrite``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +24,12 @@ from packaging.utils import parse_wheel_filename
 from codex_release.errors import ReleaseError
 from codex_release.fetch import fetch_runtime
 from codex_release.stage_runtime import stage_runtime
-from codex_release.staging import replace_when_done
+from codex_release.staging import check_place, check_replaceable, hold, private_tempdir, replace_when_done
 from codex_release.targets import TARGETS, Target
 from codex_release.verify import VerifyReport, verify_dist
 from codex_release.versions import CodexVersion
 
-__all__ = ["ReleaseResult", "build_release", "file_sha256", "write_checksums"]
+__all__ = ["ReleaseResult", "build_release", "earlier_release", "file_sha256", "write_checksums"]
 
 MANIFEST_FILE = "manifest.json"
 SUMS_FILE = "SHA256SUMS"
@@ -65,6 +69,30 @@ def write_checksums(dist: Path, targets_by_file: dict[str, str]) -> None:
     (dist / MANIFEST_FILE).write_text(json.dumps({"artifacts": entries}, indent=2) + "\n", encoding="utf-8")
 
 
+def earlier_release(dist: Path) -> str | None:
+    """``None`` when ``dist`` holds only what an earlier ``release`` wrote, else what else it holds.
+
+    Recognised by its ``manifest.json`` (a JSON object whose ``artifacts`` list names files): every entry
+    of ``dist`` must be that manifest, ``SHA256SUMS`` or a regular file the manifest lists. A directory
+    that merely has some ``manifest.json`` (a web app's, say) is not recognised.
+    """
+    manifest = dist / MANIFEST_FILE
+    try:
+        document = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return f"holds no {MANIFEST_FILE} written by an earlier release"
+    artifacts = document.get("artifacts") if isinstance(document, dict) else None
+    if not isinstance(artifacts, list) or not all(
+        isinstance(entry, dict) and isinstance(entry.get("file"), str) for entry in artifacts
+    ):
+        return f"its {MANIFEST_FILE} was not written by a release"
+    listed = {entry["file"] for entry in artifacts} | {MANIFEST_FILE, SUMS_FILE}
+    for entry in sorted(dist.iterdir()):
+        if entry.name not in listed or entry.is_symlink() or not entry.is_file():
+            return f"holds {entry.name!r}, which no earlier release wrote"
+    return None
+
+
 def build_release(
     version: CodexVersion,
     dist_dir: Path,
@@ -74,37 +102,46 @@ def build_release(
     run_smoke: bool = True,
     echo: Callable[[str], None] = print,
     progress: bool | None = None,
+    overwrite: bool = False,
 ) -> ReleaseResult:
-    """Build and verify every artifact of ``version``; replace ``dist_dir`` only on success."""
-    dist = dist_dir.resolve()
-    with tempfile.TemporaryDirectory(prefix="codex-release-") as tmp, replace_when_done(dist) as out:
-        work = Path(tmp)
-        echo(f"fetching {len(targets)} platform packages of Codex {version.tag} (cached after the first run)")
-        sources = fetch_runtime(version, targets, work / "fetched")
-        targets_by_file: dict[str, str] = {}
-        for target, source in sources.items():
-            staged = stage_runtime(work / "staging" / target.triple, source, version, wheel_dir=out, progress=progress)
-            assert staged.wheel is not None
-            targets_by_file[staged.wheel.name] = target.triple
-            echo(f"  {target.triple:28} -> {staged.wheel.name}")
-        if with_sdk:
-            from codex_release.stage_sdk import stage_sdk
+    """Build and verify every artifact of ``version``; replace ``dist_dir`` only on success.
 
-            stage_sdk(work / "staging" / "sdk", version, dist_dir=out)
-            echo("  SDK wheel and sdist built")
-        write_checksums(out, targets_by_file)
-        report = verify_dist(out, version, require_sdk=with_sdk)
-        echo(report.table())
-        if not report.ok:
-            raise ReleaseError(f"verification failed for {version}: see the table above; {dist_dir} was left unchanged")
-        if run_smoke:
-            from codex_release.smoke import smoke
-
-            smoked = smoke(out, version, echo=echo)
-            echo(smoked.table())
-            if not smoked.ok:
-                raise ReleaseError(
-                    f"smoke tests failed for {version}: see the table above; {dist_dir} was left unchanged"
+    ``dist_dir`` must be empty, absent or an earlier release's output unless ``overwrite``.
+    """
+    dist = check_place(dist_dir, label="--dist-dir", in_checkout="ignored")
+    with hold(dist, label="--dist-dir"), private_tempdir("release") as work:
+        check_replaceable(dist, label="--dist-dir", overwrite=overwrite, ours=earlier_release)
+        with replace_when_done(dist) as out:
+            echo(f"fetching {len(targets)} platform packages of Codex {version.tag} (cached after the first run)")
+            sources = fetch_runtime(version, targets, work / "fetched")
+            targets_by_file: dict[str, str] = {}
+            for target, source in sources.items():
+                staged = stage_runtime(
+                    work / "staging" / target.triple, source, version, wheel_dir=out, progress=progress
                 )
-    files = tuple(sorted(dist.iterdir()))
+                assert staged.wheel is not None
+                targets_by_file[staged.wheel.name] = target.triple
+                echo(f"  {target.triple:28} -> {staged.wheel.name}")
+            if with_sdk:
+                from codex_release.stage_sdk import stage_sdk
+
+                stage_sdk(work / "staging" / "sdk", version, dist_dir=out)
+                echo("  SDK wheel and sdist built")
+            write_checksums(out, targets_by_file)
+            report = verify_dist(out, version, require_sdk=with_sdk)
+            echo(report.table())
+            if not report.ok:
+                raise ReleaseError(
+                    f"verification failed for {version}: see the table above; {dist_dir} was left unchanged"
+                )
+            if run_smoke:
+                from codex_release.smoke import smoke
+
+                smoked = smoke(out, version, echo=echo)
+                echo(smoked.table())
+                if not smoked.ok:
+                    raise ReleaseError(
+                        f"smoke tests failed for {version}: see the table above; {dist_dir} was left unchanged"
+                    )
+        files = tuple(sorted(dist.iterdir()))
     return ReleaseResult(dist, files, report)

@@ -24,7 +24,7 @@ from codex_release.errors import ReleaseError
 from codex_release.pins import repo_root
 from codex_release.platform_tags import check_requested_tags, derive_platform_tags
 from codex_release.runtime_source import MANIFEST_NAME, RuntimeSource, copy_package, open_source, read_manifest
-from codex_release.staging import check_destination, replace_when_done
+from codex_release.staging import check_place, check_replaceable, hold, replace_when_done
 from codex_release.targets import TARGETS, Target, get_target
 from codex_release.versions import CodexVersion, parse_codex_version
 
@@ -180,32 +180,54 @@ def stage_runtime(
     wheel_dir: Path | None = None,
     progress: bool | None = None,
 ) -> StagedRuntime:
-    """Stage SOURCE as an ``openai-codex-cli-bin`` project in ``staging_dir`` (and optionally write its wheel)."""
-    staging = check_destination(
-        staging_dir, label="STAGING_DIR", repo=repo_root(), apart_from={"SOURCE": source}, overwrite=overwrite
+    """Stage SOURCE as an ``openai-codex-cli-bin`` project in ``staging_dir`` (and optionally write its wheel).
+
+    Output rules (:mod:`codex_release.staging`): STAGING_DIR lies outside the checkout and apart from
+    SOURCE; ``wheel_dir`` lies apart from SOURCE and STAGING_DIR and, inside the checkout, only in a
+    git-ignored output directory (a wheel written into SOURCE would be staged into the next wheel).
+    The wheel is written from the new tree before STAGING_DIR is swapped, under STAGING_DIR's lock: a
+    failure at any point leaves STAGING_DIR as it was, and a concurrent run can never swap another
+    target's tree in under the wheel writer.
+    """
+    checkout = repo_root()
+    staging = check_place(staging_dir, label="STAGING_DIR", sources={"SOURCE": source}, checkout=checkout)
+    wheels = (
+        check_place(
+            wheel_dir,
+            label="--wheel-dir",
+            sources={"SOURCE": source, "STAGING_DIR": staging},
+            checkout=checkout,
+            in_checkout="ignored",
+        )
+        if wheel_dir is not None
+        else None
     )
     opened = open_source(source)
-    template = repo_root() / "runtime"
-    with replace_when_done(staging) as work:
-        _copy_template(template, work)
-        vendor = work / VENDOR
-        vendor.mkdir()
-        if opened.kind == "binary":
-            resolved = _stage_binary(source, vendor, version, target)
-        else:
-            resolved = _stage_package(opened, vendor, version, target, include_voice)
-        binaries = tuple(inspect_tree(vendor))
-        _check_exec_bits(source, vendor, binaries, resolved)
-        tags = (
-            check_requested_tags(platform_tag, binaries, resolved)
-            if platform_tag
-            else derive_platform_tags(binaries, resolved)
-        )
-        _write_project(work, version, tags)
-    relocated = tuple(dataclasses.replace(info, path=_relocate(info.path, work, staging)) for info in binaries)
-    wheel = None
-    if wheel_dir is not None:
-        from codex_release.wheel_writer import write_wheel
+    template = checkout / "runtime"
+    with hold(staging, label="STAGING_DIR"):
+        check_replaceable(staging, label="STAGING_DIR", overwrite=overwrite)
+        with replace_when_done(staging) as work:
+            _copy_template(template, work)
+            vendor = work / VENDOR
+            vendor.mkdir()
+            if opened.kind == "binary":
+                resolved = _stage_binary(source, vendor, version, target)
+            else:
+                resolved = _stage_package(opened, vendor, version, target, include_voice)
+            binaries = tuple(inspect_tree(vendor))
+            _check_exec_bits(source, vendor, binaries, resolved)
+            tags = (
+                check_requested_tags(platform_tag, binaries, resolved)
+                if platform_tag
+                else derive_platform_tags(binaries, resolved)
+            )
+            _write_project(work, version, tags)
+            wheel = None
+            if wheels is not None:
+                # Written from the new tree before it is swapped in: a failed or interrupted wheel leaves
+                # STAGING_DIR as it was, and a concurrent run cannot swap another tree in underneath.
+                from codex_release.wheel_writer import write_wheel
 
-        wheel = write_wheel(staging, wheel_dir, progress=progress)
+                wheel = write_wheel(work, wheels, progress=progress)
+        relocated = tuple(dataclasses.replace(info, path=_relocate(info.path, work, staging)) for info in binaries)
     return StagedRuntime(staging, resolved, version, tags, relocated, wheel)

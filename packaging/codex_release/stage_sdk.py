@@ -24,7 +24,6 @@ import ast
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
@@ -40,7 +39,7 @@ from codex_release import processes
 from codex_release.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION, repo_root, runtime_requirement
-from codex_release.staging import check_destination, overlaps, replace_when_done
+from codex_release.staging import check_place, check_replaceable, hold, replace_when_done
 from codex_release.versions import CodexVersion, parse_pep440
 
 __all__ = [
@@ -103,14 +102,6 @@ def _ignore_caches(root: Path) -> Callable[[str, list[str]], set[str]]:
         return ignored
 
     return ignore
-
-
-def _check_dist_dir(sdk: Path, staging: Path, dist_dir: Path) -> None:
-    for other, what in ((sdk, "the SDK source"), (staging, "STAGING_DIR")):
-        if overlaps(dist_dir, other):
-            raise ReleaseError(f"--dist-dir {dist_dir} overlaps {what} ({other}): write the distributions elsewhere")
-    if dist_dir.exists() and not dist_dir.is_dir():
-        raise ReleaseError(f"--dist-dir {dist_dir} is a file: pass a directory")
 
 
 def _check_versions(codex_version: CodexVersion, sdk_version: str | None, minimum: Version) -> Version:
@@ -193,28 +184,46 @@ def stage_sdk(
     overwrite: bool = False,
     source: Path | None = None,
 ) -> StagedSdk:
-    """Stage ``source`` (default: the repository's ``sdk/``) into ``staging_dir`` for ``codex_version``."""
+    """Stage ``source`` (default: the repository's ``sdk/``) into ``staging_dir`` for ``codex_version``.
+
+    Output rules (:mod:`codex_release.staging`): STAGING_DIR lies outside the checkout that holds the
+    SDK source; ``dist_dir`` lies apart from the source and STAGING_DIR and, inside the checkout, only in
+    a git-ignored output directory. Both are locked while written.
+    """
     sdk = (source or repo_root() / "sdk").resolve()
-    dist = dist_dir.absolute().resolve() if dist_dir is not None else None
     if not (sdk / "pyproject.toml").is_file():
         raise ReleaseError(f"{sdk} has no pyproject.toml: point stage-sdk at the SDK source (sdk/)")
-    staging = check_destination(staging_dir, label="STAGING_DIR", repo=sdk.parent, overwrite=overwrite)
-    if dist is not None:
-        _check_dist_dir(sdk, staging, dist)
+    checkout = sdk.parent
+    staging = check_place(staging_dir, label="STAGING_DIR", checkout=checkout)
+    dist = (
+        check_place(
+            dist_dir,
+            label="--dist-dir",
+            sources={"SOURCE": sdk, "STAGING_DIR": staging},
+            checkout=checkout,
+            in_checkout="ignored",
+        )
+        if dist_dir is not None
+        else None
+    )
 
     runtime_requirement(sdk / "pyproject.toml")  # fail on a malformed source before copying anything
     version = _check_versions(codex_version, sdk_version, minimum_runtime_version(sdk))
     runtime = codex_version.version
 
     artifacts: list[Path] = []
-    with replace_when_done(staging) as new:
-        shutil.copytree(sdk, new, symlinks=True, ignore=_ignore_caches(sdk), dirs_exist_ok=True)
-        _rewrite_pyproject(new / "pyproject.toml", version, runtime)
-        if dist is not None:
-            with tempfile.TemporaryDirectory(prefix=".sdk-build-", dir=staging.parent) as built:
-                built_artifacts = build_and_check(new, Path(built), version, runtime)
-                dist.mkdir(parents=True, exist_ok=True)
-                for artifact in built_artifacts:
-                    os.replace(artifact, dist / artifact.name)
-                    artifacts.append(dist / artifact.name)
+    with hold(staging, label="STAGING_DIR"):
+        check_replaceable(staging, label="STAGING_DIR", overwrite=overwrite)
+        with replace_when_done(staging) as new:
+            shutil.copytree(sdk, new, symlinks=True, ignore=_ignore_caches(sdk), dirs_exist_ok=True)
+            _rewrite_pyproject(new / "pyproject.toml", version, runtime)
+            if dist is not None:
+                built = new.parent / "build"  # inside the scratch directory: removed with it
+                built.mkdir()
+                built_artifacts = build_and_check(new, built, version, runtime)
+                with hold(dist, label="--dist-dir"):
+                    dist.mkdir(exist_ok=True)
+                    for artifact in built_artifacts:
+                        os.replace(artifact, dist / artifact.name)
+                        artifacts.append(dist / artifact.name)
     return StagedSdk(staging, version, runtime, artifacts)

@@ -15,8 +15,10 @@ the time:
 Reproducible: the members come in a fixed order, all share one timestamp (``SOURCE_DATE_EPOCH``,
 else hatchling's reproducible default 2020-02-02, clamped to 1980 as hatchling does), modes are
 normalised to 0o644/0o755, and nothing of the host (user, umask, mtime, file system order) is
-recorded. The wheel appears atomically: it is written to a temporary file in ``wheel_dir`` and
-renamed into place, which is removed on any failure, including KeyboardInterrupt.
+recorded. The wheel appears atomically: it is written to a partial file ``.<wheel>.<pid>-*.part`` in
+``wheel_dir`` and renamed into place, while the wheel's lock is held (:func:`codex_release.staging.hold`:
+one writer per wheel file, SIGTERM unwinds like KeyboardInterrupt); the partial file is removed on any
+failure, and one left by a killed process is swept by the next write into ``wheel_dir``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from tqdm import tqdm
 
 from codex_release.errors import ReleaseError
 from codex_release.parallel_deflate import LIBDEFLATE_LEVEL, deflate_files, deflate_small
+from codex_release.staging import deferred_signals, hold, part_prefix
 from codex_release.wheel_contents import WheelContents, read_wheel_contents
 from codex_release.zip_writer import ZIP64_LIMIT, DateTime, ZipWriter
 
@@ -146,10 +149,18 @@ def _add_small(archive: ZipWriter, name: str, data: bytes) -> None:
     archive.add_deflated(name, mode=_METADATA_MODE, crc32=zlib.crc32(data), size=len(data), chunks=[compressed])
 
 
-def _open_temporary(wheel_dir: Path, filename: str) -> tuple[BinaryIO, Path]:
+def _make_wheel_dir(wheel_dir: Path) -> None:
     try:
         wheel_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=wheel_dir, prefix=f".{filename}.", suffix=".part")
+    except OSError as exc:
+        raise ReleaseError(
+            f"cannot write into wheel directory {wheel_dir}: {exc.strerror or exc}: choose a writable directory"
+        ) from None
+
+
+def _open_temporary(wheel_dir: Path, filename: str) -> tuple[BinaryIO, Path]:
+    try:
+        fd, name = tempfile.mkstemp(dir=wheel_dir, prefix=part_prefix(filename), suffix=".part")
     except OSError as exc:
         raise ReleaseError(
             f"cannot write into wheel directory {wheel_dir}: {exc.strerror or exc}: choose a writable directory"
@@ -183,24 +194,27 @@ def write_wheel(
         raise ReleaseError(f"compresslevel must be within 0..12 (libdeflate), not {compresslevel}")
     wheel_dir = Path(wheel_dir)
     target = wheel_dir / contents.filename
-    out, temporary = _open_temporary(wheel_dir, contents.filename)
-    try:
-        with out:
-            _write_archive(
-                out,
-                contents,
-                date_time=date_time,
-                workers=count,
-                level=compresslevel,
-                zip64_limit=zip64_limit,
-                progress=progress,
-            )
-        temporary.chmod(0o644)
-        os.replace(temporary, target)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise ReleaseError(f"cannot write {target}: {exc}") from None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    _make_wheel_dir(wheel_dir)
+    with hold(wheel_dir.absolute().resolve() / contents.filename, label="wheel"):
+        out, temporary = _open_temporary(wheel_dir, contents.filename)
+        try:
+            with out:
+                _write_archive(
+                    out,
+                    contents,
+                    date_time=date_time,
+                    workers=count,
+                    level=compresslevel,
+                    zip64_limit=zip64_limit,
+                    progress=progress,
+                )
+            temporary.chmod(0o644)
+            os.replace(temporary, target)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise ReleaseError(f"cannot write {target}: {exc}") from None
+        except BaseException:
+            with deferred_signals():
+                temporary.unlink(missing_ok=True)
+            raise
     return target

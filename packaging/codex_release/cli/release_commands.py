@@ -18,7 +18,13 @@ from codex_release.versions import CodexVersion
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("dist"),
     show_default=True,
-    help="Where the release lands (replaced only when everything verified).",
+    help="Where the release lands (replaced only when everything verified). Inside the checkout only a "
+    "git-ignored directory such as dist/.",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace DIST_DIR even if it holds more than an earlier release wrote (its manifest.json lists it).",
 )
 @click.option(
     "--target",
@@ -39,6 +45,7 @@ from codex_release.versions import CodexVersion
 def release_command(
     codex_version: CodexVersion | None,
     dist_dir: Path,
+    overwrite: bool,
     targets: tuple[str, ...],
     with_sdk: bool,
     run_smoke: bool,
@@ -50,7 +57,8 @@ def release_command(
     with tags derived from its binaries, builds the SDK wheel and sdist pinned to the same version,
     writes SHA256SUMS and manifest.json, then runs verify and smoke (fresh venv, offline install, one
     real sync and async turn on the bundled binary against a fake model on loopback, resolver dry runs
-    for every user platform). DIST_DIR is replaced only on success.
+    for every user platform). DIST_DIR is replaced only on success, and only when it is empty or holds
+    an earlier release (else pass --overwrite).
     """
     from codex_release.release import build_release
 
@@ -64,6 +72,7 @@ def release_command(
         run_smoke=run_smoke and with_sdk,
         echo=click.echo,
         progress=False if quiet else None,
+        overwrite=overwrite,
     )
     click.echo(f"release {version} ({version.tag}): {len(result.files)} files in {dist_dir}")
 
