@@ -286,7 +286,7 @@ CASES = [
     HostileCase(
         "STAGING under a file",
         _staging_under_a_file,
-        "a-file is a file where a directory is needed",
+        "a-file, which is a file: pass a path through directories",
     ),
     # Row 5 and 12: the fetch cache.
     HostileCase(

@@ -400,7 +400,7 @@ ENV_VALUES = {
 def test_every_cli_call_in_the_workflows_parses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each codex-release invocation names a real command, with options and values it accepts."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "dist").mkdir()
+    (tmp_path / "runner-temp" / "dist").mkdir(parents=True)
     calls = [line for _, line in _command_lines() if "codex-release " in line]
     assert len(calls) >= 10
     for call in calls:

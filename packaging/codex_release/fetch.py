@@ -264,16 +264,6 @@ def _place(cached: Path, dest: Path) -> None:
         raise
 
 
-def _check_dest(dest: Path) -> None:
-    """Refuse a ``--dest`` that is, or lies under, something other than a directory, before fetching."""
-    for path in (dest, *dest.parents):
-        if path.is_dir():
-            return
-        if path.exists() or path.is_symlink():
-            where = "is" if path == dest else f"lies under {path}, which is"
-            raise ReleaseError(f"--dest {dest} {where} not a directory: choose a directory for the packages")
-
-
 def _fetch_cached(
     version: CodexVersion, targets: Iterable[Target], *, source: Source, base_url: str | None
 ) -> dict[Target, Path]:
@@ -326,7 +316,6 @@ def fetch_runtime(
     checkout only a git-ignored directory; never ``/`` or the home directory) and is locked while the
     files are placed.
     """
-    _check_dest(dest)
     where = check_place(dest, label="--dest", in_checkout="ignored")
     cached = _fetch_cached(version, targets, source=source, base_url=base_url)
     placed: dict[Target, Path] = {}

@@ -150,10 +150,11 @@ class ReleaseGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if debug:
                 traceback.print_exc()
-            ctx.exit(130)
+            # 128 + the signal, as a shell reports it: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
+            ctx.exit(128 + int(getattr(exc, "signum", signal.SIGINT)))
         except ReleaseError as exc:
             self._fail(ctx, str(exc), debug)
         except OSError as exc:
