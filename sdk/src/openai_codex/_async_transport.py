@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -29,7 +28,6 @@ from openai_codex._runtime import (
     initialize_params,
     launch_spec,
     sdk_version,
-    wait_for_exit,
 )
 from openai_codex.approvals import ApprovalRequest, UnsupportedServerRequest, answer_for, decide
 from openai_codex.config import CodexConfig
@@ -74,6 +72,39 @@ def _kill_group(proc: asyncio.subprocess.Process) -> None:
         proc.kill()
 
 
+class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """asyncio's subprocess protocol, plus a callback when the event loop's child watcher sees the exit.
+
+    That notice comes when the process exits, even if a straggling grandchild keeps its pipes open (from
+    Python 3.11 ``Process.wait()`` also waits for the pipes, so it cannot tell), with no thread and no
+    ``os.waitid`` (missing on macOS before Python 3.13), on every OS. The callback is held weakly so a
+    dropped client can still be collected.
+    """
+
+    def __init__(self, on_exit: weakref.WeakMethod[Any], loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=_READ_CHUNK, loop=loop)
+        self._on_exit = on_exit
+        self._process_transport: asyncio.SubprocessTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if isinstance(transport, asyncio.SubprocessTransport):
+            self._process_transport = transport
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        callback = self._on_exit()
+        if callback is not None and self._process_transport is not None:
+            callback(self._process_transport.get_returncode())
+
+
+async def _spawn(on_exit: weakref.WeakMethod[Any], argv: list[str], **options: Any) -> asyncio.subprocess.Process:
+    """``asyncio.create_subprocess_exec`` with :class:`_ExitNotingProtocol`."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.subprocess_exec(lambda: _ExitNotingProtocol(on_exit, loop), *argv, **options)
+    return asyncio.subprocess.Process(transport, protocol, loop)
+
+
 class AsyncTransport:
     """One running ``codex app-server`` and its connection, driven by the running event loop."""
 
@@ -103,9 +134,11 @@ class AsyncTransport:
         self._closed_event = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._slots = asyncio.Semaphore(self._config.max_in_flight_requests)
+        self._exited = asyncio.get_running_loop().create_future()
         try:
-            self._proc = await asyncio.create_subprocess_exec(
-                *argv,
+            self._proc = await _spawn(
+                weakref.WeakMethod(self._set_exited),
+                argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -116,8 +149,6 @@ class AsyncTransport:
         except OSError as exc:
             raise RuntimeNotFoundError(f"cannot run {self.binary!r}: {exc.strerror or exc}") from exc
         self._finalizer = weakref.finalize(self, _finalize, self._proc)
-        self._exited = asyncio.get_running_loop().create_future()
-        self._watch_exit(self._proc)
         assert self._proc.stdout is not None
         assert self._proc.stderr is not None
         self._stderr_task = asyncio.create_task(self._drain_stderr(self._proc.stderr), name="codex-stderr")
@@ -274,24 +305,6 @@ class AsyncTransport:
                 if not data:
                     return
                 self._stderr.feed(data)
-
-    def _watch_exit(self, proc: asyncio.subprocess.Process) -> None:
-        """Resolve ``self._exited`` when the process exits, even if a straggling child keeps its pipes open
-        (from Python 3.11 ``Process.wait()`` also waits for the pipes, so it cannot tell)."""
-        loop = asyncio.get_running_loop()
-        if sys.platform == "win32":
-            task = asyncio.create_task(proc.wait(), name="codex-exit-watcher")
-            task.add_done_callback(lambda done: self._set_exited(None if done.cancelled() else done.result()))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return
-
-        def watch() -> None:
-            returncode = wait_for_exit(proc.pid)
-            with contextlib.suppress(RuntimeError):  # the event loop is already closed
-                loop.call_soon_threadsafe(self._set_exited, returncode)
-
-        threading.Thread(target=watch, name="codex-exit-watcher", daemon=True).start()
 
     def _set_exited(self, returncode: int | None) -> None:
         if self._exited is None or self._exited.done():

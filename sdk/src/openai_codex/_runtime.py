@@ -216,25 +216,63 @@ def sdk_version() -> str:
     return str(openai_codex.__version__)
 
 
-def wait_for_exit(pid: int) -> int | None:
-    """Block until process ``pid`` (our child) exits and return its ``Popen``-style return code, without
-    reaping it (``waitid(WNOWAIT)``), so this can run beside ``Popen.wait`` or asyncio's child watcher.
+def wait_for_exit(proc: subprocess.Popen[bytes]) -> int | None:
+    """Block until ``proc`` exits; return its ``Popen``-style return code, or ``None`` when the exit is
+    known but its code is left for ``Popen.poll()`` to collect.
 
-    Exit is noticed even while a grandchild still holds the app-server's pipes open (then no EOF comes).
-    Returns ``None`` where ``waitid`` is unavailable (Windows) or the child is already reaped.
+    Never returns while the process runs, on any OS, and notices the exit even while a grandchild still
+    holds the app-server's pipes open (then no EOF comes). Where it can, it does not reap the process, so
+    it runs beside ``Popen.wait``: macOS uses a kqueue exit note (``os.waitid`` is missing there before
+    Python 3.13), other POSIX systems ``waitid(WNOWAIT)``. Elsewhere (Windows, or a POSIX without either)
+    it falls back to ``Popen.wait()``, which reaps; that is safe beside the other ``wait()``/``poll()``
+    calls on the same ``Popen`` (they share its lock: the one that reaps records the code for all).
     """
-    waitid = getattr(os, "waitid", None)
-    if waitid is None:
+    if _kqueue_wait_for_exit(proc.pid):
         return None
-    while True:
+    waitid = getattr(os, "waitid", None)
+    if waitid is not None and sys.platform != "win32":
+        while True:
+            try:
+                info = waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            except InterruptedError:
+                continue
+            except ChildProcessError:  # already reaped (by a Popen.wait elsewhere): it has exited
+                return proc.returncode
+            if info is None:
+                continue
+            if info.si_code == os.CLD_EXITED:
+                return int(info.si_status)
+            return -int(info.si_status)  # killed or dumped core: -signal, as Popen reports it
+    return proc.wait()
+
+
+def _kqueue_wait_for_exit(pid: int) -> bool:
+    """Block on a kqueue ``NOTE_EXIT`` for ``pid`` (does not reap); False when kqueue cannot watch it."""
+    if sys.platform != "darwin":  # (also keeps type checkers on other platforms out of what follows)
+        return False
+    import select
+
+    if not hasattr(select, "kqueue"):
+        return False
+    try:
+        queue = select.kqueue()
+    except OSError:
+        return False
+    try:
+        event = select.kevent(
+            pid,
+            filter=select.KQ_FILTER_PROC,
+            flags=select.KQ_EV_ADD | select.KQ_EV_ONESHOT,
+            fflags=select.KQ_NOTE_EXIT,
+        )
         try:
-            info = waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            return None
-        if info is None:
-            continue
-        if info.si_code == os.CLD_EXITED:
-            return int(info.si_status)
-        return -int(info.si_status)  # killed or dumped core: -signal, as Popen reports it
+            queue.control([event], 0, 0)
+        except ProcessLookupError:  # ESRCH: it has exited already
+            return True
+        except OSError:
+            return False
+        while not queue.control(None, 1, None):  # PEP 475: EINTR is retried by control() itself
+            pass
+        return True
+    finally:
+        queue.close()

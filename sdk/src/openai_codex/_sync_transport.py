@@ -292,7 +292,7 @@ class SyncTransport:
 
     def _watch_exit(self) -> None:
         """Wake every waiter when the process exits, even if its pipes stay open (a straggling child)."""
-        returncode = wait_for_exit(self._proc.pid) if sys.platform != "win32" else self._proc.wait()
+        returncode = wait_for_exit(self._proc)
         if not self._connection_lost.wait(0.5):  # normally the reader has seen EOF by now
             self._lose_connection(returncode)
 
