@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from openai_codex._async_transport import AsyncTransport, AsyncTurnSink
 from openai_codex._params import to_wire_params
+from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._turns import TurnResult, TurnState, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError
@@ -36,6 +39,9 @@ class AsyncCodex:
     def __init__(self, config: CodexConfig | None = None) -> None:
         self.config = config or CodexConfig()
         self._transport = AsyncTransport(self.config)
+        # Dropped unclosed: its runtime is killed when it is collected (the event loop's tasks hold only
+        # the transport, never this object).
+        self._finalizer = weakref.finalize(self, self._transport.abandon)
         self._started = False
         self._start_lock: asyncio.Lock | None = None
         self._closed = False
@@ -62,6 +68,7 @@ class AsyncCodex:
     async def close(self) -> None:
         """Shut the app-server down and reap it. Idempotent."""
         self._closed = True
+        self._finalizer.detach()
         if self._started:
             await self._transport.close()
 
@@ -151,16 +158,28 @@ class AsyncThread:
 
     async def turn(self, input: Input, **params: Any) -> AsyncTurnHandle:
         """Start a turn (``TurnStartParams`` keywords, snake_case); consume it with the returned handle."""
+        return await self._start_turn("turn", input, params)
+
+    async def _start_turn(self, function: str, input: Input, params: dict[str, Any]) -> AsyncTurnHandle:
         wire = to_wire_params(
-            "turn", "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
+            function, "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
         )
         transport = await self._codex._ensure_started()
         result, sink = await transport.start_turn(self.id, wire)
         return AsyncTurnHandle(self._codex, self.id, turn_id_of(result), sink)
 
-    async def run(self, input: Input, **params: Any) -> TurnResult:
-        """Run a turn to completion and return its :class:`TurnResult`."""
-        handle = await self.turn(input, **params)
+    async def run(self, input: Input, *, timeout: float | None = None, **params: Any) -> TurnResult:
+        """Run a turn to completion and return its :class:`TurnResult`.
+
+        With ``timeout``, a turn still running after that many seconds is interrupted and
+        :class:`TimeoutError` raised (e.g. while the runtime keeps retrying an unreachable model).
+        """
+        handle = await self._start_turn("run", input, params)
+        try:
+            await handle.run(timeout)
+        except TimeoutError:
+            await handle._interrupt_quietly()
+            raise TimeoutError(f"turn {handle.id} did not finish within {timeout:g}s; it was interrupted") from None
         return await handle.result()
 
 
@@ -220,6 +239,13 @@ class AsyncTurnHandle:
     async def interrupt(self) -> None:
         """Ask the app-server to stop the turn; it then completes with status ``interrupted``."""
         await self._codex._request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+
+    async def _interrupt_quietly(self) -> None:
+        with contextlib.suppress(CodexError, TimeoutError):
+            await self._codex._transport.request(
+                "turn/interrupt", {"threadId": self.thread_id, "turnId": self.id}, timeout=TERMINATE_GRACE_S * 4
+            )
+        self._codex._transport.release(self._sink)
 
     async def steer(self, input: Input) -> None:
         """Add input to the running turn."""

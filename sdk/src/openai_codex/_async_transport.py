@@ -22,12 +22,17 @@ from typing import Any
 
 from openai_codex._protocol import Deliver, ProtocolCore, ProtocolViolation, Resolved, ServerRequest, Unrouted
 from openai_codex._runtime import (
+    TERMINATE_GRACE_S,
     StderrTail,
     check_initialize_result,
+    closed_error,
     explain_startup_exit,
     initialize_params,
+    kill_tree,
     launch_spec,
     sdk_version,
+    signal_tree,
+    startup_timeout_error,
 )
 from openai_codex.approvals import ApprovalRequest, UnsupportedServerRequest, answer_for, decide
 from openai_codex.config import CodexConfig
@@ -54,22 +59,12 @@ class AsyncTurnSink:
         return item
 
 
-def _finalize(proc: asyncio.subprocess.Process) -> None:
-    """Last resort for a client that was never closed (garbage collection or interpreter exit)."""
-    _kill_group(proc)
+_UNSET: Any = object()
 
 
-def _kill_group(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is not None:
-        return
-    if sys.platform != "win32":
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-            return
-        except OSError:
-            pass
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
+def _kill(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL the app-server and anything it spawned (it runs in its own session on POSIX)."""
+    kill_tree(proc.pid, proc.kill)
 
 
 class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
@@ -111,10 +106,10 @@ class AsyncTransport:
     def __init__(self, config: CodexConfig) -> None:
         self._config = config
         self._core: ProtocolCore[AsyncTurnSink] = ProtocolCore()
-        self._futures: dict[int, asyncio.Future[Any]] = {}
         self._stderr = StderrTail()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
+        self._shutting_down = False
         self._closed_event: asyncio.Event | None = None
         self._write_lock: asyncio.Lock | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -148,7 +143,6 @@ class AsyncTransport:
             )
         except OSError as exc:
             raise RuntimeNotFoundError(f"cannot run {self.binary!r}: {exc.strerror or exc}") from exc
-        self._finalizer = weakref.finalize(self, _finalize, self._proc)
         assert self._proc.stdout is not None
         assert self._proc.stderr is not None
         self._stderr_task = asyncio.create_task(self._drain_stderr(self._proc.stderr), name="codex-stderr")
@@ -156,7 +150,7 @@ class AsyncTransport:
         try:
             await self._initialize(argv, env)
         except BaseException:
-            await self.close()
+            await self._shutdown(grace=0.0)  # it failed to start: no graceful wait, the whole tree ends now
             raise
 
     async def _initialize(self, argv: list[str], env: dict[str, str]) -> None:
@@ -167,11 +161,7 @@ class AsyncTransport:
             error = await asyncio.to_thread(explain_startup_exit, argv, env, exc.returncode, exc.stderr_tail)
             raise error from None
         except TimeoutError:
-            raise TransportClosedError(
-                f"codex app-server did not answer initialize within {timeout:g}s (raise "
-                f"CodexConfig.startup_timeout_s if the machine is slow). stderr tail:\n{self._stderr.text()}",
-                stderr_tail=self._stderr.text(),
-            ) from None
+            raise startup_timeout_error(timeout, self._stderr.text()) from None
         self.runtime_version = check_initialize_result(result, self.binary)
         self.initialize_result = result
         await self.notify("initialized")
@@ -207,21 +197,22 @@ class AsyncTransport:
             yield
 
     async def request(
-        self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None
+        self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = _UNSET
     ) -> Any:
+        """Send a request and await its result; ``timeout`` defaults to ``CodexConfig.request_timeout_s``."""
+        if timeout is _UNSET:
+            timeout = self._config.request_timeout_s
         async with self._slot():
-            request_id, data = self._core.request(method, params)
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            self._futures[request_id] = future
+            request_id, data = self._core.request(method, params, future)
             return await self._send_and_wait(request_id, data, future, timeout)
 
     async def start_turn(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, AsyncTurnSink]:
         async with self._slot():
             sink = AsyncTurnSink()
-            request_id, data = self._core.start_turn(thread_id, params, sink)
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            self._futures[request_id] = future
-            return await self._send_and_wait(request_id, data, future, None), sink
+            request_id, data = self._core.start_turn(thread_id, params, sink, future)
+            return await self._send_and_wait(request_id, data, future, self._config.request_timeout_s), sink
 
     async def _send_and_wait(
         self, request_id: int, data: bytes, future: asyncio.Future[Any], timeout: float | None
@@ -231,9 +222,10 @@ class AsyncTransport:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError:
             self._core.forget(request_id)
-            raise TimeoutError(f"no response from codex app-server within {timeout:g}s") from None
+            raise TimeoutError(
+                f"no response from codex app-server within {timeout:g}s (CodexConfig.request_timeout_s)"
+            ) from None
         finally:
-            self._futures.pop(request_id, None)
             if not future.done():
                 future.cancel()
                 self._core.forget(request_id)
@@ -250,19 +242,23 @@ class AsyncTransport:
                     break
                 self._dispatch(self._core.receive_data(data))
         except asyncio.CancelledError:
+            if not self._closing:
+                # Cancelled while the client is open: the event loop is ending (asyncio.run returning, or
+                # failing) with this client never closed. Nothing may be awaited now; end the runtime.
+                self.abandon()
+                self._close_pipes()  # while the loop still runs: never later, from a closed loop
             raise
         except Exception:
             _log.exception("codex reader task failed")
-        finally:
-            await self._on_eof()
+        await self._on_eof()
 
     def _dispatch(self, events: list[Any]) -> None:
         for event in events:
             if isinstance(event, Deliver):
                 event.sink.queue.put_nowait(event.notification)
             elif isinstance(event, Resolved):
-                future = self._futures.pop(event.request_id, None)
-                if future is None or future.done():
+                future = event.waiter
+                if not isinstance(future, asyncio.Future) or future.done():
                     continue
                 if event.error is not None:
                     future.set_exception(event.error)
@@ -338,20 +334,10 @@ class AsyncTransport:
                 await asyncio.wait_for(asyncio.shield(self._stderr_task), timeout=0.5)  # the last lines
         if returncode is None and self._proc is not None:
             returncode = self._proc.returncode  # the exit watcher may have lost the race to the reaper
-        tail = self._stderr.text()
-        if self._closing:
-            error = TransportClosedError("the Codex client is closed", returncode=returncode, stderr_tail=tail)
-        else:
-            error = TransportClosedError(
-                f"codex app-server exited unexpectedly (exit code {returncode}). stderr tail:\n{tail or '(empty)'}",
-                returncode=returncode,
-                stderr_tail=tail,
-            )
-        _pending, sinks = self._core.connection_lost(error)
-        futures = list(self._futures.values())
-        self._futures.clear()
-        for future in futures:
-            if not future.done():
+        error = closed_error(self._closing, returncode, self._stderr.text())
+        waiters, sinks = self._core.connection_lost(error)
+        for future in waiters:
+            if isinstance(future, asyncio.Future) and not future.done():
                 future.set_exception(error)
         for sink in sinks:
             sink.queue.put_nowait(error)
@@ -370,11 +356,28 @@ class AsyncTransport:
         assert self._proc is not None
         return self._proc.pid
 
-    async def close(self) -> None:
-        """Stop the app-server (EOF on stdin, then SIGTERM, then SIGKILL) and reap it. Idempotent."""
-        if self._closing:
-            return
+    def abandon(self) -> None:
+        """Kill the whole process tree now, without awaiting anything (the client was dropped unclosed, or
+        its event loop is ending). The reader then sees EOF, if the loop still runs."""
         self._closing = True
+        if self._proc is not None:
+            _kill(self._proc)
+
+    def _close_pipes(self) -> None:
+        """Close the pipes from this end (the only handle on them is the Process's subprocess transport)."""
+        transport = getattr(self._proc, "_transport", None)
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.close()
+
+    async def close(self) -> None:
+        """Stop the app-server and everything it started, and reap it. Idempotent (see the sync driver)."""
+        await self._shutdown(grace=self._config.shutdown_timeout_s)
+
+    async def _shutdown(self, grace: float) -> None:
+        if self._shutting_down:
+            return
+        self._shutting_down = self._closing = True
         proc = self._proc
         if proc is None:
             return
@@ -383,17 +386,22 @@ class AsyncTransport:
                 proc.stdin.close()
         exited = self._exited
         assert exited is not None
-        try:
-            await asyncio.wait_for(asyncio.shield(exited), timeout=self._config.shutdown_timeout_s)
-        except asyncio.TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
+
+        async def wait(timeout: float) -> bool:
             try:
-                await asyncio.wait_for(asyncio.shield(exited), timeout=2)
+                await asyncio.wait_for(asyncio.shield(exited), timeout=timeout)
             except asyncio.TimeoutError:
-                _kill_group(proc)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(exited), timeout=5)
+                return False
+            return True
+
+        if not await wait(grace):
+            if not signal_tree(proc.pid, signal.SIGTERM):
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+            if not await wait(TERMINATE_GRACE_S):
+                _kill(proc)
+                await wait(5.0)
+        _kill(proc)  # its helpers, if any are left in its process group
         await self._lose_connection(exited.result() if exited.done() else None)
         tasks = [t for t in (self._reader, self._stderr_task) if t is not None and t is not asyncio.current_task()]
         if tasks:
@@ -401,9 +409,7 @@ class AsyncTransport:
             # are closed from this end (the only handle on them is the Process's subprocess transport).
             _done, pending = await asyncio.wait(tasks, timeout=1.0)
             if pending:
-                transport = getattr(proc, "_transport", None)
-                if transport is not None:
-                    transport.close()
+                self._close_pipes()
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
@@ -411,4 +417,3 @@ class AsyncTransport:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._finalizer.detach()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from openai_codex._params import to_wire_params
+from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._sync_transport import SyncTransport, TurnSink
 from openai_codex._turns import TurnResult, TurnState, turn_id_of
 from openai_codex.config import CodexConfig
+from openai_codex.errors import CodexError
 from openai_codex.inputs import Input, to_wire_input
 from openai_codex.notifications import Notification
 
@@ -41,10 +45,14 @@ class Codex:
     def __init__(self, config: CodexConfig | None = None) -> None:
         self.config = config or CodexConfig()
         self._transport = SyncTransport(self.config)
+        # Dropped unclosed: its runtime is killed when it is collected (the transport's threads hold
+        # only the transport, never this object).
+        self._finalizer = weakref.finalize(self, self._transport.abandon)
 
     # ---------------------------------------------------------------- lifecycle
     def close(self) -> None:
         """Shut the app-server down and reap it. Idempotent; running turns fail with TransportClosedError."""
+        self._finalizer.detach()
         self._transport.close()
 
     def __enter__(self) -> Codex:
@@ -142,16 +150,27 @@ class Thread:
         Keywords are ``TurnStartParams`` fields in snake_case (``model``, ``effort``, ``output_schema``,
         ``sandbox_policy``, ``approval_policy``, ``cwd``, ...), applying to this turn and the next ones.
         """
+        return self._start_turn("turn", input, params)
+
+    def _start_turn(self, function: str, input: Input, params: dict[str, Any]) -> TurnHandle:
         wire = to_wire_params(
-            "turn", "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
+            function, "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
         )
         result, sink = self._codex._transport.start_turn(self.id, wire)
         return TurnHandle(self._codex, self.id, turn_id_of(result), sink)
 
-    def run(self, input: Input, **params: Any) -> TurnResult:
-        """Run a turn to completion: ``final_response``, ``items``, ``usage`` and the finished ``turn``."""
-        handle = self.turn(input, **params)
-        handle.run()
+    def run(self, input: Input, *, timeout: float | None = None, **params: Any) -> TurnResult:
+        """Run a turn to completion: ``final_response``, ``items``, ``usage`` and the finished ``turn``.
+
+        With ``timeout``, a turn still running after that many seconds is interrupted and
+        :class:`TimeoutError` raised (e.g. while the runtime keeps retrying an unreachable model).
+        """
+        handle = self._start_turn("run", input, params)
+        try:
+            handle.run(timeout)
+        except TimeoutError:
+            handle._interrupt_quietly()
+            raise TimeoutError(f"turn {handle.id} did not finish within {timeout:g}s; it was interrupted") from None
         return handle.result()
 
 
@@ -218,6 +237,13 @@ class TurnHandle:
     def interrupt(self) -> None:
         """Ask the app-server to stop the turn; it then completes with status ``interrupted``."""
         self._codex._request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+
+    def _interrupt_quietly(self) -> None:
+        with contextlib.suppress(CodexError, TimeoutError):
+            self._codex._transport.request(
+                "turn/interrupt", {"threadId": self.thread_id, "turnId": self.id}, timeout=TERMINATE_GRACE_S * 4
+            )
+        self._codex._transport.release(self._sink)
 
     def steer(self, input: Input) -> None:
         """Add input to the running turn (fails with a JsonRpcError once the turn is over)."""

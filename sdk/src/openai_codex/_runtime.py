@@ -6,16 +6,17 @@ the fix.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from openai_codex.config import CodexConfig
-from openai_codex.errors import IncompatibleRuntimeError, RuntimeNotFoundError
+from openai_codex.errors import IncompatibleRuntimeError, RuntimeNotFoundError, TransportClosedError
 
 __all__ = [
     "MINIMUM_RUNTIME_VERSION",
@@ -94,7 +95,16 @@ def _resolve_binary(config: CodexConfig) -> tuple[Path, Mapping[str, str] | None
 
 
 def launch_spec(config: CodexConfig) -> tuple[list[str], dict[str, str]]:
-    """``argv`` and ``env`` of ``codex app-server`` for ``config`` (raises RuntimeNotFoundError)."""
+    """``argv`` and ``env`` of ``codex app-server`` for ``config`` (raises RuntimeNotFoundError, or
+    CodexError naming the directory when ``config.cwd`` is not one)."""
+    if config.cwd is not None and not Path(config.cwd).is_dir():
+        from openai_codex.errors import CodexError
+
+        what = "is not a directory" if Path(config.cwd).exists() else "does not exist"
+        raise CodexError(
+            f"cwd {os.fspath(config.cwd)!r} {what}: point CodexConfig(cwd=...) at an existing directory "
+            "(the app-server runs there and threads default to it)"
+        )
     binary, bundled_env = _resolve_binary(config)
     argv = [str(binary), "app-server"]
     for override in config.config_overrides:
@@ -163,8 +173,6 @@ def probe_version(binary: str, env: Mapping[str, str]) -> str | None:
 
 def explain_startup_exit(argv: list[str], env: Mapping[str, str], returncode: int | None, stderr: str) -> Exception:
     """The error for an app-server that exited before ``initialize`` completed."""
-    from openai_codex.errors import TransportClosedError
-
     lowered = stderr.lower()
     if "unrecognized subcommand" in lowered or "unexpected argument" in lowered:
         found = probe_version(argv[0], env)
@@ -207,6 +215,65 @@ def check_initialize_result(result: object, binary: str) -> str | None:
     found = version_from_user_agent(result["userAgent"])
     check_runtime_version(found, binary)
     return found
+
+
+def closed_error(closing: bool, returncode: int | None, stderr_tail: str) -> TransportClosedError:
+    """The TransportClosedError every waiter gets when the connection ends (both drivers)."""
+    if closing:
+        return TransportClosedError("the Codex client is closed", returncode=returncode, stderr_tail=stderr_tail)
+    return TransportClosedError(
+        f"codex app-server exited unexpectedly (exit code {returncode}). stderr tail:\n{stderr_tail or '(empty)'}",
+        returncode=returncode,
+        stderr_tail=stderr_tail,
+    )
+
+
+def startup_timeout_error(timeout: float, stderr_tail: str) -> TransportClosedError:
+    """The error of an app-server that did not answer ``initialize`` in time (both drivers)."""
+    return TransportClosedError(
+        f"codex app-server did not answer initialize within {timeout:g}s (raise CodexConfig.startup_timeout_s "
+        f"if the machine is slow). stderr tail:\n{stderr_tail}",
+        stderr_tail=stderr_tail,
+    )
+
+
+TERMINATE_GRACE_S = 0.5
+"""After SIGTERM (or the Windows equivalent), how long the app-server gets before it is killed."""
+
+
+def signal_tree(pid: int, sig: int) -> bool:
+    """Send ``sig`` to the app-server's process group (it leads its own session on POSIX), reaching its
+    helpers too, even after it has exited itself. False where there is no group (Windows, or all gone)."""
+    if sys.platform == "win32":
+        return False
+    import signal
+
+    try:
+        os.killpg(pid, sig)
+        if sig == signal.SIGTERM:
+            os.killpg(pid, signal.SIGCONT)  # a stopped process handles its SIGTERM only once continued
+    except OSError:
+        return False
+    return True
+
+
+def kill_tree(pid: int, kill_leader: Callable[[], object]) -> None:
+    """SIGKILL the app-server and everything it started. ``kill_leader`` kills the process itself, for
+    Windows (where ``taskkill /T`` reaches its children first) or when the group is already gone."""
+    if sys.platform == "win32":
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                ["taskkill", "/F", "/T", "/PID", str(pid)],
+                capture_output=True,
+                timeout=5,
+                check=False,
+            )
+    else:
+        import signal
+
+        signal_tree(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        kill_leader()
 
 
 def sdk_version() -> str:

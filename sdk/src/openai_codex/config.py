@@ -35,8 +35,12 @@ class CodexConfig:
         max_in_flight_requests: how many requests may await their answer at once; more wait their turn
             in the client. The app-server's request queue is bounded (flooded, it answers ``-32001`` and
             may drop requests unanswered), so keep this well below its capacity (128).
-        startup_timeout_s: how long start-up (spawn + ``initialize``) may take.
-        shutdown_timeout_s: on close, how long to wait for a graceful exit before terminating, then killing.
+        startup_timeout_s: how long start-up (spawn + ``initialize``) may take; after that the start fails
+            within about half a second more, with nothing left running.
+        shutdown_timeout_s: on close, how long to wait for a graceful exit (it takes well under 0.1 s)
+            before terminating (then, half a second later, killing) the app-server and what it started.
+        request_timeout_s: how long a request (other than a running turn, which has its own ``timeout=``)
+            may wait for its answer before :class:`TimeoutError`; ``None`` waits as long as it takes.
     """
 
     codex_bin: str | os.PathLike[str] | None = None
@@ -50,7 +54,8 @@ class CodexConfig:
     experimental_api: bool = False
     max_in_flight_requests: int = 32
     startup_timeout_s: float = 60.0
-    shutdown_timeout_s: float = 5.0
+    shutdown_timeout_s: float = 1.0
+    request_timeout_s: float | None = 300.0
 
     def __post_init__(self) -> None:
         if isinstance(self.config_overrides, (str, bytes)):
@@ -81,6 +86,8 @@ class CodexConfig:
             raise ValueError(f"max_in_flight_requests must be >= 1, got {self.max_in_flight_requests!r}")
         if self.startup_timeout_s <= 0 or self.shutdown_timeout_s < 0:
             raise ValueError("startup_timeout_s must be > 0 and shutdown_timeout_s >= 0")
+        if self.request_timeout_s is not None and self.request_timeout_s <= 0:
+            raise ValueError("request_timeout_s must be > 0 (or None: no limit)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> CodexConfig:
