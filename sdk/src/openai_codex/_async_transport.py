@@ -110,6 +110,9 @@ class AsyncTransport:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
         self._shutting_down = False
+        self._start_lock: asyncio.Lock | None = None
+        self.started = False
+        self.closed_by_user = False
         self._closed_event: asyncio.Event | None = None
         self._write_lock: asyncio.Lock | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -121,6 +124,25 @@ class AsyncTransport:
         self.binary = ""
         self.runtime_version: str | None = None
         self.initialize_result: dict[str, Any] = {}
+
+    async def ensure_started(self) -> AsyncTransport:
+        """Start (once, however many callers race here) unless the client was closed."""
+        if self.started:
+            return self
+        if self.closed_by_user:
+            raise CodexError("this AsyncCodex is closed")
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if not self.started:
+                await self.start()
+                self.started = True
+        return self
+
+    async def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
+        """:meth:`request`, starting the app-server first if needed (what ``AsyncCodex.rpc`` calls)."""
+        await self.ensure_started()
+        return await self.request(method, params)
 
     async def start(self) -> None:
         """Spawn the app-server and complete ``initialize``; on failure everything is cleaned up."""
@@ -229,6 +251,17 @@ class AsyncTransport:
             if not future.done():
                 future.cancel()
                 self._core.forget(request_id)
+
+    def watch(self, method: str) -> AsyncTurnSink:
+        """A sink that receives every ``method`` notification (until :meth:`unwatch`)."""
+        if self._core.closed is not None:
+            raise self._core.closed
+        sink = AsyncTurnSink()
+        self._core.watch(method, sink)
+        return sink
+
+    def unwatch(self, sink: AsyncTurnSink) -> None:
+        self._core.unwatch(sink)
 
     def release(self, sink: AsyncTurnSink) -> None:
         self._core.remove_sink(sink)

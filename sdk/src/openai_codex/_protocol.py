@@ -153,6 +153,7 @@ class ProtocolCore(Generic[S]):
         self._pending: dict[int, tuple[str, Any]] = {}
         self._turn_starts: dict[int, _TurnRoute[S]] = {}
         self._routes: dict[str, list[_TurnRoute[S]]] = {}
+        self._watchers: dict[str, list[S]] = {}
         self._closed: CodexError | None = None
 
     # ---------------------------------------------------------------- outgoing
@@ -198,6 +199,17 @@ class ProtocolCore(Generic[S]):
             for route in list(routes):
                 if route.sink is sink:
                     self._drop_route(route)
+
+    def watch(self, method: str, sink: S) -> None:
+        """Deliver every ``method`` notification to ``sink`` too (client-wide events: a login's completion)."""
+        self._watchers.setdefault(method, []).append(sink)
+
+    def unwatch(self, sink: S) -> None:
+        for method, sinks in list(self._watchers.items()):
+            if sink in sinks:
+                sinks.remove(sink)
+            if not sinks:
+                del self._watchers[method]
 
     @staticmethod
     def notification(method: str, params: Mapping[str, Any] | None = None) -> bytes:
@@ -288,11 +300,15 @@ class ProtocolCore(Generic[S]):
                     self._deliver(route, note, events)
 
     def _route(self, note: Notification, events: list[Event[S]]) -> None:
+        watchers = self._watchers.get(note.method, ())
+        for sink in watchers:
+            events.append(Deliver(sink, note))
         routes = self._routes.get(note.thread_id or "") if note.thread_id else None
         if not routes:
-            events.append(Unrouted(note))
+            if not watchers:
+                events.append(Unrouted(note))
             return
-        claimed = False
+        claimed = bool(watchers)
         for route in list(routes):
             if route.turn_id is None:
                 route.early.append(note)
@@ -326,7 +342,9 @@ class ProtocolCore(Generic[S]):
         self._pending.clear()
         self._turn_starts.clear()
         sinks = [route.sink for routes in self._routes.values() for route in routes]
+        sinks += [sink for watchers in self._watchers.values() for sink in watchers]
         self._routes.clear()
+        self._watchers.clear()
         if self._splitter.pending_bytes:
             _log.debug("app-server closed with %d bytes of an unfinished line", self._splitter.pending_bytes)
         return pending, sinks

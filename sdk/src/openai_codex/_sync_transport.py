@@ -221,6 +221,19 @@ class SyncTransport:
                 self._core.forget(request_id)  # e.g. KeyboardInterrupt: stop routing to an abandoned turn
             raise
 
+    def watch(self, method: str) -> TurnSink:
+        """A sink that receives every ``method`` notification (until :meth:`unwatch`)."""
+        sink = TurnSink()
+        with self._lock:
+            if self._core.closed is not None:
+                raise self._core.closed
+            self._core.watch(method, sink)
+        return sink
+
+    def unwatch(self, sink: TurnSink) -> None:
+        with self._lock:
+            self._core.unwatch(sink)
+
     def release(self, sink: TurnSink) -> None:
         """Stop routing events to ``sink``."""
         with self._lock:
