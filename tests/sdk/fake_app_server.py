@@ -161,7 +161,7 @@ def main() -> int:
                 send(
                     {
                         "id": "srv-1",
-                        "method": "item/commandExecution/requestApproval",
+                        "method": os.environ.get("FAKE_SERVER_REQUEST", "item/commandExecution/requestApproval"),
                         "params": {"threadId": thread_id, "turnId": turn_id, "itemId": "cmd-1", "command": "rm -rf /"},
                     }
                 )

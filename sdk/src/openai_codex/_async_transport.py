@@ -34,7 +34,7 @@ from openai_codex._runtime import (
     signal_tree,
     startup_timeout_error,
 )
-from openai_codex.approvals import ApprovalRequest, UnsupportedServerRequest, answer_for, decide
+from openai_codex.approvals import ApprovalRequest, encode_answer, server_request_answer
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.notifications import Notification
@@ -308,24 +308,16 @@ class AsyncTransport:
 
     async def _answer(self, request: ServerRequest) -> None:
         approval = ApprovalRequest(request.method, request.params)
-        decision = decide(self._config.approval_handler, approval)
+        config = self._config
+        decision = server_request_answer(config.server_request_handlers, config.approval_handler, approval)
         if inspect.isawaitable(decision):
             try:
                 decision = await decision
-            except Exception:
-                _log.exception("approval handler failed on %s: declining", request.method)
-                decision = "decline"
-        try:
-            if not isinstance(decision, (str, Mapping)):
-                raise TypeError(f"approval handler returned {decision!r}")
-            data = ProtocolCore.response(request.request_id, answer_for(approval, decision))
-        except UnsupportedServerRequest as exc:
-            data = ProtocolCore.error_response(request.request_id, -32601, str(exc))
-        except Exception:
-            _log.exception("cannot answer %s: declining", request.method)
-            data = ProtocolCore.response(request.request_id, answer_for(approval, "decline"))
+            except Exception as exc:
+                _log.exception("handler failed on %s", request.method)
+                decision = exc if request.method in config.server_request_handlers else "decline"
         with contextlib.suppress(CodexError):
-            await self._write(data)
+            await self._write(encode_answer(request.request_id, approval, decision))
 
     async def _drain_stderr(self, stderr: asyncio.StreamReader) -> None:
         with contextlib.suppress(OSError):

@@ -45,7 +45,7 @@ from openai_codex._runtime import (
     startup_timeout_error,
     wait_for_exit,
 )
-from openai_codex.approvals import ApprovalRequest, UnsupportedServerRequest, answer_for, decide
+from openai_codex.approvals import ApprovalRequest, encode_answer, server_request_answer
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.notifications import Notification
@@ -275,18 +275,10 @@ class SyncTransport:
 
     def _answer(self, request: ServerRequest) -> None:
         approval = ApprovalRequest(request.method, request.params)
-        decision = decide(self._config.approval_handler, approval)
-        try:
-            if not isinstance(decision, (str, Mapping)):
-                raise TypeError(f"approval handler returned {decision!r}")
-            data = ProtocolCore.response(request.request_id, answer_for(approval, decision))
-        except UnsupportedServerRequest as exc:
-            data = ProtocolCore.error_response(request.request_id, -32601, str(exc))
-        except Exception:
-            _log.exception("cannot answer %s: declining", request.method)
-            data = ProtocolCore.response(request.request_id, answer_for(approval, "decline"))
+        config = self._config
+        decision = server_request_answer(config.server_request_handlers, config.approval_handler, approval)
         with contextlib.suppress(CodexError):
-            self._write(data)
+            self._write(encode_answer(request.request_id, approval, decision))
 
     def _drain_stderr(self, stderr: IO[bytes]) -> None:
         try:

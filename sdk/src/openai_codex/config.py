@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,6 +31,10 @@ class CodexConfig:
             version defaults to this SDK's version).
         approval_handler: answers approval requests: a decision (``"decline"``, the default, ``"accept"``,
             ``"accept_for_session"``, ``"cancel"``) or a callable; see :mod:`openai_codex.approvals`.
+        server_request_handlers: per server-request method (``"item/tool/call"``, ...), a callable taking
+            the :class:`~openai_codex.ApprovalRequest` and returning the JSON-RPC result (``dict``) or raising
+            (a JSON-RPC error answer); with ``AsyncCodex`` it may be a coroutine function. Methods without
+            an entry get the safe default of :data:`openai_codex.approvals.SERVER_REQUEST_DEFAULTS`.
         experimental_api: opt into the app-server's experimental methods and fields.
         max_in_flight_requests: how many requests may await their answer at once; more wait their turn
             in the client. The app-server's request queue is bounded (flooded, it answers ``-32001`` and
@@ -51,6 +55,7 @@ class CodexConfig:
     client_title: str | None = None
     client_version: str | None = None
     approval_handler: ApprovalDecision | AsyncApprovalHandler = "decline"
+    server_request_handlers: Mapping[str, AsyncApprovalHandler] = field(default_factory=dict)
     experimental_api: bool = False
     max_in_flight_requests: int = 32
     startup_timeout_s: float = 60.0
@@ -82,6 +87,11 @@ class CodexConfig:
                 )
         elif not callable(self.approval_handler):
             raise TypeError("approval_handler must be a decision string or a callable taking an ApprovalRequest")
+        handlers = dict(self.server_request_handlers)
+        for method, handler in handlers.items():
+            if not isinstance(method, str) or not callable(handler):
+                raise TypeError(f"server_request_handlers[{method!r}] must be a callable taking an ApprovalRequest")
+        object.__setattr__(self, "server_request_handlers", handlers)
         if isinstance(self.max_in_flight_requests, bool) or self.max_in_flight_requests < 1:
             raise ValueError(f"max_in_flight_requests must be >= 1, got {self.max_in_flight_requests!r}")
         if self.startup_timeout_s <= 0 or self.shutdown_timeout_s < 0:
