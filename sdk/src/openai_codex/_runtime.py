@@ -214,7 +214,37 @@ def check_initialize_result(result: object, binary: str) -> str | None:
         )
     found = version_from_user_agent(result["userAgent"])
     check_runtime_version(found, binary)
+    warn_on_drift(found, binary)
     return found
+
+
+def pinned_version() -> str:
+    """The Codex version this SDK release pins (its protocol types are generated from it)."""
+    from openai_codex.generated import CODEX_VERSION
+
+    return CODEX_VERSION
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def warn_on_drift(found: str | None, binary: str) -> None:
+    """One :class:`~openai_codex.errors.RuntimeDriftWarning` per runtime version other than the pinned one."""
+    pinned = pinned_version()
+    if found is None or found == pinned or (found, binary) in _warned:
+        return
+    _warned.add((found, binary))
+    import warnings
+
+    from openai_codex.errors import RuntimeDriftWarning
+
+    warnings.warn(
+        f"{binary} is codex {found}, but this SDK was built for codex {pinned} (the pinned runtime): methods "
+        f"and fields may differ. Unset codex_bin / OPENAI_CODEX_BIN to use the bundled runtime, or install "
+        f"the matching SDK",
+        RuntimeDriftWarning,
+        stacklevel=2,
+    )
 
 
 def closed_error(closing: bool, returncode: int | None, stderr_tail: str) -> TransportClosedError:

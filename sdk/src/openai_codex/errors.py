@@ -33,6 +33,7 @@ __all__ = [
     "MethodNotFoundError",
     "ParseError",
     "RetryLimitExceededError",
+    "RuntimeDriftWarning",
     "RuntimeNotFoundError",
     "ServerBusyError",
     "TransportClosedError",
@@ -63,6 +64,11 @@ class IncompatibleRuntimeError(CodexError):
         super().__init__(message)
         self.found = found
         self.required = required
+
+
+class RuntimeDriftWarning(UserWarning):
+    """The running ``codex`` is not the version this SDK pins (via ``codex_bin`` or ``OPENAI_CODEX_BIN``):
+    warned once per version. A runtime too old to work raises :class:`IncompatibleRuntimeError` instead."""
 
 
 class LoginError(CodexError):
