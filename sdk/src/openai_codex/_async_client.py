@@ -102,9 +102,20 @@ class AsyncCodex:
 
     # ---------------------------------------------------------------- threads
     async def thread_start(self, **params: Any) -> AsyncThread:
-        """Start a new thread (``ThreadStartParams`` keywords, snake_case)."""
+        """Start a new thread (``ThreadStartParams`` keywords, snake_case; ``tools=[...]``: client-defined
+        tools, experimental, see :mod:`openai_codex.tools`)."""
+        offered = params.pop("tools", None)
         wire = to_wire_params("thread_start", "ThreadStartParams", params)
-        return AsyncThread._from_response(self, await self._request("thread/start", wire))
+        if offered is None:
+            return AsyncThread._from_response(self, await self._request("thread/start", wire))
+        from openai_codex import tools
+
+        tools.require_experimental(self.config.experimental_api)
+        registry = tools.as_tools(offered)
+        wire["dynamicTools"] = [tool.spec() for tool in registry.values()]
+        thread = AsyncThread._from_response(self, await self._request("thread/start", wire))
+        self._transport.tools[thread.id] = registry
+        return thread
 
     async def thread_resume(self, thread_id: str, **params: Any) -> AsyncThread:
         """Continue an existing thread (``ThreadResumeParams`` keywords, snake_case)."""

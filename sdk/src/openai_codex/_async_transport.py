@@ -20,6 +20,7 @@ import weakref
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from openai_codex import tools
 from openai_codex._protocol import Deliver, ProtocolCore, ProtocolViolation, Resolved, ServerRequest, Unrouted
 from openai_codex._runtime import (
     TERMINATE_GRACE_S,
@@ -123,6 +124,8 @@ class AsyncTransport:
         self._stderr_task: asyncio.Task[None] | None = None
         self.binary = ""
         self.runtime_version: str | None = None
+        self.tools: dict[str, dict[str, tools.Tool]] = {}
+        """Client-defined tools by thread id (experimental; see :mod:`openai_codex.tools`)."""
         self.initialize_result: dict[str, Any] = {}
 
     async def ensure_started(self) -> AsyncTransport:
@@ -309,6 +312,10 @@ class AsyncTransport:
     async def _answer(self, request: ServerRequest) -> None:
         approval = ApprovalRequest(request.method, request.params)
         config = self._config
+        tool = tools.find(self.tools, request.params) if request.method == "item/tool/call" else None
+        if tool is not None:
+            await self._write_quietly(request.request_id, approval, await self._run_tool(tool, request.params))
+            return
         decision = server_request_answer(config.server_request_handlers, config.approval_handler, approval)
         if inspect.isawaitable(decision):
             try:
@@ -318,6 +325,22 @@ class AsyncTransport:
                 decision = exc if request.method in config.server_request_handlers else "decline"
         with contextlib.suppress(CodexError):
             await self._write(encode_answer(request.request_id, approval, decision))
+
+    @staticmethod
+    async def _run_tool(tool: tools.Tool, params: Mapping[str, Any]) -> dict[str, Any]:
+        arguments = tools.call_arguments(params)
+        try:
+            if inspect.iscoroutinefunction(tool.function):
+                value = await tool.function(**arguments)
+            else:
+                value = await asyncio.to_thread(tool.function, **arguments)
+        except Exception as exc:
+            return tools.failure(tool, exc)
+        return tools.success(value)
+
+    async def _write_quietly(self, request_id: Any, approval: ApprovalRequest, decision: object) -> None:
+        with contextlib.suppress(CodexError):
+            await self._write(encode_answer(request_id, approval, decision))
 
     async def _drain_stderr(self, stderr: asyncio.StreamReader) -> None:
         with contextlib.suppress(OSError):

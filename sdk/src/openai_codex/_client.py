@@ -99,9 +99,21 @@ class Codex:
     # ---------------------------------------------------------------- threads
     def thread_start(self, **params: Any) -> Thread:
         """Start a new thread. Keywords are ``ThreadStartParams`` fields in snake_case (``model``, ``cwd``,
-        ``approval_policy``, ``sandbox``, ``base_instructions``, ``developer_instructions``, ``config``, ...)."""
+        ``approval_policy``, ``sandbox``, ``base_instructions``, ``developer_instructions``, ``config``, ...),
+        plus ``tools=[callable or Tool, ...]``: client-defined tools (experimental, see
+        :mod:`openai_codex.tools`)."""
+        offered = params.pop("tools", None)
         wire = to_wire_params("thread_start", "ThreadStartParams", params)
-        return Thread._from_response(self, self._request("thread/start", wire))
+        if offered is None:
+            return Thread._from_response(self, self._request("thread/start", wire))
+        from openai_codex import tools
+
+        tools.require_experimental(self.config.experimental_api)
+        registry = tools.as_tools(offered)
+        wire["dynamicTools"] = [tool.spec() for tool in registry.values()]
+        thread = Thread._from_response(self, self._request("thread/start", wire))
+        self._transport.tools[thread.id] = registry
+        return thread
 
     def thread_resume(self, thread_id: str, **params: Any) -> Thread:
         """Continue an existing thread (``ThreadResumeParams`` keywords, snake_case)."""

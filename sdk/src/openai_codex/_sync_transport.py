@@ -22,6 +22,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import IO, Any
 
+from openai_codex import tools
 from openai_codex._protocol import (
     Deliver,
     Event,
@@ -106,6 +107,8 @@ class SyncTransport:
         self._lost = False
         self._slots = threading.Semaphore(config.max_in_flight_requests)
         self.runtime_version: str | None = None
+        self.tools: dict[str, dict[str, tools.Tool]] = {}
+        """Client-defined tools by thread id (experimental; see :mod:`openai_codex.tools`)."""
         self.initialize_result: dict[str, Any] = {}
         try:
             self._proc = subprocess.Popen(
@@ -276,7 +279,14 @@ class SyncTransport:
     def _answer(self, request: ServerRequest) -> None:
         approval = ApprovalRequest(request.method, request.params)
         config = self._config
-        decision = server_request_answer(config.server_request_handlers, config.approval_handler, approval)
+        tool = tools.find(self.tools, request.params) if request.method == "item/tool/call" else None
+        if tool is not None:
+            try:
+                decision: object = tools.success(tool.function(**tools.call_arguments(request.params)))
+            except Exception as exc:
+                decision = tools.failure(tool, exc)
+        else:
+            decision = server_request_answer(config.server_request_handlers, config.approval_handler, approval)
         with contextlib.suppress(CodexError):
             self._write(encode_answer(request.request_id, approval, decision))
 
