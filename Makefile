@@ -29,9 +29,10 @@ lock:
 release: setup
 	$(PY) -m codex_release release --dist-dir dist
 
-## The whole test suite.
+## The whole test suite, then the SDK tests again without os.waitid (as macOS has it before Python 3.13).
 test: setup
 	$(PY) -m pytest
+	OPENAI_CODEX_TEST_WITHOUT_WAITID=1 $(PY) -m pytest tests/sdk
 
 lint: setup
 	$(PY) -m ruff check .

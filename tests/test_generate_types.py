@@ -25,6 +25,7 @@ from codex_release.generate_types import (
     generate_into,
     generate_types,
     render_package,
+    rpc_method_name,
 )
 from codex_release.versions import parse_codex_version
 
@@ -173,6 +174,7 @@ def test_render_writes_models_registries_and_a_versioned_header(rendered: Path) 
         "_base.py",
         "notifications.py",
         "protocol.py",
+        "rpc.py",
         "rpc_methods.py",
     ]
     for path in rendered.iterdir():
@@ -192,6 +194,13 @@ def test_render_writes_models_registries_and_a_versioned_header(rendered: Path) 
     assert '"thread/start": _m.ThreadStartParams,' in rpc
     assert '"thread/start": _m.ThreadStartResponse,' in rpc
     assert '"thread/ping",' in rpc  # listed as a method even without params
+    typed = (rendered / "rpc.py").read_text()
+    assert "class Rpc(RpcBase):" in typed
+    assert "class AsyncRpc(AsyncRpcBase):" in typed
+    assert "    def thread_start(self, *, " in typed
+    assert "    async def thread_start(self, *, " in typed
+    assert '"approvalPolicy": approval_policy' in typed
+    assert "    def thread_ping(self) -> Any:" in typed
     assert 'CODEX_VERSION = "0.169.0"' in (rendered / "__init__.py").read_text()
 
 
@@ -433,3 +442,19 @@ def test_committed_models_all_build_and_parse_a_turn() -> None:
 @pytest.mark.runtime
 def test_the_binary_version_is_read_from_codex(real_codex_bin: Path) -> None:
     assert codex_binary_version(real_codex_bin) == parse_codex_version("0.169.0")
+
+
+@pytest.mark.parametrize(
+    ("method", "name"),
+    [
+        ("thread/goal/get", "thread_goal_get"),
+        ("account/rateLimits/read", "account_rate_limits_read"),
+        ("thread/inject_items", "thread_inject_items"),
+        ("fuzzyFileSearch", "fuzzy_file_search"),
+        ("mcpServerStatus/list", "mcp_server_status_list"),
+        ("windowsSandbox/setupStart", "windows_sandbox_setup_start"),
+        ("initialize", "initialize"),
+    ],
+)
+def test_rpc_method_names_are_the_wire_words_in_snake_case(method: str, name: str) -> None:
+    assert rpc_method_name(method) == name

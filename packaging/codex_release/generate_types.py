@@ -17,7 +17,9 @@ Pipeline (every step deterministic, so the committed output can be checked for d
    import, which doubles the import time of ~800 models).
 4. Hand-written templates add ``_base.py`` (the shared ``CodexModel`` config), ``notifications.py``
    (``NOTIFICATION_MODELS``: method -> payload model), ``rpc_methods.py`` (request params/results per
-   method) and a light ``__init__.py`` naming the Codex version.
+   method), ``rpc.py`` (``codex.rpc``: one typed method per client request, sync and async, with the
+   params' fields as keyword arguments, read from the generated models' AST) and a light ``__init__.py``
+   naming the Codex version.
 
 The result is written to a temporary sibling of the output directory and swapped in with renames, so
 an interrupted run leaves the old files in place. ``--check`` compares instead of writing. The output
@@ -31,6 +33,7 @@ from __future__ import annotations
 import ast
 import filecmp
 import json
+import keyword
 import os
 import re
 import sys
@@ -403,6 +406,179 @@ def _methods_literal(name: str, methods: Mapping[str, str | None], doc: str) -> 
     return "\n".join(lines)
 
 
+def rpc_method_name(method: str) -> str:
+    """The Python name of a wire method: its words in snake_case joined by ``_``.
+
+    ``thread/goal/get`` -> ``thread_goal_get``, ``account/rateLimits/read`` -> ``account_rate_limits_read``.
+    """
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", method.replace("/", "_")).lower()
+    name = re.sub(r"[^a-z0-9_]", "_", words)
+    return f"{name}_" if keyword.iskeyword(name) else name
+
+
+@dataclass(frozen=True)
+class _RpcField:
+    name: str
+    wire: str
+    annotation: str
+    required: bool
+
+
+def _qualify(annotation: ast.expr, names: set[str]) -> str:
+    """The annotation's source with every protocol name prefixed by ``_m.``."""
+
+    class Qualify(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            if node.id in names:
+                return ast.copy_location(ast.Attribute(ast.Name("_m", ast.Load()), node.id, ast.Load()), node)
+            return node
+
+    return ast.unparse(Qualify().visit(annotation))
+
+
+def _model_fields(models: Path, names: set[str]) -> dict[str, list[_RpcField]]:
+    """The fields of every generated model class, in order: Python name, wire name, annotation, required."""
+    tree = ast.parse(models.read_text(encoding="utf-8"))
+    fields: dict[str, list[_RpcField]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        entries = []
+        for item in node.body:
+            if not isinstance(item, ast.AnnAssign) or not isinstance(item.target, ast.Name):
+                continue
+            name = item.target.id
+            if name == "model_config":
+                continue
+            wire, required = name, item.value is None
+            value = item.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "Field":
+                first = value.args[0] if value.args else None
+                required = isinstance(first, ast.Constant) and first.value is Ellipsis
+                for keyword_arg in value.keywords:
+                    if keyword_arg.arg == "alias" and isinstance(keyword_arg.value, ast.Constant):
+                        wire = str(keyword_arg.value.value)
+            entries.append(_RpcField(name, wire, _qualify(item.annotation, names), required))
+        fields[node.name] = entries
+    return fields
+
+
+def _rpc_method(
+    method: str,
+    params: str | None,
+    result: str | None,
+    fields: Mapping[str, list[_RpcField]],
+    is_async: bool,
+) -> list[str]:
+    name = rpc_method_name(method)
+    returns = f"_m.{result}" if result else "Any"
+    prefix = "async def" if is_async else "def"
+    call = "await self._call" if is_async else "self._call"
+    result_arg = json.dumps(result) if result else "None"
+    doc = (
+        f"``{method}``"
+        + (f" (params ``{params}``" if params else " (no params")
+        + (f", result ``{result}``)." if result else ", raw JSON result).")
+    )
+    if params is None:
+        return [
+            f"    {prefix} {name}(self) -> {returns}:",
+            f'        """{doc}"""',
+            f"        return {call}({json.dumps(method)}, None, {result_arg})",
+        ]
+    if params not in fields:  # a union of params shapes: pass one of them (a model or its JSON)
+        return [
+            f"    {prefix} {name}(self, params: _m.{params} | Mapping[str, Any]) -> {returns}:",
+            f'        """{doc}"""',
+            f"        return {call}({json.dumps(method)}, to_wire_value(params), {result_arg})",
+        ]
+    ordered = sorted(fields[params], key=lambda field: not field.required)
+    arguments = ", ".join(
+        f"{field.name}: {field.annotation}" if field.required else f"{field.name}: {field.annotation} = None"
+        for field in ordered
+    )
+    signature = (
+        f"    {prefix} {name}(self, *, {arguments}) -> {returns}:"
+        if ordered
+        else (f"    {prefix} {name}(self) -> {returns}:")
+    )
+    wire = ", ".join(f"{json.dumps(field.wire)}: {field.name}" for field in fields[params])
+    return [
+        signature,
+        f'        """{doc}"""',
+        f"        return {call}({json.dumps(method)}, wire_params({{{wire}}}), {result_arg})",
+    ]
+
+
+def render_rpc(
+    header: str,
+    registry: MethodRegistry,
+    client_params: list[tuple[str, str]],
+    client_results: list[tuple[str, str]],
+    fields: Mapping[str, list[_RpcField]],
+) -> str:
+    """``rpc.py``: ``Rpc`` and ``AsyncRpc``, one typed method per client request."""
+    params = dict(client_params)
+    results = dict(client_results)
+    seen: dict[str, str] = {}
+    for method in registry.client_requests:
+        name = rpc_method_name(method)
+        if name in seen:
+            raise ReleaseError(f"client requests {seen[name]!r} and {method!r} both become rpc.{name}: rename one")
+        seen[name] = method
+    methods = sorted(registry.client_requests)
+    body = {False: [], True: []}  # type: dict[bool, list[str]]
+    for is_async in (False, True):
+        for method in methods:
+            body[is_async] += _rpc_method(method, params.get(method), results.get(method), fields, is_async)
+            body[is_async].append("")
+    return _RPC_CLASSES_TEMPLATE.format(
+        header=header,
+        models=MODELS_MODULE,
+        sync_methods="\n".join(body[False]).rstrip(),
+        async_methods="\n".join(body[True]).rstrip(),
+    )
+
+
+_RPC_CLASSES_TEMPLATE = """{header}\"\"\"``codex.rpc``: one typed method per client request of the protocol.
+
+Named by the wire method in snake_case words (``thread/goal/get`` -> ``thread_goal_get``); keyword arguments
+are the params' fields in snake_case (``None`` leaves a field out); the result is validated into the
+method's ``*Response`` model (raw JSON where the protocol names none). ``Rpc`` blocks; ``AsyncRpc``'s
+methods are coroutines. Some methods need ``CodexConfig(experimental_api=True)``.
+\"\"\"
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from openai_codex._params import to_wire_value
+from openai_codex._rpc import AsyncRpcBase, RpcBase, wire_params
+
+if TYPE_CHECKING:
+    from openai_codex.generated import {models} as _m
+
+__all__ = ["AsyncRpc", "Rpc"]
+
+
+class Rpc(RpcBase):
+    \"\"\"Every client request of the protocol, as a blocking method (``Codex.rpc``).\"\"\"
+
+    __slots__ = ()
+
+{sync_methods}
+
+
+class AsyncRpc(AsyncRpcBase):
+    \"\"\"Every client request of the protocol, as a coroutine (``AsyncCodex.rpc``).\"\"\"
+
+    __slots__ = ()
+
+{async_methods}
+"""
+
+
 _INIT_TEMPLATE = '''{header}"""Models of the Codex app-server protocol, generated from the runtime's own JSON Schema.
 
 Modules (import them when needed; ``{models}`` holds ~{count} pydantic models and is the slow one):
@@ -547,6 +723,9 @@ def render_package(schema: Mapping[str, Any], registry: MethodRegistry, version:
             ),
         ),
     }
+    files["rpc.py"] = render_rpc(
+        header, registry, client_params, _results(client_params, names), _model_fields(models_path, names)
+    )
     for name, text in files.items():
         (dest / name).write_text(text, encoding="utf-8", newline="\n")
 

@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +21,25 @@ from openai_codex import CodexConfig
 from tests.conftest import REPO_ROOT
 
 FAKE_APP_SERVER = Path(__file__).with_name("fake_app_server.py")
+
+WITHOUT_WAITID_ENV = "OPENAI_CODEX_TEST_WITHOUT_WAITID"
+"""Set to 1 (``make test`` runs tests/sdk a second time so) to run the SDK as on macOS with Python < 3.13,
+which has no ``os.waitid``: the exit watcher must then use its fallback. ``select.kqueue`` (macOS's
+non-reaping exit notification) is removed too where it exists, so the last-resort fallback runs."""
+
+if os.environ.get(WITHOUT_WAITID_ENV) == "1":
+    import select
+
+    for _module, _name in ((os, "waitid"), (select, "kqueue")):
+        if hasattr(_module, _name):
+            delattr(_module, _name)
+
+
+def pytest_report_header() -> str:
+    mode = "removed" if os.environ.get(WITHOUT_WAITID_ENV) == "1" else "as the platform has it"
+    return f"openai_codex SDK tests: os.waitid {mode}"
+
+
 RUNTIME_SOURCE = REPO_ROOT / "runtime" / "src" / "codex_cli_bin"
 
 
@@ -111,6 +131,16 @@ def kill_hard(pid: int) -> int:
         return int(signal.SIGTERM)
     os.kill(pid, signal.SIGKILL)
     return -int(signal.SIGKILL)
+
+
+def gone_within(pid: int, seconds: float = 2.0) -> bool:
+    """True once ``pid`` has ended (a SIGKILL takes a moment to land), False if it still runs after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while process_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 @pytest.fixture

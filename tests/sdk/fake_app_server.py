@@ -89,6 +89,15 @@ def main() -> int:
     if ARGV_FILE:
         with open(ARGV_FILE, "w", encoding="utf-8") as handle:
             json.dump({"argv": args, "cwd": os.getcwd(), "env": dict(os.environ), "pid": os.getpid()}, handle)
+    if "child" in SCENARIO:  # a helper process of ours (own stdio closed): it must not outlive the client
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        with open(os.environ["FAKE_CHILD_FILE"], "w", encoding="utf-8") as handle:
+            handle.write(str(child.pid))
     if "unrecognized" in SCENARIO:
         sys.stderr.write("error: unrecognized subcommand 'app-server'\n")
         return 2
@@ -152,7 +161,7 @@ def main() -> int:
                 send(
                     {
                         "id": "srv-1",
-                        "method": "item/commandExecution/requestApproval",
+                        "method": os.environ.get("FAKE_SERVER_REQUEST", "item/commandExecution/requestApproval"),
                         "params": {"threadId": thread_id, "turnId": turn_id, "itemId": "cmd-1", "command": "rm -rf /"},
                     }
                 )

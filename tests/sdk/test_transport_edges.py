@@ -28,7 +28,7 @@ from openai_codex import (
     retry_on_overload,
     retry_on_overload_async,
 )
-from tests.sdk.conftest import process_alive
+from tests.sdk.conftest import gone_within, process_alive
 
 MakeConfig = Callable[..., CodexConfig]
 
@@ -288,9 +288,10 @@ def test_crash_with_a_child_holding_the_pipes_sync(fake_app_server: MakeConfig, 
         with pytest.raises(TransportClosedError, match="exit code 9") as caught:
             handle.run(timeout=20)
         assert "simulated crash" in caught.value.stderr_tail
+        assert process_alive(int(straggler_file.read_text()))  # it still holds stdout: no EOF came
     finally:
         codex.close()
-    assert process_alive(int(straggler_file.read_text()))  # it still holds stdout: no EOF came
+    assert gone_within(int(straggler_file.read_text()))  # close() ends the whole process group
     assert time.monotonic() - started < 6
 
 
@@ -301,7 +302,8 @@ async def test_crash_with_a_child_holding_the_pipes_async(fake_app_server: MakeC
         handle = await (await codex.thread_start()).turn("x")
         with pytest.raises(TransportClosedError, match="exit code 9"):
             await handle.run(timeout=20)
+        assert process_alive(int(straggler_file.read_text()))
     finally:
         await codex.close()
-    assert process_alive(int(straggler_file.read_text()))
+    assert gone_within(int(straggler_file.read_text()))
     assert time.monotonic() - started < 8

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from openai_codex._async_transport import AsyncTransport, AsyncTurnSink
 from openai_codex._params import to_wire_params
+from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._turns import TurnResult, TurnState, turn_id_of
 from openai_codex.config import CodexConfig
-from openai_codex.errors import CodexError
+from openai_codex.errors import CodexError, JsonRpcError
 from openai_codex.inputs import Input, to_wire_input
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
+    from openai_codex._login import AsyncChatgptLogin, AsyncDeviceCodeLogin
+    from openai_codex.generated.protocol import GetAccountResponse, ThreadGoal
+    from openai_codex.generated.protocol import Thread as ThreadModel
+    from openai_codex.generated.rpc import AsyncRpc
     from openai_codex.types import ModelListResponse, ThreadListResponse, Turn
 
 __all__ = ["AsyncCodex", "AsyncThread", "AsyncTurnHandle"]
@@ -36,33 +43,25 @@ class AsyncCodex:
     def __init__(self, config: CodexConfig | None = None) -> None:
         self.config = config or CodexConfig()
         self._transport = AsyncTransport(self.config)
-        self._started = False
-        self._start_lock: asyncio.Lock | None = None
-        self._closed = False
+        # Dropped unclosed: its runtime is killed when it is collected (the event loop's tasks hold only
+        # the transport, never this object).
+        self._finalizer = weakref.finalize(self, self._transport.abandon)
+        self._rpc: AsyncRpc | None = None
 
     async def start(self) -> AsyncCodex:
         """Start the app-server and initialise now (otherwise the first call does it)."""
-        await self._ensure_started()
+        await self._transport.ensure_started()
         return self
 
     async def _ensure_started(self) -> AsyncTransport:
-        if self._started:
-            return self._transport
-        if self._closed:
-            raise CodexError("this AsyncCodex is closed")
-        if self._start_lock is None:
-            self._start_lock = asyncio.Lock()
-        async with self._start_lock:
-            if not self._started:
-                await self._transport.start()
-                self._started = True
-        return self._transport
+        return await self._transport.ensure_started()
 
     # ---------------------------------------------------------------- lifecycle
     async def close(self) -> None:
         """Shut the app-server down and reap it. Idempotent."""
-        self._closed = True
-        if self._started:
+        self._transport.closed_by_user = True
+        self._finalizer.detach()
+        if self._transport.started:
             await self._transport.close()
 
     async def __aenter__(self) -> AsyncCodex:
@@ -89,14 +88,34 @@ class AsyncCodex:
         return self._transport.pid
 
     async def _request(self, method: str, params: dict[str, Any]) -> Any:
-        transport = await self._ensure_started()
-        return await transport.request(method, params)
+        return await self._transport.call(method, params)
+
+    @property
+    def rpc(self) -> AsyncRpc:
+        """Every client request of the pinned protocol as a typed coroutine, named by its wire method in
+        snake_case (``await codex.rpc.thread_goal_get(thread_id=...)``); see :mod:`openai_codex.generated.rpc`."""
+        if self._rpc is None:
+            from openai_codex.generated.rpc import AsyncRpc
+
+            self._rpc = AsyncRpc(self._transport.call)
+        return self._rpc
 
     # ---------------------------------------------------------------- threads
     async def thread_start(self, **params: Any) -> AsyncThread:
-        """Start a new thread (``ThreadStartParams`` keywords, snake_case)."""
+        """Start a new thread (``ThreadStartParams`` keywords, snake_case; ``tools=[...]``: client-defined
+        tools, experimental, see :mod:`openai_codex.tools`)."""
+        offered = params.pop("tools", None)
         wire = to_wire_params("thread_start", "ThreadStartParams", params)
-        return AsyncThread._from_response(self, await self._request("thread/start", wire))
+        if offered is None:
+            return AsyncThread._from_response(self, await self._request("thread/start", wire))
+        from openai_codex import tools
+
+        tools.require_experimental(self.config.experimental_api)
+        registry = tools.as_tools(offered)
+        wire["dynamicTools"] = [tool.spec() for tool in registry.values()]
+        thread = AsyncThread._from_response(self, await self._request("thread/start", wire))
+        self._transport.tools[thread.id] = registry
+        return thread
 
     async def thread_resume(self, thread_id: str, **params: Any) -> AsyncThread:
         """Continue an existing thread (``ThreadResumeParams`` keywords, snake_case)."""
@@ -130,6 +149,54 @@ class AsyncCodex:
 
         return ModelListResponse.model_validate(await self._request("model/list", wire))
 
+    async def models(self, **params: Any) -> ModelListResponse:
+        """The available models (upstream's name for :meth:`model_list`; same keywords)."""
+        wire = to_wire_params("models", "ModelListParams", params)
+        from openai_codex.generated.protocol import ModelListResponse
+
+        return ModelListResponse.model_validate(await self._request("model/list", wire))
+
+    # ---------------------------------------------------------------- account
+    async def login_api_key(self, api_key: str) -> None:
+        """Sign in with an OpenAI API key (stored in ``CODEX_HOME`` by the runtime)."""
+        await self.rpc.account_login_start({"type": "apiKey", "apiKey": api_key})
+
+    async def login_chatgpt(self) -> AsyncChatgptLogin:
+        """Start a ChatGPT browser login: open the handle's ``auth_url``, then ``await wait()``."""
+        return await self._start_login("chatgpt")
+
+    async def login_chatgpt_device_code(self) -> AsyncDeviceCodeLogin:
+        """Start a device-code login (raises :class:`~openai_codex.LoginError` at once without a network)."""
+        login = await self._start_login("chatgptDeviceCode")
+        from openai_codex._login import AsyncDeviceCodeLogin
+
+        assert isinstance(login, AsyncDeviceCodeLogin)
+        return login
+
+    async def _start_login(self, kind: str) -> AsyncChatgptLogin:
+        from openai_codex import _login
+
+        transport = await self._transport.ensure_started()
+        sink = transport.watch(_login.COMPLETED)
+        try:
+            result = await transport.request("account/login/start", _login.start_params(kind))
+        except JsonRpcError as exc:
+            transport.unwatch(sink)
+            raise _login.start_failed(kind, exc) from exc
+        except BaseException:
+            transport.unwatch(sink)
+            raise
+        cls = _login.AsyncDeviceCodeLogin if kind == "chatgptDeviceCode" else _login.AsyncChatgptLogin
+        return cls(transport, sink, result)
+
+    async def account(self) -> GetAccountResponse:
+        """The signed-in account (``account`` is ``None`` when signed out)."""
+        return await self.rpc.account_read()
+
+    async def logout(self) -> None:
+        """Sign out."""
+        await self.rpc.account_logout()
+
 
 class AsyncThread:
     """A conversation whose methods are coroutines; created by :meth:`AsyncCodex.thread_start` / ``thread_resume``."""
@@ -149,18 +216,59 @@ class AsyncThread:
     def __repr__(self) -> str:
         return f"AsyncThread(id={self.id!r})"
 
+    # ---------------------------------------------------------------- state
+    async def read(self, include_turns: bool = False) -> ThreadModel:
+        """The thread as the runtime stores it (typed ``Thread``), with its ``turns`` when ``include_turns``."""
+        return (await self._codex.rpc.thread_read(thread_id=self.id, include_turns=include_turns)).thread
+
+    async def set_name(self, name: str) -> None:
+        """Give the thread a name."""
+        await self._codex.rpc.thread_name_set(thread_id=self.id, name=name)
+
+    async def compact(self) -> None:
+        """Start compacting the thread's history."""
+        await self._codex.rpc.thread_compact_start(thread_id=self.id)
+
+    async def set_goal(self, objective: str, token_budget: int | None = None) -> ThreadGoal:
+        """Set the thread's goal (replacing any); progress arrives as ``thread/goal/updated``."""
+        response = await self._codex.rpc.thread_goal_set(
+            thread_id=self.id, objective=objective, token_budget=token_budget
+        )
+        return response.goal
+
+    async def goal(self) -> ThreadGoal | None:
+        """The thread's goal, or ``None``."""
+        return (await self._codex.rpc.thread_goal_get(thread_id=self.id)).goal
+
+    async def clear_goal(self) -> bool:
+        """Remove the thread's goal; ``True`` if there was one."""
+        return (await self._codex.rpc.thread_goal_clear(thread_id=self.id)).cleared
+
+    # ---------------------------------------------------------------- turns
     async def turn(self, input: Input, **params: Any) -> AsyncTurnHandle:
         """Start a turn (``TurnStartParams`` keywords, snake_case); consume it with the returned handle."""
+        return await self._start_turn("turn", input, params)
+
+    async def _start_turn(self, function: str, input: Input, params: dict[str, Any]) -> AsyncTurnHandle:
         wire = to_wire_params(
-            "turn", "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
+            function, "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
         )
         transport = await self._codex._ensure_started()
         result, sink = await transport.start_turn(self.id, wire)
         return AsyncTurnHandle(self._codex, self.id, turn_id_of(result), sink)
 
-    async def run(self, input: Input, **params: Any) -> TurnResult:
-        """Run a turn to completion and return its :class:`TurnResult`."""
-        handle = await self.turn(input, **params)
+    async def run(self, input: Input, *, timeout: float | None = None, **params: Any) -> TurnResult:
+        """Run a turn to completion and return its :class:`TurnResult`.
+
+        With ``timeout``, a turn still running after that many seconds is interrupted and
+        :class:`TimeoutError` raised (e.g. while the runtime keeps retrying an unreachable model).
+        """
+        handle = await self._start_turn("run", input, params)
+        try:
+            await handle.run(timeout)
+        except TimeoutError:
+            await handle._interrupt_quietly()
+            raise TimeoutError(f"turn {handle.id} did not finish within {timeout:g}s; it was interrupted") from None
         return await handle.result()
 
 
@@ -220,6 +328,13 @@ class AsyncTurnHandle:
     async def interrupt(self) -> None:
         """Ask the app-server to stop the turn; it then completes with status ``interrupted``."""
         await self._codex._request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+
+    async def _interrupt_quietly(self) -> None:
+        with contextlib.suppress(CodexError, TimeoutError):
+            await self._codex._transport.request(
+                "turn/interrupt", {"threadId": self.thread_id, "turnId": self.id}, timeout=TERMINATE_GRACE_S * 4
+            )
+        self._codex._transport.release(self._sink)
 
     async def steer(self, input: Input) -> None:
         """Add input to the running turn."""

@@ -16,22 +16,26 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from openai_codex import tools
 from openai_codex._protocol import Deliver, ProtocolCore, ProtocolViolation, Resolved, ServerRequest, Unrouted
 from openai_codex._runtime import (
+    TERMINATE_GRACE_S,
     StderrTail,
     check_initialize_result,
+    closed_error,
     explain_startup_exit,
     initialize_params,
+    kill_tree,
     launch_spec,
     sdk_version,
-    wait_for_exit,
+    signal_tree,
+    startup_timeout_error,
 )
-from openai_codex.approvals import ApprovalRequest, UnsupportedServerRequest, answer_for, decide
+from openai_codex.approvals import ApprovalRequest, encode_answer, server_request_answer
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.notifications import Notification
@@ -56,22 +60,45 @@ class AsyncTurnSink:
         return item
 
 
-def _finalize(proc: asyncio.subprocess.Process) -> None:
-    """Last resort for a client that was never closed (garbage collection or interpreter exit)."""
-    _kill_group(proc)
+_UNSET: Any = object()
 
 
-def _kill_group(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is not None:
-        return
-    if sys.platform != "win32":
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-            return
-        except OSError:
-            pass
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
+def _kill(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL the app-server and anything it spawned (it runs in its own session on POSIX)."""
+    kill_tree(proc.pid, proc.kill)
+
+
+class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """asyncio's subprocess protocol, plus a callback when the event loop's child watcher sees the exit.
+
+    That notice comes when the process exits, even if a straggling grandchild keeps its pipes open (from
+    Python 3.11 ``Process.wait()`` also waits for the pipes, so it cannot tell), with no thread and no
+    ``os.waitid`` (missing on macOS before Python 3.13), on every OS. The callback is held weakly so a
+    dropped client can still be collected.
+    """
+
+    def __init__(self, on_exit: weakref.WeakMethod[Any], loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=_READ_CHUNK, loop=loop)
+        self._on_exit = on_exit
+        self._process_transport: asyncio.SubprocessTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if isinstance(transport, asyncio.SubprocessTransport):
+            self._process_transport = transport
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        callback = self._on_exit()
+        if callback is not None and self._process_transport is not None:
+            callback(self._process_transport.get_returncode())
+
+
+async def _spawn(on_exit: weakref.WeakMethod[Any], argv: list[str], **options: Any) -> asyncio.subprocess.Process:
+    """``asyncio.create_subprocess_exec`` with :class:`_ExitNotingProtocol`."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.subprocess_exec(lambda: _ExitNotingProtocol(on_exit, loop), *argv, **options)
+    return asyncio.subprocess.Process(transport, protocol, loop)
 
 
 class AsyncTransport:
@@ -80,10 +107,13 @@ class AsyncTransport:
     def __init__(self, config: CodexConfig) -> None:
         self._config = config
         self._core: ProtocolCore[AsyncTurnSink] = ProtocolCore()
-        self._futures: dict[int, asyncio.Future[Any]] = {}
         self._stderr = StderrTail()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
+        self._shutting_down = False
+        self._start_lock: asyncio.Lock | None = None
+        self.started = False
+        self.closed_by_user = False
         self._closed_event: asyncio.Event | None = None
         self._write_lock: asyncio.Lock | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -94,7 +124,28 @@ class AsyncTransport:
         self._stderr_task: asyncio.Task[None] | None = None
         self.binary = ""
         self.runtime_version: str | None = None
+        self.tools: dict[str, dict[str, tools.Tool]] = {}
+        """Client-defined tools by thread id (experimental; see :mod:`openai_codex.tools`)."""
         self.initialize_result: dict[str, Any] = {}
+
+    async def ensure_started(self) -> AsyncTransport:
+        """Start (once, however many callers race here) unless the client was closed."""
+        if self.started:
+            return self
+        if self.closed_by_user:
+            raise CodexError("this AsyncCodex is closed")
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if not self.started:
+                await self.start()
+                self.started = True
+        return self
+
+    async def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
+        """:meth:`request`, starting the app-server first if needed (what ``AsyncCodex.rpc`` calls)."""
+        await self.ensure_started()
+        return await self.request(method, params)
 
     async def start(self) -> None:
         """Spawn the app-server and complete ``initialize``; on failure everything is cleaned up."""
@@ -103,9 +154,11 @@ class AsyncTransport:
         self._closed_event = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._slots = asyncio.Semaphore(self._config.max_in_flight_requests)
+        self._exited = asyncio.get_running_loop().create_future()
         try:
-            self._proc = await asyncio.create_subprocess_exec(
-                *argv,
+            self._proc = await _spawn(
+                weakref.WeakMethod(self._set_exited),
+                argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -115,9 +168,6 @@ class AsyncTransport:
             )
         except OSError as exc:
             raise RuntimeNotFoundError(f"cannot run {self.binary!r}: {exc.strerror or exc}") from exc
-        self._finalizer = weakref.finalize(self, _finalize, self._proc)
-        self._exited = asyncio.get_running_loop().create_future()
-        self._watch_exit(self._proc)
         assert self._proc.stdout is not None
         assert self._proc.stderr is not None
         self._stderr_task = asyncio.create_task(self._drain_stderr(self._proc.stderr), name="codex-stderr")
@@ -125,7 +175,7 @@ class AsyncTransport:
         try:
             await self._initialize(argv, env)
         except BaseException:
-            await self.close()
+            await self._shutdown(grace=0.0)  # it failed to start: no graceful wait, the whole tree ends now
             raise
 
     async def _initialize(self, argv: list[str], env: dict[str, str]) -> None:
@@ -136,11 +186,7 @@ class AsyncTransport:
             error = await asyncio.to_thread(explain_startup_exit, argv, env, exc.returncode, exc.stderr_tail)
             raise error from None
         except TimeoutError:
-            raise TransportClosedError(
-                f"codex app-server did not answer initialize within {timeout:g}s (raise "
-                f"CodexConfig.startup_timeout_s if the machine is slow). stderr tail:\n{self._stderr.text()}",
-                stderr_tail=self._stderr.text(),
-            ) from None
+            raise startup_timeout_error(timeout, self._stderr.text()) from None
         self.runtime_version = check_initialize_result(result, self.binary)
         self.initialize_result = result
         await self.notify("initialized")
@@ -176,21 +222,22 @@ class AsyncTransport:
             yield
 
     async def request(
-        self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None
+        self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = _UNSET
     ) -> Any:
+        """Send a request and await its result; ``timeout`` defaults to ``CodexConfig.request_timeout_s``."""
+        if timeout is _UNSET:
+            timeout = self._config.request_timeout_s
         async with self._slot():
-            request_id, data = self._core.request(method, params)
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            self._futures[request_id] = future
+            request_id, data = self._core.request(method, params, future)
             return await self._send_and_wait(request_id, data, future, timeout)
 
     async def start_turn(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, AsyncTurnSink]:
         async with self._slot():
             sink = AsyncTurnSink()
-            request_id, data = self._core.start_turn(thread_id, params, sink)
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            self._futures[request_id] = future
-            return await self._send_and_wait(request_id, data, future, None), sink
+            request_id, data = self._core.start_turn(thread_id, params, sink, future)
+            return await self._send_and_wait(request_id, data, future, self._config.request_timeout_s), sink
 
     async def _send_and_wait(
         self, request_id: int, data: bytes, future: asyncio.Future[Any], timeout: float | None
@@ -200,12 +247,24 @@ class AsyncTransport:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError:
             self._core.forget(request_id)
-            raise TimeoutError(f"no response from codex app-server within {timeout:g}s") from None
+            raise TimeoutError(
+                f"no response from codex app-server within {timeout:g}s (CodexConfig.request_timeout_s)"
+            ) from None
         finally:
-            self._futures.pop(request_id, None)
             if not future.done():
                 future.cancel()
                 self._core.forget(request_id)
+
+    def watch(self, method: str) -> AsyncTurnSink:
+        """A sink that receives every ``method`` notification (until :meth:`unwatch`)."""
+        if self._core.closed is not None:
+            raise self._core.closed
+        sink = AsyncTurnSink()
+        self._core.watch(method, sink)
+        return sink
+
+    def unwatch(self, sink: AsyncTurnSink) -> None:
+        self._core.unwatch(sink)
 
     def release(self, sink: AsyncTurnSink) -> None:
         self._core.remove_sink(sink)
@@ -219,19 +278,23 @@ class AsyncTransport:
                     break
                 self._dispatch(self._core.receive_data(data))
         except asyncio.CancelledError:
+            if not self._closing:
+                # Cancelled while the client is open: the event loop is ending (asyncio.run returning, or
+                # failing) with this client never closed. Nothing may be awaited now; end the runtime.
+                self.abandon()
+                self._close_pipes()  # while the loop still runs: never later, from a closed loop
             raise
         except Exception:
             _log.exception("codex reader task failed")
-        finally:
-            await self._on_eof()
+        await self._on_eof()
 
     def _dispatch(self, events: list[Any]) -> None:
         for event in events:
             if isinstance(event, Deliver):
                 event.sink.queue.put_nowait(event.notification)
             elif isinstance(event, Resolved):
-                future = self._futures.pop(event.request_id, None)
-                if future is None or future.done():
+                future = event.waiter
+                if not isinstance(future, asyncio.Future) or future.done():
                     continue
                 if event.error is not None:
                     future.set_exception(event.error)
@@ -248,24 +311,36 @@ class AsyncTransport:
 
     async def _answer(self, request: ServerRequest) -> None:
         approval = ApprovalRequest(request.method, request.params)
-        decision = decide(self._config.approval_handler, approval)
+        config = self._config
+        tool = tools.find(self.tools, request.params) if request.method == "item/tool/call" else None
+        if tool is not None:
+            await self._write_quietly(request.request_id, approval, await self._run_tool(tool, request.params))
+            return
+        decision = server_request_answer(config.server_request_handlers, config.approval_handler, approval)
         if inspect.isawaitable(decision):
             try:
                 decision = await decision
-            except Exception:
-                _log.exception("approval handler failed on %s: declining", request.method)
-                decision = "decline"
-        try:
-            if not isinstance(decision, (str, Mapping)):
-                raise TypeError(f"approval handler returned {decision!r}")
-            data = ProtocolCore.response(request.request_id, answer_for(approval, decision))
-        except UnsupportedServerRequest as exc:
-            data = ProtocolCore.error_response(request.request_id, -32601, str(exc))
-        except Exception:
-            _log.exception("cannot answer %s: declining", request.method)
-            data = ProtocolCore.response(request.request_id, answer_for(approval, "decline"))
+            except Exception as exc:
+                _log.exception("handler failed on %s", request.method)
+                decision = exc if request.method in config.server_request_handlers else "decline"
         with contextlib.suppress(CodexError):
-            await self._write(data)
+            await self._write(encode_answer(request.request_id, approval, decision))
+
+    @staticmethod
+    async def _run_tool(tool: tools.Tool, params: Mapping[str, Any]) -> dict[str, Any]:
+        arguments = tools.call_arguments(params)
+        try:
+            if inspect.iscoroutinefunction(tool.function):
+                value = await tool.function(**arguments)
+            else:
+                value = await asyncio.to_thread(tool.function, **arguments)
+        except Exception as exc:
+            return tools.failure(tool, exc)
+        return tools.success(value)
+
+    async def _write_quietly(self, request_id: Any, approval: ApprovalRequest, decision: object) -> None:
+        with contextlib.suppress(CodexError):
+            await self._write(encode_answer(request_id, approval, decision))
 
     async def _drain_stderr(self, stderr: asyncio.StreamReader) -> None:
         with contextlib.suppress(OSError):
@@ -274,24 +349,6 @@ class AsyncTransport:
                 if not data:
                     return
                 self._stderr.feed(data)
-
-    def _watch_exit(self, proc: asyncio.subprocess.Process) -> None:
-        """Resolve ``self._exited`` when the process exits, even if a straggling child keeps its pipes open
-        (from Python 3.11 ``Process.wait()`` also waits for the pipes, so it cannot tell)."""
-        loop = asyncio.get_running_loop()
-        if sys.platform == "win32":
-            task = asyncio.create_task(proc.wait(), name="codex-exit-watcher")
-            task.add_done_callback(lambda done: self._set_exited(None if done.cancelled() else done.result()))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return
-
-        def watch() -> None:
-            returncode = wait_for_exit(proc.pid)
-            with contextlib.suppress(RuntimeError):  # the event loop is already closed
-                loop.call_soon_threadsafe(self._set_exited, returncode)
-
-        threading.Thread(target=watch, name="codex-exit-watcher", daemon=True).start()
 
     def _set_exited(self, returncode: int | None) -> None:
         if self._exited is None or self._exited.done():
@@ -325,20 +382,10 @@ class AsyncTransport:
                 await asyncio.wait_for(asyncio.shield(self._stderr_task), timeout=0.5)  # the last lines
         if returncode is None and self._proc is not None:
             returncode = self._proc.returncode  # the exit watcher may have lost the race to the reaper
-        tail = self._stderr.text()
-        if self._closing:
-            error = TransportClosedError("the Codex client is closed", returncode=returncode, stderr_tail=tail)
-        else:
-            error = TransportClosedError(
-                f"codex app-server exited unexpectedly (exit code {returncode}). stderr tail:\n{tail or '(empty)'}",
-                returncode=returncode,
-                stderr_tail=tail,
-            )
-        _pending, sinks = self._core.connection_lost(error)
-        futures = list(self._futures.values())
-        self._futures.clear()
-        for future in futures:
-            if not future.done():
+        error = closed_error(self._closing, returncode, self._stderr.text())
+        waiters, sinks = self._core.connection_lost(error)
+        for future in waiters:
+            if isinstance(future, asyncio.Future) and not future.done():
                 future.set_exception(error)
         for sink in sinks:
             sink.queue.put_nowait(error)
@@ -357,11 +404,28 @@ class AsyncTransport:
         assert self._proc is not None
         return self._proc.pid
 
-    async def close(self) -> None:
-        """Stop the app-server (EOF on stdin, then SIGTERM, then SIGKILL) and reap it. Idempotent."""
-        if self._closing:
-            return
+    def abandon(self) -> None:
+        """Kill the whole process tree now, without awaiting anything (the client was dropped unclosed, or
+        its event loop is ending). The reader then sees EOF, if the loop still runs."""
         self._closing = True
+        if self._proc is not None:
+            _kill(self._proc)
+
+    def _close_pipes(self) -> None:
+        """Close the pipes from this end (the only handle on them is the Process's subprocess transport)."""
+        transport = getattr(self._proc, "_transport", None)
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.close()
+
+    async def close(self) -> None:
+        """Stop the app-server and everything it started, and reap it. Idempotent (see the sync driver)."""
+        await self._shutdown(grace=self._config.shutdown_timeout_s)
+
+    async def _shutdown(self, grace: float) -> None:
+        if self._shutting_down:
+            return
+        self._shutting_down = self._closing = True
         proc = self._proc
         if proc is None:
             return
@@ -370,17 +434,22 @@ class AsyncTransport:
                 proc.stdin.close()
         exited = self._exited
         assert exited is not None
-        try:
-            await asyncio.wait_for(asyncio.shield(exited), timeout=self._config.shutdown_timeout_s)
-        except asyncio.TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
+
+        async def wait(timeout: float) -> bool:
             try:
-                await asyncio.wait_for(asyncio.shield(exited), timeout=2)
+                await asyncio.wait_for(asyncio.shield(exited), timeout=timeout)
             except asyncio.TimeoutError:
-                _kill_group(proc)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(exited), timeout=5)
+                return False
+            return True
+
+        if not await wait(grace):
+            if not signal_tree(proc.pid, signal.SIGTERM):
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+            if not await wait(TERMINATE_GRACE_S):
+                _kill(proc)
+                await wait(5.0)
+        _kill(proc)  # its helpers, if any are left in its process group
         await self._lose_connection(exited.result() if exited.done() else None)
         tasks = [t for t in (self._reader, self._stderr_task) if t is not None and t is not asyncio.current_task()]
         if tasks:
@@ -388,9 +457,7 @@ class AsyncTransport:
             # are closed from this end (the only handle on them is the Process's subprocess transport).
             _done, pending = await asyncio.wait(tasks, timeout=1.0)
             if pending:
-                transport = getattr(proc, "_transport", None)
-                if transport is not None:
-                    transport.close()
+                self._close_pipes()
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
@@ -398,4 +465,3 @@ class AsyncTransport:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._finalizer.detach()

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from openai_codex._params import to_wire_params
+from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._sync_transport import SyncTransport, TurnSink
 from openai_codex._turns import TurnResult, TurnState, turn_id_of
 from openai_codex.config import CodexConfig
+from openai_codex.errors import CodexError, JsonRpcError
 from openai_codex.inputs import Input, to_wire_input
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
+    from openai_codex._login import ChatgptLogin, DeviceCodeLogin
+    from openai_codex.generated.protocol import GetAccountResponse, ThreadGoal
+    from openai_codex.generated.protocol import Thread as ThreadModel
+    from openai_codex.generated.rpc import Rpc
     from openai_codex.types import ModelListResponse, ThreadListResponse, Turn
 
 __all__ = ["Codex", "Thread", "TurnHandle"]
@@ -41,10 +49,15 @@ class Codex:
     def __init__(self, config: CodexConfig | None = None) -> None:
         self.config = config or CodexConfig()
         self._transport = SyncTransport(self.config)
+        # Dropped unclosed: its runtime is killed when it is collected (the transport's threads hold
+        # only the transport, never this object).
+        self._finalizer = weakref.finalize(self, self._transport.abandon)
+        self._rpc: Rpc | None = None
 
     # ---------------------------------------------------------------- lifecycle
     def close(self) -> None:
         """Shut the app-server down and reap it. Idempotent; running turns fail with TransportClosedError."""
+        self._finalizer.detach()
         self._transport.close()
 
     def __enter__(self) -> Codex:
@@ -73,12 +86,34 @@ class Codex:
     def _request(self, method: str, params: dict[str, Any]) -> Any:
         return self._transport.request(method, params)
 
+    @property
+    def rpc(self) -> Rpc:
+        """Every client request of the pinned protocol as a typed method, named by its wire method in
+        snake_case (``codex.rpc.thread_goal_get(thread_id=...)``); see :mod:`openai_codex.generated.rpc`."""
+        if self._rpc is None:
+            from openai_codex.generated.rpc import Rpc
+
+            self._rpc = Rpc(self._transport.request)
+        return self._rpc
+
     # ---------------------------------------------------------------- threads
     def thread_start(self, **params: Any) -> Thread:
         """Start a new thread. Keywords are ``ThreadStartParams`` fields in snake_case (``model``, ``cwd``,
-        ``approval_policy``, ``sandbox``, ``base_instructions``, ``developer_instructions``, ``config``, ...)."""
+        ``approval_policy``, ``sandbox``, ``base_instructions``, ``developer_instructions``, ``config``, ...),
+        plus ``tools=[callable or Tool, ...]``: client-defined tools (experimental, see
+        :mod:`openai_codex.tools`)."""
+        offered = params.pop("tools", None)
         wire = to_wire_params("thread_start", "ThreadStartParams", params)
-        return Thread._from_response(self, self._request("thread/start", wire))
+        if offered is None:
+            return Thread._from_response(self, self._request("thread/start", wire))
+        from openai_codex import tools
+
+        tools.require_experimental(self.config.experimental_api)
+        registry = tools.as_tools(offered)
+        wire["dynamicTools"] = [tool.spec() for tool in registry.values()]
+        thread = Thread._from_response(self, self._request("thread/start", wire))
+        self._transport.tools[thread.id] = registry
+        return thread
 
     def thread_resume(self, thread_id: str, **params: Any) -> Thread:
         """Continue an existing thread (``ThreadResumeParams`` keywords, snake_case)."""
@@ -114,6 +149,57 @@ class Codex:
 
         return ModelListResponse.model_validate(self._request("model/list", wire))
 
+    def models(self, **params: Any) -> ModelListResponse:
+        """The available models (upstream's name for :meth:`model_list`; same keywords)."""
+        wire = to_wire_params("models", "ModelListParams", params)
+        from openai_codex.generated.protocol import ModelListResponse
+
+        return ModelListResponse.model_validate(self._request("model/list", wire))
+
+    # ---------------------------------------------------------------- account
+    def login_api_key(self, api_key: str) -> None:
+        """Sign in with an OpenAI API key (stored in ``CODEX_HOME`` by the runtime)."""
+        self.rpc.account_login_start({"type": "apiKey", "apiKey": api_key})
+
+    def login_chatgpt(self) -> ChatgptLogin:
+        """Start a ChatGPT browser login: open the handle's ``auth_url``, then ``wait()`` (or ``cancel()``)."""
+        return self._start_login("chatgpt")
+
+    def login_chatgpt_device_code(self) -> DeviceCodeLogin:
+        """Start a device-code login: show ``verification_url`` and ``user_code``, then ``wait()``.
+
+        Raises :class:`~openai_codex.LoginError` at once when the code cannot be obtained (no network);
+        the client stays usable.
+        """
+        login = self._start_login("chatgptDeviceCode")
+        from openai_codex._login import DeviceCodeLogin
+
+        assert isinstance(login, DeviceCodeLogin)
+        return login
+
+    def _start_login(self, kind: str) -> ChatgptLogin:
+        from openai_codex import _login
+
+        sink = self._transport.watch(_login.COMPLETED)  # before the request: the outcome cannot be missed
+        try:
+            result = self._transport.request("account/login/start", _login.start_params(kind))
+        except JsonRpcError as exc:
+            self._transport.unwatch(sink)
+            raise _login.start_failed(kind, exc) from exc
+        except BaseException:
+            self._transport.unwatch(sink)
+            raise
+        cls = _login.DeviceCodeLogin if kind == "chatgptDeviceCode" else _login.ChatgptLogin
+        return cls(self._transport, sink, result)
+
+    def account(self) -> GetAccountResponse:
+        """The signed-in account (``account`` is ``None`` when signed out) and whether OpenAI auth is needed."""
+        return self.rpc.account_read()
+
+    def logout(self) -> None:
+        """Sign out (the runtime removes the stored credentials)."""
+        self.rpc.account_logout()
+
 
 class Thread:
     """A conversation. Create it with :meth:`Codex.thread_start` / :meth:`Codex.thread_resume`."""
@@ -136,22 +222,60 @@ class Thread:
     def __repr__(self) -> str:
         return f"Thread(id={self.id!r})"
 
+    # ---------------------------------------------------------------- state
+    def read(self, include_turns: bool = False) -> ThreadModel:
+        """The thread as the runtime stores it (typed ``Thread``: name, preview, status, ...), with its
+        ``turns`` when ``include_turns``."""
+        return self._codex.rpc.thread_read(thread_id=self.id, include_turns=include_turns).thread
+
+    def set_name(self, name: str) -> None:
+        """Give the thread a name (shown by ``read()`` and ``thread_list``)."""
+        self._codex.rpc.thread_name_set(thread_id=self.id, name=name)
+
+    def compact(self) -> None:
+        """Start compacting the thread's history (it runs as a turn of its own on the runtime)."""
+        self._codex.rpc.thread_compact_start(thread_id=self.id)
+
+    def set_goal(self, objective: str, token_budget: int | None = None) -> ThreadGoal:
+        """Set the thread's goal (replacing any); its progress arrives as ``thread/goal/updated``."""
+        return self._codex.rpc.thread_goal_set(thread_id=self.id, objective=objective, token_budget=token_budget).goal
+
+    def goal(self) -> ThreadGoal | None:
+        """The thread's goal, or ``None``."""
+        return self._codex.rpc.thread_goal_get(thread_id=self.id).goal
+
+    def clear_goal(self) -> bool:
+        """Remove the thread's goal; ``True`` if there was one."""
+        return self._codex.rpc.thread_goal_clear(thread_id=self.id).cleared
+
+    # ---------------------------------------------------------------- turns
     def turn(self, input: Input, **params: Any) -> TurnHandle:
         """Start a turn and return at once; consume it with :meth:`TurnHandle.stream` or :meth:`TurnHandle.run`.
 
         Keywords are ``TurnStartParams`` fields in snake_case (``model``, ``effort``, ``output_schema``,
         ``sandbox_policy``, ``approval_policy``, ``cwd``, ...), applying to this turn and the next ones.
         """
+        return self._start_turn("turn", input, params)
+
+    def _start_turn(self, function: str, input: Input, params: dict[str, Any]) -> TurnHandle:
         wire = to_wire_params(
-            "turn", "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
+            function, "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
         )
         result, sink = self._codex._transport.start_turn(self.id, wire)
         return TurnHandle(self._codex, self.id, turn_id_of(result), sink)
 
-    def run(self, input: Input, **params: Any) -> TurnResult:
-        """Run a turn to completion: ``final_response``, ``items``, ``usage`` and the finished ``turn``."""
-        handle = self.turn(input, **params)
-        handle.run()
+    def run(self, input: Input, *, timeout: float | None = None, **params: Any) -> TurnResult:
+        """Run a turn to completion: ``final_response``, ``items``, ``usage`` and the finished ``turn``.
+
+        With ``timeout``, a turn still running after that many seconds is interrupted and
+        :class:`TimeoutError` raised (e.g. while the runtime keeps retrying an unreachable model).
+        """
+        handle = self._start_turn("run", input, params)
+        try:
+            handle.run(timeout)
+        except TimeoutError:
+            handle._interrupt_quietly()
+            raise TimeoutError(f"turn {handle.id} did not finish within {timeout:g}s; it was interrupted") from None
         return handle.result()
 
 
@@ -218,6 +342,13 @@ class TurnHandle:
     def interrupt(self) -> None:
         """Ask the app-server to stop the turn; it then completes with status ``interrupted``."""
         self._codex._request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+
+    def _interrupt_quietly(self) -> None:
+        with contextlib.suppress(CodexError, TimeoutError):
+            self._codex._transport.request(
+                "turn/interrupt", {"threadId": self.thread_id, "turnId": self.id}, timeout=TERMINATE_GRACE_S * 4
+            )
+        self._codex._transport.release(self._sink)
 
     def steer(self, input: Input) -> None:
         """Add input to the running turn (fails with a JsonRpcError once the turn is over)."""

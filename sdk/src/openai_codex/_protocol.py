@@ -6,7 +6,8 @@ request / notification / response to write. The core:
 
 * frames newline-delimited JSON (no ``"jsonrpc"`` field on this wire) of any size: a line may arrive in
   many chunks and a chunk may hold thousands of lines;
-* numbers requests and matches responses to them (:class:`Resolved`);
+* numbers requests, keeps each one's waiter (the driver's future) and matches responses to them
+  (:class:`Resolved` carries the waiter back), so the drivers keep no table of their own;
 * routes notifications to the turn they belong to (:class:`Deliver`): a turn's sink is registered before
   ``turn/start`` is sent, buffers what arrives for that thread before the response names the turn id,
   then receives exactly its own events; ``turn/completed`` is the last one it gets;
@@ -82,6 +83,8 @@ class Resolved:
     method: str
     result: Any = None
     error: JsonRpcError | None = None
+    waiter: Any = None
+    """What the driver registered with the request (its future), or the request id if nothing."""
 
 
 @dataclass(frozen=True)
@@ -147,9 +150,10 @@ class ProtocolCore(Generic[S]):
     def __init__(self) -> None:
         self._splitter = LineSplitter()
         self._next_id = 1
-        self._pending: dict[int, str] = {}
+        self._pending: dict[int, tuple[str, Any]] = {}
         self._turn_starts: dict[int, _TurnRoute[S]] = {}
         self._routes: dict[str, list[_TurnRoute[S]]] = {}
+        self._watchers: dict[str, list[S]] = {}
         self._closed: CodexError | None = None
 
     # ---------------------------------------------------------------- outgoing
@@ -158,21 +162,25 @@ class ProtocolCore(Generic[S]):
         """The error the connection was closed with, if it was."""
         return self._closed
 
-    def request(self, method: str, params: Mapping[str, Any] | None) -> tuple[int, bytes]:
-        """Allocate an id for a request and return it with the line to write."""
+    def request(self, method: str, params: Mapping[str, Any] | None, waiter: Any = None) -> tuple[int, bytes]:
+        """Allocate an id for a request and return it with the line to write.
+
+        ``waiter`` (the driver's future) comes back in the request's :class:`Resolved` event, or from
+        :meth:`connection_lost`; the request id stands in for it when none is given.
+        """
         if self._closed is not None:
             raise self._closed
         request_id = self._next_id
         self._next_id += 1
-        self._pending[request_id] = method
+        self._pending[request_id] = (method, request_id if waiter is None else waiter)
         message: dict[str, Any] = {"id": request_id, "method": method}
         if params is not None:
             message["params"] = params
         return request_id, _encode(message)
 
-    def start_turn(self, thread_id: str, params: Mapping[str, Any], sink: S) -> tuple[int, bytes]:
+    def start_turn(self, thread_id: str, params: Mapping[str, Any], sink: S, waiter: Any = None) -> tuple[int, bytes]:
         """A ``turn/start`` request whose events will be delivered to ``sink`` (bound when it resolves)."""
-        request_id, data = self.request("turn/start", params)
+        request_id, data = self.request("turn/start", params, waiter)
         route = _TurnRoute(sink=sink, thread_id=thread_id)
         self._turn_starts[request_id] = route
         self._routes.setdefault(thread_id, []).append(route)
@@ -191,6 +199,17 @@ class ProtocolCore(Generic[S]):
             for route in list(routes):
                 if route.sink is sink:
                     self._drop_route(route)
+
+    def watch(self, method: str, sink: S) -> None:
+        """Deliver every ``method`` notification to ``sink`` too (client-wide events: a login's completion)."""
+        self._watchers.setdefault(method, []).append(sink)
+
+    def unwatch(self, sink: S) -> None:
+        for method, sinks in list(self._watchers.items()):
+            if sink in sinks:
+                sinks.remove(sink)
+            if not sinks:
+                del self._watchers[method]
 
     @staticmethod
     def notification(method: str, params: Mapping[str, Any] | None = None) -> bytes:
@@ -245,10 +264,11 @@ class ProtocolCore(Generic[S]):
 
     def _resolve(self, message: dict[str, Any], line: bytes, events: list[Event[S]]) -> None:
         request_id = message["id"]
-        method = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
-        if method is None:
+        pending = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
+        if pending is None:
             events.append(ProtocolViolation(line, f"response to unknown request id {request_id!r}"))
             return
+        method, waiter = pending
         route = self._turn_starts.pop(request_id, None)
         error_obj = message.get("error")
         if error_obj is not None:
@@ -263,10 +283,10 @@ class ProtocolCore(Generic[S]):
             )
             if route is not None:
                 self._drop_route(route)
-            events.append(Resolved(request_id, method, error=error))
+            events.append(Resolved(request_id, method, error=error, waiter=waiter))
             return
         result = message.get("result")
-        events.append(Resolved(request_id, method, result=result))
+        events.append(Resolved(request_id, method, result=result, waiter=waiter))
         if route is not None:
             turn = result.get("turn") if isinstance(result, dict) else None
             turn_id = turn.get("id") if isinstance(turn, dict) else None
@@ -280,11 +300,15 @@ class ProtocolCore(Generic[S]):
                     self._deliver(route, note, events)
 
     def _route(self, note: Notification, events: list[Event[S]]) -> None:
+        watchers = self._watchers.get(note.method, ())
+        for sink in watchers:
+            events.append(Deliver(sink, note))
         routes = self._routes.get(note.thread_id or "") if note.thread_id else None
         if not routes:
-            events.append(Unrouted(note))
+            if not watchers:
+                events.append(Unrouted(note))
             return
-        claimed = False
+        claimed = bool(watchers)
         for route in list(routes):
             if route.turn_id is None:
                 route.early.append(note)
@@ -310,15 +334,17 @@ class ProtocolCore(Generic[S]):
             del self._routes[route.thread_id]
 
     # ---------------------------------------------------------------- shutdown
-    def connection_lost(self, error: CodexError) -> tuple[list[int], list[S]]:
-        """Mark the connection dead; return every pending request id and every live sink to wake."""
+    def connection_lost(self, error: CodexError) -> tuple[list[Any], list[S]]:
+        """Mark the connection dead; return every pending request's waiter and every live sink to wake."""
         if self._closed is None:
             self._closed = error
-        pending = list(self._pending)
+        pending = [waiter for _method, waiter in self._pending.values()]
         self._pending.clear()
         self._turn_starts.clear()
         sinks = [route.sink for routes in self._routes.values() for route in routes]
+        sinks += [sink for watchers in self._watchers.values() for sink in watchers]
         self._routes.clear()
+        self._watchers.clear()
         if self._splitter.pending_bytes:
             _log.debug("app-server closed with %d bytes of an unfinished line", self._splitter.pending_bytes)
         return pending, sinks

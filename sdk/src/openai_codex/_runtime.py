@@ -6,16 +6,17 @@ the fix.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from openai_codex.config import CodexConfig
-from openai_codex.errors import IncompatibleRuntimeError, RuntimeNotFoundError
+from openai_codex.errors import IncompatibleRuntimeError, RuntimeNotFoundError, TransportClosedError
 
 __all__ = [
     "MINIMUM_RUNTIME_VERSION",
@@ -94,7 +95,16 @@ def _resolve_binary(config: CodexConfig) -> tuple[Path, Mapping[str, str] | None
 
 
 def launch_spec(config: CodexConfig) -> tuple[list[str], dict[str, str]]:
-    """``argv`` and ``env`` of ``codex app-server`` for ``config`` (raises RuntimeNotFoundError)."""
+    """``argv`` and ``env`` of ``codex app-server`` for ``config`` (raises RuntimeNotFoundError, or
+    CodexError naming the directory when ``config.cwd`` is not one)."""
+    if config.cwd is not None and not Path(config.cwd).is_dir():
+        from openai_codex.errors import CodexError
+
+        what = "is not a directory" if Path(config.cwd).exists() else "does not exist"
+        raise CodexError(
+            f"cwd {os.fspath(config.cwd)!r} {what}: point CodexConfig(cwd=...) at an existing directory "
+            "(the app-server runs there and threads default to it)"
+        )
     binary, bundled_env = _resolve_binary(config)
     argv = [str(binary), "app-server"]
     for override in config.config_overrides:
@@ -163,8 +173,6 @@ def probe_version(binary: str, env: Mapping[str, str]) -> str | None:
 
 def explain_startup_exit(argv: list[str], env: Mapping[str, str], returncode: int | None, stderr: str) -> Exception:
     """The error for an app-server that exited before ``initialize`` completed."""
-    from openai_codex.errors import TransportClosedError
-
     lowered = stderr.lower()
     if "unrecognized subcommand" in lowered or "unexpected argument" in lowered:
         found = probe_version(argv[0], env)
@@ -206,7 +214,96 @@ def check_initialize_result(result: object, binary: str) -> str | None:
         )
     found = version_from_user_agent(result["userAgent"])
     check_runtime_version(found, binary)
+    warn_on_drift(found, binary)
     return found
+
+
+def pinned_version() -> str:
+    """The Codex version this SDK release pins (its protocol types are generated from it)."""
+    from openai_codex.generated import CODEX_VERSION
+
+    return CODEX_VERSION
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def warn_on_drift(found: str | None, binary: str) -> None:
+    """One :class:`~openai_codex.errors.RuntimeDriftWarning` per runtime version other than the pinned one."""
+    pinned = pinned_version()
+    if found is None or found == pinned or (found, binary) in _warned:
+        return
+    _warned.add((found, binary))
+    import warnings
+
+    from openai_codex.errors import RuntimeDriftWarning
+
+    warnings.warn(
+        f"{binary} is codex {found}, but this SDK was built for codex {pinned} (the pinned runtime): methods "
+        f"and fields may differ. Unset codex_bin / OPENAI_CODEX_BIN to use the bundled runtime, or install "
+        f"the matching SDK",
+        RuntimeDriftWarning,
+        stacklevel=2,
+    )
+
+
+def closed_error(closing: bool, returncode: int | None, stderr_tail: str) -> TransportClosedError:
+    """The TransportClosedError every waiter gets when the connection ends (both drivers)."""
+    if closing:
+        return TransportClosedError("the Codex client is closed", returncode=returncode, stderr_tail=stderr_tail)
+    return TransportClosedError(
+        f"codex app-server exited unexpectedly (exit code {returncode}). stderr tail:\n{stderr_tail or '(empty)'}",
+        returncode=returncode,
+        stderr_tail=stderr_tail,
+    )
+
+
+def startup_timeout_error(timeout: float, stderr_tail: str) -> TransportClosedError:
+    """The error of an app-server that did not answer ``initialize`` in time (both drivers)."""
+    return TransportClosedError(
+        f"codex app-server did not answer initialize within {timeout:g}s (raise CodexConfig.startup_timeout_s "
+        f"if the machine is slow). stderr tail:\n{stderr_tail}",
+        stderr_tail=stderr_tail,
+    )
+
+
+TERMINATE_GRACE_S = 0.5
+"""After SIGTERM (or the Windows equivalent), how long the app-server gets before it is killed."""
+
+
+def signal_tree(pid: int, sig: int) -> bool:
+    """Send ``sig`` to the app-server's process group (it leads its own session on POSIX), reaching its
+    helpers too, even after it has exited itself. False where there is no group (Windows, or all gone)."""
+    if sys.platform == "win32":
+        return False
+    import signal
+
+    try:
+        os.killpg(pid, sig)
+        if sig == signal.SIGTERM:
+            os.killpg(pid, signal.SIGCONT)  # a stopped process handles its SIGTERM only once continued
+    except OSError:
+        return False
+    return True
+
+
+def kill_tree(pid: int, kill_leader: Callable[[], object]) -> None:
+    """SIGKILL the app-server and everything it started. ``kill_leader`` kills the process itself, for
+    Windows (where ``taskkill /T`` reaches its children first) or when the group is already gone."""
+    if sys.platform == "win32":
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                ["taskkill", "/F", "/T", "/PID", str(pid)],
+                capture_output=True,
+                timeout=5,
+                check=False,
+            )
+    else:
+        import signal
+
+        signal_tree(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        kill_leader()
 
 
 def sdk_version() -> str:
@@ -216,25 +313,63 @@ def sdk_version() -> str:
     return str(openai_codex.__version__)
 
 
-def wait_for_exit(pid: int) -> int | None:
-    """Block until process ``pid`` (our child) exits and return its ``Popen``-style return code, without
-    reaping it (``waitid(WNOWAIT)``), so this can run beside ``Popen.wait`` or asyncio's child watcher.
+def wait_for_exit(proc: subprocess.Popen[bytes]) -> int | None:
+    """Block until ``proc`` exits; return its ``Popen``-style return code, or ``None`` when the exit is
+    known but its code is left for ``Popen.poll()`` to collect.
 
-    Exit is noticed even while a grandchild still holds the app-server's pipes open (then no EOF comes).
-    Returns ``None`` where ``waitid`` is unavailable (Windows) or the child is already reaped.
+    Never returns while the process runs, on any OS, and notices the exit even while a grandchild still
+    holds the app-server's pipes open (then no EOF comes). Where it can, it does not reap the process, so
+    it runs beside ``Popen.wait``: macOS uses a kqueue exit note (``os.waitid`` is missing there before
+    Python 3.13), other POSIX systems ``waitid(WNOWAIT)``. Elsewhere (Windows, or a POSIX without either)
+    it falls back to ``Popen.wait()``, which reaps; that is safe beside the other ``wait()``/``poll()``
+    calls on the same ``Popen`` (they share its lock: the one that reaps records the code for all).
     """
-    waitid = getattr(os, "waitid", None)
-    if waitid is None:
+    if _kqueue_wait_for_exit(proc.pid):
         return None
-    while True:
+    waitid = getattr(os, "waitid", None)
+    if waitid is not None and sys.platform != "win32":
+        while True:
+            try:
+                info = waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            except InterruptedError:
+                continue
+            except ChildProcessError:  # already reaped (by a Popen.wait elsewhere): it has exited
+                return proc.returncode
+            if info is None:
+                continue
+            if info.si_code == os.CLD_EXITED:
+                return int(info.si_status)
+            return -int(info.si_status)  # killed or dumped core: -signal, as Popen reports it
+    return proc.wait()
+
+
+def _kqueue_wait_for_exit(pid: int) -> bool:
+    """Block on a kqueue ``NOTE_EXIT`` for ``pid`` (does not reap); False when kqueue cannot watch it."""
+    if sys.platform != "darwin":  # (also keeps type checkers on other platforms out of what follows)
+        return False
+    import select
+
+    if not hasattr(select, "kqueue"):
+        return False
+    try:
+        queue = select.kqueue()
+    except OSError:
+        return False
+    try:
+        event = select.kevent(
+            pid,
+            filter=select.KQ_FILTER_PROC,
+            flags=select.KQ_EV_ADD | select.KQ_EV_ONESHOT,
+            fflags=select.KQ_NOTE_EXIT,
+        )
         try:
-            info = waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            return None
-        if info is None:
-            continue
-        if info.si_code == os.CLD_EXITED:
-            return int(info.si_status)
-        return -int(info.si_status)  # killed or dumped core: -signal, as Popen reports it
+            queue.control([event], 0, 0)
+        except ProcessLookupError:  # ESRCH: it has exited already
+            return True
+        except OSError:
+            return False
+        while not queue.control(None, 1, None):  # PEP 475: EINTR is retried by control() itself
+            pass
+        return True
+    finally:
+        queue.close()

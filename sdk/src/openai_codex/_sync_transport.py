@@ -17,12 +17,12 @@ import subprocess
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import IO, Any
 
+from openai_codex import tools
 from openai_codex._protocol import (
     Deliver,
     Event,
@@ -33,15 +33,20 @@ from openai_codex._protocol import (
     Unrouted,
 )
 from openai_codex._runtime import (
+    TERMINATE_GRACE_S,
     StderrTail,
     check_initialize_result,
+    closed_error,
     explain_startup_exit,
     initialize_params,
+    kill_tree,
     launch_spec,
     sdk_version,
+    signal_tree,
+    startup_timeout_error,
     wait_for_exit,
 )
-from openai_codex.approvals import ApprovalRequest, UnsupportedServerRequest, answer_for, decide
+from openai_codex.approvals import ApprovalRequest, encode_answer, server_request_answer
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.notifications import Notification
@@ -67,26 +72,20 @@ class TurnSink:
         return item
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+_UNSET: Any = object()
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
     """SIGKILL the app-server and anything it spawned (it runs in its own session on POSIX)."""
-    if proc.poll() is not None:
-        return
-    if sys.platform != "win32":
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-            return
-        except OSError:
-            pass
-    with contextlib.suppress(OSError):
-        proc.kill()
+    kill_tree(proc.pid, proc.kill)
 
 
-def _finalize(proc: subprocess.Popen[bytes]) -> None:
-    """Last resort for a client that was never closed (garbage collection or interpreter exit)."""
-    if proc.poll() is None:
-        _kill_group(proc)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
+def _wait(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 class SyncTransport:
@@ -100,14 +99,16 @@ class SyncTransport:
         self._core: ProtocolCore[TurnSink] = ProtocolCore()
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._futures: dict[int, Future[Any]] = {}
         self._stderr = StderrTail()
         self._closing = False
+        self._shutting_down = False
         self._close_lock = threading.Lock()
         self._connection_lost = threading.Event()
         self._lost = False
         self._slots = threading.Semaphore(config.max_in_flight_requests)
         self.runtime_version: str | None = None
+        self.tools: dict[str, dict[str, tools.Tool]] = {}
+        """Client-defined tools by thread id (experimental; see :mod:`openai_codex.tools`)."""
         self.initialize_result: dict[str, Any] = {}
         try:
             self._proc = subprocess.Popen(
@@ -121,7 +122,6 @@ class SyncTransport:
             )
         except OSError as exc:
             raise RuntimeNotFoundError(f"cannot run {self.binary!r}: {exc.strerror or exc}") from exc
-        self._finalizer = weakref.finalize(self, _finalize, self._proc)
         assert self._proc.stdin is not None
         assert self._proc.stdout is not None
         assert self._proc.stderr is not None
@@ -138,7 +138,7 @@ class SyncTransport:
         try:
             self._initialize()
         except BaseException:
-            self.close()
+            self._shutdown(grace=0.0)  # it failed to start: no graceful wait, the whole tree ends now
             raise
 
     # ------------------------------------------------------------------ start-up
@@ -149,11 +149,7 @@ class SyncTransport:
         except TransportClosedError as exc:
             raise explain_startup_exit(self._argv, self._env, exc.returncode, exc.stderr_tail) from None
         except TimeoutError:
-            raise TransportClosedError(
-                f"codex app-server did not answer initialize within {timeout:g}s (raise "
-                f"CodexConfig.startup_timeout_s if the machine is slow). stderr tail:\n{self._stderr.text()}",
-                stderr_tail=self._stderr.text(),
-            ) from None
+            raise startup_timeout_error(timeout, self._stderr.text()) from None
         self.runtime_version = check_initialize_result(result, self.binary)
         self.initialize_result = result
         self.notify("initialized")
@@ -191,13 +187,17 @@ class SyncTransport:
         finally:
             self._slots.release()  # after connection loss this wakes the next waiter, which raises too
 
-    def request(self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None) -> Any:
-        """Send a request and wait for its result (raises JsonRpcError / TransportClosedError / TimeoutError)."""
+    def request(self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = _UNSET) -> Any:
+        """Send a request and wait for its result (raises JsonRpcError / TransportClosedError / TimeoutError).
+
+        ``timeout`` defaults to ``CodexConfig.request_timeout_s``; ``None`` waits as long as it takes.
+        """
+        if timeout is _UNSET:
+            timeout = self._config.request_timeout_s
         with self._slot():
             future: Future[Any] = Future()
             with self._lock:
-                request_id, data = self._core.request(method, params)
-                self._futures[request_id] = future
+                request_id, data = self._core.request(method, params, future)
             return self._send_and_wait(request_id, data, future, timeout)
 
     def start_turn(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, TurnSink]:
@@ -206,9 +206,8 @@ class SyncTransport:
             sink = TurnSink()
             future: Future[Any] = Future()
             with self._lock:
-                request_id, data = self._core.start_turn(thread_id, params, sink)
-                self._futures[request_id] = future
-            return self._send_and_wait(request_id, data, future, None), sink
+                request_id, data = self._core.start_turn(thread_id, params, sink, future)
+            return self._send_and_wait(request_id, data, future, self._config.request_timeout_s), sink
 
     def _send_and_wait(self, request_id: int, data: bytes, future: Future[Any], timeout: float | None) -> Any:
         try:
@@ -217,13 +216,26 @@ class SyncTransport:
         except FutureTimeoutError:
             with self._lock:
                 self._core.forget(request_id)
-                self._futures.pop(request_id, None)
-            raise TimeoutError(f"no response from codex app-server within {timeout:g}s") from None
+            raise TimeoutError(
+                f"no response from codex app-server within {timeout:g}s (CodexConfig.request_timeout_s)"
+            ) from None
         except BaseException:
             with self._lock:
-                self._futures.pop(request_id, None)
                 self._core.forget(request_id)  # e.g. KeyboardInterrupt: stop routing to an abandoned turn
             raise
+
+    def watch(self, method: str) -> TurnSink:
+        """A sink that receives every ``method`` notification (until :meth:`unwatch`)."""
+        sink = TurnSink()
+        with self._lock:
+            if self._core.closed is not None:
+                raise self._core.closed
+            self._core.watch(method, sink)
+        return sink
+
+    def unwatch(self, sink: TurnSink) -> None:
+        with self._lock:
+            self._core.unwatch(sink)
 
     def release(self, sink: TurnSink) -> None:
         """Stop routing events to ``sink``."""
@@ -239,20 +251,19 @@ class SyncTransport:
                     break
                 with self._lock:
                     events = self._core.receive_data(data)
-                    resolved = [(self._futures.pop(e.request_id, None), e) for e in events if isinstance(e, Resolved)]
-                self._dispatch(events, iter(resolved))
+                self._dispatch(events)
         except Exception:  # never let a bug here leave callers hanging
             _log.exception("codex reader thread failed")
         finally:
             self._on_eof()
 
-    def _dispatch(self, events: list[Event[TurnSink]], resolved: Iterator[tuple[Future[Any] | None, Resolved]]) -> None:
+    def _dispatch(self, events: list[Event[TurnSink]]) -> None:
         for event in events:
             if isinstance(event, Deliver):
                 event.sink.queue.put(event.notification)
             elif isinstance(event, Resolved):
-                future, _ = next(resolved)
-                if future is None or future.done():
+                future = event.waiter
+                if not isinstance(future, Future) or future.done():
                     continue
                 if event.error is not None:
                     future.set_exception(event.error)
@@ -267,18 +278,17 @@ class SyncTransport:
 
     def _answer(self, request: ServerRequest) -> None:
         approval = ApprovalRequest(request.method, request.params)
-        decision = decide(self._config.approval_handler, approval)
-        try:
-            if not isinstance(decision, (str, Mapping)):
-                raise TypeError(f"approval handler returned {decision!r}")
-            data = ProtocolCore.response(request.request_id, answer_for(approval, decision))
-        except UnsupportedServerRequest as exc:
-            data = ProtocolCore.error_response(request.request_id, -32601, str(exc))
-        except Exception:
-            _log.exception("cannot answer %s: declining", request.method)
-            data = ProtocolCore.response(request.request_id, answer_for(approval, "decline"))
+        config = self._config
+        tool = tools.find(self.tools, request.params) if request.method == "item/tool/call" else None
+        if tool is not None:
+            try:
+                decision: object = tools.success(tool.function(**tools.call_arguments(request.params)))
+            except Exception as exc:
+                decision = tools.failure(tool, exc)
+        else:
+            decision = server_request_answer(config.server_request_handlers, config.approval_handler, approval)
         with contextlib.suppress(CodexError):
-            self._write(data)
+            self._write(encode_answer(request.request_id, approval, decision))
 
     def _drain_stderr(self, stderr: IO[bytes]) -> None:
         try:
@@ -292,7 +302,7 @@ class SyncTransport:
 
     def _watch_exit(self) -> None:
         """Wake every waiter when the process exits, even if its pipes stay open (a straggling child)."""
-        returncode = wait_for_exit(self._proc.pid) if sys.platform != "win32" else self._proc.wait()
+        returncode = wait_for_exit(self._proc)
         if not self._connection_lost.wait(0.5):  # normally the reader has seen EOF by now
             self._lose_connection(returncode)
 
@@ -312,21 +322,11 @@ class SyncTransport:
         self._stderr_thread.join(timeout=0.5)  # the last lines, if they are coming
         if returncode is None:
             returncode = self._proc.poll()  # the exit watcher may have lost the race to the reaper
-        tail = self._stderr.text()
-        if self._closing:
-            error = TransportClosedError("the Codex client is closed", returncode=returncode, stderr_tail=tail)
-        else:
-            error = TransportClosedError(
-                f"codex app-server exited unexpectedly (exit code {returncode}). stderr tail:\n{tail or '(empty)'}",
-                returncode=returncode,
-                stderr_tail=tail,
-            )
+        error = closed_error(self._closing, returncode, self._stderr.text())
         with self._lock:
-            _pending, sinks = self._core.connection_lost(error)
-            futures = list(self._futures.values())
-            self._futures.clear()
-        for future in futures:
-            if not future.done():
+            waiters, sinks = self._core.connection_lost(error)
+        for future in waiters:
+            if isinstance(future, Future) and not future.done():
                 future.set_exception(error)
         for sink in sinks:
             sink.queue.put(error)
@@ -339,26 +339,38 @@ class SyncTransport:
         return self._core.closed
 
     def close(self) -> None:
-        """Stop the app-server (EOF on stdin, then SIGTERM, then SIGKILL) and reap it. Idempotent."""
+        """Stop the app-server and everything it started, and reap it. Idempotent.
+
+        EOF on stdin, up to ``shutdown_timeout_s`` for a graceful exit, then SIGTERM (with SIGCONT, for a
+        stopped process) and :data:`TERMINATE_GRACE_S`, then SIGKILL; whatever it left in its process
+        group is killed in any case.
+        """
+        self._shutdown(grace=self._config.shutdown_timeout_s)
+
+    def abandon(self) -> None:
+        """Kill the whole process tree now, without waiting (the client was garbage-collected unclosed).
+
+        The reader threads then see EOF, reap the process and end.
+        """
+        self._closing = True
+        _kill(self._proc)
+
+    def _shutdown(self, grace: float) -> None:
         with self._close_lock:
-            if self._closing:
+            if self._shutting_down:
                 return
-            self._closing = True
+            self._shutting_down = self._closing = True
         proc = self._proc
-        try:
-            with self._write_lock:
-                self._stdin.close()
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=self._config.shutdown_timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            try:
-                proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                proc.wait()
+        with contextlib.suppress(OSError, ValueError):
+            self._stdin.close()  # no write lock: a writer stuck on a frozen runtime's full pipe must not block this
+        if not _wait(proc, grace):
+            if not signal_tree(proc.pid, signal.SIGTERM):
+                with contextlib.suppress(OSError):
+                    proc.terminate()
+            if not _wait(proc, TERMINATE_GRACE_S):
+                _kill(proc)
+                _wait(proc, 5.0)
+        _kill(proc)  # its helpers, if any are left in its process group
         self._lose_connection(proc.returncode)  # wakes everyone now, even if a pipe is still held open
         deadline = time.monotonic() + 1.0  # EOF follows the exit at once, unless a grandchild holds a pipe
         for thread, stream in ((self._reader, proc.stdout), (self._stderr_thread, proc.stderr)):
@@ -369,7 +381,6 @@ class SyncTransport:
             if stream is not None and not thread.is_alive():
                 with contextlib.suppress(OSError):
                     stream.close()
-        self._finalizer.detach()
 
     @property
     def pid(self) -> int:

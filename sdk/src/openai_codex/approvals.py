@@ -14,6 +14,12 @@ request. What it answers is decided by ``CodexConfig.approval_handler``:
 A handler that raises is logged and the request is declined. Requests this SDK cannot serve (auth token
 refresh, attestation, dynamic tool calls it never registered) are answered with a JSON-RPC error unless the
 handler returns a ``dict`` for them.
+
+Every server request of the protocol can also get its own handler: ``CodexConfig.server_request_handlers``
+maps a method (``"item/tool/call"``, ``"account/chatgptAuthTokens/refresh"``, ...) to a callable taking the
+:class:`ApprovalRequest` and returning the JSON-RPC result (a ``dict``; for approval methods a decision
+string works too), or raising to send a JSON-RPC error. Without one, :data:`SERVER_REQUEST_DEFAULTS` says
+what is answered. A request the SDK does not know at all gets a ``-32601`` error answer, never silence.
 """
 
 from __future__ import annotations
@@ -94,6 +100,59 @@ _LEGACY_DECISION: dict[str, Any] = {
 
 class UnsupportedServerRequest(Exception):
     """This SDK has no answer for the request (sent back as a JSON-RPC error)."""
+
+
+SERVER_REQUEST_DEFAULTS: dict[str, str] = {
+    "item/commandExecution/requestApproval": "approval_handler (default: decline: the command is not run)",
+    "item/fileChange/requestApproval": "approval_handler (default: decline: the change is not written)",
+    "item/permissions/requestApproval": "approval_handler (default: decline: no permission granted)",
+    "execCommandApproval": "approval_handler (default: decline)",
+    "applyPatchApproval": "approval_handler (default: decline)",
+    "mcpServer/elicitation/request": "approval_handler (default: decline the MCP server's request)",
+    "item/tool/requestUserInput": "approval_handler (default: no answers)",
+    "item/tool/call": "the thread's client-defined tools (experimental); otherwise a JSON-RPC error",
+    "account/chatgptAuthTokens/refresh": "a JSON-RPC error (the SDK holds no external ChatGPT tokens)",
+    "attestation/generate": "a JSON-RPC error (the SDK cannot attest)",
+}
+"""What each server request of the pinned protocol gets when no ``server_request_handlers`` entry is set
+(a test holds this table against the generated ``SERVER_REQUEST_METHODS``)."""
+
+
+def server_request_answer(
+    handlers: Mapping[str, Callable[[ApprovalRequest], Any]], approval_handler: object, request: ApprovalRequest
+) -> object:
+    """Call the handler for ``request`` (its own, else the approval handler); may return an awaitable.
+
+    An exception from a handler of ``server_request_handlers`` is returned, to become an error answer.
+    """
+    handler = handlers.get(request.method)
+    if handler is None:
+        return decide(approval_handler, request)
+    try:
+        return handler(request)
+    except Exception as exc:
+        _log.exception("server request handler for %s failed", request.method)
+        return exc
+
+
+def encode_answer(request_id: Any, request: ApprovalRequest, decision: object) -> bytes:
+    """The JSON-RPC response line for a handler's ``decision`` (both drivers)."""
+    from openai_codex._protocol import ProtocolCore
+
+    if isinstance(decision, BaseException):
+        return ProtocolCore.error_response(request_id, -32603, f"the client's handler failed: {decision}")
+    try:
+        if not isinstance(decision, (str, Mapping)):
+            raise TypeError(f"approval handler returned {decision!r}")
+        return ProtocolCore.response(request_id, answer_for(request, decision))
+    except UnsupportedServerRequest as exc:
+        return ProtocolCore.error_response(request_id, -32601, str(exc))
+    except Exception:
+        _log.exception("cannot answer %s: declining", request.method)
+        try:
+            return ProtocolCore.response(request_id, answer_for(request, "decline"))
+        except UnsupportedServerRequest as exc:
+            return ProtocolCore.error_response(request_id, -32601, str(exc))
 
 
 def answer_for(request: ApprovalRequest, decision: str | Mapping[str, Any]) -> Any:

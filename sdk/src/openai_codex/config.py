@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,12 +31,20 @@ class CodexConfig:
             version defaults to this SDK's version).
         approval_handler: answers approval requests: a decision (``"decline"``, the default, ``"accept"``,
             ``"accept_for_session"``, ``"cancel"``) or a callable; see :mod:`openai_codex.approvals`.
+        server_request_handlers: per server-request method (``"item/tool/call"``, ...), a callable taking
+            the :class:`~openai_codex.ApprovalRequest` and returning the JSON-RPC result (``dict``) or raising
+            (a JSON-RPC error answer); with ``AsyncCodex`` it may be a coroutine function. Methods without
+            an entry get the safe default of :data:`openai_codex.approvals.SERVER_REQUEST_DEFAULTS`.
         experimental_api: opt into the app-server's experimental methods and fields.
         max_in_flight_requests: how many requests may await their answer at once; more wait their turn
             in the client. The app-server's request queue is bounded (flooded, it answers ``-32001`` and
             may drop requests unanswered), so keep this well below its capacity (128).
-        startup_timeout_s: how long start-up (spawn + ``initialize``) may take.
-        shutdown_timeout_s: on close, how long to wait for a graceful exit before terminating, then killing.
+        startup_timeout_s: how long start-up (spawn + ``initialize``) may take; after that the start fails
+            within about half a second more, with nothing left running.
+        shutdown_timeout_s: on close, how long to wait for a graceful exit (it takes well under 0.1 s)
+            before terminating (then, half a second later, killing) the app-server and what it started.
+        request_timeout_s: how long a request (other than a running turn, which has its own ``timeout=``)
+            may wait for its answer before :class:`TimeoutError`; ``None`` waits as long as it takes.
     """
 
     codex_bin: str | os.PathLike[str] | None = None
@@ -47,10 +55,12 @@ class CodexConfig:
     client_title: str | None = None
     client_version: str | None = None
     approval_handler: ApprovalDecision | AsyncApprovalHandler = "decline"
+    server_request_handlers: Mapping[str, AsyncApprovalHandler] = field(default_factory=dict)
     experimental_api: bool = False
     max_in_flight_requests: int = 32
     startup_timeout_s: float = 60.0
-    shutdown_timeout_s: float = 5.0
+    shutdown_timeout_s: float = 1.0
+    request_timeout_s: float | None = 300.0
 
     def __post_init__(self) -> None:
         if isinstance(self.config_overrides, (str, bytes)):
@@ -77,10 +87,17 @@ class CodexConfig:
                 )
         elif not callable(self.approval_handler):
             raise TypeError("approval_handler must be a decision string or a callable taking an ApprovalRequest")
+        handlers = dict(self.server_request_handlers)
+        for method, handler in handlers.items():
+            if not isinstance(method, str) or not callable(handler):
+                raise TypeError(f"server_request_handlers[{method!r}] must be a callable taking an ApprovalRequest")
+        object.__setattr__(self, "server_request_handlers", handlers)
         if isinstance(self.max_in_flight_requests, bool) or self.max_in_flight_requests < 1:
             raise ValueError(f"max_in_flight_requests must be >= 1, got {self.max_in_flight_requests!r}")
         if self.startup_timeout_s <= 0 or self.shutdown_timeout_s < 0:
             raise ValueError("startup_timeout_s must be > 0 and shutdown_timeout_s >= 0")
+        if self.request_timeout_s is not None and self.request_timeout_s <= 0:
+            raise ValueError("request_timeout_s must be > 0 (or None: no limit)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> CodexConfig:

@@ -6,6 +6,7 @@ Hierarchy::
     ├── RuntimeNotFoundError        the codex executable cannot be found or run (constructor)
     ├── IncompatibleRuntimeError    the app-server is too old or does not speak this protocol (constructor)
     ├── TransportClosedError        the app-server exited or closed its output (exit code + stderr tail)
+    ├── LoginError                  a login could not start or did not succeed (the client stays usable)
     └── JsonRpcError(code, message, data)
         ├── ParseError              -32700
         ├── InvalidRequestError     -32600
@@ -28,9 +29,11 @@ __all__ = [
     "InvalidParamsError",
     "InvalidRequestError",
     "JsonRpcError",
+    "LoginError",
     "MethodNotFoundError",
     "ParseError",
     "RetryLimitExceededError",
+    "RuntimeDriftWarning",
     "RuntimeNotFoundError",
     "ServerBusyError",
     "TransportClosedError",
@@ -61,6 +64,16 @@ class IncompatibleRuntimeError(CodexError):
         super().__init__(message)
         self.found = found
         self.required = required
+
+
+class RuntimeDriftWarning(UserWarning):
+    """The running ``codex`` is not the version this SDK pins (via ``codex_bin`` or ``OPENAI_CODEX_BIN``):
+    warned once per version. A runtime too old to work raises :class:`IncompatibleRuntimeError` instead."""
+
+
+class LoginError(CodexError):
+    """A login could not start (e.g. the device-code flow needs a network this machine lacks) or ended
+    without success. The client stays usable."""
 
 
 class TransportClosedError(CodexError):

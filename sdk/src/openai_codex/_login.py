@@ -1,0 +1,137 @@
+"""Login handles: a ChatGPT browser login or device-code login in progress (sync and async).
+
+``account/login/start`` answers at once with what the user needs (the URL, or the URL and code); the
+outcome arrives later as an ``account/login/completed`` notification, which the handle's sink receives
+(it is registered before the request is sent, so it cannot be missed).
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from typing import TYPE_CHECKING, Any
+
+from openai_codex.errors import CodexError, JsonRpcError, LoginError
+
+if TYPE_CHECKING:
+    from openai_codex._async_transport import AsyncTransport, AsyncTurnSink
+    from openai_codex._sync_transport import SyncTransport, TurnSink
+    from openai_codex.generated.protocol import AccountLoginCompletedNotification
+
+__all__ = ["AsyncChatgptLogin", "AsyncDeviceCodeLogin", "ChatgptLogin", "DeviceCodeLogin"]
+
+COMPLETED = "account/login/completed"
+
+
+def start_params(kind: str) -> dict[str, Any]:
+    return {"type": kind}
+
+
+def start_failed(kind: str, error: JsonRpcError) -> LoginError:
+    what = "device-code login" if kind == "chatgptDeviceCode" else "ChatGPT login"
+    return LoginError(f"the {what} could not start: {error.message}")
+
+
+def outcome(params: dict[str, Any], login_id: str) -> AccountLoginCompletedNotification | None:
+    """The typed completion if ``params`` (of an ``account/login/completed``) is this login's; raises
+    :class:`LoginError` if it failed."""
+    if params.get("loginId") not in (None, login_id):
+        return None
+    from openai_codex.generated.protocol import AccountLoginCompletedNotification
+
+    done = AccountLoginCompletedNotification.model_validate(params)
+    if not done.success:
+        raise LoginError(f"login {login_id} did not succeed: {done.error or 'no reason given'}")
+    return done
+
+
+class ChatgptLogin:
+    """A ChatGPT browser login in progress: open :attr:`auth_url`, then :meth:`wait` (or :meth:`cancel`)."""
+
+    def __init__(self, transport: SyncTransport, sink: TurnSink, result: dict[str, Any]) -> None:
+        self._transport = transport
+        self._sink = sink
+        self.login_id: str = result["loginId"]
+        self.auth_url: str = result.get("authUrl", "")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(login_id={self.login_id!r})"
+
+    def wait(self, timeout: float | None = None) -> AccountLoginCompletedNotification:
+        """Block until the login completes; raise :class:`LoginError` if it failed or was cancelled, and
+        :class:`TimeoutError` after ``timeout`` seconds (the login goes on: wait again or cancel)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                note = self._sink.get(remaining)
+            except queue.Empty:
+                raise TimeoutError(f"login {self.login_id} has not completed within {timeout:g}s") from None
+            try:
+                done = outcome(note.params, self.login_id)
+            except CodexError:
+                self._transport.unwatch(self._sink)
+                raise
+            if done is not None:
+                self._transport.unwatch(self._sink)
+                return done
+
+    def cancel(self) -> None:
+        """Cancel the login (its local callback server stops; :meth:`wait` then raises LoginError)."""
+        self._transport.request("account/login/cancel", {"loginId": self.login_id})
+
+
+class DeviceCodeLogin(ChatgptLogin):
+    """A device-code login in progress: show :attr:`verification_url` and :attr:`user_code`, then wait."""
+
+    def __init__(self, transport: SyncTransport, sink: TurnSink, result: dict[str, Any]) -> None:
+        super().__init__(transport, sink, result)
+        self.verification_url: str = result.get("verificationUrl", "")
+        self.user_code: str = result.get("userCode", "")
+
+
+class AsyncChatgptLogin:
+    """The asyncio twin of :class:`ChatgptLogin`."""
+
+    def __init__(self, transport: AsyncTransport, sink: AsyncTurnSink, result: dict[str, Any]) -> None:
+        self._transport = transport
+        self._sink = sink
+        self.login_id: str = result["loginId"]
+        self.auth_url: str = result.get("authUrl", "")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(login_id={self.login_id!r})"
+
+    async def wait(self, timeout: float | None = None) -> AccountLoginCompletedNotification:
+        """Wait for the login to complete (see :meth:`ChatgptLogin.wait`)."""
+        import asyncio
+
+        try:
+            return await asyncio.wait_for(self._wait(), timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"login {self.login_id} has not completed within {timeout:g}s") from None
+
+    async def _wait(self) -> AccountLoginCompletedNotification:
+        while True:
+            note = await self._sink.get()
+            try:
+                done = outcome(note.params, self.login_id)
+            except CodexError:
+                self._transport.unwatch(self._sink)
+                raise
+            if done is not None:
+                self._transport.unwatch(self._sink)
+                return done
+
+    async def cancel(self) -> None:
+        """Cancel the login."""
+        await self._transport.request("account/login/cancel", {"loginId": self.login_id})
+
+
+class AsyncDeviceCodeLogin(AsyncChatgptLogin):
+    """The asyncio twin of :class:`DeviceCodeLogin`."""
+
+    def __init__(self, transport: AsyncTransport, sink: AsyncTurnSink, result: dict[str, Any]) -> None:
+        super().__init__(transport, sink, result)
+        self.verification_url: str = result.get("verificationUrl", "")
+        self.user_code: str = result.get("userCode", "")
