@@ -216,13 +216,7 @@ def inspect_binary(path: Path, *, label: str | None = None) -> BinaryInfo:
                     f"{name} is not an executable (no ELF, Mach-O or PE header): "
                     "point at the binary itself, not a script or archive"
                 )
-            reader = _Reader(fh, size)
-            if fmt == "elf":
-                info = _inspect_elf(reader, path)
-            elif fmt == "macho":
-                info = _inspect_macho(reader, path)
-            else:
-                info = _inspect_pe(reader, path)
+            info = _inspect_format(fmt, _Reader(fh, size), path)
     except OSError as exc:
         raise ReleaseError(f"cannot read {name}: {exc.strerror or exc}") from None
     except _Malformed as exc:
@@ -231,6 +225,15 @@ def inspect_binary(path: Path, *, label: str | None = None) -> BinaryInfo:
             f"{name} has a truncated or corrupt {kind} header ({exc}): re-fetch or rebuild the file"
         ) from None
     return info if label is None else replace(info, label=label)
+
+
+def _inspect_format(fmt: str, reader: _Reader, path: Path) -> BinaryInfo:
+    """The reader of ``fmt`` (a key of the one magic table) applied to ``reader``."""
+    if fmt == "elf":
+        return _inspect_elf(reader, path)
+    if fmt == "macho":
+        return _inspect_macho(reader, path)
+    return _inspect_pe(reader, path)
 
 
 def needs_exec_bit(info: BinaryInfo) -> bool:
@@ -253,15 +256,8 @@ def inspect_bytes(data: bytes | bytearray, label: str) -> BinaryInfo:
     fmt = _format_of(bytes(data[:8]))
     if fmt is None:
         raise ReleaseError(f"{label} is not an executable (no ELF, Mach-O or PE header)")
-    reader = _Reader(io.BytesIO(data), len(data))
-    path = Path(label)
     try:
-        if fmt == "elf":
-            info = _inspect_elf(reader, path)
-        elif fmt == "macho":
-            info = _inspect_macho(reader, path)
-        else:
-            info = _inspect_pe(reader, path)
+        info = _inspect_format(fmt, _Reader(io.BytesIO(data), len(data)), Path(label))
     except _Malformed as exc:
         raise ReleaseError(
             f"{label} has a truncated or corrupt {_FORMAT_NAMES[fmt]} header ({exc}): re-fetch or rebuild the file"
