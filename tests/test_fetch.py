@@ -234,8 +234,11 @@ def test_a_tarball_that_does_not_match_the_registry_is_refused_and_not_cached(
 
 def test_dest_under_a_file_is_refused_before_anything_is_fetched(registry: Path, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    for dest, says in ((tmp_path / "file" / "sub", "lies under .*file, which is not"), (tmp_path / "file", "is not")):
-        with pytest.raises(ReleaseError, match=rf"--dest \S+ {says} a directory: choose a directory"):
+    for dest, says in (
+        (tmp_path / "file" / "sub", r"lies under \S+file, which is a file: pass a path through directories"),
+        (tmp_path / "file", r"is a file: pass a directory"),
+    ):
+        with pytest.raises(ReleaseError, match=rf"--dest \S+ {says}"):
             fetch_runtime(VERSION, [LINUX], dest)
     assert fake_npm.calls(registry) == []
 
