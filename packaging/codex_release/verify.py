@@ -12,6 +12,9 @@ archives above the size caps):
 * binaries, recognised by the one magic table of :mod:`codex_release.binaries`, are inspected from
   memory (nothing is written to a path taken from a member name): executable bits set, and for the
   runtime the platform tags equal to what the binaries earn;
+* the runtime wheel's SBOM (PEP 770): exactly one file in ``.dist-info/sboms/``, a CycloneDX document of
+  this wheel that lists every payload file (everything outside ``.dist-info/``) with its true sha256 and
+  nothing else (:func:`codex_release.sbom.check_sbom`);
 * WHEEL (``Root-Is-Purelib``, tag lines equal to the filename's), METADATA name and version, the bundled
   ``codex-package.json`` at the release version, and the SDK's requirement on the runtime exactly
   ``openai-codex-cli-bin==V`` (no marker, no extra, no URL), in the wheel and the sdist.
@@ -44,6 +47,7 @@ from codex_release.dist_folder import DistFile, list_dist
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.platform_tags import derive_platform_tags, tag_problem
+from codex_release.sbom import SBOM_DIR, check_sbom
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion, parse_codex_version
 
@@ -104,6 +108,10 @@ class _Scan:
     wheel: Message | None = None
     manifest: dict[str, object] | None = None
     binaries: list[BinaryInfo] = field(default_factory=list)
+    payload: dict[str, str] = field(default_factory=dict)
+    """Every file outside ``.dist-info/`` -> its sha256 (hex): what the runtime wheel's SBOM must list."""
+    sboms: dict[str, bytes] = field(default_factory=dict)
+    """The PEP 770 SBOMs: every file under ``.dist-info/sboms/``."""
 
 
 def _layout_fault(name: str, package: str, dist_info: str, project: str) -> str | None:
@@ -157,10 +165,15 @@ def _scan_wheel(path: Path, project: str, version: CodexVersion, report: Artifac
                     rows.pop(record_name, None)
                     continue
                 row = rows.pop(member.name, None)
+                digest = hashlib.sha256(data).digest()
                 if row is None or len(row) != 3 or not row[1].startswith("sha256="):
                     report.faults.append(f"{member.name} has no sha256 RECORD entry")
-                elif row[1] != f"sha256={_b64(hashlib.sha256(data).digest())}" or row[2] != str(len(data)):
+                elif row[1] != f"sha256={_b64(digest)}" or row[2] != str(len(data)):
                     report.faults.append(f"RECORD hash/size mismatch for {member.name}")
+                if not member.name.startswith(f"{dist_info}/"):
+                    scan.payload[member.name] = digest.hex()
+                elif member.name.startswith(f"{dist_info}/{SBOM_DIR}/"):
+                    scan.sboms[member.name] = bytes(data)
                 if format_of(bytes(data[:8])) is not None:
                     info: BinaryInfo | None = None
                     if project == RUNTIME_DISTRIBUTION:
@@ -198,6 +211,18 @@ def _scan_wheel(path: Path, project: str, version: CodexVersion, report: Artifac
     return scan
 
 
+def _sbom_faults(scan: _Scan, version: CodexVersion) -> list[str]:
+    """A runtime wheel carries exactly one SBOM (PEP 770) that lists exactly its payload with true hashes."""
+    if len(scan.sboms) != 1:
+        found = ", ".join(sorted(scan.sboms)) or "none"
+        return [
+            f"a runtime wheel carries exactly one SBOM in .dist-info/{SBOM_DIR}/ (found {found}): "
+            "rebuild it with stage-runtime"
+        ]
+    ((name, document),) = scan.sboms.items()
+    return [f"{name}: {fault}" for fault in check_sbom(document, version.pep440, scan.payload)]
+
+
 def _verify_runtime_wheel(file: DistFile, version: CodexVersion) -> tuple[ArtifactReport, str | None]:
     report = ArtifactReport(file.name, "runtime wheel", size=file.path.stat().st_size)
     platforms = {tag.platform for tag in file.tags}
@@ -222,6 +247,7 @@ def _verify_runtime_wheel(file: DistFile, version: CodexVersion) -> tuple[Artifa
             bundled = None
         if bundled != version:
             report.faults.append(f"bundled codex-package.json is version {scan.manifest.get('version')}")
+        report.faults.extend(_sbom_faults(scan, version))
         derived = derive_platform_tags(scan.binaries, target)
         problems = [f"tag {part}: {p}" for part in sorted(platforms) if (p := tag_problem(part, scan.binaries, target))]
         report.faults.extend(problems)
