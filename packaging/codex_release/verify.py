@@ -48,7 +48,7 @@ from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.platform_tags import derive_platform_tags, tag_problem
 from codex_release.sbom import SBOM_DIR, check_sbom
-from codex_release.targets import TARGETS, get_target
+from codex_release.targets import TARGETS, Target, get_target
 from codex_release.versions import CodexVersion, parse_codex_version
 
 __all__ = ["ArtifactReport", "VerifyReport", "verify_dist"]
@@ -211,7 +211,7 @@ def _scan_wheel(path: Path, project: str, version: CodexVersion, report: Artifac
     return scan
 
 
-def _sbom_faults(scan: _Scan, version: CodexVersion) -> list[str]:
+def _sbom_faults(scan: _Scan, version: CodexVersion, target: Target) -> list[str]:
     """A runtime wheel carries exactly one SBOM (PEP 770) that lists exactly its payload with true hashes."""
     if len(scan.sboms) != 1:
         found = ", ".join(sorted(scan.sboms)) or "none"
@@ -220,7 +220,8 @@ def _sbom_faults(scan: _Scan, version: CodexVersion) -> list[str]:
             "rebuild it with stage-runtime"
         ]
     ((name, document),) = scan.sboms.items()
-    return [f"{name}: {fault}" for fault in check_sbom(document, version.pep440, scan.payload)]
+    npm_version = f"{version.semver}-{target.npm_suffix}"
+    return [f"{name}: {fault}" for fault in check_sbom(document, version.pep440, scan.payload, npm_version=npm_version)]
 
 
 def _verify_runtime_wheel(file: DistFile, version: CodexVersion) -> tuple[ArtifactReport, str | None]:
@@ -247,7 +248,7 @@ def _verify_runtime_wheel(file: DistFile, version: CodexVersion) -> tuple[Artifa
             bundled = None
         if bundled != version:
             report.faults.append(f"bundled codex-package.json is version {scan.manifest.get('version')}")
-        report.faults.extend(_sbom_faults(scan, version))
+        report.faults.extend(_sbom_faults(scan, version, target))
         derived = derive_platform_tags(scan.binaries, target)
         problems = [f"tag {part}: {p}" for part in sorted(platforms) if (p := tag_problem(part, scan.binaries, target))]
         report.faults.extend(problems)
