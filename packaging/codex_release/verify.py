@@ -19,6 +19,10 @@ archives above the size caps):
   ``codex-package.json`` at the release version, and the SDK's requirement on the runtime exactly
   ``openai-codex-cli-bin==V`` (no marker, no extra, no URL), in the wheel and the sdist.
 
+Sizes: every file against the index's per-file upload limit and the release's total against the
+project limit (:mod:`codex_release.index_limits`): a file the index would refuse fails here, before
+publishing starts.
+
 For the set: one runtime wheel per target, no runtime sdist, nothing at another version, no stray
 distribution, and entries named like artifacts that are not regular files (a FIFO ``x.whl``) reported
 without being opened (:mod:`codex_release.dist_folder`). ``twine check --strict`` on all.
@@ -45,6 +49,7 @@ from codex_release.artifact_metadata import parse_metadata, runtime_pins, sdist_
 from codex_release.binaries import BinaryInfo, format_of, inspect_bytes, needs_exec_bit
 from codex_release.dist_folder import DistFile, list_dist
 from codex_release.errors import ReleaseError
+from codex_release.index_limits import SizeLimits
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.platform_tags import derive_platform_tags, tag_problem
 from codex_release.sbom import SBOM_DIR, check_sbom
@@ -74,6 +79,8 @@ class VerifyReport:
     artifacts: list[ArtifactReport]
     faults: list[str]
     """Faults of the set as a whole (missing or duplicate targets, stray files)."""
+    sizes: str = ""
+    """The sizes against the index's upload limits (:meth:`SizeLimits.summary`)."""
 
     @property
     def fault_count(self) -> int:
@@ -92,6 +99,8 @@ class VerifyReport:
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines = ["  ".join(c.ljust(widths[i]) if i < 4 else c for i, c in enumerate(r)) for r in rows]
         lines += [f"FAIL: {fault}" for fault in self.faults]
+        if self.sizes:
+            lines.append(self.sizes)
         lines.append("verify: OK" if self.ok else f"verify: FAILED ({self.fault_count} faults)")
         return "\n".join(lines)
 
@@ -315,8 +324,21 @@ def _twine_check(files: list[Path]) -> dict[str, str]:
     return failures
 
 
-def verify_dist(dist_dir: Path, version: CodexVersion, *, require_sdk: bool = False) -> VerifyReport:
-    """Verify every artifact of release ``version`` in ``dist_dir``."""
+def _size_faults(artifacts: list[ArtifactReport], limits: SizeLimits) -> tuple[list[str], str]:
+    """Each file against the index's per-file limit (a fault on the file), the total against the project's."""
+    for report in artifacts:
+        if (fault := limits.file_fault(report.size)) is not None:
+            report.faults.append(fault)
+    sizes = {report.file: report.size for report in artifacts}
+    total = limits.total_fault(sum(sizes.values()))
+    return ([total] if total else []), limits.summary(sizes)
+
+
+def verify_dist(
+    dist_dir: Path, version: CodexVersion, *, require_sdk: bool = False, limits: SizeLimits | None = None
+) -> VerifyReport:
+    """Verify every artifact of release ``version`` in ``dist_dir``; sizes against ``limits`` (default: the
+    index's default limits, :class:`~codex_release.index_limits.SizeLimits`)."""
     listing = list_dist(dist_dir)
     faults: list[str] = list(listing.faults)
     runtime_wheels: list[DistFile] = []
@@ -364,4 +386,6 @@ def verify_dist(dist_dir: Path, version: CodexVersion, *, require_sdk: bool = Fa
             report.faults.append(twine[report.file])
     if "*" in twine:
         faults.append(twine["*"])
-    return VerifyReport(artifacts, faults)
+    size_faults, sizes = _size_faults(artifacts, limits or SizeLimits())
+    faults.extend(size_faults)
+    return VerifyReport(artifacts, faults, sizes)
