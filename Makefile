@@ -25,9 +25,11 @@ lock:
 	$(LOCK) -o requirements/release.txt
 	$(LOCK) --extra dev -o requirements/dev.txt
 
-## The main job: a local release of the pinned Codex version into dist/.
+## The main job: a local release of the pinned Codex version into dist/. Sizes are verified against the
+## project's raised per-file upload limit (INDEX_FILE_LIMIT in codex_release.index_limits): the runtime
+## wheels are above the index's default 100 MiB.
 release: setup
-	$(PY) -m codex_release release --dist-dir dist
+	$(PY) -m codex_release release --dist-dir dist --max-file-size project
 
 ## The whole test suite, then the SDK tests again without os.waitid (as macOS has it before Python 3.13).
 test: setup

@@ -12,17 +12,21 @@ import pytest
 from click.testing import CliRunner
 
 from codex_release.cli import main
+from codex_release.index_limits import SizeLimits
 from codex_release.release import MANIFEST_FILE, SUMS_FILE, build_release
 from codex_release.targets import TARGETS
 from codex_release.versions import CodexVersion
 
 pytestmark = [pytest.mark.runtime, pytest.mark.slow]
 
+PROJECT_LIMITS = SizeLimits.resolve("project")
+
 
 @pytest.fixture(scope="module")
 def first_release(tmp_path_factory: pytest.TempPathFactory, pinned_version: CodexVersion) -> Path:
     dist = tmp_path_factory.mktemp("first") / "dist"
-    result = build_release(pinned_version, dist, echo=lambda _line: None, progress=False)
+    # as `make release` does: the real runtime wheels are above the index's default 100 MiB per file
+    result = build_release(pinned_version, dist, echo=lambda _line: None, progress=False, limits=PROJECT_LIMITS)
     assert result.report.ok
     return dist
 
@@ -57,7 +61,9 @@ def test_second_run_uses_only_the_cache_and_is_byte_identical(
     npm.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
     second = tmp_path / "dist"
-    build_release(pinned_version, second, run_smoke=False, echo=lambda _line: None, progress=False)
+    build_release(
+        pinned_version, second, run_smoke=False, echo=lambda _line: None, progress=False, limits=PROJECT_LIMITS
+    )
     assert (second / SUMS_FILE).read_text() == (first_release / SUMS_FILE).read_text()
 
 

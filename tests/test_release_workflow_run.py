@@ -16,8 +16,8 @@ the test with the step's name, script and output. What is simulated, and why:
   other targets, into a private ``CODEX_RELEASE_CACHE``: offline, and the release stays small while
   every command runs on a whole six-target set;
 * jobs whose runner is not Linux (macOS and Windows smoke) or not this machine's CPU (the aarch64 Linux
-  smoke) are skipped and reported; ``runtime-visible`` is skipped because it polls the real package
-  index for files that the simulated publish never uploaded;
+  smoke) are skipped and reported; ``runtime-visible`` and ``index-check`` are skipped because they ask
+  the real package index for files that the simulated publish never uploaded;
 * ``pypa/gh-action-pypi-publish`` is never run: the publish jobs download their batch and the test checks
   the exact files the action would have uploaded.
 """
@@ -49,6 +49,7 @@ RELEASE = REPO_ROOT / ".github" / "workflows" / "release.yml"
 REAL_TRIPLE = "x86_64-unknown-linux-musl"
 SKIPPED = {
     "runtime-visible": "it polls the real package index, and the simulated publish-runtime uploaded nothing",
+    "index-check": "it downloads the release from the real package index, and the simulated publishes uploaded nothing",
 }
 
 
@@ -235,6 +236,18 @@ def test_release_workflow_linux_jobs_run_as_written(
     for job in ("plan", "sdk", "verify", "rehearse", "publish-runtime", "publish-sdk"):
         assert [run.skipped for run in results[job]] == [None], job
     assert results["runtime-visible"][0].skipped == SKIPPED["runtime-visible"]
+    assert results["index-check"][0].skipped == SKIPPED["index-check"]
+    # verify wrote the release record (an artifact for index-check) and the job summary
+    record = runner.artifacts / "release-record"
+    assert sorted(p.name for p in record.iterdir()) == ["SHA256SUMS", "manifest.json"]
+    sums = (record / "SHA256SUMS").read_text(encoding="utf-8")
+    summary = results["verify"][0].summary
+    assert "verify OK" in summary
+    assert sums in summary
+    manifest = json.loads((record / "manifest.json").read_text(encoding="utf-8"))["artifacts"]
+    assert {e["target"] for e in manifest if e["file"].startswith("openai_codex_cli_bin-")} == {
+        t.triple for t in TARGETS
+    }
 
     smoked = {run.matrix["triple"]: run.skipped for run in results["smoke"]}
     assert smoked.pop(host_target().triple) is None  # the one native Linux smoke ran

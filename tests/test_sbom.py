@@ -44,6 +44,15 @@ def test_check_accepts_the_matching_wheel() -> None:
     assert check_sbom(build_sbom("0.169.0", PACKAGE, FILES), "0.169.0", FILES) == []
 
 
+def test_check_compares_the_npm_package_with_the_bundled_one() -> None:
+    document = build_sbom("0.169.0", PACKAGE, FILES)
+    assert check_sbom(document, "0.169.0", FILES, npm_version="0.169.0-linux-x64") == []
+    assert check_sbom(document, "0.169.0", FILES, npm_version="0.169.0-darwin-arm64") == [
+        "the SBOM names the npm package @openai/codex@0.169.0-linux-x64, but the wheel bundles the platform package "
+        "0.169.0-darwin-arm64"
+    ]
+
+
 def test_check_names_every_difference() -> None:
     document = build_sbom("0.169.0", PACKAGE, FILES)
     wheel = dict(FILES)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 
 from codex_release.cli import main
 from codex_release.errors import ReleaseError
+from codex_release.sbom import check_sbom
 from codex_release.stage_runtime import VENDOR, stage_runtime
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion, parse_codex_version
@@ -23,6 +25,9 @@ from tests.synthetic_binaries import make_elf, make_macho, write_binary, write_p
 V = parse_codex_version("0.169.0")
 LINUX = "x86_64-unknown-linux-musl"
 REPO = Path(__file__).resolve().parent.parent
+
+
+SBOM = "sboms/codex-runtime.cdx.json"
 
 
 def staged_tag(staging: Path) -> str:
@@ -67,6 +72,9 @@ def test_hatchling_builds_the_staged_dir_and_refuses_an_sdist(tmp_path: Path) ->
         assert "Tag: py3-none-manylinux2014_x86_64" in wheel_meta
         mode = zf.getinfo("codex_cli_bin/vendor/bin/codex").external_attr >> 16
         assert mode & 0o111
+        # PEP 770: hatchling put the staged SBOM in .dist-info/sboms/, and it lists exactly the payload
+        assert [n for n in zf.namelist() if "/sboms/" in n] == [f"openai_codex_cli_bin-0.169.0.dist-info/{SBOM}"]
+        assert check_sbom(zf.read(f"openai_codex_cli_bin-0.169.0.dist-info/{SBOM}"), "0.169.0", payload_of(zf)) == []
     sdist = subprocess.run([*build, "--sdist", str(tmp_path / "stage")], check=False, capture_output=True, text=True)
     assert sdist.returncode != 0
     assert "platform wheels only" in sdist.stdout + sdist.stderr
@@ -80,6 +88,39 @@ def test_npm_tarball_source(tmp_path: Path) -> None:
         tar.add(package, arcname="package/vendor/aarch64-apple-darwin")
     staged = stage_runtime(tmp_path / "stage", archive, V)
     assert staged.platform_tags == ("macosx_11_0_arm64",)
+    # the SBOM names the npm package of the target table with the tarball's SHA-512 (npm's integrity)
+    npm = embedded_package(tmp_path / "stage")
+    assert npm["purl"] == "pkg:npm/%40openai/codex@0.169.0-darwin-arm64"
+    assert npm["hashes"] == [{"alg": "SHA-512", "content": hashlib.sha512(archive.read_bytes()).hexdigest()}]
+
+
+def payload_of(archive: zipfile.ZipFile) -> dict[str, str]:
+    return {
+        name: hashlib.sha256(archive.read(name)).hexdigest() for name in archive.namelist() if ".dist-info/" not in name
+    }
+
+
+def embedded_package(staging: Path) -> dict[str, object]:
+    document = json.loads((staging / "sboms" / "codex-runtime.cdx.json").read_bytes())
+    (npm,) = [c for c in document["components"] if c["type"] == "application"]
+    return dict(npm)
+
+
+def test_a_directory_or_binary_source_records_no_integrity_and_the_wheel_carries_the_sbom(tmp_path: Path) -> None:
+    package = write_platform_package(tmp_path / "pkg", LINUX)
+    staged = stage_runtime(tmp_path / "stage", package, V, wheel_dir=tmp_path / "wheels")
+    npm = embedded_package(tmp_path / "stage")
+    assert npm["purl"] == "pkg:npm/%40openai/codex@0.169.0-linux-x64"
+    assert "hashes" not in npm  # no published file to name: a hash of our own copy would mislead
+    assert staged.wheel is not None
+    with zipfile.ZipFile(staged.wheel) as zf:
+        assert check_sbom(zf.read(f"openai_codex_cli_bin-0.169.0.dist-info/{SBOM}"), "0.169.0", payload_of(zf)) == []
+        files = json.loads(zf.read(f"openai_codex_cli_bin-0.169.0.dist-info/{SBOM}"))["components"]
+    assert "codex_cli_bin/vendor/bin/codex" in {c["name"] for c in files}
+    assert "codex_cli_bin/__init__.py" in {c["name"] for c in files}
+    binary = write_binary(tmp_path / "codex", make_elf("x86_64", static=True))
+    stage_runtime(tmp_path / "bare", binary, V)
+    assert "hashes" not in embedded_package(tmp_path / "bare")
 
 
 def test_bare_binary_source(tmp_path: Path) -> None:

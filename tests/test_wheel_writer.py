@@ -26,6 +26,10 @@ import tomlkit
 from codex_release import parallel_deflate
 from codex_release.errors import ReleaseError
 from codex_release.parallel_deflate import HEAD_PIECE_SIZE, MIN_SPLIT_SIZE, plan_pieces
+from codex_release.sbom import check_sbom
+from codex_release.stage_runtime import write_sbom
+from codex_release.targets import get_target
+from codex_release.versions import parse_codex_version
 from codex_release.wheel_writer import write_wheel
 from codex_release.zip_writer import ZipWriter
 
@@ -97,6 +101,8 @@ def make_staging(
         path.chmod(mode)
     if license_text is not None:
         (root / "LICENSE").write_text(license_text, encoding="utf-8")
+    # the template's sbom-files names it: stage-runtime writes it, so does this stand-in
+    write_sbom(root, parse_codex_version(VERSION), get_target("x86_64-unknown-linux-musl"), "ab" * 64)
     return root
 
 
@@ -170,6 +176,15 @@ def test_matches_the_hatchling_wheel_of_the_same_staging_dir(staging: Path, tmp_
         # the license file went where hatchling puts it, and METADATA names it
         assert f"{DIST_INFO}/licenses/LICENSE" in mine.namelist()
         assert "License-File: LICENSE" in mine.read(f"{DIST_INFO}/METADATA").decode()
+        # the SBOM (PEP 770) went where hatchling puts it, as a file with a file's mode, and lists the payload
+        sbom = f"{DIST_INFO}/sboms/codex-runtime.cdx.json"
+        assert mine.getinfo(sbom).external_attr >> 16 == theirs.getinfo(sbom).external_attr >> 16 == 0o100644
+        payload = {
+            i.filename: hashlib.sha256(mine.read(i.filename)).hexdigest()
+            for i in got
+            if not i.filename.startswith(f"{DIST_INFO}/")
+        }
+        assert check_sbom(mine.read(sbom), VERSION, payload) == []
     # members under 64 KiB are compressed with zlib 6, as hatchling does: the very same bytes
     for info in expected:
         if info.file_size < parallel_deflate.SMALL_FILE_SIZE and not info.filename.endswith(("/WHEEL", "/RECORD")):

@@ -254,6 +254,26 @@ def test_publish_order_runtime_then_visible_then_sdk() -> None:
     assert '--dist-dir "$RUNNER_TEMP/dist"' in wait
 
 
+def test_verify_records_the_release_and_the_index_is_checked_after_publishing() -> None:
+    release_jobs = jobs(RELEASE)
+    verify = release_jobs["verify"]
+    (step,) = [s["run"] for s in verify["steps"] if "run" in s and "codex-release verify " in s["run"]]
+    for option in ("--write-checksums", '--summary "$GITHUB_STEP_SUMMARY"', "--max-file-size project"):
+        assert option in step
+    (record,) = [s["with"] for s in verify["steps"] if s.get("with", {}).get("name") == "release-record"]
+    assert sorted(Path(line.strip()).name for line in record["path"].splitlines() if line.strip()) == [
+        "SHA256SUMS",
+        "manifest.json",
+    ]
+    check = release_jobs["index-check"]
+    assert "publish-sdk" in needs(check)
+    assert check["permissions"] == {"contents": "read"}
+    downloads = [s["with"] for s in check["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact")]
+    assert downloads == [{"name": "release-record", "path": "${{ runner.temp }}/record"}]
+    (run,) = [s["run"] for s in check["steps"] if "run" in s and "verify-index" in s["run"]]
+    assert '--codex-version "$VERSION" --dist-dir "$RUNNER_TEMP/record"' in run
+
+
 def _publish_jobs() -> dict[str, dict[str, Any]]:
     return {
         name: job
@@ -393,6 +413,7 @@ ENV_VALUES = {
     "VERSION": "0.169.0",
     "TRIPLE": TARGETS[0].triple,
     "GITHUB_OUTPUT": "github_output",
+    "GITHUB_STEP_SUMMARY": "github_step_summary",
     "RUNNER_TEMP": "runner-temp",
 }
 

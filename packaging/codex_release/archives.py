@@ -33,6 +33,7 @@ Libraries, and why some hand-written code:
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import re
@@ -211,6 +212,19 @@ class NameSet:
 # ---------------------------------------------------------------------------------------------
 
 
+class _HashingReader:
+    """The raw archive file, hashed as it is read (the gzip reader reads it to its very end)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.sha512 = hashlib.sha512()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.sha512.update(data)
+        return data
+
+
 class _CheckedGzip:
     """A read-only stream of the decompressed bytes of a gzip file, with the trailer checked.
 
@@ -219,7 +233,7 @@ class _CheckedGzip:
     of the file and refuses a stream that did not end, or anything after it.
     """
 
-    def __init__(self, raw: BinaryIO, where: str) -> None:
+    def __init__(self, raw: BinaryIO | _HashingReader, where: str) -> None:
         self._raw = raw
         self._where = where
         self._inflate = zlib.decompressobj(31)
@@ -289,6 +303,9 @@ class ExtractedTree:
     root: Path
     files: tuple[PurePosixPath, ...]
     where: str
+    sha512: str = ""
+    """Hex SHA-512 of the archive file, every byte of it, taken in the same single pass that unpacked it
+    (for an npm tarball: the registry's integrity hash, which the fetch step checked)."""
 
     def member(self, path: PurePosixPath) -> str:
         """How messages name a member: ``ARCHIVE:member``."""
@@ -351,7 +368,8 @@ def extract_tgz(
         with raw:
             if not stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
                 raise ReleaseError(f"{label} is not a regular file")
-            stream = _CheckedGzip(raw, label)
+            hashed = _HashingReader(raw)
+            stream = _CheckedGzip(hashed, label)
             try:
                 with tarfile.open(  # type: ignore[call-overload]
                     fileobj=stream,
@@ -385,13 +403,14 @@ def extract_tgz(
                 raise ReleaseError(f"{label}: not a readable .tar.gz ({exc}): download it again") from None
             stream.check_zeros_after(tar.offset)
             stream.finish()
+            digest = hashed.sha512.hexdigest()
     except OSError as exc:
         shutil.rmtree(root, ignore_errors=True)
         raise ReleaseError(f"cannot unpack {label}: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
-    return ExtractedTree(root, tuple(files), label)
+    return ExtractedTree(root, tuple(files), label, digest)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,13 +23,14 @@ from packaging.utils import parse_wheel_filename
 
 from codex_release.errors import ReleaseError
 from codex_release.fetch import fetch_runtime
+from codex_release.index_limits import SizeLimits
 from codex_release.stage_runtime import stage_runtime
 from codex_release.staging import check_place, check_replaceable, hold, private_tempdir, replace_when_done
 from codex_release.targets import TARGETS, Target
 from codex_release.verify import VerifyReport, verify_dist
 from codex_release.versions import CodexVersion
 
-__all__ = ["ReleaseResult", "build_release", "earlier_release", "file_sha256", "write_checksums"]
+__all__ = ["ReleaseResult", "build_release", "checksum_texts", "earlier_release", "file_sha256", "write_checksums"]
 
 MANIFEST_FILE = "manifest.json"
 SUMS_FILE = "SHA256SUMS"
@@ -50,8 +51,8 @@ def file_sha256(path: Path) -> str:
     return hasher.hexdigest()
 
 
-def write_checksums(dist: Path, targets_by_file: dict[str, str]) -> None:
-    """Write ``SHA256SUMS`` and ``manifest.json`` (file, size, sha256, tags, target) for ``dist``."""
+def checksum_texts(dist: Path, targets_by_file: dict[str, str]) -> dict[str, str]:
+    """The texts of ``SHA256SUMS`` and ``manifest.json`` (file, size, sha256, tags, target) for ``dist``."""
     entries = []
     for path in sorted(p for p in dist.iterdir() if p.suffix == ".whl" or p.name.endswith(".tar.gz")):
         digest = file_sha256(path)
@@ -65,8 +66,16 @@ def write_checksums(dist: Path, targets_by_file: dict[str, str]) -> None:
                 "target": targets_by_file.get(path.name),
             }
         )
-    (dist / SUMS_FILE).write_text("".join(f"{e['sha256']}  {e['file']}\n" for e in entries), encoding="utf-8")
-    (dist / MANIFEST_FILE).write_text(json.dumps({"artifacts": entries}, indent=2) + "\n", encoding="utf-8")
+    return {
+        SUMS_FILE: "".join(f"{e['sha256']}  {e['file']}\n" for e in entries),
+        MANIFEST_FILE: json.dumps({"artifacts": entries}, indent=2) + "\n",
+    }
+
+
+def write_checksums(dist: Path, targets_by_file: dict[str, str]) -> None:
+    """Write ``SHA256SUMS`` and ``manifest.json`` (file, size, sha256, tags, target) for ``dist``."""
+    for name, text in checksum_texts(dist, targets_by_file).items():
+        (dist / name).write_text(text, encoding="utf-8")
 
 
 def earlier_release(dist: Path) -> str | None:
@@ -103,10 +112,12 @@ def build_release(
     echo: Callable[[str], None] = print,
     progress: bool | None = None,
     overwrite: bool = False,
+    limits: SizeLimits | None = None,
 ) -> ReleaseResult:
     """Build and verify every artifact of ``version``; replace ``dist_dir`` only on success.
 
-    ``dist_dir`` must be empty, absent or an earlier release's output unless ``overwrite``.
+    ``dist_dir`` must be empty, absent or an earlier release's output unless ``overwrite``. ``limits``: the
+    index's upload limits the sizes are verified against (default: the index's defaults).
     """
     dist = check_place(dist_dir, label="--dist-dir", in_checkout="ignored")
     with hold(dist, label="--dist-dir"), private_tempdir("release") as work:
@@ -128,7 +139,7 @@ def build_release(
                 stage_sdk(work / "staging" / "sdk", version, dist_dir=out)
                 echo("  SDK wheel and sdist built")
             write_checksums(out, targets_by_file)
-            report = verify_dist(out, version, require_sdk=with_sdk)
+            report = verify_dist(out, version, require_sdk=with_sdk, limits=limits)
             echo(report.table())
             if not report.ok:
                 raise ReleaseError(

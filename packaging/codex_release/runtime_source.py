@@ -14,6 +14,7 @@ member (``pkg.tgz:package/vendor/.../codex-package.json``), never the scratch pa
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -52,6 +53,9 @@ class PackageManifest:
     path_dir: str
     resources_dir: str
     raw: dict[str, Any]
+    archive_sha512: str | None = None
+    """Set by :func:`copy_package` for a tarball SOURCE: the hex SHA-512 of the whole file, taken in the one
+    pass that unpacked it (for an unmodified npm tarball, the registry's published integrity)."""
 
     @classmethod
     def parse(cls, text: str, where: str) -> PackageManifest:
@@ -185,7 +189,7 @@ def _extract_archive(source: RuntimeSource, dest: Path, include_voice: bool) -> 
             os.replace(entry, dest / entry.name)
     finally:
         shutil.rmtree(tree.root, ignore_errors=True)
-    return manifest
+    return dataclasses.replace(manifest, archive_sha512=tree.sha512)
 
 
 def _copy_directory(source: RuntimeSource, dest: Path, include_voice: bool) -> PackageManifest:

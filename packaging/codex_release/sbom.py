@@ -108,12 +108,13 @@ def _hash(component: Mapping[str, Any], alg: str) -> str | None:
     return None
 
 
-def check_sbom(document: bytes, version: str, files: Mapping[str, str]) -> list[str]:
+def check_sbom(document: bytes, version: str, files: Mapping[str, str], *, npm_version: str | None = None) -> list[str]:
     """Faults of a runtime wheel's SBOM against the wheel: ``files`` is every bundled path -> sha256.
 
-    Checked: CycloneDX JSON naming this wheel, one embedded npm Codex package, and exactly the bundled
-    files with their SHA-256 (a file missing from the SBOM, listed but absent, or with another hash is a
-    fault).
+    Checked: CycloneDX JSON naming this wheel, one embedded npm Codex package (at ``npm_version``, e.g.
+    ``0.169.0-linux-x64``, when given: the platform package the wheel's own ``codex-package.json`` says it
+    bundles), and exactly the bundled files with their SHA-256 (a file missing from the SBOM, listed but
+    absent, or with another hash is a fault).
     """
     try:
         data = json.loads(document)
@@ -129,6 +130,12 @@ def check_sbom(document: bytes, version: str, files: Mapping[str, str]) -> list[
     npm = [c for c in components if str(c.get("purl", "")).startswith("pkg:npm/")]
     if len(npm) != 1:
         faults.append(f"the SBOM names {len(npm)} embedded npm packages, not one")
+    elif npm_version is not None and npm[0].get("version") != npm_version:
+        faults.append(
+            f"the SBOM names the npm package {'/'.join(str(n) for n in (npm[0].get('group'), npm[0].get('name')) if n)}"
+            f"@{npm[0].get('version')}, but the wheel bundles "
+            f"the platform package {npm_version}"
+        )
     listed: dict[str, str | None] = {}
     for component in components:
         if component.get("type") == "file":

@@ -6,14 +6,20 @@ builds it with hatchling; :func:`codex_release.wheel_writer.write_wheel` writes 
 
 The staging directory is assembled in a sibling temporary directory and renamed into place only when
 every check passed, so a failure leaves nothing behind (:mod:`codex_release.staging`).
+
+Every staging directory carries the wheel's software bill of materials (PEP 770) at :data:`SBOM_PATH`,
+named by the wheel target's ``sbom-files``, so both wheel builders put it at
+``openai_codex_cli_bin-V.dist-info/sboms/codex-runtime.cdx.json`` (:mod:`codex_release.sbom`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +30,16 @@ from codex_release.errors import ReleaseError
 from codex_release.pins import repo_root
 from codex_release.platform_tags import check_requested_tags, derive_platform_tags
 from codex_release.runtime_source import MANIFEST_NAME, RuntimeSource, copy_package, open_source, read_manifest
+from codex_release.sbom import SBOM_NAME, EmbeddedPackage, sbom_or_error
 from codex_release.staging import check_place, check_replaceable, hold, replace_when_done
 from codex_release.targets import TARGETS, Target, get_target
 from codex_release.versions import CodexVersion, parse_codex_version
 
-__all__ = ["StagedRuntime", "stage_runtime"]
+__all__ = ["SBOM_PATH", "StagedRuntime", "stage_runtime", "write_sbom"]
 
 VENDOR = Path("src/codex_cli_bin/vendor")
+SBOM_PATH = Path("sboms") / SBOM_NAME
+"""The SBOM in the staging directory (outside the package: only the wheel's ``.dist-info/sboms/`` holds it)."""
 _TEMPLATE_FILES = ("pyproject.toml", "hatch_build.py", "README.md")
 _TEMPLATE_PACKAGE = Path("src/codex_cli_bin")
 
@@ -102,7 +111,7 @@ def _stage_binary(source: Path, vendor: Path, version: CodexVersion, requested: 
 
 def _stage_package(
     source: RuntimeSource, vendor: Path, version: CodexVersion, requested: str | None, include_voice: bool
-) -> Target:
+) -> tuple[Target, str | None]:
     manifest = copy_package(source, vendor, include_voice=include_voice)
     target = _resolve_target(manifest.target, requested, None)
     try:
@@ -119,7 +128,7 @@ def _stage_package(
         raise ReleaseError(f"{source.path}: the entrypoint {manifest.entrypoint} is missing from the package")
     if sniff_format(entry) is None:
         raise ReleaseError(f"{source.path}: {manifest.entrypoint} is not an executable (no ELF, Mach-O or PE header)")
-    return target
+    return target, manifest.archive_sha512
 
 
 def _check_exec_bits(source: Path, vendor: Path, binaries: tuple[BinaryInfo, ...], target: Target) -> None:
@@ -159,7 +168,37 @@ def _write_project(staging: Path, version: CodexVersion, tags: tuple[str, ...]) 
     document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
     document["project"]["version"] = version.pep440
     document["tool"]["hatch"]["build"]["hooks"]["custom"]["platform-tag"] = ".".join(tags)
+    document["tool"]["hatch"]["build"]["targets"]["wheel"]["sbom-files"] = [SBOM_PATH.as_posix()]
     pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+
+
+def _sha256(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def write_sbom(staging: Path, version: CodexVersion, target: Target, archive_sha512: str | None) -> Path:
+    """Write the SBOM of the wheel of ``staging`` at :data:`SBOM_PATH`: the embedded npm platform package and
+    the SHA-256 of every file the wheel installs (hatchling's own file selection, so the list is the wheel's).
+
+    ``archive_sha512`` is the tarball SOURCE's SHA-512, which for an unmodified npm package is its published
+    integrity (``fetch-runtime`` checked it); a directory or a bare binary SOURCE has no such hash, and the
+    SBOM then records none rather than one that names no published file.
+    """
+    from codex_release.wheel_contents import payload_files
+
+    files = payload_files(staging)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbom-sha256") as pool:
+        digests = dict(zip((f.arcname for f in files), pool.map(_sha256, (f.path for f in files)), strict=True))
+    npm_name, _, npm_version = target.npm_spec(version.semver).rpartition("@")
+    document = sbom_or_error(version.pep440, EmbeddedPackage(npm_name, npm_version, archive_sha512), digests)
+    path = staging / SBOM_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(document)
+    return path
 
 
 def _relocate(path: Path, work: Path, staging: Path) -> Path:
@@ -210,10 +249,11 @@ def stage_runtime(
             _copy_template(template, work)
             vendor = work / VENDOR
             vendor.mkdir()
+            archive_sha512: str | None = None
             if opened.kind == "binary":
                 resolved = _stage_binary(source, vendor, version, target)
             else:
-                resolved = _stage_package(opened, vendor, version, target, include_voice)
+                resolved, archive_sha512 = _stage_package(opened, vendor, version, target, include_voice)
             binaries = tuple(inspect_tree(vendor))
             _check_exec_bits(source, vendor, binaries, resolved)
             tags = (
@@ -222,6 +262,7 @@ def stage_runtime(
                 else derive_platform_tags(binaries, resolved)
             )
             _write_project(work, version, tags)
+            write_sbom(work, version, resolved, archive_sha512)
             wheel = None
             if wheels is not None:
                 # Written from the new tree before it is swapped in: a failed or interrupted wheel leaves

@@ -467,3 +467,27 @@ def replace_when_done(dest: Path, *, keep_if: Callable[[Path], bool] | None = No
         with deferred_signals():
             _own_scratch.discard(scratch)
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def write_text_files(directory: Path, texts: Mapping[str, str], *, label: str) -> None:
+    """Write small text files into ``directory`` (checked and held by the caller): each through a partial
+    file ``.<name>.<pid>-*.part`` renamed into place, so a reader sees the old file or the new one, never
+    half of one, and a failure leaves no partial file."""
+    for name, text in texts.items():
+        try:
+            fd, temporary = tempfile.mkstemp(dir=directory, prefix=part_prefix(name), suffix=".part")
+        except OSError as exc:
+            raise ReleaseError(f"cannot write {label} {directory / name}: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+            os.chmod(temporary, 0o644)
+            with deferred_signals():
+                os.replace(temporary, directory / name)
+        except OSError as exc:
+            Path(temporary).unlink(missing_ok=True)
+            raise ReleaseError(f"cannot write {label} {directory / name}: {exc.strerror or exc}") from None
+        except BaseException:
+            with deferred_signals():
+                Path(temporary).unlink(missing_ok=True)
+            raise

@@ -12,9 +12,16 @@ archives above the size caps):
 * binaries, recognised by the one magic table of :mod:`codex_release.binaries`, are inspected from
   memory (nothing is written to a path taken from a member name): executable bits set, and for the
   runtime the platform tags equal to what the binaries earn;
+* the runtime wheel's SBOM (PEP 770): exactly one file in ``.dist-info/sboms/``, a CycloneDX document of
+  this wheel that lists every payload file (everything outside ``.dist-info/``) with its true sha256 and
+  nothing else (:func:`codex_release.sbom.check_sbom`);
 * WHEEL (``Root-Is-Purelib``, tag lines equal to the filename's), METADATA name and version, the bundled
   ``codex-package.json`` at the release version, and the SDK's requirement on the runtime exactly
   ``openai-codex-cli-bin==V`` (no marker, no extra, no URL), in the wheel and the sdist.
+
+Sizes: every file against the index's per-file upload limit and the release's total against the
+project limit (:mod:`codex_release.index_limits`): a file the index would refuse fails here, before
+publishing starts.
 
 For the set: one runtime wheel per target, no runtime sdist, nothing at another version, no stray
 distribution, and entries named like artifacts that are not regular files (a FIFO ``x.whl``) reported
@@ -42,9 +49,11 @@ from codex_release.artifact_metadata import parse_metadata, runtime_pins, sdist_
 from codex_release.binaries import BinaryInfo, format_of, inspect_bytes, needs_exec_bit
 from codex_release.dist_folder import DistFile, list_dist
 from codex_release.errors import ReleaseError
+from codex_release.index_limits import SizeLimits
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.platform_tags import derive_platform_tags, tag_problem
-from codex_release.targets import TARGETS, get_target
+from codex_release.sbom import SBOM_DIR, check_sbom
+from codex_release.targets import TARGETS, Target, get_target
 from codex_release.versions import CodexVersion, parse_codex_version
 
 __all__ = ["ArtifactReport", "VerifyReport", "verify_dist"]
@@ -70,6 +79,8 @@ class VerifyReport:
     artifacts: list[ArtifactReport]
     faults: list[str]
     """Faults of the set as a whole (missing or duplicate targets, stray files)."""
+    sizes: str = ""
+    """The sizes against the index's upload limits (:meth:`SizeLimits.summary`)."""
 
     @property
     def fault_count(self) -> int:
@@ -88,6 +99,8 @@ class VerifyReport:
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines = ["  ".join(c.ljust(widths[i]) if i < 4 else c for i, c in enumerate(r)) for r in rows]
         lines += [f"FAIL: {fault}" for fault in self.faults]
+        if self.sizes:
+            lines.append(self.sizes)
         lines.append("verify: OK" if self.ok else f"verify: FAILED ({self.fault_count} faults)")
         return "\n".join(lines)
 
@@ -104,6 +117,10 @@ class _Scan:
     wheel: Message | None = None
     manifest: dict[str, object] | None = None
     binaries: list[BinaryInfo] = field(default_factory=list)
+    payload: dict[str, str] = field(default_factory=dict)
+    """Every file outside ``.dist-info/`` -> its sha256 (hex): what the runtime wheel's SBOM must list."""
+    sboms: dict[str, bytes] = field(default_factory=dict)
+    """The PEP 770 SBOMs: every file under ``.dist-info/sboms/``."""
 
 
 def _layout_fault(name: str, package: str, dist_info: str, project: str) -> str | None:
@@ -157,10 +174,15 @@ def _scan_wheel(path: Path, project: str, version: CodexVersion, report: Artifac
                     rows.pop(record_name, None)
                     continue
                 row = rows.pop(member.name, None)
+                digest = hashlib.sha256(data).digest()
                 if row is None or len(row) != 3 or not row[1].startswith("sha256="):
                     report.faults.append(f"{member.name} has no sha256 RECORD entry")
-                elif row[1] != f"sha256={_b64(hashlib.sha256(data).digest())}" or row[2] != str(len(data)):
+                elif row[1] != f"sha256={_b64(digest)}" or row[2] != str(len(data)):
                     report.faults.append(f"RECORD hash/size mismatch for {member.name}")
+                if not member.name.startswith(f"{dist_info}/"):
+                    scan.payload[member.name] = digest.hex()
+                elif member.name.startswith(f"{dist_info}/{SBOM_DIR}/"):
+                    scan.sboms[member.name] = bytes(data)
                 if format_of(bytes(data[:8])) is not None:
                     info: BinaryInfo | None = None
                     if project == RUNTIME_DISTRIBUTION:
@@ -198,6 +220,19 @@ def _scan_wheel(path: Path, project: str, version: CodexVersion, report: Artifac
     return scan
 
 
+def _sbom_faults(scan: _Scan, version: CodexVersion, target: Target) -> list[str]:
+    """A runtime wheel carries exactly one SBOM (PEP 770) that lists exactly its payload with true hashes."""
+    if len(scan.sboms) != 1:
+        found = ", ".join(sorted(scan.sboms)) or "none"
+        return [
+            f"a runtime wheel carries exactly one SBOM in .dist-info/{SBOM_DIR}/ (found {found}): "
+            "rebuild it with stage-runtime"
+        ]
+    ((name, document),) = scan.sboms.items()
+    npm_version = f"{version.semver}-{target.npm_suffix}"
+    return [f"{name}: {fault}" for fault in check_sbom(document, version.pep440, scan.payload, npm_version=npm_version)]
+
+
 def _verify_runtime_wheel(file: DistFile, version: CodexVersion) -> tuple[ArtifactReport, str | None]:
     report = ArtifactReport(file.name, "runtime wheel", size=file.path.stat().st_size)
     platforms = {tag.platform for tag in file.tags}
@@ -222,6 +257,7 @@ def _verify_runtime_wheel(file: DistFile, version: CodexVersion) -> tuple[Artifa
             bundled = None
         if bundled != version:
             report.faults.append(f"bundled codex-package.json is version {scan.manifest.get('version')}")
+        report.faults.extend(_sbom_faults(scan, version, target))
         derived = derive_platform_tags(scan.binaries, target)
         problems = [f"tag {part}: {p}" for part in sorted(platforms) if (p := tag_problem(part, scan.binaries, target))]
         report.faults.extend(problems)
@@ -288,8 +324,21 @@ def _twine_check(files: list[Path]) -> dict[str, str]:
     return failures
 
 
-def verify_dist(dist_dir: Path, version: CodexVersion, *, require_sdk: bool = False) -> VerifyReport:
-    """Verify every artifact of release ``version`` in ``dist_dir``."""
+def _size_faults(artifacts: list[ArtifactReport], limits: SizeLimits) -> tuple[list[str], str]:
+    """Each file against the index's per-file limit (a fault on the file), the total against the project's."""
+    for report in artifacts:
+        if (fault := limits.file_fault(report.size)) is not None:
+            report.faults.append(fault)
+    sizes = {report.file: report.size for report in artifacts}
+    total = limits.total_fault(sum(sizes.values()))
+    return ([total] if total else []), limits.summary(sizes)
+
+
+def verify_dist(
+    dist_dir: Path, version: CodexVersion, *, require_sdk: bool = False, limits: SizeLimits | None = None
+) -> VerifyReport:
+    """Verify every artifact of release ``version`` in ``dist_dir``; sizes against ``limits`` (default: the
+    index's default limits, :class:`~codex_release.index_limits.SizeLimits`)."""
     listing = list_dist(dist_dir)
     faults: list[str] = list(listing.faults)
     runtime_wheels: list[DistFile] = []
@@ -337,4 +386,6 @@ def verify_dist(dist_dir: Path, version: CodexVersion, *, require_sdk: bool = Fa
             report.faults.append(twine[report.file])
     if "*" in twine:
         faults.append(twine["*"])
-    return VerifyReport(artifacts, faults)
+    size_faults, sizes = _size_faults(artifacts, limits or SizeLimits())
+    faults.extend(size_faults)
+    return VerifyReport(artifacts, faults, sizes)

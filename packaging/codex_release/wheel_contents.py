@@ -7,8 +7,10 @@ project id of the file name, the core metadata (``METADATA``, through the same c
 constructor that hatchling's wheel builder uses), ``entry_points.txt`` and license files. The one
 project-specific part, the build hook of ``runtime/hatch_build.py`` (platform wheel,
 ``Root-Is-Purelib: false``, tag ``py3-none-<platform-tag>``), is read from the staged
-``pyproject.toml`` with tomlkit. Wheel features that hook and this writer do not reproduce (shared
-data, scripts, extra metadata, SBOMs, other build hooks) are refused rather than silently dropped.
+``pyproject.toml`` with tomlkit. The wheel target's ``sbom-files`` (PEP 770) go where hatchling puts
+them, ``<name>.dist-info/sboms/<basename>``, with a payload file's mode. Wheel features that hook and this
+writer do not reproduce (shared data, scripts, extra metadata, other build hooks) are refused rather
+than silently dropped.
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ from codex_release import __version__
 from codex_release.errors import ReleaseError
 from codex_release.runtime_source import MANIFEST_NAME, read_manifest
 
-__all__ = ["PayloadFile", "WheelContents", "normalized_mode", "read_wheel_contents"]
+__all__ = ["PayloadFile", "WheelContents", "normalized_mode", "payload_files", "read_wheel_contents"]
 
 VENDOR_DIR = Path("src/codex_cli_bin/vendor")
 _VENDOR_ARCNAME = "codex_cli_bin/vendor"
 _PLATFORM_TAG = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
 _RESTAGE = "stage it with `codex-release stage-runtime`"
-_UNSUPPORTED = ("shared-data", "shared-scripts", "extra-metadata", "sbom-files")
+_UNSUPPORTED = ("shared-data", "shared-scripts", "extra-metadata")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class WheelContents:
     tag: str
     files: tuple[PayloadFile, ...]
     metadata: tuple[tuple[str, bytes], ...]
+    sboms: tuple[PayloadFile, ...] = ()
+    """PEP 770 SBOMs, written after ``metadata`` (as hatchling does) with their normalised file mode."""
 
     @property
     def filename(self) -> str:
@@ -134,8 +138,7 @@ def _check_vendor(root: Path, files: tuple[PayloadFile, ...]) -> None:
         raise ReleaseError(f"the Codex entrypoint {vendor / manifest.entrypoint} is missing: {_RESTAGE}")
 
 
-def read_wheel_contents(staging_dir: Path) -> WheelContents:
-    """Read the staging directory; a problem is a :class:`ReleaseError` naming it and the fix."""
+def _builder(staging_dir: Path) -> tuple[Path, Any]:
     root = staging_dir.resolve()
     pyproject = root / "pyproject.toml"
     if not root.exists():
@@ -144,12 +147,53 @@ def read_wheel_contents(staging_dir: Path) -> WheelContents:
         raise ReleaseError(f"staging directory {staging_dir} is not a directory: {_RESTAGE}")
     if not pyproject.is_file():
         raise ReleaseError(f"no pyproject.toml in {staging_dir}: {_RESTAGE}")
-    tag = f"py3-none-{_platform_tag(pyproject)}"
 
     from hatchling.builders.wheel import WheelBuilder
 
     try:
-        builder = WheelBuilder(str(root))
+        return root, WheelBuilder(str(root))
+    except (ValueError, TypeError, OSError) as exc:
+        raise ReleaseError(f"hatchling cannot read {pyproject}: {exc}") from None
+
+
+def _payload(root: Path, builder: Any) -> tuple[PayloadFile, ...]:
+    try:
+        included = [(Path(item.path), item.distribution_path) for item in builder.recurse_included_files()]
+    except (ValueError, TypeError, OSError) as exc:
+        raise ReleaseError(f"hatchling cannot read {root / 'pyproject.toml'}: {exc}") from None
+    files = tuple(_payload_file(root, path, arcname.replace("\\", "/")) for path, arcname in included)
+    _check_vendor(root, files)
+    return files
+
+
+def payload_files(staging_dir: Path) -> tuple[PayloadFile, ...]:
+    """The files the wheel of ``staging_dir`` installs (everything outside ``.dist-info/``), in archive order.
+
+    What ``stage-runtime`` lists in the SBOM before the SBOM itself exists.
+    """
+    root, builder = _builder(Path(staging_dir))
+    return _payload(root, builder)
+
+
+def _sboms(root: Path, builder: Any, dist_info: str) -> tuple[PayloadFile, ...]:
+    found: list[PayloadFile] = []
+    for relative in builder.config.sbom_files:
+        path = root / relative
+        if not path.is_file():
+            raise ReleaseError(
+                f"{root / 'pyproject.toml'}: the SBOM {relative} (tool.hatch.build.targets.wheel.sbom-files) is not "
+                f"a file of the staging directory: {_RESTAGE}"
+            )
+        found.append(_payload_file(root, path, f"{dist_info}/sboms/{path.name}"))
+    return tuple(found)
+
+
+def read_wheel_contents(staging_dir: Path) -> WheelContents:
+    """Read the staging directory; a problem is a :class:`ReleaseError` naming it and the fix."""
+    root, builder = _builder(Path(staging_dir))
+    pyproject = root / "pyproject.toml"
+    tag = f"py3-none-{_platform_tag(pyproject)}"
+    try:
         for option in _UNSUPPORTED:
             if getattr(builder.config, option.replace("-", "_")):
                 raise ReleaseError(
@@ -157,15 +201,13 @@ def read_wheel_contents(staging_dir: Path) -> WheelContents:
                     "wheel writer: build this project with `python -m build --wheel` instead"
                 )
         project_id = builder.artifact_project_id
-        included = [(Path(item.path), item.distribution_path) for item in builder.recurse_included_files()]
         core_metadata = builder.config.core_metadata_constructor(builder.metadata, extra_dependencies=())
         entry_points = builder.construct_entry_points_file()
         license_files = list(builder.metadata.core.license_files)
     except (ValueError, TypeError, OSError) as exc:
         raise ReleaseError(f"hatchling cannot read {pyproject}: {exc}") from None
 
-    files = tuple(_payload_file(root, path, arcname.replace("\\", "/")) for path, arcname in included)
-    _check_vendor(root, files)
+    files = _payload(root, builder)
     dist_info = f"{project_id}.dist-info"
     metadata: list[tuple[str, bytes]] = [
         (f"{dist_info}/METADATA", core_metadata.encode("utf-8")),
@@ -179,4 +221,8 @@ def read_wheel_contents(staging_dir: Path) -> WheelContents:
         except OSError as exc:
             raise ReleaseError(f"cannot read license file {root / relative}: {exc.strerror}") from None
         metadata.append((f"{dist_info}/licenses/{relative}", data))
-    return WheelContents(project_id, tag, files, tuple(metadata))
+    try:
+        sboms = _sboms(root, builder, dist_info)
+    except TypeError as exc:
+        raise ReleaseError(f"hatchling cannot read {pyproject}: {exc}") from None
+    return WheelContents(project_id, tag, files, tuple(metadata), sboms)

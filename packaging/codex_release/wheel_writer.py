@@ -133,6 +133,13 @@ def _write_archive(
         for name, data in contents.metadata:
             _add_small(archive, name, data)
             rows.writerow((name, _record_hash(hashlib.sha256(data).digest()), len(data)))
+        for sbom in contents.sboms:  # PEP 770, after licenses/ as hatchling writes them, with a file's mode
+            try:
+                data = sbom.path.read_bytes()
+            except OSError as exc:
+                raise ReleaseError(f"cannot read the SBOM {sbom.path}: {exc.strerror or exc}") from None
+            _add_small(archive, sbom.arcname, data, mode=sbom.mode)
+            rows.writerow((sbom.arcname, _record_hash(hashlib.sha256(data).digest()), len(data)))
         rows.writerow((record_name, "", ""))
         _add_small(archive, record_name, record.getvalue().encode("utf-8"))
         archive.finish()
@@ -144,9 +151,9 @@ def _write_archive(
         bar.close()
 
 
-def _add_small(archive: ZipWriter, name: str, data: bytes) -> None:
+def _add_small(archive: ZipWriter, name: str, data: bytes, *, mode: int = _METADATA_MODE) -> None:
     compressed = deflate_small(data)
-    archive.add_deflated(name, mode=_METADATA_MODE, crc32=zlib.crc32(data), size=len(data), chunks=[compressed])
+    archive.add_deflated(name, mode=mode, crc32=zlib.crc32(data), size=len(data), chunks=[compressed])
 
 
 def _make_wheel_dir(wheel_dir: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from codex_release.cli.options import codex_version_option, resolve_version
+from codex_release.cli.runtime_commands import size_limit_options
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion
 
@@ -41,6 +42,7 @@ from codex_release.versions import CodexVersion
     show_default=True,
     help="Install the result into a fresh venv and run a real turn (needs the SDK).",
 )
+@size_limit_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def release_command(
     codex_version: CodexVersion | None,
@@ -49,20 +51,25 @@ def release_command(
     targets: tuple[str, ...],
     with_sdk: bool,
     run_smoke: bool,
+    max_file_size: str | None,
+    max_total_size: str | None,
     quiet: bool,
 ) -> None:
     """Build the whole release of one Codex version into DIST_DIR and verify it.
 
     Fetches the six platform packages (integrity-checked, cached), writes one runtime wheel per target
     with tags derived from its binaries, builds the SDK wheel and sdist pinned to the same version,
-    writes SHA256SUMS and manifest.json, then runs verify and smoke (fresh venv, offline install, one
+    writes SHA256SUMS and manifest.json, then runs verify (sizes against --max-file-size; `make release`
+    passes the project's raised limit) and smoke (fresh venv, offline install, one
     real sync and async turn on the bundled binary against a fake model on loopback, resolver dry runs
     for every user platform). DIST_DIR is replaced only on success, and only when it is empty or holds
     an earlier release (else pass --overwrite).
     """
+    from codex_release.index_limits import SizeLimits
     from codex_release.release import build_release
 
     version = resolve_version(codex_version)
+    limits = SizeLimits.resolve(max_file_size, max_total_size)
     chosen = tuple(get_target(t) for t in targets) if targets else TARGETS
     result = build_release(
         version,
@@ -73,6 +80,7 @@ def release_command(
         echo=click.echo,
         progress=False if quiet else None,
         overwrite=overwrite,
+        limits=limits,
     )
     click.echo(f"release {version} ({version.tag}): {len(result.files)} files in {dist_dir}")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -13,6 +15,7 @@ from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion
 
 _TRIPLES = click.Choice([t.triple for t in TARGETS])
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.command("matrix")
@@ -124,22 +127,78 @@ def stage_runtime_command(
         click.echo(f"wrote {staged.wheel}")
 
 
+def size_limit_options(func: F) -> F:
+    """``--max-file-size`` and ``--max-total-size``: the index's upload limits verify checks sizes against."""
+    func = click.option(
+        "--max-total-size",
+        metavar="SIZE",
+        default=None,
+        help="The project's total size limit on the index: 'default' (10 GiB), 'project' (INDEX_TOTAL_LIMIT in "
+        "codex_release.index_limits) or a size. Default: $CODEX_RELEASE_MAX_TOTAL_SIZE, else 'default'.",
+    )(func)
+    return click.option(
+        "--max-file-size",
+        metavar="SIZE",
+        default=None,
+        help="The index's per-file upload limit: 'default' (100 MiB, the index's own), 'project' (the raised "
+        "limit INDEX_FILE_LIMIT in codex_release.index_limits) or a size such as 300MiB. A larger file is a "
+        "fault. Default: $CODEX_RELEASE_MAX_FILE_SIZE, else 'default'.",
+    )(func)
+
+
 @click.command("verify")
 @click.argument("dist_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @codex_version_option(required=False)
 @click.option("--require-sdk/--no-require-sdk", default=False, help="Also require the SDK wheel and sdist.")
-def verify_command(dist_dir: Path, codex_version: CodexVersion | None, require_sdk: bool) -> None:
+@size_limit_options
+@click.option(
+    "--write-checksums",
+    is_flag=True,
+    help="After OK, write SHA256SUMS and manifest.json (file, size, sha256, tags, target) into DIST_DIR.",
+)
+@click.option(
+    "--summary",
+    "summary_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Append the release as Markdown (file, kind, target, size, sha256, and SHA256SUMS) to FILE, e.g. "
+    '"$GITHUB_STEP_SUMMARY"; also when verify fails.',
+)
+def verify_command(
+    dist_dir: Path,
+    codex_version: CodexVersion | None,
+    require_sdk: bool,
+    max_file_size: str | None,
+    max_total_size: str | None,
+    write_checksums: bool,
+    summary_file: Path | None,
+) -> None:
     """Check that DIST_DIR holds exactly the release's artifacts, each sound.
 
     One runtime wheel per target with tags matching its binaries, Root-Is-Purelib false, RECORD
-    hashes that match, exec bits on executables, no runtime sdist; the SDK (when present or required)
-    at the same version with the exact runtime pin; `twine check --strict` clean.
+    hashes that match, exec bits on executables, an SBOM (PEP 770) that lists every bundled file with
+    its sha256, no runtime sdist; the SDK (when present or required) at the same version with the exact
+    runtime pin; `twine check --strict` clean; every file within the index's per-file upload limit and
+    the release within the project's total.
     """
+    from codex_release.index_limits import SizeLimits
     from codex_release.verify import verify_dist
 
     version = resolve_version(codex_version)
-    report = verify_dist(dist_dir, version, require_sdk=require_sdk)
+    limits = SizeLimits.resolve(max_file_size, max_total_size)
+    report = verify_dist(dist_dir, version, require_sdk=require_sdk, limits=limits)
     click.echo(report.table())
+    sums = None
+    if report.ok and write_checksums:
+        from codex_release.release import SUMS_FILE
+        from codex_release.release_record import write_release_record
+
+        sums = write_release_record(dist_dir, report)[SUMS_FILE]
+        click.echo(f"wrote SHA256SUMS and manifest.json into {dist_dir}")
+    if summary_file is not None:
+        from codex_release.release_record import append_summary, summary_markdown
+
+        append_summary(summary_file, summary_markdown(report, version, dist_dir, sums))
     if not report.ok:
         click.echo(f"Error: {report.fault_count} fault(s) in {dist_dir}", err=True)
         sys.exit(1)
