@@ -44,9 +44,11 @@ __all__ = [
     "HELPERS_FILE",
     "Variant",
     "VariantName",
+    "WheelFacts",
     "choose_variants",
     "helpers_document",
     "is_path_helper",
+    "variant_faults",
 ]
 
 VariantName = Literal["full", "lean"]
@@ -127,3 +129,102 @@ def helpers_document(variant: Variant, bundled: Sequence[str]) -> str:
         "omitted": {name: variant.omitted[name] for name in sorted(variant.omitted)},
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Judging a target's wheels (verify)
+# --------------------------------------------------------------------------------------------
+
+WHEEL_VENDOR = "codex_cli_bin/vendor/"
+"""Where the platform package lies inside a runtime wheel (binary names carry this prefix)."""
+
+
+@dataclass(frozen=True)
+class WheelFacts:
+    """What ``verify`` read from one runtime wheel, as far as choosing variants goes."""
+
+    file: str
+    tags: frozenset[str]
+    binaries: tuple[BinaryInfo, ...]
+    """Named as wheel members (``codex_cli_bin/vendor/codex-path/rg``)."""
+    path_dir: str
+    helpers: dict[str, object] | None
+    """The parsed :data:`HELPERS_FILE`, ``None`` when the wheel has none."""
+
+
+def _names(facts: WheelFacts) -> set[str]:
+    return {info.name.removeprefix(WHEEL_VENDOR) for info in facts.binaries}
+
+
+def _helpers_fault(facts: WheelFacts, variant: Variant) -> str | None:
+    if facts.helpers is None:
+        return None
+    said, omitted = facts.helpers.get("variant"), facts.helpers.get("omitted")
+    if said != variant.name or not isinstance(omitted, dict) or set(omitted) != set(variant.omitted):
+        shown = ", ".join(sorted(variant.omitted)) or "nothing"
+        return (
+            f"{facts.file}: codex_cli_bin/{HELPERS_FILE} says variant {said!r} omitting "
+            f"{sorted(omitted) if isinstance(omitted, dict) else omitted!r}, but the wheel is the {variant.name} "
+            f"variant omitting {shown}: rebuild it with stage-runtime --wheel-dir"
+        )
+    return None
+
+
+def variant_faults(target: Target, wheels: Sequence[WheelFacts]) -> list[str]:
+    """Faults of one target's set of wheels: exactly the variants its binaries call for (full, and lean
+    where an optional helper narrows the tags), the lean one holding everything but the omitted helpers.
+
+    The full wheel is the one with the most binaries; what the set must be is :func:`choose_variants` of
+    its binaries. Each wheel's own tags are judged elsewhere (``verify``); here only the set.
+    """
+    if not wheels:
+        return []
+    ordered = sorted(wheels, key=lambda facts: (-len(facts.binaries), facts.file))
+    full = ordered[0]
+    try:
+        expected = choose_variants(full.binaries, target, path_dir=full.path_dir, root=WHEEL_VENDOR)
+    except ReleaseError:
+        return []  # the full wheel's tags cannot be derived: already a fault of that wheel
+    rebuild = "rebuild the target with `codex-release stage-runtime --wheel-dir`"
+    faults = [fault for fault in (_helpers_fault(full, expected[0]),) if fault]
+    if len(ordered) > len(expected):
+        why = (
+            "its binaries give one wheel (no optional helper narrows the tags)"
+            if len(expected) == 1
+            else "a target gives a full and at most one lean wheel"
+        )
+        names = " and ".join(facts.file for facts in ordered)
+        stray = ", ".join(facts.file for facts in ordered[len(expected) :])
+        faults.append(
+            f"{len(ordered)} runtime wheels for {target.triple} ({names}), but {why}: delete {stray} or {rebuild}"
+        )
+        return faults
+    if len(expected) == 1:
+        return faults
+    lean_variant = expected[1]
+    omitted = ", ".join(sorted(lean_variant.omitted))
+    if len(ordered) == 1:
+        faults.append(
+            f"no lean runtime wheel for {target.triple}: {full.file} holds {omitted}, which narrows its tags to "
+            f"{expected[0].platform_tag}; the lean wheel without it ({lean_variant.platform_tag}) serves the "
+            f"platforms where only codex starts: {rebuild}"
+        )
+        return faults
+    lean = ordered[1]
+    wanted = _names(full) - set(lean_variant.omitted)
+    if _names(lean) != wanted:
+        still = sorted(_names(lean) & set(lean_variant.omitted))
+        other = sorted(_names(lean) ^ wanted)
+        what = f"still holds {', '.join(still)}" if still else f"differs from it in {', '.join(other)}"
+        faults.append(
+            f"{lean.file} is not the lean variant of {full.file}: it should hold everything but {omitted} and {what}; "
+            f"{rebuild}"
+        )
+    elif lean.tags != frozenset(lean_variant.tags):
+        faults.append(
+            f"{lean.file} is the lean variant of {full.file} but is tagged {'.'.join(sorted(lean.tags))}, not "
+            f"{lean_variant.platform_tag}: {rebuild}"
+        )
+    if (fault := _helpers_fault(lean, lean_variant)) is not None:
+        faults.append(fault)
+    return faults

@@ -21,13 +21,17 @@ def matrix_command(as_json: bool) -> None:
     """Print the release target table: Rust target, npm package, wheel tags, native runner.
 
     This table is the only list of targets: the release workflow builds its matrix from
-    `matrix --json`.
+    `matrix --json` (one entry per target; a target with a lean variant lists both wheels under
+    "wheels", and its one job writes both).
     """
     if as_json:
         click.echo(json.dumps({"include": [t.as_json() for t in TARGETS]}, sort_keys=True))
         return
-    rows = [("target", "npm package", "wheel platform tags", "runner")]
-    rows += [(t.triple, t.npm_suffix, ".".join(t.expected_tags), t.runner) for t in TARGETS]
+    rows = [("target", "npm package", "wheel platform tags (variant)", "runner")]
+    for t in TARGETS:
+        for index, (variant, tags) in enumerate(t.expected_wheels):
+            shown = ".".join(tags) + ("" if len(t.expected_wheels) == 1 else f" ({variant})")
+            rows.append((t.triple, t.npm_suffix, shown, t.runner) if index == 0 else ("", "", shown, ""))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         click.echo("  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)))
@@ -104,7 +108,9 @@ def stage_runtime_command(
     codex-path/, codex-resources/) or a .tar.gz/.tgz of one (e.g. the npm platform package).
     The wheel's platform tag is derived from the binaries themselves. Build the result with
     `python -m build --wheel STAGING_DIR`, or pass --wheel-dir to write the (byte-reproducible) wheel
-    directly.
+    directly. Where an optional codex-path/ helper needs more than codex itself (aarch64 Linux: rg
+    needs glibc 2.18), --wheel-dir also receives a lean wheel without it, tagged wider; STAGING_DIR
+    stays the full variant.
     """
     from codex_release.stage_runtime import stage_runtime
 
@@ -131,7 +137,8 @@ def stage_runtime_command(
 def verify_command(dist_dir: Path, codex_version: CodexVersion | None, require_sdk: bool) -> None:
     """Check that DIST_DIR holds exactly the release's artifacts, each sound.
 
-    One runtime wheel per target with tags matching its binaries, Root-Is-Purelib false, RECORD
+    Per target the wheels its binaries call for (full, plus lean where an optional codex-path/ helper
+    narrows the tags), each with tags matching its binaries, Root-Is-Purelib false, RECORD
     hashes that match, exec bits on executables, no runtime sdist; the SDK (when present or required)
     at the same version with the exact runtime pin; `twine check --strict` clean.
     """
