@@ -351,7 +351,7 @@ def _checks(files: ReleaseFiles | None) -> list[tuple[str, UserPlatform, str | N
         checks.append((target.triple, main, first.name if first else wheels[0].name))
         found.discard(checks[-1][2] or "")
         others = [p for p in USER_PLATFORMS if p.os == target.os and p.arch == target.arch and p != main]
-        for platform in sorted(others, key=lambda p: (p.libc != "musl", -p.version[0], -p.version[1])):
+        for platform in sorted(others, key=lambda p: (p.libc != "musl", p.version)):
             picked = _pip_pick(wheels, platform)
             if picked is not None and picked.name in found:
                 found.discard(picked.name)
