@@ -126,8 +126,9 @@ def stage_runtime_command(
         progress=False if quiet else None,
     )
     click.echo(f"staged {staged.target.triple} {staged.version} as py3-none-{staged.platform_tag} in {staging_dir}")
-    if staged.wheel is not None:
-        click.echo(f"wrote {staged.wheel}")
+    for variant, wheel in zip(staged.variants, staged.wheels, strict=False):
+        omitted = f", without {', '.join(variant.omitted)}" if variant.omitted else ""
+        click.echo(f"wrote {wheel} ({variant.name}{omitted})")
 
 
 @click.command("verify")
