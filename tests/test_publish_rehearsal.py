@@ -30,9 +30,10 @@ def index() -> Iterator[LocalIndex]:
 
 
 # ---------------------------------------------------------------------------------------- the plan
-def test_the_plan_is_six_runtime_wheels_then_the_sdk(synthetic_dist: Path, pinned_version: CodexVersion) -> None:
+def test_the_plan_is_every_runtime_wheel_then_the_sdk(synthetic_dist: Path, pinned_version: CodexVersion) -> None:
     plan = plan_uploads(synthetic_dist, pinned_version)
-    assert len(plan.runtime) == len(TARGETS)
+    assert len(plan.runtime) == len(TARGETS) + 1  # aarch64 Linux: full and lean
+    assert sum("aarch64" in p.name and "linux" in p.name for p in plan.runtime) == 2
     assert all(p.name.startswith(f"openai_codex_cli_bin-{pinned_version}-py3-none-") for p in plan.runtime)
     assert [p.name for p in plan.sdk] == [
         f"openai_codex-{pinned_version}-py3-none-any.whl",
@@ -156,9 +157,13 @@ def test_wait_for_index_times_out_then_sees_every_target(
     result = CliRunner().invoke(main, [*command, "--dist-dir", str(synthetic_dist), "--timeout", "0"])
     assert result.exit_code == 0, result.output
     listed = dict(line.split("\t") for line in result.output.splitlines() if "\t" in line)
-    assert set(listed) == {t.triple for t in TARGETS}
+    # every wheel, the lean aarch64 one resolved where pip must pick it (musl)
+    assert set(listed) == {t.triple for t in TARGETS} | {"aarch64-unknown-linux-musl on musl 1.1 aarch64"}
+    assert listed["aarch64-unknown-linux-musl on musl 1.1 aarch64"].endswith(
+        "musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
+    )
     assert sorted(listed.values()) == sorted(p.name for p in plan.runtime)
-    assert f"openai-codex-cli-bin {pinned_version}: all 6 runtime wheels are visible" in result.output
+    assert f"openai-codex-cli-bin {pinned_version}: all 7 runtime wheels are visible" in result.output
 
 
 # ------------------------------------------------------------------------------ the whole rehearsal

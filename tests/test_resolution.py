@@ -118,10 +118,10 @@ SAMPLE = (
 NOWHERE = {
     "macOS 10.9 x86_64": "codex_cli_bin/vendor/bin/codex needs macOS 10.12",
     "Windows 32-bit": "no release target for windows x86",
-    # As in the real 0.169.0 linux-arm64 package, the synthetic one's rg is glibc-linked (GLIBC_2.18).
-    "musl 1.2 aarch64": "codex_cli_bin/vendor/codex-path/rg needs glibc",
-    "glibc 2.17 aarch64": "codex_cli_bin/vendor/codex-path/rg needs glibc 2.18",
+    "glibc 2.31 armv7l": "no release target for linux armv7l",
 }
+AARCH64_FULL = "manylinux_2_18_aarch64.whl"
+AARCH64_LEAN = "musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
 
 
 def test_pip_picks_the_target_wheel_on_each_platform_and_none_where_nothing_runs(
@@ -142,6 +142,40 @@ def test_pip_picks_the_target_wheel_on_each_platform_and_none_where_nothing_runs
     for name, reason in NOWHERE.items():
         assert results[name].picked == {}
         assert results[name].detail == f"none installs, as expected ({reason})"
+
+
+def test_aarch64_linux_gets_the_full_wheel_where_rg_runs_and_the_lean_one_elsewhere(
+    synthetic_dist: Path, pinned_version: CodexVersion
+) -> None:
+    """As in the real 0.169.0 linux-arm64 package, the synthetic one's rg is glibc-linked (GLIBC_2.18) and its
+    codex static: musl and glibc 2.17 get the lean wheel (without rg), glibc 2.18+ the full one."""
+    lean_on = ("musl 1.1 aarch64", "musl 1.2 aarch64", "glibc 2.17 aarch64")
+    full_on = ("glibc 2.28 aarch64", "glibc 2.39 aarch64")
+    results = {
+        r.platform.name: r
+        for r in check_resolution(synthetic_dist, pinned_version, [PLATFORMS[n] for n in (*lean_on, *full_on)])
+    }
+    assert all(r.ok for r in results.values()), {n: r.detail for n, r in results.items()}
+    for name in lean_on:
+        assert results[name].picked["openai-codex-cli-bin"].endswith(AARCH64_LEAN), name
+        assert results[name].detail.endswith(f"{AARCH64_LEAN} (without codex-path/rg)")
+    for name in full_on:
+        assert results[name].picked["openai-codex-cli-bin"].endswith(AARCH64_FULL), name
+        assert results[name].detail.endswith(AARCH64_FULL)
+
+
+def test_a_lean_wheel_that_keeps_a_glibc_helper_is_caught_on_musl(
+    dist_copy: Path, pinned_version: CodexVersion
+) -> None:
+    """The expectation comes from each wheel's binaries: a musl-tagged wheel holding the glibc rg installs on
+    Alpine, where that rg cannot start, so the musl row fails."""
+    (lean,) = dist_copy.glob(f"*{AARCH64_LEAN}")
+    rg = make_elf("aarch64", static=False, libc="glibc", glibc_versions=("2.17", "2.18"))
+    lean.unlink()
+    bad = write_runtime_wheel(dist_copy, pinned_version.pep440, AARCH64_LEAN.removesuffix(".whl"), rg, "codex")
+    (result,) = check_resolution(dist_copy, pinned_version, [PLATFORMS["musl 1.1 aarch64"]])
+    assert not result.ok
+    assert result.detail.startswith(f"picked {bad.name}, but none may install (codex_cli_bin/vendor/")
 
 
 def test_a_macos_wheel_tagged_below_its_binary_is_caught(dist_copy: Path, pinned_version: CodexVersion) -> None:

@@ -172,7 +172,13 @@ def test_an_aarch64_binary_that_cannot_start_fails_its_rows(synthetic_dist: Path
     files = read_release_files(synthetic_dist, pinned_version)
     report = SmokeReport()
     check_emulated_aarch64(files, report, "required")
-    assert [row.check for row in report.rows] == ["codex --version", "app-server initialize"]
+    full, lean = "(manylinux_2_18_aarch64)", "(musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64)"
+    assert [row.check for row in report.rows] == [
+        f"codex --version {full}",
+        f"app-server initialize {full}",
+        f"codex --version {lean}",
+        f"app-server initialize {lean}",
+    ]
     assert all(row.ok is False for row in report.rows)
 
 
@@ -225,6 +231,16 @@ def test_smoke_passes_on_the_pinned_release(pinned_release: Path, pinned_version
         assert check in ok_rows, output
     assert str(REPO_ROOT) not in rows["isolated venv"][2]
     assert f"codex-cli {pinned_version.semver}" in output
-    if HAS_AARCH64:
-        assert "app-server initialize" in ok_rows
+    # the aarch64 grid: musl and glibc 2.17 get the lean wheel (without rg), glibc 2.28+ the full one
+    lean = "musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64"
+    for name in ("musl 1.1 aarch64", "musl 1.2 aarch64", "glibc 2.17 aarch64"):
+        assert name in ok_rows, output
+        assert rows[name][2].endswith(f"{lean}.whl (without codex-path/rg)"), output
+    for name in ("glibc 2.28 aarch64", "glibc 2.39 aarch64"):
+        assert name in ok_rows, output
+        assert rows[name][2].endswith("manylinux_2_18_aarch64.whl"), output
+    if HAS_AARCH64:  # both aarch64 wheels' codex run under qemu, the lean (musl-tagged) one too
+        for label in ("(manylinux_2_18_aarch64)", f"({lean})"):
+            assert f"codex --version {label}" in ok_rows, output
+            assert f"app-server initialize {label}" in ok_rows, output
         assert "aarch64)" in output

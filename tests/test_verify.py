@@ -33,13 +33,16 @@ def _build(staging: Path, out: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def hatchling_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Six runtime wheels built by hatchling from synthetic platform packages."""
+    """Six full runtime wheels built by hatchling from synthetic platform packages (STAGING_DIR is the full
+    variant), plus the lean aarch64 Linux wheel that only ``--wheel-dir`` writes."""
     root = tmp_path_factory.mktemp("dist-src")
     dist = root / "dist"
     for target in TARGETS:
         package = write_platform_package(root / "pkg" / target.triple, target.triple)
-        stage_runtime(root / "stage" / target.triple, package, V)
+        staged = stage_runtime(root / "stage" / target.triple, package, V, wheel_dir=root / "ours" / target.triple)
         _build(root / "stage" / target.triple, dist, "--wheel")
+        for lean in staged.wheels[1:]:
+            shutil.copyfile(lean, dist / lean.name)
     return dist
 
 
@@ -66,7 +69,7 @@ def faults(dist: Path) -> list[str]:
 def test_a_complete_dist_verifies(dist: Path) -> None:
     report = verify_dist(dist, V)
     assert report.ok, report.table()
-    assert len(report.artifacts) == 6
+    assert len(report.artifacts) == len(TARGETS) + 1  # aarch64 Linux: full and lean
     assert {a.target for a in report.artifacts} == {t.triple for t in TARGETS}
     assert "verify: OK" in report.table()
 
@@ -133,3 +136,74 @@ def test_cli_prints_a_table_and_fails(dist: Path) -> None:
     assert "no runtime wheel for x86_64-unknown-linux-musl" in bad.output
     sdk = CliRunner().invoke(main, ["verify", str(dist), "--codex-version", "0.169.0", "--require-sdk"])
     assert "no SDK wheel for 0.169.0" in sdk.output
+
+
+# ------------------------------------------------------------------------- a target's full + lean pair
+ARM_FULL = "openai_codex_cli_bin-0.169.0-py3-none-manylinux_2_18_aarch64.whl"
+ARM_LEAN = (
+    "openai_codex_cli_bin-0.169.0-py3-none-musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
+)
+
+
+def _retag(source: Path, dest: Path, platform_tag: str) -> None:
+    """``source`` under another platform tag (file name and WHEEL), contents unchanged."""
+    shutil.copyfile(source, dest)
+    tag_lines = "".join(f"Tag: py3-none-{part}\n" for part in platform_tag.split("."))
+
+    def edit(info: zipfile.ZipInfo, data: bytes) -> tuple[zipfile.ZipInfo, bytes]:
+        if info.filename.endswith("/WHEEL"):
+            kept = [line for line in data.decode().splitlines(keepends=True) if not line.startswith("Tag:")]
+            data = ("".join(kept) + tag_lines).encode()
+        return info, data
+
+    rewrite(dest, edit)
+
+
+def test_the_full_and_lean_pair_verifies(dist_copy: Path) -> None:
+    report = verify_dist(dist_copy, V)
+    assert report.ok, report.table()
+    arm = sorted(a.file for a in report.artifacts if a.target == "aarch64-unknown-linux-musl")
+    assert arm == [ARM_FULL, ARM_LEAN]
+
+
+def test_a_missing_lean_wheel_is_a_fault(dist_copy: Path) -> None:
+    (dist_copy / ARM_LEAN).unlink()
+    found = " | ".join(faults(dist_copy))
+    assert "no lean runtime wheel for aarch64-unknown-linux-musl" in found
+    assert "holds codex-path/rg, which narrows its tags to manylinux_2_18_aarch64" in found
+
+
+def test_a_lean_wheel_that_still_holds_the_helper_is_refused(dist_copy: Path) -> None:
+    (dist_copy / ARM_LEAN).unlink()
+    _retag(
+        dist_copy / ARM_FULL, dist_copy / ARM_LEAN, "musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64"
+    )
+    found = " | ".join(faults(dist_copy))
+    assert (
+        f"{ARM_LEAN} is not the lean variant of {ARM_FULL}: it should hold everything but codex-path/rg and still "
+        "holds codex-path/rg" in found
+    )
+    assert "tag musllinux_1_1_aarch64: codex_cli_bin/vendor/codex-path/rg is an ELF aarch64 executable" in found
+
+
+def test_a_second_wheel_that_is_not_a_lean_variant_is_refused(dist_copy: Path) -> None:
+    other = dist_copy / LINUX_WHEEL.replace(
+        "musllinux_1_1_x86_64.manylinux_2_17_x86_64.manylinux2014_x86_64", "manylinux_2_28_x86_64"
+    )
+    _retag(dist_copy / LINUX_WHEEL, other, "manylinux_2_28_x86_64")
+    found = " | ".join(faults(dist_copy))
+    assert (
+        f"2 runtime wheels for x86_64-unknown-linux-musl ({other.name} and {LINUX_WHEEL}), but its binaries give one "
+        "wheel (no optional helper narrows the tags)"
+    ) in found
+
+
+def test_a_lean_wheel_whose_helpers_file_lies_is_refused(dist_copy: Path) -> None:
+    def edit(info: zipfile.ZipInfo, data: bytes) -> tuple[zipfile.ZipInfo, bytes]:
+        if info.filename == "codex_cli_bin/bundled-helpers.json":
+            data = data.replace(b'"lean"', b'"full"')
+        return info, data
+
+    rewrite(dist_copy / ARM_LEAN, edit)
+    found = " | ".join(faults(dist_copy))
+    assert "codex_cli_bin/bundled-helpers.json says variant 'full'" in found

@@ -59,13 +59,13 @@ class UploadPlan:
 
 
 def plan_uploads(dist_dir: Path, version: CodexVersion) -> UploadPlan:
-    """Sort ``dist_dir`` into the runtime batch (six wheels) and the SDK batch (wheel + sdist).
+    """Sort ``dist_dir`` into the runtime batch (every target's wheels) and the SDK batch (wheel + sdist).
 
     Refuses, before anything is uploaded: a runtime sdist, a missing runtime target, a missing SDK wheel
     or sdist, an SDK whose runtime pin is not exactly ``==V``, and files of another version.
     """
     files = read_release_files(dist_dir, version)
-    runtime = files.require_all_runtime_wheels()
+    files.require_all_runtime_wheels()
     wheel = files.require_sdk_wheel()
     files.sdk_runtime_requirement()
     if files.sdk_sdist is None:
@@ -73,7 +73,7 @@ def plan_uploads(dist_dir: Path, version: CodexVersion) -> UploadPlan:
             f"no SDK sdist openai_codex-{version}.tar.gz in {dist_dir}: build it with "
             "`codex-release stage-sdk STAGING --dist-dir DIST`"
         )
-    return UploadPlan(version, tuple(sorted(runtime.values())), (wheel, files.sdk_sdist))
+    return UploadPlan(version, files.all_runtime_wheels(), (wheel, files.sdk_sdist))
 
 
 def stage_publish(dist_dir: Path, version: CodexVersion, out_dir: Path) -> UploadPlan:

@@ -1,6 +1,7 @@
 """The main job: a local release of one Codex version into a dist directory.
 
-fetch (cached) -> stage + write one runtime wheel per target -> SDK wheel + sdist -> SHA256SUMS and
+fetch (cached) -> stage + write each target's runtime wheels (full, plus lean where an optional
+``codex-path/`` helper narrows the tags, :mod:`codex_release.variants`) -> SDK wheel + sdist -> SHA256SUMS and
 ``manifest.json`` -> verify -> smoke (fresh venv, offline install, a real turn on the real binary).
 Everything is built in a temporary directory beside DIST and moved into place only when verification
 and smoke passed, so a failed release leaves DIST as it was.
@@ -51,8 +52,14 @@ def file_sha256(path: Path) -> str:
     return hasher.hexdigest()
 
 
-def checksum_texts(dist: Path, targets_by_file: dict[str, str]) -> dict[str, str]:
-    """The texts of ``SHA256SUMS`` and ``manifest.json`` (file, size, sha256, tags, target) for ``dist``."""
+def checksum_texts(
+    dist: Path, targets_by_file: dict[str, str], variants_by_file: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The texts of ``SHA256SUMS`` and ``manifest.json`` (file, size, sha256, tags, target, variant) for ``dist``.
+
+    ``variant`` is ``full`` or ``lean`` for a runtime wheel (:mod:`codex_release.variants`), else null.
+    """
+    variants = variants_by_file or {}
     entries = []
     for path in sorted(p for p in dist.iterdir() if p.suffix == ".whl" or p.name.endswith(".tar.gz")):
         digest = file_sha256(path)
@@ -64,6 +71,7 @@ def checksum_texts(dist: Path, targets_by_file: dict[str, str]) -> dict[str, str
                 "sha256": digest,
                 "tags": tags,
                 "target": targets_by_file.get(path.name),
+                "variant": variants.get(path.name),
             }
         )
     return {
@@ -72,9 +80,11 @@ def checksum_texts(dist: Path, targets_by_file: dict[str, str]) -> dict[str, str
     }
 
 
-def write_checksums(dist: Path, targets_by_file: dict[str, str]) -> None:
-    """Write ``SHA256SUMS`` and ``manifest.json`` (file, size, sha256, tags, target) for ``dist``."""
-    for name, text in checksum_texts(dist, targets_by_file).items():
+def write_checksums(
+    dist: Path, targets_by_file: dict[str, str], variants_by_file: dict[str, str] | None = None
+) -> None:
+    """Write ``SHA256SUMS`` and ``manifest.json`` (file, size, sha256, tags, target, variant) for ``dist``."""
+    for name, text in checksum_texts(dist, targets_by_file, variants_by_file).items():
         (dist / name).write_text(text, encoding="utf-8")
 
 
@@ -126,19 +136,22 @@ def build_release(
             echo(f"fetching {len(targets)} platform packages of Codex {version.tag} (cached after the first run)")
             sources = fetch_runtime(version, targets, work / "fetched")
             targets_by_file: dict[str, str] = {}
+            variants_by_file: dict[str, str] = {}
             for target, source in sources.items():
                 staged = stage_runtime(
                     work / "staging" / target.triple, source, version, wheel_dir=out, progress=progress
                 )
                 assert staged.wheel is not None
-                targets_by_file[staged.wheel.name] = target.triple
-                echo(f"  {target.triple:28} -> {staged.wheel.name}")
+                for variant, wheel in zip(staged.variants, staged.wheels, strict=True):
+                    targets_by_file[wheel.name] = target.triple
+                    variants_by_file[wheel.name] = variant.name
+                    echo(f"  {target.triple:28} -> {wheel.name} ({variant.name})")
             if with_sdk:
                 from codex_release.stage_sdk import stage_sdk
 
                 stage_sdk(work / "staging" / "sdk", version, dist_dir=out)
                 echo("  SDK wheel and sdist built")
-            write_checksums(out, targets_by_file)
+            write_checksums(out, targets_by_file, variants_by_file)
             report = verify_dist(out, version, require_sdk=with_sdk, limits=limits)
             echo(report.table())
             if not report.ok:

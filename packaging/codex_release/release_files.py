@@ -21,6 +21,8 @@ from codex_release.versions import CodexVersion
 
 __all__ = ["ReleaseFiles", "read_release_files", "target_of_platform_tags"]
 
+_MAX_WHEELS_PER_TARGET = 2
+
 
 def target_of_platform_tags(platforms: set[str]) -> Target | None:
     """The release target a runtime wheel's platform tags are for (``None`` when they disagree or fit none)."""
@@ -53,7 +55,9 @@ class ReleaseFiles:
 
     dist_dir: Path
     version: CodexVersion
-    runtime_wheels: dict[Target, Path]
+    runtime_wheels: dict[Target, tuple[Path, ...]]
+    """Each target's runtime wheels, sorted by name: one, or two where a lean variant leaves out an optional
+    helper (:mod:`codex_release.variants`; ``verify`` judges whether a pair really is full + lean)."""
     sdk_wheel: Path | None
     sdk_sdist: Path | None
 
@@ -65,7 +69,11 @@ class ReleaseFiles:
             )
         return self.sdk_wheel
 
-    def require_all_runtime_wheels(self) -> dict[Target, Path]:
+    def all_runtime_wheels(self) -> tuple[Path, ...]:
+        """Every runtime wheel, sorted by name."""
+        return tuple(sorted(path for paths in self.runtime_wheels.values() for path in paths))
+
+    def require_all_runtime_wheels(self) -> dict[Target, tuple[Path, ...]]:
         missing = [t.triple for t in TARGETS if t not in self.runtime_wheels]
         if missing:
             raise ReleaseError(
@@ -99,15 +107,16 @@ class ReleaseFiles:
 def read_release_files(dist_dir: Path, version: CodexVersion) -> ReleaseFiles:
     """Sort the release files of ``version`` in ``dist_dir``.
 
-    Refused: a missing directory, a runtime sdist (the runtime is wheel-only), two runtime wheels for one
-    target, and files of our two distributions at another version (a stale dist would test the wrong
-    thing), an entry named like an artifact that is not a regular file. Files of other projects and
+    Refused: a missing directory, a runtime sdist (the runtime is wheel-only), more than two runtime wheels
+    for one target (full and lean are the most a target gives; whether two are really full and lean is
+    ``verify``'s judgement), files of our two distributions at another version (a stale dist would test
+    the wrong thing), an entry named like an artifact that is not a regular file. Files of other projects and
     non-package files (``SHA256SUMS``, ``manifest.json``) are ignored.
     """
     listing = list_dist(dist_dir)
     if listing.faults:
         raise ReleaseError(f"{dist_dir}: {listing.faults[0]}")
-    runtime: dict[Target, Path] = {}
+    runtime: dict[Target, list[Path]] = {}
     sdk_wheel: Path | None = None
     sdk_sdist: Path | None = None
     for file in listing.files:
@@ -127,11 +136,17 @@ def read_release_files(dist_dir: Path, version: CodexVersion) -> ReleaseFiles:
             target = target_of_platform_tags({t.platform for t in tags})
             if target is None:
                 raise ReleaseError(f"{path.name} is tagged for no single release target: rebuild it with stage-runtime")
-            if target in runtime:
-                raise ReleaseError(f"two runtime wheels for {target.triple}: {runtime[target].name} and {path.name}")
-            runtime[target] = path
+            found = runtime.setdefault(target, [])
+            if len(found) == _MAX_WHEELS_PER_TARGET:
+                names = ", ".join(p.name for p in (*found, path))
+                raise ReleaseError(
+                    f"more than {_MAX_WHEELS_PER_TARGET} runtime wheels for {target.triple} ({names}): a target "
+                    f"gives a full and at most one lean wheel; delete the stray ones or rebuild {dist_dir}"
+                )
+            found.append(path)
         elif file.kind == "wheel":
             sdk_wheel = path
         else:
             sdk_sdist = path
-    return ReleaseFiles(dist_dir, version, runtime, sdk_wheel, sdk_sdist)
+    wheels = {target: tuple(sorted(paths)) for target, paths in runtime.items()}
+    return ReleaseFiles(dist_dir, version, wheels, sdk_wheel, sdk_sdist)

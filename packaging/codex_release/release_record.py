@@ -37,7 +37,8 @@ def write_release_record(dist_dir: Path, report: VerifyReport) -> dict[str, str]
         raise ReleaseError(f"{dist_dir} did not verify: no SHA256SUMS or manifest.json written")
     dist = check_place(dist_dir, label="DIST_DIR", in_checkout="ignored")
     with hold(dist / SUMS_FILE, label="SHA256SUMS"):
-        texts = checksum_texts(dist, _targets(report))
+        variants = {artifact.file: artifact.variant for artifact in report.artifacts if artifact.variant}
+        texts = checksum_texts(dist, _targets(report), variants)
         listed = {entry["file"] for entry in json.loads(texts[MANIFEST_FILE])["artifacts"]}
         verified = {artifact.file for artifact in report.artifacts}
         if listed != verified:

@@ -2,10 +2,12 @@
 
 For every :data:`USER_PLATFORMS` entry, pip resolves the release with
 ``pip install --dry-run --report - --only-binary=:all: --platform ... --python-version ...`` and must
-pick exactly the runtime wheel of its OS and CPU when every binary in that wheel can start there, and
-nothing otherwise (macOS 10.9 on x86_64, whose binaries need 10.12; 32-bit Windows; 32-bit ARM Linux;
-glibc 2.17 or musl aarch64 for a package whose ``rg`` needs glibc 2.18). "Can start" is judged from the
-binaries' own headers (:func:`why_not_runs`), never from the wheel's tags, so a wheel tagged wider than
+pick, among the runtime wheels of its OS and CPU whose every binary can start there, the most complete
+one (the most binaries: the full wheel over the lean one that leaves out an optional helper, see
+:mod:`codex_release.variants`), and nothing when there is none (macOS 10.9 on x86_64, whose binaries need
+10.12; 32-bit Windows; 32-bit ARM Linux). So glibc 2.28 aarch64 must get the full wheel with ``rg`` (it
+needs glibc 2.18), musl and glibc 2.17 aarch64 the lean one without it. "Can start" is judged from the
+binaries' own headers (:func:`why_not_runs`), never from the wheels' tags, so a wheel tagged wider than
 its binaries (``macosx_10_9`` on a 10.12 binary) or narrower (``musllinux`` only for a static binary)
 fails the check.
 
@@ -33,7 +35,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from packaging.tags import mac_platforms
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from codex_release.archives import WheelArchive
 from codex_release.binaries import BinaryInfo, format_of, inspect_bytes
@@ -41,7 +43,7 @@ from codex_release.errors import ReleaseError
 from codex_release.fresh_venv import isolated_pip_env, pip_error, run_pip
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.release_files import ReleaseFiles, read_release_files
-from codex_release.targets import TARGETS, Target, get_target
+from codex_release.targets import TARGETS, Target
 from codex_release.versions import CodexVersion
 
 __all__ = [
@@ -163,23 +165,41 @@ def why_not_runs(info: BinaryInfo, platform: UserPlatform) -> str | None:
 
 @dataclass(frozen=True)
 class Expectation:
-    """The runtime wheel that must install on a platform (``file`` ``None``: none may), and why."""
+    """The runtime wheel that must install on a platform (``file`` ``None``: none may), and why.
+
+    ``reason`` says why none may install; for a wheel that lacks what another wheel of the target holds
+    (the lean one), what it lacks (``without codex-path/rg``)."""
 
     file: str | None
     reason: str
 
 
+def _short(name: str) -> str:
+    return name.removeprefix("codex_cli_bin/vendor/")
+
+
 def expected_runtime(
-    platform: UserPlatform, wheels: dict[Target, Path], binaries: dict[Target, list[BinaryInfo]]
+    platform: UserPlatform, wheels: dict[Target, tuple[Path, ...]], binaries: dict[Path, list[BinaryInfo]]
 ) -> Expectation:
-    """What pip must pick on ``platform``: the wheel of its OS and CPU if every binary in it can start."""
+    """What pip must pick on ``platform``: of the wheels of its OS and CPU whose every binary can start
+    there, the one with the most binaries (full over lean); none when no wheel's binaries all start."""
     target = next((t for t in wheels if t.os == platform.os and t.arch == platform.arch), None)
     if target is None:
         return Expectation(None, f"no release target for {platform.os} {platform.arch}")
-    blockers = [why for info in binaries[target] if (why := why_not_runs(info, platform)) is not None]
-    if blockers:
-        return Expectation(None, blockers[0])
-    return Expectation(wheels[target].name, "")
+    blocked: list[str] = []
+    runnable: list[Path] = []
+    for wheel in wheels[target]:
+        blockers = [why for info in binaries[wheel] if (why := why_not_runs(info, platform)) is not None]
+        if blockers:
+            blocked.append(blockers[0])
+        else:
+            runnable.append(wheel)
+    if not runnable:
+        return Expectation(None, blocked[0])
+    chosen = max(runnable, key=lambda wheel: (len(binaries[wheel]), wheel.name))
+    most = {info.name for wheel in wheels[target] for info in binaries[wheel]}
+    lacks = sorted(_short(name) for name in most - {info.name for info in binaries[chosen]})
+    return Expectation(chosen.name, f"without {', '.join(lacks)}" if lacks else "")
 
 
 def wheel_binaries(wheel: Path) -> list[BinaryInfo]:
@@ -215,7 +235,9 @@ class Resolution:
             return self.error
         runtime = self.picked.get(RUNTIME_DISTRIBUTION)
         if self.ok:
-            return runtime or f"none installs, as expected ({self.expected.reason})"
+            if runtime is None:
+                return f"none installs, as expected ({self.expected.reason})"
+            return f"{runtime} ({self.expected.reason})" if self.expected.reason else runtime
         if self.expected.file is None:
             return f"picked {runtime}, but none may install ({self.expected.reason})"
         return f"picked {runtime or 'nothing'}, expected {self.expected.file}"
@@ -276,9 +298,10 @@ def check_resolution(
     files = read_release_files(dist_dir, version)
     wheels = files.require_all_runtime_wheels()
     files.sdk_runtime_requirement()
+    every = files.all_runtime_wheels()
     with ThreadPoolExecutor(max_workers=2) as pool:
         try:
-            binaries = dict(zip(wheels, pool.map(wheel_binaries, wheels.values()), strict=True))
+            binaries = dict(zip(every, pool.map(wheel_binaries, every), strict=True))
         except OSError as exc:
             raise ReleaseError(f"cannot read a runtime wheel in {dist_dir}: {exc}: rebuild it") from None
         expectations = [expected_runtime(p, wheels, binaries) for p in platforms]
@@ -300,28 +323,67 @@ def _target_platform(target: Target) -> UserPlatform:
     return max(candidates, key=lambda p: p.version)
 
 
+def _pip_pick(wheels: Sequence[Path], platform: UserPlatform) -> Path | None:
+    """The wheel pip prefers on ``platform``: the one whose best tag comes first in the platform's list."""
+    order = {tag: rank for rank, tag in enumerate(platform.platforms)}
+    ranked = [
+        (min(ranks), wheel.name, wheel)
+        for wheel in wheels
+        if (ranks := [order[t.platform] for t in parse_wheel_filename(wheel.name)[3] if t.platform in order])
+    ]
+    return min(ranked)[2] if ranked else None
+
+
+def _checks(files: ReleaseFiles | None) -> list[tuple[str, UserPlatform, str | None]]:
+    """(label, platform, expected file) per runtime wheel to look for on the index.
+
+    Without DIST one per target, on its most capable platform. With DIST one per wheel: the first on the
+    target's most capable platform (labelled by the triple), another (the lean one) on a listed platform of
+    the target where pip must pick it (``aarch64-unknown-linux-musl on musl 1.2 aarch64``).
+    """
+    if files is None:
+        return [(t.triple, _target_platform(t), None) for t in TARGETS]
+    checks: list[tuple[str, UserPlatform, str | None]] = []
+    for target, wheels in files.require_all_runtime_wheels().items():
+        main = _target_platform(target)
+        found = {wheel.name for wheel in wheels}
+        first = _pip_pick(wheels, main)
+        checks.append((target.triple, main, first.name if first else wheels[0].name))
+        found.discard(checks[-1][2] or "")
+        others = [p for p in USER_PLATFORMS if p.os == target.os and p.arch == target.arch and p != main]
+        for platform in sorted(others, key=lambda p: (p.libc != "musl", p.version)):
+            picked = _pip_pick(wheels, platform)
+            if picked is not None and picked.name in found:
+                found.discard(picked.name)
+                checks.append((f"{target.triple} on {platform.name}", platform, picked.name))
+        if found:
+            raise ReleaseError(
+                f"no listed user platform installs {', '.join(sorted(found))} (its tags lose to the other wheel of "
+                f"{target.triple} everywhere): rebuild {files.dist_dir}"
+            )
+    return checks
+
+
 def index_visibility(
     version: CodexVersion, *, index_url: str | None, dist_dir: Path | None
 ) -> dict[str, tuple[bool, str]]:
-    """For each target: does the index serve the runtime wheel of ``version`` (and is it DIST's file)?"""
-    expected: dict[str, str] = {}
-    if dist_dir is not None:
-        files = read_release_files(dist_dir, version)
-        expected = {t.triple: p.name for t, p in files.require_all_runtime_wheels().items()}
+    """For each runtime wheel: does the index serve it (and is it DIST's file)? Keyed by target (and, for a
+    target's second wheel, the platform it was resolved on)."""
+    checks = _checks(read_release_files(dist_dir, version) if dist_dir is not None else None)
     source = ["--index-url", index_url] if index_url else []
 
-    def one(triple: str) -> tuple[str, tuple[bool, str]]:
-        platform = _target_platform(get_target(triple))
+    def one(check: tuple[str, UserPlatform, str | None]) -> tuple[str, tuple[bool, str]]:
+        label, platform, expected = check
         picked, error = _dry_run([f"{RUNTIME_DISTRIBUTION}=={version}"], platform, source)
         if picked is None:
-            return triple, (False, error)
+            return label, (False, error)
         name = picked.get(RUNTIME_DISTRIBUTION, "")
-        if triple in expected and name != expected[triple]:
-            return triple, (False, f"index serves {name}, expected {expected[triple]}")
-        return triple, (True, name)
+        if expected is not None and name != expected:
+            return label, (False, f"index serves {name}, expected {expected}")
+        return label, (True, name)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, [t.triple for t in TARGETS]))
+        return dict(pool.map(one, checks))
 
 
 def wait_for_index(

@@ -12,7 +12,8 @@
    the text of the fake model server that this process runs on loopback.
 3. **Resolve** (optional): the resolver dry runs of :mod:`codex_release.resolution` for every platform.
 4. **Emulate** (optional): the aarch64 Linux runtime under ``qemu-user-static`` (or binfmt, or natively
-   on an aarch64 host): ``--version`` and an app-server ``initialize`` round trip.
+   on an aarch64 host): ``--version`` and an app-server ``initialize`` round trip, from every aarch64
+   Linux wheel (the full one with ``rg`` and the lean, musl-tagged one without it).
 
 The result is a table; any failed row makes the command exit non-zero.
 """
@@ -152,10 +153,15 @@ def dependency_wheelhouse(files: ReleaseFiles, wheelhouse: Path | None = None) -
 
 
 def _host_runtime_wheel(files: ReleaseFiles) -> Path:
-    supported = {str(tag) for tag in sys_tags()}
-    for wheel in files.runtime_wheels.values():
-        if any(str(tag) in supported for tag in parse_wheel_filename(wheel.name)[3]):
-            return wheel
+    """The runtime wheel pip installs here: of those with a supported tag, the one whose best tag ranks first."""
+    rank = {str(tag): index for index, tag in enumerate(sys_tags())}
+    ranked = [
+        (min(ranks), wheel.name, wheel)
+        for wheel in files.all_runtime_wheels()
+        if (ranks := [rank[str(tag)] for tag in parse_wheel_filename(wheel.name)[3] if str(tag) in rank])
+    ]
+    if ranked:
+        return min(ranked)[2]
     machine = f"{sys.platform} {platform.machine()}"
     raise ReleaseError(
         f"{files.dist_dir} has no runtime wheel that installs on this machine ({machine}): "
@@ -270,11 +276,24 @@ def check_emulated_aarch64(files: ReleaseFiles, report: SmokeReport, mode: Emula
         hint = "install qemu-user-static (apt-get install qemu-user-static) to run it"
         report.add(section, "emulated runtime", False if mode == "required" else None, f"no aarch64 launcher: {hint}")
         return
-    wheel = files.runtime_wheels.get(get_target("aarch64-unknown-linux-musl"))
-    if wheel is None:
+    wheels = files.runtime_wheels.get(get_target("aarch64-unknown-linux-musl"), ())
+    if not wheels:
         report.add(section, "emulated runtime", False, f"no aarch64 Linux runtime wheel in {files.dist_dir}")
         return
     how = "natively" if not launcher else f"under {Path(launcher[0]).name}"
+    for wheel in wheels:
+        label = "" if len(wheels) == 1 else f" ({_platform_field(wheel)})"
+        _run_emulated(files, wheel, launcher, how, label, report)
+
+
+def _platform_field(wheel: Path) -> str:
+    return wheel.name.removesuffix(".whl").rsplit("-", 1)[-1]
+
+
+def _run_emulated(
+    files: ReleaseFiles, wheel: Path, launcher: list[str], how: str, label: str, report: SmokeReport
+) -> None:
+    section = "aarch64 linux"
     with tempfile.TemporaryDirectory(prefix="codex-aarch64-") as tmp_name:
         tmp = Path(tmp_name)
         vendor = _extract_vendor(wheel, tmp / "vendor")
@@ -284,10 +303,12 @@ def check_emulated_aarch64(files: ReleaseFiles, report: SmokeReport, mode: Emula
         try:
             version = processes.run([*launcher, str(codex), "--version"], timeout=300)
         except processes.ChildTimeout as exc:
-            report.add(section, "codex --version", False, str(exc))
+            report.add(section, f"codex --version{label}", False, str(exc))
             return
         text = version.stdout.strip()
-        report.add(section, "codex --version", text == expected, f"{text or version.stderr.strip()[-200:]} ({how})")
+        report.add(
+            section, f"codex --version{label}", text == expected, f"{text or version.stderr.strip()[-200:]} ({how})"
+        )
         (tmp / "home").mkdir()
         request = {"id": 1, "method": "initialize", "params": {"clientInfo": {"name": "smoke", "version": "0"}}}
         try:
@@ -299,13 +320,13 @@ def check_emulated_aarch64(files: ReleaseFiles, report: SmokeReport, mode: Emula
                 env=clean_env({"CODEX_HOME": str(tmp / "home")}),
             )
         except processes.ChildTimeout as exc:
-            report.add(section, "app-server initialize", False, f"no answer: {exc}")
+            report.add(section, f"app-server initialize{label}", False, f"no answer: {exc}")
             return
         answer = _initialize_answer(served.stdout)
         agent = str(answer.get("userAgent", "")) if answer else ""
         ok = files.version.semver in agent and "aarch64" in agent
         detail = f"userAgent {agent!r} ({how})" if answer else f"no initialize result: {served.stderr.strip()[-200:]}"
-        report.add(section, "app-server initialize", ok, detail)
+        report.add(section, f"app-server initialize{label}", ok, detail)
 
 
 def _initialize_answer(stdout: str) -> dict[str, object] | None:
@@ -379,11 +400,11 @@ def _install_and_run(
     version, dist_dir = files.version, files.dist_dir
     host_wheel = _host_runtime_wheel(files)
     if expect_target is not None:
-        wanted = files.runtime_wheels.get(get_target(expect_target))
+        wanted = files.runtime_wheels.get(get_target(expect_target), ())
         report.add(
             "install",
             f"runtime wheel for {expect_target}",
-            wanted == host_wheel,
+            host_wheel in wanted,
             f"this machine installs {host_wheel.name}",
         )
     with _scratch("codex-smoke-venv-") as scratch:

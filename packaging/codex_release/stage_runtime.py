@@ -4,6 +4,13 @@ The staging directory is the ``runtime/`` template with the version and the plat
 and the platform package under ``src/codex_cli_bin/vendor/``. ``python -m build --wheel STAGING``
 builds it with hatchling; :func:`codex_release.wheel_writer.write_wheel` writes the same wheel faster.
 
+A target may give two wheels (:mod:`codex_release.variants`): where an optional ``codex-path/`` helper
+needs more than the rest of the package (the aarch64 ``rg`` needs glibc 2.18, ``codex`` is static),
+``--wheel-dir`` also receives a *lean* wheel without that helper and with the wider tags, written by the
+same writer from a second staged tree (hard links of the first, minus the helper, with its own tags in
+``pyproject.toml``), so it is as reproducible as the first. STAGING_DIR itself is always the *full*
+variant: ``python -m build --wheel STAGING_DIR`` builds the wheel with every helper.
+
 The staging directory is assembled in a sibling temporary directory and renamed into place only when
 every check passed, so a failure leaves nothing behind (:mod:`codex_release.staging`).
 
@@ -28,11 +35,12 @@ import tomlkit
 from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, needs_exec_bit, sniff_format
 from codex_release.errors import ReleaseError
 from codex_release.pins import repo_root
-from codex_release.platform_tags import check_requested_tags, derive_platform_tags
+from codex_release.platform_tags import check_requested_tags
 from codex_release.runtime_source import MANIFEST_NAME, RuntimeSource, copy_package, open_source, read_manifest
 from codex_release.sbom import SBOM_NAME, EmbeddedPackage, sbom_or_error
-from codex_release.staging import check_place, check_replaceable, hold, replace_when_done
+from codex_release.staging import check_place, check_replaceable, deferred_signals, hold, replace_when_done
 from codex_release.targets import TARGETS, Target, get_target
+from codex_release.variants import HELPERS_FILE, Variant, choose_variants, helpers_document
 from codex_release.versions import CodexVersion, parse_codex_version
 
 __all__ = ["SBOM_PATH", "StagedRuntime", "stage_runtime", "write_sbom"]
@@ -54,6 +62,11 @@ class StagedRuntime:
     platform_tags: tuple[str, ...]
     binaries: tuple[BinaryInfo, ...]
     wheel: Path | None = None
+    """The full wheel (``--wheel-dir``), built from STAGING_DIR."""
+    variants: tuple[Variant, ...] = ()
+    """``(full,)`` or ``(full, lean)``: the wheels this target gives (see :mod:`codex_release.variants`)."""
+    wheels: tuple[Path, ...] = ()
+    """Every wheel written into ``--wheel-dir``, one per variant, in the order of :attr:`variants`."""
 
     @property
     def platform_tag(self) -> str:
@@ -169,6 +182,7 @@ def _write_project(staging: Path, version: CodexVersion, tags: tuple[str, ...]) 
     document["project"]["version"] = version.pep440
     document["tool"]["hatch"]["build"]["hooks"]["custom"]["platform-tag"] = ".".join(tags)
     document["tool"]["hatch"]["build"]["targets"]["wheel"]["sbom-files"] = [SBOM_PATH.as_posix()]
+    pyproject.unlink()  # a new file: the lean tree's pyproject starts as a hard link of the full one's
     pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
 
 
@@ -197,8 +211,40 @@ def write_sbom(staging: Path, version: CodexVersion, target: Target, archive_sha
     document = sbom_or_error(version.pep440, EmbeddedPackage(npm_name, npm_version, archive_sha512), digests)
     path = staging / SBOM_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # in the lean tree it starts as a hard link of the full tree's SBOM
     path.write_bytes(document)
     return path
+
+
+def _write_helpers(staging: Path, variant: Variant, path_dir: str) -> None:
+    """Say in the package which pathDir helpers this tree holds and which it leaves out, and why."""
+    helpers = staging / VENDOR / path_dir
+    bundled = sorted(p.relative_to(staging / VENDOR).as_posix() for p in helpers.iterdir()) if helpers.is_dir() else []
+    target = staging / _TEMPLATE_PACKAGE / HELPERS_FILE
+    target.unlink(missing_ok=True)
+    target.write_text(helpers_document(variant, bundled), encoding="utf-8")
+
+
+def _link_or_copy(source: str, dest: str) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:  # a file system without hard links: a copy is as good, only slower
+        shutil.copy2(source, dest)
+
+
+def _lean_tree(work: Path, variant: Variant, version: CodexVersion, path_dir: str) -> Path:
+    """A second staged tree beside ``work`` (in the same scratch): hard links of ``work`` minus the omitted
+    helpers, with the lean tags and its own helpers file. Removed with the scratch."""
+    lean = work.parent / "lean"
+    shutil.copytree(work, lean, copy_function=_link_or_copy)
+    for name in variant.omitted:
+        (lean / VENDOR / name).unlink()
+    helpers = lean / VENDOR / path_dir
+    if helpers.is_dir() and not any(helpers.iterdir()):
+        helpers.rmdir()
+    _write_project(lean, version, variant.tags)
+    _write_helpers(lean, variant, path_dir)
+    return lean
 
 
 def _relocate(path: Path, work: Path, staging: Path) -> Path:
@@ -256,19 +302,34 @@ def stage_runtime(
                 resolved, archive_sha512 = _stage_package(opened, vendor, version, target, include_voice)
             binaries = tuple(inspect_tree(vendor))
             _check_exec_bits(source, vendor, binaries, resolved)
-            tags = (
-                check_requested_tags(platform_tag, binaries, resolved)
+            path_dir = read_manifest(vendor).path_dir
+            # A requested tag is one explicit wheel; otherwise the binaries choose full (+ lean).
+            variants = (
+                (Variant("full", check_requested_tags(platform_tag, binaries, resolved)),)
                 if platform_tag
-                else derive_platform_tags(binaries, resolved)
+                else choose_variants(binaries, resolved, path_dir=path_dir)
             )
+            tags = variants[0].tags
             _write_project(work, version, tags)
+            _write_helpers(work, variants[0], path_dir)
             write_sbom(work, version, resolved, archive_sha512)
-            wheel = None
+            written: list[Path] = []
             if wheels is not None:
                 # Written from the new tree before it is swapped in: a failed or interrupted wheel leaves
                 # STAGING_DIR as it was, and a concurrent run cannot swap another tree in underneath.
                 from codex_release.wheel_writer import write_wheel
 
-                wheel = write_wheel(work, wheels, progress=progress)
+                try:
+                    written.append(write_wheel(work, wheels, progress=progress))
+                    for variant in variants[1:]:
+                        lean = _lean_tree(work, variant, version, path_dir)
+                        write_sbom(lean, version, resolved, archive_sha512)  # the lean payload, its own SBOM
+                        written.append(write_wheel(lean, wheels, progress=progress))
+                except BaseException:
+                    with deferred_signals():  # all of the target's wheels or none
+                        for path in written:
+                            path.unlink(missing_ok=True)
+                    raise
         relocated = tuple(dataclasses.replace(info, path=_relocate(info.path, work, staging)) for info in binaries)
-    return StagedRuntime(staging, resolved, version, tags, relocated, wheel)
+    wheel = written[0] if written else None
+    return StagedRuntime(staging, resolved, version, tags, relocated, wheel, variants, tuple(written))

@@ -29,7 +29,7 @@ Arch = Literal["x86_64", "aarch64"]
 
 @dataclass(frozen=True)
 class Target:
-    """One Rust target triple that Codex ships and we build one runtime wheel for."""
+    """One Rust target triple that Codex ships and we build its runtime wheels for (one matrix job each)."""
 
     triple: str
     os: OperatingSystem
@@ -40,8 +40,17 @@ class Target:
     runner: str
     """A native GitHub-hosted runner label for smoke-testing the wheel."""
     expected_tags: tuple[str, ...]
-    """The platform tags the shipped binaries of this target are known to earn (checked by tests
-    and by ``verify`` against what the binaries actually say)."""
+    """The platform tags the shipped binaries of this target are known to earn: those of its full wheel
+    (checked by tests and by ``verify`` against what the binaries actually say)."""
+    lean_tags: tuple[str, ...] = ()
+    """The tags of the target's lean wheel, which leaves out an optional ``codex-path/`` helper that needs
+    more than ``codex`` (:mod:`codex_release.variants`); empty when the target gives one wheel. Known
+    values for tests and the docs: staging derives both from the binaries, never from this table."""
+
+    @property
+    def expected_wheels(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """``(variant, tags)`` of each wheel the target gives: ``full``, then ``lean`` if any."""
+        return (("full", self.expected_tags), *((("lean", self.lean_tags),) if self.lean_tags else ()))
 
     @property
     def executable_name(self) -> str:
@@ -53,7 +62,9 @@ class Target:
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
         data["expected_tags"] = list(self.expected_tags)
+        data["lean_tags"] = list(self.lean_tags)
         data["platform_tag"] = ".".join(self.expected_tags)
+        data["wheels"] = [{"variant": name, "platform_tag": ".".join(tags)} for name, tags in self.expected_wheels]
         return data
 
 
@@ -66,7 +77,8 @@ TARGETS: tuple[Target, ...] = (
     Target("aarch64-apple-darwin", "macos", "aarch64", "darwin-arm64", "", "macos-15", ("macosx_11_0_arm64",)),
     Target("x86_64-apple-darwin", "macos", "x86_64", "darwin-x64", "", "macos-15-intel", ("macosx_10_12_x86_64",)),
     # 0.169.0's linux-arm64 codex-path/rg is a dynamic glibc executable needing GLIBC_2.18 (codex itself
-    # is static): that wheel can only honestly be tagged manylinux_2_18.
+    # is static): the wheel holding it can only honestly be tagged manylinux_2_18, and a lean wheel without
+    # it serves musl and glibc 2.17 (Codex then uses the system's rg). One matrix job writes both.
     Target(
         "aarch64-unknown-linux-musl",
         "linux",
@@ -75,6 +87,7 @@ TARGETS: tuple[Target, ...] = (
         "",
         "ubuntu-24.04-arm",
         ("manylinux_2_18_aarch64",),
+        _linux("aarch64"),
     ),
     Target("x86_64-unknown-linux-musl", "linux", "x86_64", "linux-x64", "", "ubuntu-24.04", _linux("x86_64")),
     Target("aarch64-pc-windows-msvc", "windows", "aarch64", "win32-arm64", ".exe", "windows-11-arm", ("win_arm64",)),

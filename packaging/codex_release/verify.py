@@ -23,9 +23,11 @@ Sizes: every file against the index's per-file upload limit and the release's to
 project limit (:mod:`codex_release.index_limits`): a file the index would refuse fails here, before
 publishing starts.
 
-For the set: one runtime wheel per target, no runtime sdist, nothing at another version, no stray
-distribution, and entries named like artifacts that are not regular files (a FIFO ``x.whl``) reported
-without being opened (:mod:`codex_release.dist_folder`). ``twine check --strict`` on all.
+For the set: per target exactly the wheels its binaries call for (one, or full + lean where an optional
+``codex-path/`` helper narrows the tags: :func:`codex_release.variants.variant_faults`), no runtime
+sdist, nothing at another version, no stray distribution, and entries named like artifacts that are not
+regular files (a FIFO ``x.whl``) reported without being opened (:mod:`codex_release.dist_folder`).
+``twine check --strict`` on all.
 """
 
 from __future__ import annotations
@@ -54,12 +56,14 @@ from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.platform_tags import derive_platform_tags, tag_problem
 from codex_release.sbom import SBOM_DIR, check_sbom
 from codex_release.targets import TARGETS, Target, get_target
+from codex_release.variants import HELPERS_FILE, WheelFacts, variant_faults
 from codex_release.versions import CodexVersion, parse_codex_version
 
 __all__ = ["ArtifactReport", "VerifyReport", "verify_dist"]
 
 _PACKAGES = {RUNTIME_DISTRIBUTION: "codex_cli_bin", SDK_DISTRIBUTION: "openai_codex"}
 _MANIFEST = "codex_cli_bin/vendor/codex-package.json"
+_HELPERS = f"codex_cli_bin/{HELPERS_FILE}"
 
 
 @dataclass
@@ -72,6 +76,8 @@ class ArtifactReport:
     tags: str = ""
     size: int = 0
     faults: list[str] = field(default_factory=list)
+    variant: str = ""
+    """For a runtime wheel: ``full`` or ``lean``, as its ``bundled-helpers.json`` says."""
 
 
 @dataclass
@@ -116,6 +122,7 @@ class _Scan:
     metadata: Message | None = None
     wheel: Message | None = None
     manifest: dict[str, object] | None = None
+    helpers: dict[str, object] | None = None
     binaries: list[BinaryInfo] = field(default_factory=list)
     payload: dict[str, str] = field(default_factory=dict)
     """Every file outside ``.dist-info/`` -> its sha256 (hex): what the runtime wheel's SBOM must list."""
@@ -198,15 +205,17 @@ def _scan_wheel(path: Path, project: str, version: CodexVersion, report: Artifac
                     scan.metadata = parse_metadata(bytes(data), f"{report.file}:{member.name}")
                 elif member.name == f"{dist_info}/WHEEL":
                     scan.wheel = parse_metadata(bytes(data), f"{report.file}:{member.name}")
-                elif member.name == _MANIFEST and project == RUNTIME_DISTRIBUTION:
+                elif member.name in (_MANIFEST, _HELPERS) and project == RUNTIME_DISTRIBUTION:
                     try:
                         loaded = json.loads(bytes(data))
                     except ValueError:
                         loaded = None
                     if not isinstance(loaded, dict):
-                        report.faults.append(f"{_MANIFEST} is not a JSON object")
-                    else:
+                        report.faults.append(f"{member.name} is not a JSON object")
+                    elif member.name == _MANIFEST:
                         scan.manifest = loaded
+                    else:
+                        scan.helpers = loaded
             report.faults.extend(f"RECORD lists {missing}, which is not in the wheel" for missing in rows)
     except ReleaseError as exc:
         report.faults.append(str(exc))
@@ -233,7 +242,9 @@ def _sbom_faults(scan: _Scan, version: CodexVersion, target: Target) -> list[str
     return [f"{name}: {fault}" for fault in check_sbom(document, version.pep440, scan.payload, npm_version=npm_version)]
 
 
-def _verify_runtime_wheel(file: DistFile, version: CodexVersion) -> tuple[ArtifactReport, str | None]:
+def _verify_runtime_wheel(
+    file: DistFile, version: CodexVersion
+) -> tuple[ArtifactReport, str | None, WheelFacts | None]:
     report = ArtifactReport(file.name, "runtime wheel", size=file.path.stat().st_size)
     platforms = {tag.platform for tag in file.tags}
     report.tags = ".".join(sorted(platforms))
@@ -246,7 +257,7 @@ def _verify_runtime_wheel(file: DistFile, version: CodexVersion) -> tuple[Artifa
     if scan.manifest is None:
         if not report.faults:
             report.faults.append(f"no {_MANIFEST}")
-        return report, None
+        return report, None, None
     triple = str(scan.manifest.get("target"))
     try:
         target = get_target(triple)
@@ -265,8 +276,11 @@ def _verify_runtime_wheel(file: DistFile, version: CodexVersion) -> tuple[Artifa
             report.faults.append(f"tags {report.tags} but the binaries earn {'.'.join(derived)}")
     except ReleaseError as exc:
         report.faults.append(str(exc))
-        return report, None
-    return report, triple
+        return report, None, None
+    path_dir = str(scan.manifest.get("pathDir") or "codex-path")
+    facts = WheelFacts(file.name, frozenset(platforms), tuple(scan.binaries), path_dir, scan.helpers)
+    report.variant = str((scan.helpers or {}).get("variant", ""))
+    return report, triple, facts
 
 
 def _requires_runtime(metadata: Message, version: CodexVersion, report: ArtifactReport) -> None:
@@ -360,16 +374,18 @@ def verify_dist(
             faults.append(f"{file.name} is not part of the release: remove it from {dist_dir}")
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda f: _verify_runtime_wheel(f, version), runtime_wheels))
-    seen: dict[str, str] = {}
-    for report, triple in results:
+    seen: dict[str, list[WheelFacts]] = {}
+    for report, triple, facts in results:
         artifacts.append(report)
-        if triple is not None and triple in seen:
-            faults.append(f"two runtime wheels for {triple}: {seen[triple]} and {report.file}")
         if triple is not None:
-            seen[triple] = report.file
+            seen.setdefault(triple, [])
+            if facts is not None:
+                seen[triple].append(facts)
     for target in TARGETS:
         if target.triple not in seen:
             faults.append(f"no runtime wheel for {target.triple}: stage it with stage-runtime --wheel-dir")
+        else:
+            faults.extend(variant_faults(target, seen[target.triple]))
     if "wheel" in sdk_files:
         artifacts.append(_verify_sdk_wheel(sdk_files["wheel"], version))
     if "sdist" in sdk_files:

@@ -45,7 +45,7 @@ def _finish(report_table: str, ok: bool, what: str) -> None:
     "--resolution/--no-resolution",
     default=True,
     show_default=True,
-    help="Also run the resolver dry runs for every user platform (needs all six runtime wheels).",
+    help="Also run the resolver dry runs for every user platform (needs every target's runtime wheels).",
 )
 @click.option(
     "--emulated",
@@ -95,7 +95,8 @@ def smoke_command(
 def publish_rehearsal_command(dist_dir: Path, codex_version: CodexVersion | None, wheelhouse: Path | None) -> None:
     """Rehearse the publish against a real package index on 127.0.0.1.
 
-    Starts pypiserver in a temporary directory, uploads with twine the six runtime wheels, waits until
+    Starts pypiserver in a temporary directory, uploads with twine the runtime wheels (seven: aarch64
+    Linux gives a full and a lean one), waits until
     every target resolves from the index, only then uploads the SDK wheel and sdist, installs
     openai-codex==V by name from that index alone into a fresh venv and runs the smoke program. A
     runtime sdist is refused before anything starts. The server is always stopped.
@@ -137,7 +138,7 @@ def plan_command(codex_version: CodexVersion, github_output: Path | None) -> Non
     "out_dir",
     type=_DIST,
     required=True,
-    help="New directory that receives runtime/ (six wheels) and sdk/ (wheel + sdist).",
+    help="New directory that receives runtime/ (every runtime wheel) and sdk/ (wheel + sdist).",
 )
 def stage_publish_command(dist_dir: Path, codex_version: CodexVersion | None, out_dir: Path) -> None:
     """Split a verified release into the two publish batches, in their upload order.

@@ -57,8 +57,9 @@ def release_command(
 ) -> None:
     """Build the whole release of one Codex version into DIST_DIR and verify it.
 
-    Fetches the six platform packages (integrity-checked, cached), writes one runtime wheel per target
-    with tags derived from its binaries, builds the SDK wheel and sdist pinned to the same version,
+    Fetches the six platform packages (integrity-checked, cached), writes each target's runtime wheels
+    with tags derived from their binaries (a second, lean wheel where an optional codex-path/ helper would
+    narrow the tags: aarch64 Linux), builds the SDK wheel and sdist pinned to the same version,
     writes SHA256SUMS and manifest.json, then runs verify (sizes against --max-file-size; `make release`
     passes the project's raised limit) and smoke (fresh venv, offline install, one
     real sync and async turn on the bundled binary against a fake model on loopback, resolver dry runs

@@ -24,13 +24,17 @@ def matrix_command(as_json: bool) -> None:
     """Print the release target table: Rust target, npm package, wheel tags, native runner.
 
     This table is the only list of targets: the release workflow builds its matrix from
-    `matrix --json`.
+    `matrix --json` (one entry per target; a target with a lean variant lists both wheels under
+    "wheels", and its one job writes both).
     """
     if as_json:
         click.echo(json.dumps({"include": [t.as_json() for t in TARGETS]}, sort_keys=True))
         return
-    rows = [("target", "npm package", "wheel platform tags", "runner")]
-    rows += [(t.triple, t.npm_suffix, ".".join(t.expected_tags), t.runner) for t in TARGETS]
+    rows = [("target", "npm package", "wheel platform tags (variant)", "runner")]
+    for t in TARGETS:
+        for index, (variant, tags) in enumerate(t.expected_wheels):
+            shown = ".".join(tags) + ("" if len(t.expected_wheels) == 1 else f" ({variant})")
+            rows.append((t.triple, t.npm_suffix, shown, t.runner) if index == 0 else ("", "", shown, ""))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         click.echo("  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)))
@@ -107,7 +111,9 @@ def stage_runtime_command(
     codex-path/, codex-resources/) or a .tar.gz/.tgz of one (e.g. the npm platform package).
     The wheel's platform tag is derived from the binaries themselves. Build the result with
     `python -m build --wheel STAGING_DIR`, or pass --wheel-dir to write the (byte-reproducible) wheel
-    directly.
+    directly. Where an optional codex-path/ helper needs more than codex itself (aarch64 Linux: rg
+    needs glibc 2.18), --wheel-dir also receives a lean wheel without it, tagged wider; STAGING_DIR
+    stays the full variant.
     """
     from codex_release.stage_runtime import stage_runtime
 
@@ -123,8 +129,9 @@ def stage_runtime_command(
         progress=False if quiet else None,
     )
     click.echo(f"staged {staged.target.triple} {staged.version} as py3-none-{staged.platform_tag} in {staging_dir}")
-    if staged.wheel is not None:
-        click.echo(f"wrote {staged.wheel}")
+    for variant, wheel in zip(staged.variants, staged.wheels, strict=False):
+        omitted = f", without {', '.join(variant.omitted)}" if variant.omitted else ""
+        click.echo(f"wrote {wheel} ({variant.name}{omitted})")
 
 
 def size_limit_options(func: F) -> F:
@@ -175,11 +182,12 @@ def verify_command(
 ) -> None:
     """Check that DIST_DIR holds exactly the release's artifacts, each sound.
 
-    One runtime wheel per target with tags matching its binaries, Root-Is-Purelib false, RECORD
-    hashes that match, exec bits on executables, an SBOM (PEP 770) that lists every bundled file with
-    its sha256, no runtime sdist; the SDK (when present or required) at the same version with the exact
-    runtime pin; `twine check --strict` clean; every file within the index's per-file upload limit and
-    the release within the project's total.
+    Per target the wheels its binaries call for (full, plus lean where an optional codex-path/ helper
+    narrows the tags), each with tags matching its binaries, Root-Is-Purelib false, RECORD hashes that
+    match, exec bits on executables, an SBOM (PEP 770) that lists every bundled file with its sha256, no
+    runtime sdist; the SDK (when present or required) at the same version with the exact runtime pin;
+    `twine check --strict` clean; every file within the index's per-file upload limit and the release
+    within the project's total.
     """
     from codex_release.index_limits import SizeLimits
     from codex_release.verify import verify_dist

@@ -3,6 +3,12 @@
 The Codex platform package sits under ``vendor/`` inside this package: ``codex-package.json``,
 ``bin/codex[.exe]``, ``codex-path/`` (helpers that must be on ``PATH``, such as ``rg``) and
 ``codex-resources/``.
+
+A wheel may leave out an optional helper of ``codex-path/`` when that helper needs more than ``codex``
+itself (the aarch64 Linux ``rg`` needs glibc 2.18 while ``codex`` is static): that *lean* wheel serves
+musl and older glibc, and Codex uses the ``rg`` on the system's ``PATH`` instead. :func:`bundled_helpers`
+and :func:`omitted_helpers` say which helpers this install has and lacks (and why), from
+``bundled-helpers.json`` written by the release toolkit beside this file.
 """
 
 from __future__ import annotations
@@ -19,14 +25,18 @@ __all__ = [
     "BundledRuntimeError",
     "bundled_codex_path",
     "bundled_env",
+    "bundled_helpers",
     "bundled_manifest",
     "bundled_package_dir",
     "bundled_path_dir",
     "bundled_resources_dir",
+    "bundled_variant",
     "bundled_version",
+    "omitted_helpers",
 ]
 
 _VENDOR = Path(__file__).resolve().parent / "vendor"
+_HELPERS = Path(__file__).resolve().parent / "bundled-helpers.json"
 _REINSTALL = "reinstall it with `pip install --force-reinstall openai-codex-cli-bin`"
 
 
@@ -93,10 +103,54 @@ def bundled_resources_dir() -> Path:
     return path
 
 
+@lru_cache(maxsize=1)
+def _helpers_document() -> Mapping[str, Any]:
+    try:
+        data = json.loads(_HELPERS.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}  # built without the toolkit's staging: what is on disk is all there is to say
+    except (OSError, ValueError) as exc:
+        raise BundledRuntimeError(f"cannot read {_HELPERS}: {exc}: {_REINSTALL}") from None
+    if not isinstance(data, dict):
+        raise BundledRuntimeError(f"{_HELPERS} is not a JSON object: {_REINSTALL}")
+    return data
+
+
+def bundled_variant() -> str:
+    """``"full"`` (every helper of the platform package) or ``"lean"`` (some optional helper left out)."""
+    return str(_helpers_document().get("variant") or "full")
+
+
+def bundled_helpers() -> tuple[str, ...]:
+    """Names of the helper programs this wheel puts on ``PATH`` for codex (``("rg",)``; ``()`` in a lean wheel).
+
+    Read from the helper directory itself, so it is what is actually installed.
+    """
+    try:
+        directory = bundled_path_dir()
+    except BundledRuntimeError:
+        return ()
+    return tuple(sorted(entry.name for entry in directory.iterdir() if entry.is_file()))
+
+
+def omitted_helpers() -> dict[str, str]:
+    """Helpers of the Codex platform package this wheel leaves out: name -> why.
+
+    Empty for a full wheel. In the lean aarch64 Linux wheel: ``{"rg": "... needs glibc 2.18 ..."}``;
+    codex then runs the ``rg`` it finds on the system's ``PATH`` (install ripgrep to give it one).
+    """
+    omitted = _helpers_document().get("omitted") or {}
+    if not isinstance(omitted, dict):
+        raise BundledRuntimeError(f"{_HELPERS} has no valid 'omitted' table: {_REINSTALL}")
+    return {Path(str(name)).name: str(why) for name, why in sorted(omitted.items())}
+
+
 def bundled_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """``base`` (default ``os.environ``) with the bundled helper directory first on ``PATH``.
 
-    This is what the official launcher does, so that codex finds its own ``rg``.
+    This is what the official launcher does, so that codex finds its own ``rg``. A wheel without that
+    directory (the lean aarch64 Linux wheel, see :func:`omitted_helpers`) leaves ``PATH`` as it is, so
+    codex finds the system's ``rg``.
     """
     env = dict(os.environ if base is None else base)
     try:
