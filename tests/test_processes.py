@@ -106,3 +106,31 @@ def test_describe_and_tail() -> None:
     assert processes.describe(["/usr/bin/npm", "view", "x"]) == "npm view x"
     assert processes.tail("a\n\n b  c \nd", lines=2) == "b c | d"
     assert processes.tail("x" * 1000, chars=20) == "..." + "x" * 17
+
+
+# A line server that, like `codex app-server`, stops at end of input, even before it has answered.
+_IMPATIENT_SERVER = """
+import sys, threading, time
+def answer(line):
+    time.sleep(0.5)
+    print('{"id": 1, "result": "' + line.strip() + '"}', flush=True)
+line = sys.stdin.readline()
+threading.Thread(target=answer, args=(line,), daemon=True).start()
+sys.stdin.read()  # returns at end of input
+"""
+
+
+def test_converse_keeps_stdin_open_until_the_answer() -> None:
+    command = [sys.executable, "-c", _IMPATIENT_SERVER]
+    closed_at_once = processes.run(command, input="hello\n", timeout=30)
+    assert closed_at_once.stdout == ""  # the race run() loses: stdin closed, the server left unanswered
+    served = processes.converse(command, "hello\n", answered=lambda line: '"id": 1' in line, timeout=30)
+    assert served.stdout == '{"id": 1, "result": "hello"}\n'
+
+
+def test_converse_times_out_and_stops_the_server() -> None:
+    command = [sys.executable, "-c", "import sys, time; sys.stdin.readline(); time.sleep(60)"]
+    started = time.monotonic()
+    with pytest.raises(processes.ChildTimeout, match=r"did not answer within 1 s and was stopped"):
+        processes.converse(command, "x\n", answered=lambda line: True, timeout=1)
+    assert time.monotonic() - started < 15

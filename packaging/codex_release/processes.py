@@ -21,18 +21,20 @@ second; an impatient CI job can use it too).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from codex_release.errors import ReleaseError
 
-__all__ = ["TIMEOUT_ENV", "ChildTimeout", "describe", "kill_all", "run", "spawn", "stop", "tail"]
+__all__ = ["TIMEOUT_ENV", "ChildTimeout", "converse", "describe", "kill_all", "run", "spawn", "stop", "tail"]
 
 TIMEOUT_ENV = "CODEX_RELEASE_CHILD_TIMEOUT"
 _TAIL_LINES = 6
@@ -204,6 +206,62 @@ def run(
         detail = tail(result.stderr or result.stdout)
         raise ReleaseError(f"{name} failed (exit {result.returncode}){': ' + detail if detail else ''}")
     return result
+
+
+def converse(
+    command: Sequence[str | os.PathLike[str]],
+    request: str,
+    *,
+    answered: Callable[[str], bool],
+    timeout: float,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Write ``request`` to a server's stdin and keep stdin open until a stdout line is ``answered``.
+
+    For line protocols whose server stops at end of input, possibly before it answered (``codex
+    app-server`` does, and a cold start under emulation makes the race likely): :func:`run` with
+    ``input`` closes stdin at once. Returns the stdout read so far (up to and including the answer) and
+    the stderr; the server's process group is then stopped. At ``timeout`` seconds without an answer
+    :class:`ChildTimeout` is raised; an exit without one returns what was printed.
+    """
+    limit = _effective_timeout(timeout)
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errors:
+        process = _popen(command, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
+        lines: list[str] = []
+        done = threading.Event()
+
+        def read() -> None:
+            assert process.stdout is not None
+            try:
+                for line in process.stdout:
+                    lines.append(line)
+                    if answered(line):
+                        break
+            finally:
+                done.set()
+
+        reader = threading.Thread(target=read, name="converse-reader", daemon=True)
+        reader.start()
+        try:
+            assert process.stdin is not None
+            with contextlib.suppress(OSError):
+                process.stdin.write(request)
+                process.stdin.flush()
+            finished = done.wait(limit)
+        finally:
+            with contextlib.suppress(OSError):
+                process.stdin.close()  # type: ignore[union-attr]
+            stop(process, grace=5)
+            reader.join(5)
+        errors.seek(0)
+        stderr = errors.read()
+    if not finished:
+        detail = tail(stderr)
+        raise ChildTimeout(
+            f"`{describe(command)}` did not answer within {limit:g} s and was stopped{': ' + detail if detail else ''}"
+        )
+    return subprocess.CompletedProcess(process.args, process.returncode, "".join(lines), stderr)
 
 
 def spawn(

@@ -312,9 +312,10 @@ def _run_emulated(
         (tmp / "home").mkdir()
         request = {"id": 1, "method": "initialize", "params": {"clientInfo": {"name": "smoke", "version": "0"}}}
         try:
-            served = processes.run(
+            served = processes.converse(
                 [*launcher, str(codex), "app-server"],
-                input=json.dumps(request) + "\n",
+                json.dumps(request) + "\n",
+                answered=lambda line: _initialize_answer(line) is not None,
                 timeout=300,
                 cwd=tmp,
                 env=clean_env({"CODEX_HOME": str(tmp / "home")}),
