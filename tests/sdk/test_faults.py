@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.fake_responses import Fail, FakeResponsesServer
+from codex_release.fake_responses import Fail, FakeResponsesServer, RawEvents
 from openai_codex import AsyncCodex, Codex, CodexConfig, CodexError, RuntimeNotFoundError, TransportClosedError
 from tests.sdk.conftest import gone_within, process_alive
 
@@ -191,6 +191,32 @@ async def test_6_run_with_a_timeout_while_the_model_is_down_async(real_config: C
             with pytest.raises(TimeoutError, match="it was interrupted"):
                 await thread.run("hello", timeout=1.5)
             assert time.monotonic() - started < 3.5
+
+
+@pytest.mark.runtime
+def test_6_the_stream_shows_the_runtimes_retrying_errors(real_config: CodexConfig) -> None:
+    """A model endpoint that drops every stream: the runtime reconnects, and says so in the turn's stream
+    (``error`` notifications with ``will_retry``) until the caller interrupts the turn. (A 503
+    answer is retried by the runtime without a notification.)"""
+    dropped = RawEvents([{"type": "response.created", "response": {"id": "resp_dropped"}}])
+    with FakeResponsesServer(default_reply=dropped) as flaky:
+        config = replace(real_config, config_overrides=_retrying_forever(flaky))
+        with Codex(config) as codex:
+            handle = codex.thread_start().turn("hello")
+            started = time.monotonic()
+            retries = []
+            for note in handle.stream():
+                if note.method == "error":
+                    retries.append(note.payload)
+                if len(retries) == 2:
+                    break
+            assert time.monotonic() - started < 10
+            assert all(r.will_retry for r in retries), retries
+            assert retries[0].error.message.startswith("Reconnecting... 1/")
+            with pytest.raises(TimeoutError, match="is still running; call interrupt"):
+                handle.run(timeout=1)
+            handle.interrupt()
+            assert handle.run(timeout=10).status.value == "interrupted"
 
 
 # ---------------------------------------------------------------- 7 and 8: a frozen runtime
