@@ -315,7 +315,7 @@ def wheel_case(
     return HostileCase(case_id, build, "fault(s) in", check=checks)
 
 
-RUNTIME = f"openai_codex_cli_bin-{VERSION}-py3-none-musllinux"
+RUNTIME = f"openai_codex_cli_bin-{VERSION}-py3-none-musllinux_1_1_x86_64"
 SDK = f"openai_codex-{VERSION}-"
 MAC_ARM = f"openai_codex_cli_bin-{VERSION}-py3-none-macosx_11"
 ELF_HEAD = b"\x7fELF\x02\x01\x01" + bytes(64)

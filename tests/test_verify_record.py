@@ -20,6 +20,7 @@ from codex_release.index_limits import (
 )
 from codex_release.release import MANIFEST_FILE, SUMS_FILE, file_sha256, write_checksums
 from codex_release.release_files import target_of_platform_tags
+from codex_release.targets import TARGETS
 from codex_release.verify import verify_dist
 from codex_release.versions import CodexVersion
 
@@ -121,13 +122,19 @@ def test_write_checksums_writes_the_record_release_writes(
             assert entry["target"] == expected.triple
         else:
             assert entry["target"] is None
-    assert len(manifest) == 8
+    assert len(manifest) == sum(len(t.expected_wheels) for t in TARGETS) + 2
+    runtime_variants = [e["variant"] for e in manifest if e["file"].startswith("openai_codex_cli_bin-")]
+    assert sorted(runtime_variants) == sorted(name for t in TARGETS for name, _ in t.expected_wheels)
     # byte for byte what `release` writes for the same files and targets
     reference = tmp_path / "reference"
     reference.mkdir()
     for entry in manifest:
         (reference / entry["file"]).hardlink_to(bare_dist / entry["file"])
-    write_checksums(reference, {e["file"]: e["target"] for e in manifest if e["target"]})
+    write_checksums(
+        reference,
+        {e["file"]: e["target"] for e in manifest if e["target"]},
+        {e["file"]: e["variant"] for e in manifest if e["variant"]},
+    )
     for name in (SUMS_FILE, MANIFEST_FILE):
         assert (reference / name).read_bytes() == (bare_dist / name).read_bytes()
     assert not [p.name for p in bare_dist.iterdir() if p.name.startswith(".")]  # no lock, no partial file
