@@ -14,7 +14,6 @@ Nothing here imports the generated models at import time (``import openai_codex`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from openai_codex._params import to_wire_params, to_wire_value
@@ -36,36 +35,65 @@ ThreadInfo = dict[str, Any]
 Owner = Literal["Codex", "Thread", "TurnHandle", "ChatgptLogin"]
 
 
-@dataclass(frozen=True)
 class Call(Generic[R]):
-    """One plain request; ``R`` is what ``_call`` returns for it."""
+    """One plain request; ``R`` is what ``_call`` returns for it. (A plain class, not a dataclass: it is
+    built while ``from openai_codex import Codex`` runs, and a dataclass costs a millisecond more.)
 
-    owner: Owner
-    """The sync class the method is on (the async twin is ``Async`` + this name)."""
-    name: str
-    """The Python method name (also the function named in a ``TypeError`` for a wrong keyword)."""
-    method: str
-    """The wire method."""
-    doc: str
-    """The docstring of both the sync and the async method."""
-    args: tuple[str, ...] = ()
-    """Wire keys of the positional arguments, in order (``input`` is converted by ``to_wire_input``)."""
-    bound: Mapping[str, str] = field(default_factory=dict)
-    """Wire key -> attribute of the object the method is called on (``{"threadId": "id"}`` on a thread)."""
-    const: Mapping[str, Any] = field(default_factory=dict)
-    """Wire params the method always sends (``{"type": "apiKey"}``)."""
-    keywords: str | None = None
-    """The generated params model whose fields the method accepts as snake_case ``**keywords``."""
-    result: str | None = None
-    """The generated model the answer is validated into (``None``: not validated)."""
-    pick: str | None = None
-    """The attribute of the validated answer to return (``None``: the whole answer)."""
-    returns: Literal["value", "none", "thread"] = "value"
-    """``none``: the method returns ``None``; ``thread``: the answer's thread, as a :data:`ThreadInfo`."""
-    tools: bool = False
-    """Accepts ``tools=[...]``: client-defined tools, registered for the new thread (experimental)."""
-    no_params: bool = False
-    """The wire method takes no params: none are sent (otherwise at least ``{}``)."""
+    Attributes:
+        owner: the sync class the method is on (the async twin is ``Async`` + this name).
+        name: the Python method name (also the function named in a ``TypeError`` for a wrong keyword).
+        method: the wire method.
+        doc: the docstring of both the sync and the async method.
+        args: wire keys of the positional arguments, in order (``input`` goes through ``to_wire_input``).
+        bound: wire key -> attribute of the object the method is called on (``{"threadId": "id"}``).
+        const: wire params the method always sends (``{"type": "apiKey"}``).
+        keywords: the generated params model whose fields the method accepts as snake_case ``**keywords``.
+        result: the generated model the answer is validated into (``None``: not validated).
+        pick: the attribute of the validated answer to return (``None``: the whole answer).
+        returns: ``none``: the method returns ``None``; ``thread``: the answer's thread (:data:`ThreadInfo`).
+        tools: accepts ``tools=[...]``: client-defined tools, registered for the new thread (experimental).
+        no_params: the wire method takes no params: none are sent (otherwise at least ``{}``).
+    """
+
+    __slots__ = (
+        "args",
+        "bound",
+        "const",
+        "doc",
+        "keywords",
+        "method",
+        "name",
+        "no_params",
+        "owner",
+        "pick",
+        "result",
+        "returns",
+        "tools",
+    )
+
+    def __init__(
+        self,
+        owner: Owner,
+        name: str,
+        method: str,
+        doc: str,
+        *,
+        args: tuple[str, ...] = (),
+        bound: Mapping[str, str] | None = None,
+        const: Mapping[str, Any] | None = None,
+        keywords: str | None = None,
+        result: str | None = None,
+        pick: str | None = None,
+        returns: Literal["value", "none", "thread"] = "value",
+        tools: bool = False,
+        no_params: bool = False,
+    ) -> None:
+        self.owner, self.name, self.method, self.doc = owner, name, method, doc
+        self.args, self.bound, self.const, self.keywords = args, bound or {}, const or {}, keywords
+        self.result, self.pick, self.returns, self.tools, self.no_params = result, pick, returns, tools, no_params
+
+    def __repr__(self) -> str:
+        return f"Call({self.owner}.{self.name} -> {self.method})"
 
     def prepare(self, owner: Any, args: tuple[Any, ...], keywords: dict[str, Any]) -> tuple[Any, Callable[[Any], R]]:
         """The wire params of a call on ``owner``, and the function that turns the answer into ``R``."""
