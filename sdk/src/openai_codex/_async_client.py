@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from openai_codex import _calls as calls
 from openai_codex._async_transport import AsyncTransport, AsyncTurnSink
-from openai_codex._params import to_wire_params
+from openai_codex._calls import ThreadInfo
 from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._turns import TurnResult, TurnState, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, JsonRpcError
-from openai_codex.inputs import Input, to_wire_input
+from openai_codex.inputs import Input
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncCodex", "AsyncThread", "AsyncTurnHandle"]
 
 
-class AsyncCodex:
+@calls.shell
+class AsyncCodex(calls.AsyncCalls):
     """The asyncio twin of :class:`~openai_codex.Codex`.
 
     It starts the app-server lazily: on ``async with`` or on the first awaited call. ::
@@ -87,9 +89,6 @@ class AsyncCodex:
         """Process id of the app-server (after start-up)."""
         return self._transport.pid
 
-    async def _request(self, method: str, params: dict[str, Any]) -> Any:
-        return await self._transport.call(method, params)
-
     @property
     def rpc(self) -> AsyncRpc:
         """Every client request of the pinned protocol as a typed coroutine, named by its wire method in
@@ -100,67 +99,47 @@ class AsyncCodex:
             self._rpc = AsyncRpc(self._transport.call)
         return self._rpc
 
-    # ---------------------------------------------------------------- threads
-    async def thread_start(self, **params: Any) -> AsyncThread:
-        """Start a new thread (``ThreadStartParams`` keywords, snake_case; ``tools=[...]``: client-defined
-        tools, experimental, see :mod:`openai_codex.tools`)."""
-        offered = params.pop("tools", None)
-        wire = to_wire_params("thread_start", "ThreadStartParams", params)
-        if offered is None:
-            return AsyncThread._from_response(self, await self._request("thread/start", wire))
-        from openai_codex import tools
+    # ---------------------------------------------------------------- plain requests (see _calls)
+    async def _send(self, method: str, params: Any) -> Any:
+        return await self._transport.call(method, params)
 
-        tools.require_experimental(self.config.experimental_api)
-        registry = tools.as_tools(offered)
-        wire["dynamicTools"] = [tool.spec() for tool in registry.values()]
-        thread = AsyncThread._from_response(self, await self._request("thread/start", wire))
-        self._transport.tools[thread.id] = registry
-        return thread
+    def _thread(self, info: ThreadInfo) -> AsyncThread:
+        return AsyncThread(self, info["id"], info)
+
+    async def thread_start(self, **params: Any) -> AsyncThread:
+        return self._thread(await self._call(calls.thread_start, **params))
 
     async def thread_resume(self, thread_id: str, **params: Any) -> AsyncThread:
-        """Continue an existing thread (``ThreadResumeParams`` keywords, snake_case)."""
-        wire = to_wire_params("thread_resume", "ThreadResumeParams", params, fixed={"threadId": thread_id})
-        return AsyncThread._from_response(self, await self._request("thread/resume", wire))
+        return self._thread(await self._call(calls.thread_resume, thread_id, **params))
 
     async def thread_fork(self, thread_id: str, **params: Any) -> AsyncThread:
-        """A new thread holding a copy of ``thread_id``'s history (``ThreadForkParams`` keywords)."""
-        wire = to_wire_params("thread_fork", "ThreadForkParams", params, fixed={"threadId": thread_id})
-        return AsyncThread._from_response(self, await self._request("thread/fork", wire))
+        return self._thread(await self._call(calls.thread_fork, thread_id, **params))
 
     async def thread_list(self, **params: Any) -> ThreadListResponse:
-        """One page of stored threads (``ThreadListParams`` keywords)."""
-        wire = to_wire_params("thread_list", "ThreadListParams", params)
-        from openai_codex.generated.protocol import ThreadListResponse
-
-        return ThreadListResponse.model_validate(await self._request("thread/list", wire))
+        return await self._call(calls.thread_list, **params)
 
     async def thread_archive(self, thread_id: str) -> None:
-        """Archive a thread."""
-        await self._request("thread/archive", {"threadId": thread_id})
+        return await self._call(calls.thread_archive, thread_id)
 
     async def thread_unarchive(self, thread_id: str) -> AsyncThread:
-        """Restore an archived thread."""
-        return AsyncThread._from_response(self, await self._request("thread/unarchive", {"threadId": thread_id}))
+        return self._thread(await self._call(calls.thread_unarchive, thread_id))
 
     async def model_list(self, **params: Any) -> ModelListResponse:
-        """One page of available models (``ModelListParams`` keywords)."""
-        wire = to_wire_params("model_list", "ModelListParams", params)
-        from openai_codex.generated.protocol import ModelListResponse
-
-        return ModelListResponse.model_validate(await self._request("model/list", wire))
+        return await self._call(calls.model_list, **params)
 
     async def models(self, **params: Any) -> ModelListResponse:
-        """The available models (upstream's name for :meth:`model_list`; same keywords)."""
-        wire = to_wire_params("models", "ModelListParams", params)
-        from openai_codex.generated.protocol import ModelListResponse
+        return await self._call(calls.models, **params)
 
-        return ModelListResponse.model_validate(await self._request("model/list", wire))
-
-    # ---------------------------------------------------------------- account
     async def login_api_key(self, api_key: str) -> None:
-        """Sign in with an OpenAI API key (stored in ``CODEX_HOME`` by the runtime)."""
-        await self.rpc.account_login_start({"type": "apiKey", "apiKey": api_key})
+        return await self._call(calls.login_api_key, api_key)
 
+    async def account(self) -> GetAccountResponse:
+        return await self._call(calls.account)
+
+    async def logout(self) -> None:
+        return await self._call(calls.logout)
+
+    # ---------------------------------------------------------------- ChatGPT logins (not plain requests)
     async def login_chatgpt(self) -> AsyncChatgptLogin:
         """Start a ChatGPT browser login: open the handle's ``auth_url``, then ``await wait()``."""
         return await self._start_login("chatgpt")
@@ -179,7 +158,7 @@ class AsyncCodex:
         transport = await self._transport.ensure_started()
         sink = transport.watch(_login.COMPLETED)
         try:
-            result = await transport.request("account/login/start", _login.start_params(kind))
+            result = await transport.request(_login.START, _login.start_params(kind))
         except JsonRpcError as exc:
             transport.unwatch(sink)
             raise _login.start_failed(kind, exc) from exc
@@ -189,16 +168,9 @@ class AsyncCodex:
         cls = _login.AsyncDeviceCodeLogin if kind == "chatgptDeviceCode" else _login.AsyncChatgptLogin
         return cls(transport, sink, result)
 
-    async def account(self) -> GetAccountResponse:
-        """The signed-in account (``account`` is ``None`` when signed out)."""
-        return await self.rpc.account_read()
 
-    async def logout(self) -> None:
-        """Sign out."""
-        await self.rpc.account_logout()
-
-
-class AsyncThread:
+@calls.shell
+class AsyncThread(calls.AsyncCalls):
     """A conversation whose methods are coroutines; created by :meth:`AsyncCodex.thread_start` / ``thread_resume``."""
 
     def __init__(self, codex: AsyncCodex, thread_id: str, info: dict[str, Any] | None = None) -> None:
@@ -206,43 +178,30 @@ class AsyncThread:
         self.id = thread_id
         self.info: dict[str, Any] = info or {"id": thread_id}
 
-    @classmethod
-    def _from_response(cls, codex: AsyncCodex, result: Any) -> AsyncThread:
-        thread = result.get("thread") if isinstance(result, dict) else None
-        if not isinstance(thread, dict) or not isinstance(thread.get("id"), str):
-            raise CodexError(f"the app-server returned no thread: {str(result)[:200]}")
-        return cls(codex, thread["id"], thread)
-
     def __repr__(self) -> str:
         return f"AsyncThread(id={self.id!r})"
 
-    # ---------------------------------------------------------------- state
+    # ---------------------------------------------------------------- plain requests (see _calls)
+    async def _send(self, method: str, params: Any) -> Any:
+        return await self._codex._send(method, params)
+
     async def read(self, include_turns: bool = False) -> ThreadModel:
-        """The thread as the runtime stores it (typed ``Thread``), with its ``turns`` when ``include_turns``."""
-        return (await self._codex.rpc.thread_read(thread_id=self.id, include_turns=include_turns)).thread
+        return await self._call(calls.read, include_turns)
 
     async def set_name(self, name: str) -> None:
-        """Give the thread a name."""
-        await self._codex.rpc.thread_name_set(thread_id=self.id, name=name)
+        return await self._call(calls.set_name, name)
 
     async def compact(self) -> None:
-        """Start compacting the thread's history."""
-        await self._codex.rpc.thread_compact_start(thread_id=self.id)
+        return await self._call(calls.compact)
 
     async def set_goal(self, objective: str, token_budget: int | None = None) -> ThreadGoal:
-        """Set the thread's goal (replacing any); progress arrives as ``thread/goal/updated``."""
-        response = await self._codex.rpc.thread_goal_set(
-            thread_id=self.id, objective=objective, token_budget=token_budget
-        )
-        return response.goal
+        return await self._call(calls.set_goal, objective, token_budget)
 
     async def goal(self) -> ThreadGoal | None:
-        """The thread's goal, or ``None``."""
-        return (await self._codex.rpc.thread_goal_get(thread_id=self.id)).goal
+        return await self._call(calls.goal)
 
     async def clear_goal(self) -> bool:
-        """Remove the thread's goal; ``True`` if there was one."""
-        return (await self._codex.rpc.thread_goal_clear(thread_id=self.id)).cleared
+        return await self._call(calls.clear_goal)
 
     # ---------------------------------------------------------------- turns
     async def turn(self, input: Input, **params: Any) -> AsyncTurnHandle:
@@ -250,9 +209,7 @@ class AsyncThread:
         return await self._start_turn("turn", input, params)
 
     async def _start_turn(self, function: str, input: Input, params: dict[str, Any]) -> AsyncTurnHandle:
-        wire = to_wire_params(
-            function, "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
-        )
+        wire = calls.turn_start_params(function, self.id, input, params)
         transport = await self._codex._ensure_started()
         result, sink = await transport.start_turn(self.id, wire)
         return AsyncTurnHandle(self._codex, self.id, turn_id_of(result), sink)
@@ -272,7 +229,8 @@ class AsyncThread:
         return await handle.result()
 
 
-class AsyncTurnHandle:
+@calls.shell
+class AsyncTurnHandle(calls.AsyncCalls):
     """A running turn: ``await handle.run()`` or ``async for n in handle.stream()``."""
 
     def __init__(self, codex: AsyncCodex, thread_id: str, turn_id: str, sink: AsyncTurnSink) -> None:
@@ -325,19 +283,18 @@ class AsyncTurnHandle:
         await self.run()
         return self._state.result()
 
-    async def interrupt(self) -> None:
-        """Ask the app-server to stop the turn; it then completes with status ``interrupted``."""
-        await self._codex._request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+    # ---------------------------------------------------------------- plain requests (see _calls)
+    async def _send(self, method: str, params: Any) -> Any:
+        return await self._codex._send(method, params)
 
-    async def _interrupt_quietly(self) -> None:
-        with contextlib.suppress(CodexError, TimeoutError):
-            await self._codex._transport.request(
-                "turn/interrupt", {"threadId": self.thread_id, "turnId": self.id}, timeout=TERMINATE_GRACE_S * 4
-            )
-        self._codex._transport.release(self._sink)
+    async def interrupt(self) -> None:
+        return await self._call(calls.interrupt)
 
     async def steer(self, input: Input) -> None:
-        """Add input to the running turn."""
-        await self._codex._request(
-            "turn/steer", {"threadId": self.thread_id, "expectedTurnId": self.id, "input": to_wire_input(input)}
-        )
+        return await self._call(calls.steer, input)
+
+    async def _interrupt_quietly(self) -> None:
+        params, _ = calls.interrupt.prepare(self, (), {})
+        with contextlib.suppress(CodexError, TimeoutError):
+            await self._codex._transport.request(calls.interrupt.method, params, timeout=TERMINATE_GRACE_S * 4)
+        self._codex._transport.release(self._sink)

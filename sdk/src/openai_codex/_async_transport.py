@@ -13,7 +13,6 @@ import contextlib
 import inspect
 import logging
 import os
-import signal
 import subprocess
 import sys
 import weakref
@@ -21,9 +20,17 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from openai_codex import tools
-from openai_codex._protocol import Deliver, ProtocolCore, ProtocolViolation, Resolved, ServerRequest, Unrouted
+from openai_codex._drivers import (
+    dispatch,
+    end_process_tree,
+    fail_all,
+    handler_failed,
+    input_closed_error,
+    plan_answer,
+    request_timeout_error,
+)
+from openai_codex._protocol import ProtocolCore, ServerRequest
 from openai_codex._runtime import (
-    TERMINATE_GRACE_S,
     StderrTail,
     check_initialize_result,
     closed_error,
@@ -32,10 +39,9 @@ from openai_codex._runtime import (
     kill_tree,
     launch_spec,
     sdk_version,
-    signal_tree,
     startup_timeout_error,
 )
-from openai_codex.approvals import ApprovalRequest, encode_answer, server_request_answer
+from openai_codex.approvals import encode_answer
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.notifications import Notification
@@ -58,6 +64,9 @@ class AsyncTurnSink:
             self.queue.put_nowait(item)
             raise item
         return item
+
+    def put(self, item: Notification | CodexError) -> None:
+        self.queue.put_nowait(item)
 
 
 _UNSET: Any = object()
@@ -205,7 +214,7 @@ class AsyncTransport:
             assert self._closed_event is not None
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._closed_event.wait(), timeout=5)
-            raise (self._core.closed or TransportClosedError("codex app-server is not accepting input")) from None
+            raise input_closed_error(self._core.closed) from None
 
     async def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None:
         if self._core.closed is not None:
@@ -247,9 +256,7 @@ class AsyncTransport:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError:
             self._core.forget(request_id)
-            raise TimeoutError(
-                f"no response from codex app-server within {timeout:g}s (CodexConfig.request_timeout_s)"
-            ) from None
+            raise request_timeout_error(timeout) from None
         finally:
             if not future.done():
                 future.cancel()
@@ -289,58 +296,24 @@ class AsyncTransport:
         await self._on_eof()
 
     def _dispatch(self, events: list[Any]) -> None:
-        for event in events:
-            if isinstance(event, Deliver):
-                event.sink.queue.put_nowait(event.notification)
-            elif isinstance(event, Resolved):
-                future = event.waiter
-                if not isinstance(future, asyncio.Future) or future.done():
-                    continue
-                if event.error is not None:
-                    future.set_exception(event.error)
-                else:
-                    future.set_result(event.result)
-            elif isinstance(event, ServerRequest):
-                task = asyncio.create_task(self._answer(event), name=f"codex-{event.method}")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-            elif isinstance(event, Unrouted):
-                _log.debug("unrouted notification %s", event.notification.method)
-            elif isinstance(event, ProtocolViolation):
-                _log.warning("ignoring a line from codex app-server: %s: %.200r", event.reason, event.line)
+        dispatch(events, self._start_answer)
+
+    def _start_answer(self, request: ServerRequest) -> None:
+        task = asyncio.create_task(self._answer(request), name=f"codex-{request.method}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _answer(self, request: ServerRequest) -> None:
-        approval = ApprovalRequest(request.method, request.params)
-        config = self._config
-        tool = tools.find(self.tools, request.params) if request.method == "item/tool/call" else None
+        approval, tool, decision = plan_answer(request, self._config, self.tools)
         if tool is not None:
-            await self._write_quietly(request.request_id, approval, await self._run_tool(tool, request.params))
-            return
-        decision = server_request_answer(config.server_request_handlers, config.approval_handler, approval)
-        if inspect.isawaitable(decision):
+            decision = await tools.run_async(tool, request.params)
+        elif inspect.isawaitable(decision):
             try:
                 decision = await decision
             except Exception as exc:
-                _log.exception("handler failed on %s", request.method)
-                decision = exc if request.method in config.server_request_handlers else "decline"
+                decision = handler_failed(self._config, request.method, exc)
         with contextlib.suppress(CodexError):
             await self._write(encode_answer(request.request_id, approval, decision))
-
-    @staticmethod
-    async def _run_tool(tool: tools.Tool, params: Mapping[str, Any]) -> dict[str, Any]:
-        arguments = tools.call_arguments(params)
-        try:
-            if inspect.iscoroutinefunction(tool.function):
-                value = await tool.function(**arguments)
-            else:
-                value = await asyncio.to_thread(tool.function, **arguments)
-        except Exception as exc:
-            return tools.failure(tool, exc)
-        return tools.success(value)
-
-    async def _write_quietly(self, request_id: Any, approval: ApprovalRequest, decision: object) -> None:
-        with contextlib.suppress(CodexError):
-            await self._write(encode_answer(request_id, approval, decision))
 
     async def _drain_stderr(self, stderr: asyncio.StreamReader) -> None:
         with contextlib.suppress(OSError):
@@ -384,11 +357,7 @@ class AsyncTransport:
             returncode = self._proc.returncode  # the exit watcher may have lost the race to the reaper
         error = closed_error(self._closing, returncode, self._stderr.text())
         waiters, sinks = self._core.connection_lost(error)
-        for future in waiters:
-            if isinstance(future, asyncio.Future) and not future.done():
-                future.set_exception(error)
-        for sink in sinks:
-            sink.queue.put_nowait(error)
+        fail_all(waiters, sinks, error)
         if self._closed_event is not None:
             self._closed_event.set()
         if self._slots is not None:
@@ -442,14 +411,11 @@ class AsyncTransport:
                 return False
             return True
 
-        if not await wait(grace):
-            if not signal_tree(proc.pid, signal.SIGTERM):
-                with contextlib.suppress(ProcessLookupError):
-                    proc.terminate()
-            if not await wait(TERMINATE_GRACE_S):
-                _kill(proc)
-                await wait(5.0)
-        _kill(proc)  # its helpers, if any are left in its process group
+        steps = end_process_tree(proc.pid, proc.terminate, proc.kill, grace)
+        with contextlib.suppress(StopIteration):
+            timeout = next(steps)
+            while True:
+                timeout = steps.send(await wait(timeout))
         await self._lose_connection(exited.result() if exited.done() else None)
         tasks = [t for t in (self._reader, self._stderr_task) if t is not None and t is not asyncio.current_task()]
         if tasks:

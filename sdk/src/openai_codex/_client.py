@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from openai_codex._params import to_wire_params
+from openai_codex import _calls as calls
+from openai_codex._calls import ThreadInfo
 from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._sync_transport import SyncTransport, TurnSink
 from openai_codex._turns import TurnResult, TurnState, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, JsonRpcError
-from openai_codex.inputs import Input, to_wire_input
+from openai_codex.inputs import Input
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["Codex", "Thread", "TurnHandle"]
 
 
-class Codex:
+@calls.shell
+class Codex(calls.SyncCalls):
     """A connection to a ``codex app-server`` process (started and initialised by the constructor).
 
     ::
@@ -83,9 +85,6 @@ class Codex:
         """Process id of the app-server."""
         return self._transport.pid
 
-    def _request(self, method: str, params: dict[str, Any]) -> Any:
-        return self._transport.request(method, params)
-
     @property
     def rpc(self) -> Rpc:
         """Every client request of the pinned protocol as a typed method, named by its wire method in
@@ -96,71 +95,47 @@ class Codex:
             self._rpc = Rpc(self._transport.request)
         return self._rpc
 
-    # ---------------------------------------------------------------- threads
-    def thread_start(self, **params: Any) -> Thread:
-        """Start a new thread. Keywords are ``ThreadStartParams`` fields in snake_case (``model``, ``cwd``,
-        ``approval_policy``, ``sandbox``, ``base_instructions``, ``developer_instructions``, ``config``, ...),
-        plus ``tools=[callable or Tool, ...]``: client-defined tools (experimental, see
-        :mod:`openai_codex.tools`)."""
-        offered = params.pop("tools", None)
-        wire = to_wire_params("thread_start", "ThreadStartParams", params)
-        if offered is None:
-            return Thread._from_response(self, self._request("thread/start", wire))
-        from openai_codex import tools
+    # ---------------------------------------------------------------- plain requests (see _calls)
+    def _send(self, method: str, params: Any) -> Any:
+        return self._transport.request(method, params)
 
-        tools.require_experimental(self.config.experimental_api)
-        registry = tools.as_tools(offered)
-        wire["dynamicTools"] = [tool.spec() for tool in registry.values()]
-        thread = Thread._from_response(self, self._request("thread/start", wire))
-        self._transport.tools[thread.id] = registry
-        return thread
+    def _thread(self, info: ThreadInfo) -> Thread:
+        return Thread(self, info["id"], info)
+
+    def thread_start(self, **params: Any) -> Thread:
+        return self._thread(self._call(calls.thread_start, **params))
 
     def thread_resume(self, thread_id: str, **params: Any) -> Thread:
-        """Continue an existing thread (``ThreadResumeParams`` keywords, snake_case)."""
-        wire = to_wire_params("thread_resume", "ThreadResumeParams", params, fixed={"threadId": thread_id})
-        return Thread._from_response(self, self._request("thread/resume", wire))
+        return self._thread(self._call(calls.thread_resume, thread_id, **params))
 
     def thread_fork(self, thread_id: str, **params: Any) -> Thread:
-        """A new thread holding a copy of ``thread_id``'s history (``ThreadForkParams`` keywords)."""
-        wire = to_wire_params("thread_fork", "ThreadForkParams", params, fixed={"threadId": thread_id})
-        return Thread._from_response(self, self._request("thread/fork", wire))
+        return self._thread(self._call(calls.thread_fork, thread_id, **params))
 
     def thread_list(self, **params: Any) -> ThreadListResponse:
-        """One page of stored threads (``ThreadListParams`` keywords: ``limit``, ``cursor``, ``sort_key``,
-        ``model_providers``, ``source_kinds``, ``archived``, ...)."""
-        wire = to_wire_params("thread_list", "ThreadListParams", params)
-        from openai_codex.generated.protocol import ThreadListResponse
-
-        return ThreadListResponse.model_validate(self._request("thread/list", wire))
+        return self._call(calls.thread_list, **params)
 
     def thread_archive(self, thread_id: str) -> None:
-        """Archive a thread (it leaves the default :meth:`thread_list`)."""
-        self._request("thread/archive", {"threadId": thread_id})
+        return self._call(calls.thread_archive, thread_id)
 
     def thread_unarchive(self, thread_id: str) -> Thread:
-        """Restore an archived thread."""
-        return Thread._from_response(self, self._request("thread/unarchive", {"threadId": thread_id}))
+        return self._thread(self._call(calls.thread_unarchive, thread_id))
 
     def model_list(self, **params: Any) -> ModelListResponse:
-        """One page of available models (``ModelListParams`` keywords: ``limit``, ``cursor``,
-        ``include_hidden``, ``model_provider``)."""
-        wire = to_wire_params("model_list", "ModelListParams", params)
-        from openai_codex.generated.protocol import ModelListResponse
-
-        return ModelListResponse.model_validate(self._request("model/list", wire))
+        return self._call(calls.model_list, **params)
 
     def models(self, **params: Any) -> ModelListResponse:
-        """The available models (upstream's name for :meth:`model_list`; same keywords)."""
-        wire = to_wire_params("models", "ModelListParams", params)
-        from openai_codex.generated.protocol import ModelListResponse
+        return self._call(calls.models, **params)
 
-        return ModelListResponse.model_validate(self._request("model/list", wire))
-
-    # ---------------------------------------------------------------- account
     def login_api_key(self, api_key: str) -> None:
-        """Sign in with an OpenAI API key (stored in ``CODEX_HOME`` by the runtime)."""
-        self.rpc.account_login_start({"type": "apiKey", "apiKey": api_key})
+        return self._call(calls.login_api_key, api_key)
 
+    def account(self) -> GetAccountResponse:
+        return self._call(calls.account)
+
+    def logout(self) -> None:
+        return self._call(calls.logout)
+
+    # ---------------------------------------------------------------- ChatGPT logins (not plain requests)
     def login_chatgpt(self) -> ChatgptLogin:
         """Start a ChatGPT browser login: open the handle's ``auth_url``, then ``wait()`` (or ``cancel()``)."""
         return self._start_login("chatgpt")
@@ -182,7 +157,7 @@ class Codex:
 
         sink = self._transport.watch(_login.COMPLETED)  # before the request: the outcome cannot be missed
         try:
-            result = self._transport.request("account/login/start", _login.start_params(kind))
+            result = self._transport.request(_login.START, _login.start_params(kind))
         except JsonRpcError as exc:
             self._transport.unwatch(sink)
             raise _login.start_failed(kind, exc) from exc
@@ -192,16 +167,9 @@ class Codex:
         cls = _login.DeviceCodeLogin if kind == "chatgptDeviceCode" else _login.ChatgptLogin
         return cls(self._transport, sink, result)
 
-    def account(self) -> GetAccountResponse:
-        """The signed-in account (``account`` is ``None`` when signed out) and whether OpenAI auth is needed."""
-        return self.rpc.account_read()
 
-    def logout(self) -> None:
-        """Sign out (the runtime removes the stored credentials)."""
-        self.rpc.account_logout()
-
-
-class Thread:
+@calls.shell
+class Thread(calls.SyncCalls):
     """A conversation. Create it with :meth:`Codex.thread_start` / :meth:`Codex.thread_resume`."""
 
     def __init__(self, codex: Codex, thread_id: str, info: dict[str, Any] | None = None) -> None:
@@ -210,43 +178,30 @@ class Thread:
         self.info: dict[str, Any] = info or {"id": thread_id}
         """The thread object the app-server returned (raw JSON: ``id``, ``cwd``, ``preview``, ...)."""
 
-    @classmethod
-    def _from_response(cls, codex: Codex, result: Any) -> Thread:
-        thread = result.get("thread") if isinstance(result, dict) else None
-        if not isinstance(thread, dict) or not isinstance(thread.get("id"), str):
-            from openai_codex.errors import CodexError
-
-            raise CodexError(f"the app-server returned no thread: {str(result)[:200]}")
-        return cls(codex, thread["id"], thread)
-
     def __repr__(self) -> str:
         return f"Thread(id={self.id!r})"
 
-    # ---------------------------------------------------------------- state
+    # ---------------------------------------------------------------- plain requests (see _calls)
+    def _send(self, method: str, params: Any) -> Any:
+        return self._codex._send(method, params)
+
     def read(self, include_turns: bool = False) -> ThreadModel:
-        """The thread as the runtime stores it (typed ``Thread``: name, preview, status, ...), with its
-        ``turns`` when ``include_turns``."""
-        return self._codex.rpc.thread_read(thread_id=self.id, include_turns=include_turns).thread
+        return self._call(calls.read, include_turns)
 
     def set_name(self, name: str) -> None:
-        """Give the thread a name (shown by ``read()`` and ``thread_list``)."""
-        self._codex.rpc.thread_name_set(thread_id=self.id, name=name)
+        return self._call(calls.set_name, name)
 
     def compact(self) -> None:
-        """Start compacting the thread's history (it runs as a turn of its own on the runtime)."""
-        self._codex.rpc.thread_compact_start(thread_id=self.id)
+        return self._call(calls.compact)
 
     def set_goal(self, objective: str, token_budget: int | None = None) -> ThreadGoal:
-        """Set the thread's goal (replacing any); its progress arrives as ``thread/goal/updated``."""
-        return self._codex.rpc.thread_goal_set(thread_id=self.id, objective=objective, token_budget=token_budget).goal
+        return self._call(calls.set_goal, objective, token_budget)
 
     def goal(self) -> ThreadGoal | None:
-        """The thread's goal, or ``None``."""
-        return self._codex.rpc.thread_goal_get(thread_id=self.id).goal
+        return self._call(calls.goal)
 
     def clear_goal(self) -> bool:
-        """Remove the thread's goal; ``True`` if there was one."""
-        return self._codex.rpc.thread_goal_clear(thread_id=self.id).cleared
+        return self._call(calls.clear_goal)
 
     # ---------------------------------------------------------------- turns
     def turn(self, input: Input, **params: Any) -> TurnHandle:
@@ -258,9 +213,7 @@ class Thread:
         return self._start_turn("turn", input, params)
 
     def _start_turn(self, function: str, input: Input, params: dict[str, Any]) -> TurnHandle:
-        wire = to_wire_params(
-            function, "TurnStartParams", params, fixed={"threadId": self.id, "input": to_wire_input(input)}
-        )
+        wire = calls.turn_start_params(function, self.id, input, params)
         result, sink = self._codex._transport.start_turn(self.id, wire)
         return TurnHandle(self._codex, self.id, turn_id_of(result), sink)
 
@@ -279,7 +232,8 @@ class Thread:
         return handle.result()
 
 
-class TurnHandle:
+@calls.shell
+class TurnHandle(calls.SyncCalls):
     """A running turn. Consume it once, with :meth:`stream` or :meth:`run` (which may follow a partial stream)."""
 
     def __init__(self, codex: Codex, thread_id: str, turn_id: str, sink: TurnSink) -> None:
@@ -339,19 +293,18 @@ class TurnHandle:
         self.run()
         return self._state.result()
 
-    def interrupt(self) -> None:
-        """Ask the app-server to stop the turn; it then completes with status ``interrupted``."""
-        self._codex._request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.id})
+    # ---------------------------------------------------------------- plain requests (see _calls)
+    def _send(self, method: str, params: Any) -> Any:
+        return self._codex._send(method, params)
 
-    def _interrupt_quietly(self) -> None:
-        with contextlib.suppress(CodexError, TimeoutError):
-            self._codex._transport.request(
-                "turn/interrupt", {"threadId": self.thread_id, "turnId": self.id}, timeout=TERMINATE_GRACE_S * 4
-            )
-        self._codex._transport.release(self._sink)
+    def interrupt(self) -> None:
+        return self._call(calls.interrupt)
 
     def steer(self, input: Input) -> None:
-        """Add input to the running turn (fails with a JsonRpcError once the turn is over)."""
-        self._codex._request(
-            "turn/steer", {"threadId": self.thread_id, "expectedTurnId": self.id, "input": to_wire_input(input)}
-        )
+        return self._call(calls.steer, input)
+
+    def _interrupt_quietly(self) -> None:
+        params, _ = calls.interrupt.prepare(self, (), {})
+        with contextlib.suppress(CodexError, TimeoutError):
+            self._codex._transport.request(calls.interrupt.method, params, timeout=TERMINATE_GRACE_S * 4)
+        self._codex._transport.release(self._sink)

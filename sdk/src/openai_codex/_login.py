@@ -11,6 +11,7 @@ import queue
 import time
 from typing import TYPE_CHECKING, Any
 
+from openai_codex import _calls as calls
 from openai_codex.errors import CodexError, JsonRpcError, LoginError
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncChatgptLogin", "AsyncDeviceCodeLogin", "ChatgptLogin", "DeviceCodeLogin"]
 
 COMPLETED = "account/login/completed"
+START = "account/login/start"
 
 
 def start_params(kind: str) -> dict[str, Any]:
@@ -45,7 +47,8 @@ def outcome(params: dict[str, Any], login_id: str) -> AccountLoginCompletedNotif
     return done
 
 
-class ChatgptLogin:
+@calls.shell
+class ChatgptLogin(calls.SyncCalls):
     """A ChatGPT browser login in progress: open :attr:`auth_url`, then :meth:`wait` (or :meth:`cancel`)."""
 
     def __init__(self, transport: SyncTransport, sink: TurnSink, result: dict[str, Any]) -> None:
@@ -76,9 +79,11 @@ class ChatgptLogin:
                 self._transport.unwatch(self._sink)
                 return done
 
+    def _send(self, method: str, params: Any) -> Any:
+        return self._transport.request(method, params)
+
     def cancel(self) -> None:
-        """Cancel the login (its local callback server stops; :meth:`wait` then raises LoginError)."""
-        self._transport.request("account/login/cancel", {"loginId": self.login_id})
+        return self._call(calls.cancel)
 
 
 class DeviceCodeLogin(ChatgptLogin):
@@ -90,7 +95,8 @@ class DeviceCodeLogin(ChatgptLogin):
         self.user_code: str = result.get("userCode", "")
 
 
-class AsyncChatgptLogin:
+@calls.shell
+class AsyncChatgptLogin(calls.AsyncCalls):
     """The asyncio twin of :class:`ChatgptLogin`."""
 
     def __init__(self, transport: AsyncTransport, sink: AsyncTurnSink, result: dict[str, Any]) -> None:
@@ -123,9 +129,11 @@ class AsyncChatgptLogin:
                 self._transport.unwatch(self._sink)
                 return done
 
+    async def _send(self, method: str, params: Any) -> Any:
+        return await self._transport.request(method, params)
+
     async def cancel(self) -> None:
-        """Cancel the login."""
-        await self._transport.request("account/login/cancel", {"loginId": self.login_id})
+        return await self._call(calls.cancel)
 
 
 class AsyncDeviceCodeLogin(AsyncChatgptLogin):

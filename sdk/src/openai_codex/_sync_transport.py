@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -23,17 +22,16 @@ from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import IO, Any
 
 from openai_codex import tools
-from openai_codex._protocol import (
-    Deliver,
-    Event,
-    ProtocolCore,
-    ProtocolViolation,
-    Resolved,
-    ServerRequest,
-    Unrouted,
+from openai_codex._drivers import (
+    dispatch,
+    end_process_tree,
+    fail_all,
+    input_closed_error,
+    plan_answer,
+    request_timeout_error,
 )
+from openai_codex._protocol import Event, ProtocolCore, ServerRequest
 from openai_codex._runtime import (
-    TERMINATE_GRACE_S,
     StderrTail,
     check_initialize_result,
     closed_error,
@@ -42,11 +40,10 @@ from openai_codex._runtime import (
     kill_tree,
     launch_spec,
     sdk_version,
-    signal_tree,
     startup_timeout_error,
     wait_for_exit,
 )
-from openai_codex.approvals import ApprovalRequest, encode_answer, server_request_answer
+from openai_codex.approvals import encode_answer
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.notifications import Notification
@@ -70,6 +67,9 @@ class TurnSink:
             self.queue.put(item)  # every later get() fails the same way
             raise item
         return item
+
+    def put(self, item: Notification | CodexError) -> None:
+        self.queue.put_nowait(item)
 
 
 _UNSET: Any = object()
@@ -163,8 +163,7 @@ class SyncTransport:
         except (OSError, ValueError):
             # The process is gone: let the reader observe EOF and build the error with the exit code.
             self._connection_lost.wait(timeout=5)
-            error = self._core.closed or TransportClosedError("codex app-server is not accepting input")
-            raise error from None
+            raise input_closed_error(self._core.closed) from None
 
     def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None:
         with self._lock:
@@ -216,9 +215,7 @@ class SyncTransport:
         except FutureTimeoutError:
             with self._lock:
                 self._core.forget(request_id)
-            raise TimeoutError(
-                f"no response from codex app-server within {timeout:g}s (CodexConfig.request_timeout_s)"
-            ) from None
+            raise request_timeout_error(timeout) from None
         except BaseException:
             with self._lock:
                 self._core.forget(request_id)  # e.g. KeyboardInterrupt: stop routing to an abandoned turn
@@ -258,35 +255,15 @@ class SyncTransport:
             self._on_eof()
 
     def _dispatch(self, events: list[Event[TurnSink]]) -> None:
-        for event in events:
-            if isinstance(event, Deliver):
-                event.sink.queue.put(event.notification)
-            elif isinstance(event, Resolved):
-                future = event.waiter
-                if not isinstance(future, Future) or future.done():
-                    continue
-                if event.error is not None:
-                    future.set_exception(event.error)
-                else:
-                    future.set_result(event.result)
-            elif isinstance(event, ServerRequest):
-                threading.Thread(target=self._answer, args=(event,), name="codex-approval", daemon=True).start()
-            elif isinstance(event, Unrouted):
-                _log.debug("unrouted notification %s", event.notification.method)
-            elif isinstance(event, ProtocolViolation):
-                _log.warning("ignoring a line from codex app-server: %s: %.200r", event.reason, event.line)
+        dispatch(events, self._start_answer)
+
+    def _start_answer(self, request: ServerRequest) -> None:
+        threading.Thread(target=self._answer, args=(request,), name="codex-approval", daemon=True).start()
 
     def _answer(self, request: ServerRequest) -> None:
-        approval = ApprovalRequest(request.method, request.params)
-        config = self._config
-        tool = tools.find(self.tools, request.params) if request.method == "item/tool/call" else None
+        approval, tool, decision = plan_answer(request, self._config, self.tools)
         if tool is not None:
-            try:
-                decision: object = tools.success(tool.function(**tools.call_arguments(request.params)))
-            except Exception as exc:
-                decision = tools.failure(tool, exc)
-        else:
-            decision = server_request_answer(config.server_request_handlers, config.approval_handler, approval)
+            decision = tools.run(tool, request.params)
         with contextlib.suppress(CodexError):
             self._write(encode_answer(request.request_id, approval, decision))
 
@@ -325,11 +302,7 @@ class SyncTransport:
         error = closed_error(self._closing, returncode, self._stderr.text())
         with self._lock:
             waiters, sinks = self._core.connection_lost(error)
-        for future in waiters:
-            if isinstance(future, Future) and not future.done():
-                future.set_exception(error)
-        for sink in sinks:
-            sink.queue.put(error)
+        fail_all(waiters, sinks, error)
         self._connection_lost.set()
         self._slots.release()  # wake callers waiting for a request slot: they raise the error above
 
@@ -363,14 +336,11 @@ class SyncTransport:
         proc = self._proc
         with contextlib.suppress(OSError, ValueError):
             self._stdin.close()  # no write lock: a writer stuck on a frozen runtime's full pipe must not block this
-        if not _wait(proc, grace):
-            if not signal_tree(proc.pid, signal.SIGTERM):
-                with contextlib.suppress(OSError):
-                    proc.terminate()
-            if not _wait(proc, TERMINATE_GRACE_S):
-                _kill(proc)
-                _wait(proc, 5.0)
-        _kill(proc)  # its helpers, if any are left in its process group
+        steps = end_process_tree(proc.pid, proc.terminate, proc.kill, grace)
+        with contextlib.suppress(StopIteration):
+            timeout = next(steps)
+            while True:
+                timeout = steps.send(_wait(proc, timeout))
         self._lose_connection(proc.returncode)  # wakes everyone now, even if a pipe is still held open
         deadline = time.monotonic() + 1.0  # EOF follows the exit at once, unless a grandchild holds a pipe
         for thread, stream in ((self._reader, proc.stdout), (self._stderr_thread, proc.stderr)):

@@ -107,6 +107,27 @@ def call_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
     return dict(arguments) if isinstance(arguments, Mapping) else {}
 
 
+def run(tool: Tool, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Call ``tool`` for an ``item/tool/call``: the ``DynamicToolCallResponse`` (a failure if it raised)."""
+    try:
+        return success(tool.function(**call_arguments(params)))
+    except Exception as exc:
+        return failure(tool, exc)
+
+
+async def run_async(tool: Tool, params: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`run` for the asyncio client: a coroutine function is awaited, a plain one runs in a thread."""
+    import asyncio
+
+    if not inspect.iscoroutinefunction(tool.function):
+        return await asyncio.to_thread(run, tool, params)
+    try:
+        value = await tool.function(**call_arguments(params))
+    except Exception as exc:
+        return failure(tool, exc)
+    return success(value)
+
+
 def success(value: Any) -> dict[str, Any]:
     """The ``DynamicToolCallResponse`` of a tool that returned ``value``."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)

@@ -1,0 +1,127 @@
+"""What the threaded and the asyncio driver do alike, written once: no I/O here.
+
+The drivers (:mod:`._sync_transport`, :mod:`._async_transport`) only move bytes, wait and start threads or
+tasks. Everything they decide the same way lives here: acting on the core's events, waking every waiter
+when the connection ends, the answer to a server request (a client-defined tool, a handler, or the
+default), the errors of a request that timed out or of input that can no longer be written, and the steps
+of ending the app-server's process tree. (The start-up and connection-closed errors are in :mod:`._runtime`,
+the answer encoding in :mod:`.approvals`.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from openai_codex import tools
+from openai_codex._protocol import Deliver, Event, ProtocolViolation, Resolved, ServerRequest, Unrouted
+from openai_codex._runtime import TERMINATE_GRACE_S, kill_tree, signal_tree
+from openai_codex.approvals import ApprovalRequest, server_request_answer
+from openai_codex.errors import CodexError, TransportClosedError
+
+if TYPE_CHECKING:
+    from openai_codex.config import CodexConfig
+    from openai_codex.notifications import Notification
+
+__all__ = [
+    "Sink",
+    "dispatch",
+    "end_process_tree",
+    "fail_all",
+    "handler_failed",
+    "input_closed_error",
+    "plan_answer",
+    "request_timeout_error",
+]
+
+_log = logging.getLogger("openai_codex")
+
+
+class Sink(Protocol):
+    """A turn's (or a watcher's) sink: ``put`` never blocks."""
+
+    def put(self, item: Notification | CodexError) -> None: ...
+
+
+def _settle(waiter: Any, result: Any, error: BaseException | None) -> None:
+    """Complete a request's future (``concurrent.futures`` and ``asyncio`` ones have the same API)."""
+    done = getattr(waiter, "done", None)
+    if done is None or done():
+        return
+    if error is not None:
+        waiter.set_exception(error)
+    else:
+        waiter.set_result(result)
+
+
+def dispatch(events: Iterable[Event[Any]], answer: Callable[[ServerRequest], None]) -> None:
+    """Act on the core's events; ``answer`` starts answering a server request (on a thread or a task)."""
+    for event in events:
+        if isinstance(event, Deliver):
+            event.sink.put(event.notification)
+        elif isinstance(event, Resolved):
+            _settle(event.waiter, event.result, event.error)
+        elif isinstance(event, ServerRequest):
+            answer(event)
+        elif isinstance(event, Unrouted):
+            _log.debug("unrouted notification %s", event.notification.method)
+        elif isinstance(event, ProtocolViolation):
+            _log.warning("ignoring a line from codex app-server: %s: %.200r", event.reason, event.line)
+
+
+def fail_all(waiters: Iterable[Any], sinks: Iterable[Sink], error: CodexError) -> None:
+    """Wake every pending request and every sink with ``error`` (the connection ended)."""
+    for waiter in waiters:
+        _settle(waiter, None, error)
+    for sink in sinks:
+        sink.put(error)
+
+
+def plan_answer(
+    request: ServerRequest, config: CodexConfig, registry: dict[str, dict[str, tools.Tool]]
+) -> tuple[ApprovalRequest, tools.Tool | None, object]:
+    """How to answer ``request``: the client-defined tool to run (the driver runs it), or else the handler's
+    decision (which may be an awaitable for the asyncio driver)."""
+    approval = ApprovalRequest(request.method, request.params)
+    tool = tools.find(registry, request.params) if request.method == "item/tool/call" else None
+    if tool is not None:
+        return approval, tool, None
+    return approval, None, server_request_answer(config.server_request_handlers, config.approval_handler, approval)
+
+
+def handler_failed(config: CodexConfig, method: str, error: Exception) -> object:
+    """The decision when an awaited handler raised: an error answer from a ``server_request_handlers``
+    entry, ``"decline"`` from the approval handler (as :func:`~openai_codex.approvals.server_request_answer`
+    and :func:`~openai_codex.approvals.decide` do for a plain function)."""
+    _log.exception("handler failed on %s", method, exc_info=error)
+    return error if method in config.server_request_handlers else "decline"
+
+
+def request_timeout_error(timeout: float | None) -> TimeoutError:
+    return TimeoutError(f"no response from codex app-server within {timeout:g}s (CodexConfig.request_timeout_s)")
+
+
+def input_closed_error(closed: CodexError | None) -> CodexError:
+    """What a failed write raises: the connection's error if it is known by now."""
+    return closed or TransportClosedError("codex app-server is not accepting input")
+
+
+def end_process_tree(
+    pid: int, terminate: Callable[[], object], kill: Callable[[], object], grace: float
+) -> Generator[float, bool, None]:
+    """The steps of stopping the app-server once its stdin is closed. Yields how long to wait for it to exit
+    and is sent whether it did: ``grace`` for a graceful exit, then SIGTERM (with SIGCONT, for a stopped
+    process) and :data:`TERMINATE_GRACE_S`, then SIGKILL and up to 5 s; whatever it left in its process
+    group is killed in any case."""
+    import signal
+
+    if not (yield grace):
+        if not signal_tree(pid, signal.SIGTERM):
+            with contextlib.suppress(OSError):
+                terminate()
+        if not (yield TERMINATE_GRACE_S):
+            kill_tree(pid, kill)
+            yield 5.0
+    kill_tree(pid, kill)  # its helpers, if any are left in its process group
