@@ -106,7 +106,7 @@ class SmokeReport:
 
 # ------------------------------------------------------------------------------------------- install
 def _wheelhouse_dir() -> Path:
-    from codex_release.fetch import cache_dir
+    from codex_release.locations import cache_dir
 
     return cache_dir() / "wheelhouse" / f"{sys.implementation.cache_tag}-{sysconfig.get_platform()}"
 

@@ -34,7 +34,7 @@ import tomlkit
 
 from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, needs_exec_bit, sniff_format
 from codex_release.errors import ReleaseError
-from codex_release.pins import repo_root
+from codex_release.locations import repo_root
 from codex_release.platform_tags import check_requested_tags
 from codex_release.runtime_source import MANIFEST_NAME, RuntimeSource, copy_package, open_source, read_manifest
 from codex_release.sbom import SBOM_NAME, EmbeddedPackage, sbom_or_error
