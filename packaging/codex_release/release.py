@@ -22,13 +22,13 @@ from pathlib import Path
 
 from packaging.utils import parse_wheel_filename
 
+from codex_release.checks.index_limits import SizeLimits
+from codex_release.checks.verify import VerifyReport, verify_dist
 from codex_release.errors import ReleaseError
 from codex_release.fetch import fetch_runtime
-from codex_release.index_limits import SizeLimits
 from codex_release.stage_runtime import stage_runtime
 from codex_release.staging import check_place, check_replaceable, hold, private_tempdir, replace_when_done
 from codex_release.targets import TARGETS, Target
-from codex_release.verify import VerifyReport, verify_dist
 from codex_release.versions import CodexVersion
 
 __all__ = ["ReleaseResult", "build_release", "checksum_texts", "earlier_release", "file_sha256", "write_checksums"]
@@ -159,7 +159,7 @@ def build_release(
                     f"verification failed for {version}: see the table above; {dist_dir} was left unchanged"
                 )
             if run_smoke:
-                from codex_release.smoke import smoke
+                from codex_release.checks.smoke import smoke
 
                 smoked = smoke(out, version, echo=echo)
                 echo(smoked.table())
