@@ -20,10 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import parse_wheel_filename
-
 from codex_release.checks.index_limits import SizeLimits
 from codex_release.checks.verify import VerifyReport, verify_dist
+from codex_release.dist_folder import list_dist
 from codex_release.errors import ReleaseError
 from codex_release.fetch import fetch_runtime
 from codex_release.stage_runtime import stage_runtime
@@ -60,10 +59,14 @@ def checksum_texts(
     ``variant`` is ``full`` or ``lean`` for a runtime wheel (:mod:`codex_release.variants`), else null.
     """
     variants = variants_by_file or {}
+    listing = list_dist(dist)
+    if listing.faults:
+        raise ReleaseError(f"cannot record the release in {dist}: {'; '.join(listing.faults)}")
     entries = []
-    for path in sorted(p for p in dist.iterdir() if p.suffix == ".whl" or p.name.endswith(".tar.gz")):
+    for artifact in listing.files:
+        path = artifact.path
         digest = file_sha256(path)
-        tags = sorted(str(t) for t in parse_wheel_filename(path.name)[3]) if path.suffix == ".whl" else []
+        tags = sorted(str(t) for t in artifact.tags)
         entries.append(
             {
                 "file": path.name,
