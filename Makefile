@@ -26,7 +26,7 @@ lock:
 	$(LOCK) --extra dev -o requirements/dev.txt
 
 ## The main job: a local release of the pinned Codex version into dist/. Sizes are verified against the
-## project's raised per-file upload limit (INDEX_FILE_LIMIT in codex_release.index_limits): the runtime
+## project's raised per-file upload limit (INDEX_FILE_LIMIT in codex_release.checks.index_limits): the runtime
 ## wheels are above the index's default 100 MiB.
 release: setup
 	$(PY) -m codex_release release --dist-dir dist --max-file-size project

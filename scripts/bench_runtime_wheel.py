@@ -30,15 +30,15 @@ import zipfile
 from pathlib import Path
 
 from codex_release.errors import ReleaseError
-from codex_release.parallel_deflate import LIBDEFLATE_LEVEL
 from codex_release.pins import pinned_runtime_version
 from codex_release.stage_runtime import stage_runtime
 from codex_release.targets import get_target
+from codex_release.wheels.parallel_deflate import LIBDEFLATE_LEVEL
 
 TARGET = "x86_64-unknown-linux-musl"
 MAX_RATIO = 0.25
 OURS = (
-    "import sys; from pathlib import Path; from codex_release.wheel_writer import write_wheel; "
+    "import sys; from pathlib import Path; from codex_release.wheels.wheel_writer import write_wheel; "
     "write_wheel(Path(sys.argv[1]), Path(sys.argv[2]), progress=False, compresslevel=int(sys.argv[3]))"
 )
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import tomlkit
 
-from codex_release.pins import repo_root
+from codex_release.locations import repo_root
 from codex_release.stage_runtime import stage_runtime
 from codex_release.targets import TARGETS
 from codex_release.versions import CodexVersion

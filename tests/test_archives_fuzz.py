@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codex_release.archives import Limits, WheelArchive, extract_tgz
+from codex_release.checks.verify import ArtifactReport, _scan_wheel
 from codex_release.errors import ReleaseError
-from codex_release.verify import ArtifactReport, _scan_wheel
 from codex_release.versions import parse_codex_version
 from tests.synthetic_binaries import write_platform_package
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from codex_release.fake_responses import (
+from codex_release.checks.fake_responses import (
     OFFLINE_DISABLED_FEATURES,
     Fail,
     FakeResponsesServer,

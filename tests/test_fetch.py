@@ -15,7 +15,8 @@ import pytest
 
 from codex_release import processes
 from codex_release.errors import ReleaseError
-from codex_release.fetch import Integrity, cache_dir, fetch_runtime
+from codex_release.fetch import Integrity, fetch_runtime
+from codex_release.locations import cache_dir
 from codex_release.runtime_source import open_source
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion, parse_codex_version

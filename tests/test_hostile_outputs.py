@@ -95,7 +95,7 @@ def _checkout(ctx: CaseContext) -> Path:
         subprocess.run([*git, *args], cwd=clone, check=True, capture_output=True, timeout=60)
     ctx.env["PYTHONPATH"] = os.pathsep.join([str(clone / "packaging"), str(clone / "sdk" / "src")])
     probe = subprocess.run(
-        [sys.executable, "-c", "from codex_release.pins import repo_root; print(repo_root())"],
+        [sys.executable, "-c", "from codex_release.locations import repo_root; print(repo_root())"],
         env={**os.environ, "PYTHONPATH": ctx.env["PYTHONPATH"]},
         cwd=ctx.ws,
         capture_output=True,

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from codex_release.cli import main
-from codex_release.errors import ReleaseError
-from codex_release.publish_rehearsal import (
+from codex_release.checks.publish_rehearsal import (
     LocalIndex,
     plan_uploads,
     port_is_open,
     publish_in_order,
 )
-from codex_release.resolution import wait_for_index
-from codex_release.smoke import SmokeReport
+from codex_release.checks.resolution import wait_for_index
+from codex_release.checks.smoke import SmokeReport
+from codex_release.cli import main
+from codex_release.errors import ReleaseError
 from codex_release.targets import TARGETS
 from codex_release.versions import CodexVersion
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from codex_release.checks.index_limits import SizeLimits
 from codex_release.cli import main
-from codex_release.index_limits import SizeLimits
 from codex_release.release import MANIFEST_FILE, SUMS_FILE, build_release
 from codex_release.targets import TARGETS
 from codex_release.versions import CodexVersion

@@ -9,9 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from codex_release.binaries import inspect_binary
-from codex_release.cli import main
-from codex_release.errors import ReleaseError
-from codex_release.resolution import (
+from codex_release.checks.resolution import (
     USER_PLATFORMS,
     UserPlatform,
     check_resolution,
@@ -19,6 +17,8 @@ from codex_release.resolution import (
     musl_platforms,
     why_not_runs,
 )
+from codex_release.cli import main
+from codex_release.errors import ReleaseError
 from codex_release.versions import CodexVersion
 from tests.synthetic_binaries import make_elf, make_macho, make_pe, write_binary
 

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from codex_release.cli import main
-from codex_release.errors import ReleaseError
-from codex_release.release_files import read_release_files
-from codex_release.smoke import (
+from codex_release.checks.smoke import (
     SmokeReport,
     _extract_vendor,
     aarch64_launcher,
     check_emulated_aarch64,
     dependency_wheelhouse,
 )
+from codex_release.cli import main
+from codex_release.errors import ReleaseError
+from codex_release.release_files import read_release_files
 from codex_release.versions import CodexVersion
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

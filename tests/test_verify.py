@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from codex_release.checks.verify import verify_dist
 from codex_release.cli import main
 from codex_release.stage_runtime import stage_runtime
 from codex_release.targets import TARGETS
-from codex_release.verify import verify_dist
 from codex_release.versions import parse_codex_version
 from tests.synthetic_binaries import make_elf, write_platform_package
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from codex_release.checks.publish_rehearsal import LocalIndex, plan_uploads
+from codex_release.checks.verify_index import list_index_files, release_digests, verify_index
 from codex_release.cli import main
 from codex_release.errors import ReleaseError
-from codex_release.publish_rehearsal import LocalIndex, plan_uploads
 from codex_release.release import write_checksums
 from codex_release.targets import TARGETS
-from codex_release.verify_index import list_index_files, release_digests, verify_index
 from codex_release.versions import CodexVersion
 
 

@@ -9,19 +9,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from codex_release.cli import main
-from codex_release.errors import ReleaseError
-from codex_release.index_limits import (
+from codex_release.checks.index_limits import (
     DEFAULT_FILE_LIMIT,
     DEFAULT_TOTAL_LIMIT,
     INDEX_FILE_LIMIT,
     SizeLimits,
     parse_limit,
 )
+from codex_release.checks.verify import verify_dist
+from codex_release.cli import main
+from codex_release.errors import ReleaseError
 from codex_release.release import MANIFEST_FILE, SUMS_FILE, file_sha256, write_checksums
 from codex_release.release_files import target_of_platform_tags
 from codex_release.targets import TARGETS
-from codex_release.verify import verify_dist
 from codex_release.versions import CodexVersion
 
 _LIMIT = {"option": "--max-file-size", "project": INDEX_FILE_LIMIT, "default": DEFAULT_FILE_LIMIT}
@@ -164,8 +164,8 @@ def test_a_failed_verify_writes_no_record_but_still_summarises(
 
 
 def test_write_checksums_refuses_a_tracked_directory_of_the_checkout(pinned_version: CodexVersion) -> None:
+    from codex_release.checks.verify import ArtifactReport, VerifyReport
     from codex_release.release_record import write_release_record
-    from codex_release.verify import ArtifactReport, VerifyReport
 
     report = VerifyReport([ArtifactReport("x.whl", "runtime wheel")], [])
     docs = Path(__file__).resolve().parent.parent / "docs"

@@ -23,15 +23,15 @@ from pathlib import Path
 import pytest
 import tomlkit
 
-from codex_release import parallel_deflate
 from codex_release.errors import ReleaseError
-from codex_release.parallel_deflate import HEAD_PIECE_SIZE, MIN_SPLIT_SIZE, plan_pieces
 from codex_release.sbom import check_sbom
 from codex_release.stage_runtime import write_sbom
 from codex_release.targets import get_target
 from codex_release.versions import parse_codex_version
-from codex_release.wheel_writer import write_wheel
-from codex_release.zip_writer import ZipWriter
+from codex_release.wheels import parallel_deflate
+from codex_release.wheels.parallel_deflate import HEAD_PIECE_SIZE, MIN_SPLIT_SIZE, plan_pieces
+from codex_release.wheels.wheel_writer import write_wheel
+from codex_release.wheels.zip_writer import ZipWriter
 
 REPO = Path(__file__).resolve().parent.parent
 TAG = "musllinux_1_1_x86_64.manylinux_2_17_x86_64.manylinux2014_x86_64"

@@ -294,7 +294,8 @@ def bump(
 ) -> BumpResult:
     """Move the SDK in ``sdk_dir`` (default: the checkout's ``sdk/``) to ``codex_version`` or the latest."""
     from codex_release.generate_types import generate_types, host_codex_binary
-    from codex_release.pins import pinned_runtime_version, repo_root
+    from codex_release.locations import repo_root
+    from codex_release.pins import pinned_runtime_version
 
     if (codex_version is None) == (not latest):
         raise ReleaseError("pass either --codex-version V or --latest")

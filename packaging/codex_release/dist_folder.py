@@ -1,7 +1,8 @@
 """The one reader of a dist folder: which files are our artifacts, and what each one is.
 
-``verify``, ``smoke``, the resolver dry runs and the publish steps all list DIST through
-:func:`list_dist` and open wheels through :class:`codex_release.archives.WheelArchive`. Listing never
+``verify``, ``smoke``, the resolver dry runs, the publish steps and the release record (``SHA256SUMS`` and
+``manifest.json``, :func:`codex_release.release.checksum_texts`) all list DIST through :func:`list_dist`
+and open wheels through :class:`codex_release.archives.WheelArchive`. Listing never
 opens a file: an entry named like an artifact that is not a regular file (a FIFO ``x.whl`` would block a
 reader forever, a symlink could point anywhere) is reported as a fault from ``lstat`` alone.
 """

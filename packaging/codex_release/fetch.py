@@ -39,10 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import platformdirs
-
 from codex_release import processes
 from codex_release.errors import ReleaseError
+from codex_release.locations import cache_dir
 from codex_release.runtime_source import copy_package, open_source
 from codex_release.staging import check_place, deferred_signals, hold, part_prefix
 from codex_release.targets import Target
@@ -51,7 +50,6 @@ from codex_release.versions import CodexVersion
 __all__ = [
     "GITHUB_RELEASES",
     "Integrity",
-    "cache_dir",
     "fetch_runtime",
     "fetched_package_dir",
 ]
@@ -61,12 +59,6 @@ Source = Literal["npm", "github"]
 _NPM_VIEW_TIMEOUT = 120.0
 _NPM_PACK_TIMEOUT = 900.0
 """``npm pack`` downloads up to about 150 MB through the registry; a stalled download must not hang CI."""
-
-
-def cache_dir() -> Path:
-    """Where fetched packages are kept: ``$CODEX_RELEASE_CACHE`` or the user cache directory."""
-    override = os.environ.get("CODEX_RELEASE_CACHE")
-    return Path(override) if override else Path(platformdirs.user_cache_dir("codex-release"))
 
 
 @dataclass(frozen=True)

@@ -734,7 +734,7 @@ def render_package(schema: Mapping[str, Any], registry: MethodRegistry, version:
 
 
 def default_output_dir() -> Path:
-    from codex_release.pins import repo_root
+    from codex_release.locations import repo_root
 
     return repo_root() / "sdk" / "src" / "openai_codex" / "generated"
 

@@ -8,24 +8,13 @@ import tomlkit
 from packaging.requirements import InvalidRequirement, Requirement
 
 from codex_release.errors import ReleaseError
+from codex_release.locations import repo_root
 from codex_release.versions import CodexVersion, parse_codex_version
 
-__all__ = ["RUNTIME_DISTRIBUTION", "SDK_DISTRIBUTION", "pinned_runtime_version", "repo_root", "runtime_requirement"]
+__all__ = ["RUNTIME_DISTRIBUTION", "SDK_DISTRIBUTION", "pinned_runtime_version", "runtime_requirement"]
 
 RUNTIME_DISTRIBUTION = "openai-codex-cli-bin"
 SDK_DISTRIBUTION = "openai-codex"
-
-
-def repo_root() -> Path:
-    """The checkout this toolkit runs from (holds ``sdk/`` and ``runtime/``)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "sdk" / "pyproject.toml").is_file() and (parent / "runtime").is_dir():
-            return parent
-    raise ReleaseError(
-        f"cannot find the repository (sdk/ and runtime/) above {here}: run the toolkit from a checkout "
-        "installed with `pip install -e .`"
-    )
 
 
 def runtime_requirement(pyproject: Path) -> Requirement:

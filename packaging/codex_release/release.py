@@ -20,15 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import parse_wheel_filename
-
+from codex_release.checks.index_limits import SizeLimits
+from codex_release.checks.verify import VerifyReport, verify_dist
+from codex_release.dist_folder import list_dist
 from codex_release.errors import ReleaseError
 from codex_release.fetch import fetch_runtime
-from codex_release.index_limits import SizeLimits
 from codex_release.stage_runtime import stage_runtime
 from codex_release.staging import check_place, check_replaceable, hold, private_tempdir, replace_when_done
 from codex_release.targets import TARGETS, Target
-from codex_release.verify import VerifyReport, verify_dist
 from codex_release.versions import CodexVersion
 
 __all__ = ["ReleaseResult", "build_release", "checksum_texts", "earlier_release", "file_sha256", "write_checksums"]
@@ -60,10 +59,14 @@ def checksum_texts(
     ``variant`` is ``full`` or ``lean`` for a runtime wheel (:mod:`codex_release.variants`), else null.
     """
     variants = variants_by_file or {}
+    listing = list_dist(dist)
+    if listing.faults:
+        raise ReleaseError(f"cannot record the release in {dist}: {'; '.join(listing.faults)}")
     entries = []
-    for path in sorted(p for p in dist.iterdir() if p.suffix == ".whl" or p.name.endswith(".tar.gz")):
+    for artifact in listing.files:
+        path = artifact.path
         digest = file_sha256(path)
-        tags = sorted(str(t) for t in parse_wheel_filename(path.name)[3]) if path.suffix == ".whl" else []
+        tags = sorted(str(t) for t in artifact.tags)
         entries.append(
             {
                 "file": path.name,
@@ -159,7 +162,7 @@ def build_release(
                     f"verification failed for {version}: see the table above; {dist_dir} was left unchanged"
                 )
             if run_smoke:
-                from codex_release.smoke import smoke
+                from codex_release.checks.smoke import smoke
 
                 smoked = smoke(out, version, echo=echo)
                 echo(smoked.table())

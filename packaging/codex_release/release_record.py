@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from codex_release.checks.index_limits import mib
+from codex_release.checks.verify import VerifyReport
 from codex_release.errors import ReleaseError
-from codex_release.index_limits import mib
 from codex_release.release import MANIFEST_FILE, SUMS_FILE, checksum_texts, file_sha256
 from codex_release.staging import check_place, hold, write_text_files
-from codex_release.verify import VerifyReport
 from codex_release.versions import CodexVersion
 
 __all__ = ["append_summary", "summary_markdown", "write_release_record"]

@@ -2,7 +2,7 @@
 
 The staging directory is the ``runtime/`` template with the version and the platform tag filled in
 and the platform package under ``src/codex_cli_bin/vendor/``. ``python -m build --wheel STAGING``
-builds it with hatchling; :func:`codex_release.wheel_writer.write_wheel` writes the same wheel faster.
+builds it with hatchling; :func:`codex_release.wheels.wheel_writer.write_wheel` writes the same wheel faster.
 
 A target may give two wheels (:mod:`codex_release.variants`): where an optional ``codex-path/`` helper
 needs more than the rest of the package (the aarch64 ``rg`` needs glibc 2.18, ``codex`` is static),
@@ -34,7 +34,7 @@ import tomlkit
 
 from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, needs_exec_bit, sniff_format
 from codex_release.errors import ReleaseError
-from codex_release.pins import repo_root
+from codex_release.locations import repo_root
 from codex_release.platform_tags import check_requested_tags
 from codex_release.runtime_source import MANIFEST_NAME, RuntimeSource, copy_package, open_source, read_manifest
 from codex_release.sbom import SBOM_NAME, EmbeddedPackage, sbom_or_error
@@ -202,7 +202,7 @@ def write_sbom(staging: Path, version: CodexVersion, target: Target, archive_sha
     integrity (``fetch-runtime`` checked it); a directory or a bare binary SOURCE has no such hash, and the
     SBOM then records none rather than one that names no published file.
     """
-    from codex_release.wheel_contents import payload_files
+    from codex_release.wheels.wheel_contents import payload_files
 
     files = payload_files(staging)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbom-sha256") as pool:
@@ -317,7 +317,7 @@ def stage_runtime(
             if wheels is not None:
                 # Written from the new tree before it is swapped in: a failed or interrupted wheel leaves
                 # STAGING_DIR as it was, and a concurrent run cannot swap another tree in underneath.
-                from codex_release.wheel_writer import write_wheel
+                from codex_release.wheels.wheel_writer import write_wheel
 
                 try:
                     written.append(write_wheel(work, wheels, progress=progress))

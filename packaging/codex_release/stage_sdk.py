@@ -38,7 +38,8 @@ from packaging.version import Version
 from codex_release import processes
 from codex_release.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
 from codex_release.errors import ReleaseError
-from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION, repo_root, runtime_requirement
+from codex_release.locations import repo_root
+from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION, runtime_requirement
 from codex_release.staging import check_place, check_replaceable, hold, replace_when_done
 from codex_release.versions import CodexVersion, parse_pep440
 

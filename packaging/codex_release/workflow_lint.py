@@ -74,7 +74,7 @@ def workflow_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def _cache_root() -> Path:
-    from codex_release.fetch import cache_dir
+    from codex_release.locations import cache_dir
 
     return cache_dir() / "tools"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.fake_responses import FakeResponsesServer
+from codex_release.checks.fake_responses import FakeResponsesServer
 from codex_release.targets import host_target
 from openai_codex import CodexConfig
 from tests.conftest import REPO_ROOT

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from codex_release.fake_responses import FakeResponsesServer, Text
+from codex_release.checks.fake_responses import FakeResponsesServer, Text
 from openai_codex import AsyncCodex, Codex, CodexConfig, CodexError, LoginError
 from openai_codex._login import AsyncChatgptLogin, ChatgptLogin
 from openai_codex.generated.rpc_methods import CLIENT_REQUEST_METHODS

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.fake_responses import FakeResponsesServer
+from codex_release.checks.fake_responses import FakeResponsesServer
 from openai_codex import AsyncCodex, Codex, CodexConfig, IncompatibleRuntimeError, RuntimeDriftWarning
 from openai_codex.generated import CODEX_VERSION
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.fake_responses import FakeResponsesServer, ShellCall, Text
+from codex_release.checks.fake_responses import FakeResponsesServer, ShellCall, Text
 
 pytestmark = pytest.mark.runtime
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from codex_release.fake_responses import FakeResponsesServer, Text
+from codex_release.checks.fake_responses import FakeResponsesServer, Text
 from openai_codex import AsyncCodex, Codex, CodexConfig
 from openai_codex._runtime import wait_for_exit
 from openai_codex.types import AgentMessageDeltaNotification, TurnStatus

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.fake_responses import Fail, FakeResponsesServer, RawEvents
+from codex_release.checks.fake_responses import Fail, FakeResponsesServer, RawEvents
 from openai_codex import AsyncCodex, Codex, CodexConfig, CodexError, RuntimeNotFoundError, TransportClosedError
 from tests.sdk.conftest import gone_within, process_alive
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.fake_responses import FakeResponsesServer, Text
+from codex_release.checks.fake_responses import FakeResponsesServer, Text
 
 README = Path(__file__).resolve().parents[2] / "sdk" / "README.md"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.fake_responses import Fail, FakeResponsesServer, Hang, ShellCall, Text, Usage
+from codex_release.checks.fake_responses import Fail, FakeResponsesServer, Hang, ShellCall, Text, Usage
 from openai_codex import (
     ApprovalRequest,
     Codex,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.fake_responses import FakeResponsesServer, Hang, ShellCall, Text
+from codex_release.checks.fake_responses import FakeResponsesServer, Hang, ShellCall, Text
 from openai_codex import (
     ApprovalRequest,
     AsyncCodex,

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from codex_release.fake_responses import FakeResponsesServer, RawEvents, Text, Usage
+from codex_release.checks.fake_responses import FakeResponsesServer, RawEvents, Text, Usage
 from openai_codex import AsyncCodex, Codex, CodexConfig
 from openai_codex.tools import Tool
 from openai_codex.types import DynamicToolCallThreadItem

@@ -32,7 +32,7 @@ def verify_index_command(codex_version: CodexVersion | None, dist_dir: Path, ind
     manifest.json; where the index reports provenance (PEP 740), every file must have it. Prints one
     table; exits 1 on any difference.
     """
-    from codex_release.verify_index import verify_index
+    from codex_release.checks.verify_index import verify_index
 
     version = resolve_version(codex_version)
     report = verify_index(version, dist_dir, index_url=index_url)

@@ -72,7 +72,7 @@ def smoke_command(
     for every user platform and the aarch64 Linux runtime under emulation. Prints a table; exits 1 on
     any failure.
     """
-    from codex_release.smoke import smoke
+    from codex_release.checks.smoke import smoke
 
     version = resolve_version(codex_version)
     report = smoke(
@@ -101,7 +101,7 @@ def publish_rehearsal_command(dist_dir: Path, codex_version: CodexVersion | None
     openai-codex==V by name from that index alone into a fresh venv and runs the smoke program. A
     runtime sdist is refused before anything starts. The server is always stopped.
     """
-    from codex_release.publish_rehearsal import publish_rehearsal
+    from codex_release.checks.publish_rehearsal import publish_rehearsal
 
     version = resolve_version(codex_version)
     report = publish_rehearsal(dist_dir, version, wheelhouse=wheelhouse, echo=lambda line: click.echo(line, err=True))
@@ -146,7 +146,7 @@ def stage_publish_command(dist_dir: Path, codex_version: CodexVersion | None, ou
     runtime/ is published first; sdk/ only after every runtime wheel is visible on the index. A
     runtime sdist, a missing target, or a missing SDK wheel or sdist is refused.
     """
-    from codex_release.publish_rehearsal import stage_publish
+    from codex_release.checks.publish_rehearsal import stage_publish
 
     version = resolve_version(codex_version)
     plan = stage_publish(dist_dir, version, out_dir)
@@ -180,7 +180,7 @@ def wait_for_index_command(
     Polls a resolver dry run (no cache) per target; exits 1 with the missing targets on timeout. The
     release workflow runs this between publishing the runtime and publishing the SDK.
     """
-    from codex_release.resolution import wait_for_index
+    from codex_release.checks.resolution import wait_for_index
 
     version = resolve_version(codex_version)
     found = wait_for_index(

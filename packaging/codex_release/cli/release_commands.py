@@ -66,7 +66,7 @@ def release_command(
     for every user platform). DIST_DIR is replaced only on success, and only when it is empty or holds
     an earlier release (else pass --overwrite).
     """
-    from codex_release.index_limits import SizeLimits
+    from codex_release.checks.index_limits import SizeLimits
     from codex_release.release import build_release
 
     version = resolve_version(codex_version)

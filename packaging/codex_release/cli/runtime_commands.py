@@ -141,14 +141,14 @@ def size_limit_options(func: F) -> F:
         metavar="SIZE",
         default=None,
         help="The project's total size limit on the index: 'default' (10 GiB), 'project' (INDEX_TOTAL_LIMIT in "
-        "codex_release.index_limits) or a size. Default: $CODEX_RELEASE_MAX_TOTAL_SIZE, else 'default'.",
+        "codex_release.checks.index_limits) or a size. Default: $CODEX_RELEASE_MAX_TOTAL_SIZE, else 'default'.",
     )(func)
     return click.option(
         "--max-file-size",
         metavar="SIZE",
         default=None,
         help="The index's per-file upload limit: 'default' (100 MiB, the index's own), 'project' (the raised "
-        "limit INDEX_FILE_LIMIT in codex_release.index_limits) or a size such as 300MiB. A larger file is a "
+        "limit INDEX_FILE_LIMIT in codex_release.checks.index_limits) or a size such as 300MiB. A larger file is a "
         "fault. Default: $CODEX_RELEASE_MAX_FILE_SIZE, else 'default'.",
     )(func)
 
@@ -189,8 +189,8 @@ def verify_command(
     `twine check --strict` clean; every file within the index's per-file upload limit and the release
     within the project's total.
     """
-    from codex_release.index_limits import SizeLimits
-    from codex_release.verify import verify_dist
+    from codex_release.checks.index_limits import SizeLimits
+    from codex_release.checks.verify import verify_dist
 
     version = resolve_version(codex_version)
     limits = SizeLimits.resolve(max_file_size, max_total_size)

@@ -96,7 +96,7 @@ def fake_model_server_command(port: int, text: str, deltas: int) -> None:
 
     Prints the base URL and the `-c` overrides that point `codex` at it.
     """
-    from codex_release.fake_responses import FakeResponsesServer, Text
+    from codex_release.checks.fake_responses import FakeResponsesServer, Text
 
     stop = threading.Event()
     with FakeResponsesServer(default_reply=Text(text, deltas=deltas), port=port) as server:

@@ -54,7 +54,7 @@ from typing import Literal
 
 import deflate
 
-from codex_release.zip_writer import Chunk
+from codex_release.wheels.zip_writer import Chunk
 
 __all__ = [
     "LIBDEFLATE_LEVEL",

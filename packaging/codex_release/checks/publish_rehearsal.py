@@ -31,11 +31,11 @@ from types import TracebackType
 from typing import IO
 
 from codex_release import processes
+from codex_release.checks.fresh_venv import FreshVenv, clean_env, isolated_pip_env
+from codex_release.checks.smoke import SmokeReport, dependency_wheelhouse, run_smoke_program
 from codex_release.errors import ReleaseError
-from codex_release.fresh_venv import FreshVenv, clean_env, isolated_pip_env
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.release_files import read_release_files
-from codex_release.smoke import SmokeReport, dependency_wheelhouse, run_smoke_program
 from codex_release.staging import check_place, check_replaceable, hold, replace_when_done
 from codex_release.versions import CodexVersion
 
@@ -252,7 +252,7 @@ Waiter = Callable[[CodexVersion, str, Path], object]
 
 
 def _wait_runtime_visible(version: CodexVersion, index_url: str, dist_dir: Path) -> object:
-    from codex_release.resolution import wait_for_index
+    from codex_release.checks.resolution import wait_for_index
 
     return wait_for_index(
         version,
@@ -319,8 +319,8 @@ def publish_rehearsal(
         report.add("index", "pypiserver on loopback", True, f"{index.simple_url} (fallback disabled)")
         echo(f"uploading {len(plan.runtime)} runtime wheels, then the SDK, to {index.simple_url}")
         if publish_in_order(index, plan, report, dist_dir=dist_dir):
+            from codex_release.checks.verify_index import verify_index
             from codex_release.release import file_sha256
-            from codex_release.verify_index import verify_index
 
             uploaded = {p.name: file_sha256(p) for p in (*plan.runtime, *plan.sdk)}
             served = verify_index(version, dist_dir, index_url=index.simple_url, expected=uploaded)

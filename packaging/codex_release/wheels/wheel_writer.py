@@ -6,10 +6,10 @@ only the ``Generator`` line of ``WHEEL`` names codex-release instead of hatchlin
 the time:
 
 * what goes in is decided by hatchling's own file selection and metadata code
-  (:mod:`codex_release.wheel_contents`);
-* the members are compressed with libdeflate on every core (:mod:`codex_release.parallel_deflate`)
+  (:mod:`codex_release.wheels.wheel_contents`);
+* the members are compressed with libdeflate on every core (:mod:`codex_release.wheels.parallel_deflate`)
   at the fastest level whose wheel is still no larger than hatchling's zlib-6 wheel;
-* the ZIP container is written by :mod:`codex_release.zip_writer`, since :mod:`zipfile` cannot
+* the ZIP container is written by :mod:`codex_release.wheels.zip_writer`, since :mod:`zipfile` cannot
   store data that is already compressed.
 
 Reproducible: the members come in a fixed order, all share one timestamp (``SOURCE_DATE_EPOCH``,
@@ -40,10 +40,10 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from codex_release.errors import ReleaseError
-from codex_release.parallel_deflate import LIBDEFLATE_LEVEL, deflate_files, deflate_small
 from codex_release.staging import deferred_signals, hold, part_prefix
-from codex_release.wheel_contents import WheelContents, read_wheel_contents
-from codex_release.zip_writer import ZIP64_LIMIT, DateTime, ZipWriter
+from codex_release.wheels.parallel_deflate import LIBDEFLATE_LEVEL, deflate_files, deflate_small
+from codex_release.wheels.wheel_contents import WheelContents, read_wheel_contents
+from codex_release.wheels.zip_writer import ZIP64_LIMIT, DateTime, ZipWriter
 
 __all__ = ["DEFAULT_SOURCE_DATE_EPOCH", "reproducible_date_time", "write_wheel"]
 

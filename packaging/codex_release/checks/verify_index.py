@@ -34,9 +34,9 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
+from codex_release.checks.smoke import SmokeReport
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
-from codex_release.smoke import SmokeReport
 from codex_release.versions import CodexVersion
 
 __all__ = ["IndexFile", "default_index_url", "list_index_files", "release_digests", "verify_index"]

@@ -7,7 +7,7 @@ codex sent.
 
 Usage::
 
-    from codex_release.fake_responses import FakeResponsesServer, Fail, Hang, ShellCall, Text
+    from codex_release.checks.fake_responses import FakeResponsesServer, Fail, Hang, ShellCall, Text
 
     with FakeResponsesServer() as model:
         model.enqueue(Text("Hello from the fake model", deltas=5))  # next model request

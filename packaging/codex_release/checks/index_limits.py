@@ -127,7 +127,7 @@ class SizeLimits:
         hint = (
             "if the index raised this project's limit, pass --max-file-size project"
             if self.max_file < INDEX_FILE_LIMIT
-            else "ask the index for a higher limit, then raise INDEX_FILE_LIMIT in codex_release.index_limits"
+            else "ask the index for a higher limit, then raise INDEX_FILE_LIMIT in codex_release.checks.index_limits"
         )
         return (
             f"{mib(size)} is above the index's per-file upload limit of {mib(self.max_file)}: the upload would be "

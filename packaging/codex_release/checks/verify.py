@@ -20,7 +20,7 @@ archives above the size caps):
   ``openai-codex-cli-bin==V`` (no marker, no extra, no URL), in the wheel and the sdist.
 
 Sizes: every file against the index's per-file upload limit and the release's total against the
-project limit (:mod:`codex_release.index_limits`): a file the index would refuse fails here, before
+project limit (:mod:`codex_release.checks.index_limits`): a file the index would refuse fails here, before
 publishing starts.
 
 For the set: per target exactly the wheels its binaries call for (one, or full + lean where an optional
@@ -49,9 +49,9 @@ from codex_release import processes
 from codex_release.archives import WheelArchive
 from codex_release.artifact_metadata import parse_metadata, runtime_pins, sdist_metadata
 from codex_release.binaries import BinaryInfo, format_of, inspect_bytes, needs_exec_bit
+from codex_release.checks.index_limits import SizeLimits
 from codex_release.dist_folder import DistFile, list_dist
 from codex_release.errors import ReleaseError
-from codex_release.index_limits import SizeLimits
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.platform_tags import derive_platform_tags, tag_problem
 from codex_release.sbom import SBOM_DIR, check_sbom
@@ -352,7 +352,7 @@ def verify_dist(
     dist_dir: Path, version: CodexVersion, *, require_sdk: bool = False, limits: SizeLimits | None = None
 ) -> VerifyReport:
     """Verify every artifact of release ``version`` in ``dist_dir``; sizes against ``limits`` (default: the
-    index's default limits, :class:`~codex_release.index_limits.SizeLimits`)."""
+    index's default limits, :class:`~codex_release.checks.index_limits.SizeLimits`)."""
     listing = list_dist(dist_dir)
     faults: list[str] = list(listing.faults)
     runtime_wheels: list[DistFile] = []

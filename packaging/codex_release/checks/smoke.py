@@ -5,12 +5,12 @@
    Our two distributions come from DIST only; WHEELHOUSE holds just the SDK's third-party dependencies
    (pydantic and friends), downloaded once through the user's normal pip setup and cached, and is checked
    to contain nothing of ours.
-2. **Run**: :mod:`codex_release.smoke_program`, copied to a temporary directory and run there by the
+2. **Run**: :mod:`codex_release.checks.smoke_program`, copied to a temporary directory and run there by the
    venv's interpreter in isolated mode (``-I``) with a clean environment, asserts that the SDK and the
    runtime import from the venv's site-packages at version V, that the bundled ``codex --version`` says
    V, and that one real turn (sync :class:`Codex`, then async :class:`AsyncCodex`) on that binary returns
    the text of the fake model server that this process runs on loopback.
-3. **Resolve** (optional): the resolver dry runs of :mod:`codex_release.resolution` for every platform.
+3. **Resolve** (optional): the resolver dry runs of :mod:`codex_release.checks.resolution` for every platform.
 4. **Emulate** (optional): the aarch64 Linux runtime under ``qemu-user-static`` (or binfmt, or natively
    on an aarch64 host): ``--version`` and an app-server ``initialize`` round trip, from every aarch64
    Linux wheel (the full one with ``rg`` and the lean, musl-tagged one without it).
@@ -38,9 +38,9 @@ from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel
 
 from codex_release import processes
 from codex_release.archives import WheelArchive, WheelMember
+from codex_release.checks.fake_responses import FakeResponsesServer, Text
+from codex_release.checks.fresh_venv import FreshVenv, clean_env, isolated_pip_env, pip_error, run_pip
 from codex_release.errors import ReleaseError
-from codex_release.fake_responses import FakeResponsesServer, Text
-from codex_release.fresh_venv import FreshVenv, clean_env, isolated_pip_env, pip_error, run_pip
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.release_files import ReleaseFiles, read_release_files
 from codex_release.targets import get_target
@@ -106,7 +106,7 @@ class SmokeReport:
 
 # ------------------------------------------------------------------------------------------- install
 def _wheelhouse_dir() -> Path:
-    from codex_release.fetch import cache_dir
+    from codex_release.locations import cache_dir
 
     return cache_dir() / "wheelhouse" / f"{sys.implementation.cache_tag}-{sysconfig.get_platform()}"
 
@@ -376,7 +376,7 @@ def smoke(
     if install:
         _install_and_run(files, report, expect_target=expect_target, wheelhouse=wheelhouse, echo=echo)
     if resolution:
-        from codex_release.resolution import run_resolution_quietly
+        from codex_release.checks.resolution import run_resolution_quietly
 
         echo("resolver dry runs for every user platform")
         _, rows = run_resolution_quietly(dist_dir, version)

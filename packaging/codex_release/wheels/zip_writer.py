@@ -2,7 +2,7 @@
 
 Why not :mod:`zipfile`: it compresses every member itself, with zlib, on the calling thread. The
 runtime wheels are about 370 MB of executables; zlib at hatchling's level spends most of the build in
-one core. :mod:`codex_release.parallel_deflate` compresses the members on every core with libdeflate
+one core. :mod:`codex_release.wheels.parallel_deflate` compresses the members on every core with libdeflate
 and hands the raw DEFLATE bytes over, and :mod:`zipfile` has no way to store bytes that are already
 compressed. The container around them is small and fully specified (PKWARE APPNOTE 6.3.x, sections
 4.3 and 4.5.3), so it is written here: one local header per member (sizes and CRC known up front, so

@@ -39,8 +39,8 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from codex_release.archives import WheelArchive
 from codex_release.binaries import BinaryInfo, format_of, inspect_bytes
+from codex_release.checks.fresh_venv import isolated_pip_env, pip_error, run_pip
 from codex_release.errors import ReleaseError
-from codex_release.fresh_venv import isolated_pip_env, pip_error, run_pip
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.release_files import ReleaseFiles, read_release_files
 from codex_release.targets import TARGETS, Target
