@@ -47,8 +47,10 @@ def test_release_holds_the_whole_verified_set(first_release: Path, pinned_versio
     assert set(sums) == {e["file"] for e in manifest}
     assert all(sums[e["file"]] == e["sha256"] for e in manifest)
     for target in TARGETS:
-        (entry,) = [e for e in manifest if e["target"] == target.triple]
-        assert {tag.split("-")[-1] for tag in entry["tags"]} == set(target.expected_tags)
+        entries = {e["variant"]: e for e in manifest if e["target"] == target.triple}
+        assert set(entries) == {name for name, _ in target.expected_wheels}
+        for variant, tags in target.expected_wheels:  # the full wheel, and the lean one where there is one
+            assert {tag.split("-")[-1] for tag in entries[variant]["tags"]} == set(tags)
 
 
 def test_second_run_uses_only_the_cache_and_is_byte_identical(
