@@ -22,7 +22,6 @@ named by the wheel target's ``sbom-files``, so both wheel builders put it at
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -186,14 +185,6 @@ def _write_project(staging: Path, version: CodexVersion, tags: tuple[str, ...]) 
     pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
 
 
-def _sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            hasher.update(chunk)
-    return hasher.hexdigest()
-
-
 def write_sbom(staging: Path, version: CodexVersion, target: Target, archive_sha512: str | None) -> Path:
     """Write the SBOM of the wheel of ``staging`` at :data:`SBOM_PATH`: the embedded npm platform package and
     the SHA-256 of every file the wheel installs (hatchling's own file selection, so the list is the wheel's).
@@ -202,11 +193,12 @@ def write_sbom(staging: Path, version: CodexVersion, target: Target, archive_sha
     integrity (``fetch-runtime`` checked it); a directory or a bare binary SOURCE has no such hash, and the
     SBOM then records none rather than one that names no published file.
     """
+    from codex_release.release import file_sha256  # release imports this module: a late import
     from codex_release.wheels.wheel_contents import payload_files
 
     files = payload_files(staging)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbom-sha256") as pool:
-        digests = dict(zip((f.arcname for f in files), pool.map(_sha256, (f.path for f in files)), strict=True))
+        digests = dict(zip((f.arcname for f in files), pool.map(file_sha256, (f.path for f in files)), strict=True))
     npm_name, _, npm_version = target.npm_spec(version.semver).rpartition("@")
     document = sbom_or_error(version.pep440, EmbeddedPackage(npm_name, npm_version, archive_sha512), digests)
     path = staging / SBOM_PATH
