@@ -24,7 +24,6 @@ not more of it:
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import struct
@@ -33,7 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from codex_release.binaries._reader import Malformed, Reader
+from codex_release.binaries._reader import BufferFile, Malformed, Reader
 from codex_release.errors import ReleaseError
 
 __all__ = [
@@ -253,7 +252,7 @@ def inspect_bytes(data: bytes | bytearray, label: str) -> BinaryInfo:
     if fmt is None:
         raise ReleaseError(f"{label} is not an executable (no ELF, Mach-O or PE header)")
     try:
-        info = _inspect_format(fmt, Reader(io.BytesIO(data), len(data)), Path(label))
+        info = _inspect_format(fmt, Reader(BufferFile(data), len(data)), Path(label))
     except Malformed as exc:
         raise ReleaseError(
             f"{label} has a truncated or corrupt {_FORMAT_NAMES[fmt]} header ({exc}): re-fetch or rebuild the file"

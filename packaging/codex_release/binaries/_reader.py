@@ -9,11 +9,34 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-__all__ = ["Malformed", "Reader"]
+__all__ = ["BufferFile", "Malformed", "Reader"]
 
 
 class Malformed(Exception):
     """The header is truncated or inconsistent (turned into :class:`ReleaseError`)."""
+
+
+class BufferFile:
+    """``seek``/``read`` over bytes already in memory without copying them (``io.BytesIO`` of a
+    ``bytearray`` copies the whole buffer: 290 MB for the codex binary). Each read copies only what it
+    returns."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        self._view = memoryview(data)
+        self._pos = 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._pos = offset if whence == 0 else (self._pos + offset if whence == 1 else len(self._view) + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, length: int = -1) -> bytes:
+        end = len(self._view) if length < 0 else min(len(self._view), self._pos + length)
+        data = bytes(self._view[self._pos : end])
+        self._pos = max(self._pos, end)
+        return data
 
 
 class Reader:
@@ -21,7 +44,7 @@ class Reader:
 
     MAX_READ = 32 * 1024 * 1024
 
-    def __init__(self, fh: BinaryIO, size: int) -> None:
+    def __init__(self, fh: BinaryIO | BufferFile, size: int) -> None:
         self.fh = fh
         self.size = size
 

@@ -372,8 +372,13 @@ def verify_dist(
             sdk_files[file.kind] = file
         else:
             faults.append(f"{file.name} is not part of the release: remove it from {dist_dir}")
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda f: _verify_runtime_wheel(f, version), runtime_wheels))
+    # twine runs in its own process meanwhile: the wheels are read by two threads (inflating and hashing
+    # release the GIL), and the whole check takes about as long as the slower of the two.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="twine-check") as side:
+        twine_check = side.submit(_twine_check, packaged)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda f: _verify_runtime_wheel(f, version), runtime_wheels))
+        twine = twine_check.result()
     seen: dict[str, list[WheelFacts]] = {}
     for report, triple, facts in results:
         artifacts.append(report)
@@ -396,7 +401,6 @@ def verify_dist(
             for kind in ("wheel", "sdist")
             if kind not in sdk_files
         )
-    twine = _twine_check(packaged)
     for report in artifacts:
         if report.file in twine:
             report.faults.append(twine[report.file])
