@@ -19,8 +19,6 @@ failure leaves the checkout as it was.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ import tomlkit
 from packaging.version import InvalidVersion, Version
 
 from codex_release.errors import ReleaseError
+from codex_release.staging import write_text_files
 from codex_release.versions import CodexVersion, parse_codex_version
 
 __all__ = [
@@ -210,28 +209,12 @@ def diff_protocol(
     )
 
 
-def _exported_bundle(codex_bin: Path) -> dict[str, Any]:
-    from codex_release.generate_types import BUNDLE_NAME, run_schema_export
-
-    with tempfile.TemporaryDirectory(prefix="codex-schema-") as out:
-        path = run_schema_export(codex_bin, Path(out))
-        try:
-            bundle = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ReleaseError(f"{BUNDLE_NAME} from {codex_bin} is not valid JSON ({exc}): is it codex?") from None
-    if not isinstance(bundle, dict):
-        raise ReleaseError(f"{BUNDLE_NAME} from {codex_bin} is not a JSON object: is it codex?")
-    return bundle
-
-
 # -- the pyproject ---------------------------------------------------------------------------------------
 
 
 def rewrite_pins(text: str, new: CodexVersion, where: str) -> str:
     """``sdk/pyproject.toml`` text with the runtime pin and the SDK version moved to ``new``."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    from codex_release.pins import RUNTIME_DISTRIBUTION
+    from codex_release.pins import RUNTIME_DISTRIBUTION, runtime_dependency_index
 
     try:
         document = tomlkit.parse(text)
@@ -241,30 +224,9 @@ def rewrite_pins(text: str, new: CodexVersion, where: str) -> str:
     dependencies = project.get("dependencies") if isinstance(project, Mapping) else None
     if not isinstance(project, Mapping) or not isinstance(dependencies, list):
         raise ReleaseError(f"{where}: no [project] dependencies: is this the SDK's pyproject.toml?")
-    positions = []
-    for index, entry in enumerate(dependencies):
-        try:
-            if Requirement(str(entry)).name == RUNTIME_DISTRIBUTION:
-                positions.append(index)
-        except InvalidRequirement:
-            continue
-    if len(positions) != 1:
-        raise ReleaseError(f"{where} must declare exactly one {RUNTIME_DISTRIBUTION}==X dependency")
-    dependencies[positions[0]] = f"{RUNTIME_DISTRIBUTION}=={new.pep440}"
+    dependencies[runtime_dependency_index(dependencies, where)] = f"{RUNTIME_DISTRIBUTION}=={new.pep440}"
     project["version"] = new.pep440  # type: ignore[index]
     return tomlkit.dumps(document)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.new-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # -- the command -----------------------------------------------------------------------------------------
@@ -293,7 +255,7 @@ def bump(
     generated_dir: Path | None = None,
 ) -> BumpResult:
     """Move the SDK in ``sdk_dir`` (default: the checkout's ``sdk/``) to ``codex_version`` or the latest."""
-    from codex_release.generate_types import generate_types, host_codex_binary
+    from codex_release.generate_types import export_bundle, generate_types, host_codex_binary
     from codex_release.locations import repo_root
     from codex_release.pins import pinned_runtime_version
 
@@ -315,8 +277,9 @@ def bump(
         raise ReleaseError(f"cannot read {pyproject}: {exc}") from None
     updated = rewrite_pins(text, new, str(pyproject))
     old_bin, new_bin = host_codex_binary(old), host_codex_binary(new)
-    changes = diff_protocol(_exported_bundle(old_bin), _exported_bundle(new_bin), old, new)
+    new_bundle = export_bundle(new_bin)  # exported once: compared, then rendered
+    changes = diff_protocol(export_bundle(old_bin), new_bundle, old, new)
     out_dir = generated_dir or sdk / "src" / "openai_codex" / "generated"
-    generate_types(codex_bin=new_bin, codex_version=new, out_dir=out_dir)
-    _write_atomically(pyproject, updated)
+    generate_types(codex_bin=new_bin, codex_version=new, out_dir=out_dir, bundle=new_bundle)
+    write_text_files(pyproject.parent, {pyproject.name: updated}, label="the SDK's")
     return BumpResult(old, new, changes)

@@ -27,7 +27,7 @@ from packaging.version import Version
 
 from codex_release.errors import ReleaseError
 
-__all__ = ["DistFile", "DistListing", "list_dist"]
+__all__ = ["ArtifactName", "DistFile", "DistListing", "list_dist", "parse_artifact_name"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,36 @@ def _kind_of(mode: int) -> str:
     return "device or special file"
 
 
+@dataclass(frozen=True)
+class ArtifactName:
+    """What a wheel or sdist file name says: kind, project, version and (for a wheel) tags."""
+
+    kind: Literal["wheel", "sdist"]
+    project: NormalizedName
+    version: Version
+    tags: frozenset[Tag]
+
+
+def parse_artifact_name(name: str) -> ArtifactName | None:
+    """The parts of a wheel or sdist file name; ``None`` for another kind of file.
+
+    Raises :class:`ValueError` (naming the problem) for a ``.whl``/``.tar.gz`` name that does not parse.
+    """
+    if name.endswith(".whl"):
+        try:
+            project, version, _, tags = parse_wheel_filename(name)
+        except InvalidWheelFilename:
+            raise ValueError(f"{name} is not a valid wheel file name") from None
+        return ArtifactName("wheel", project, version, tags)
+    if name.endswith(".tar.gz"):
+        try:
+            project, version = parse_sdist_filename(name)
+        except InvalidSdistFilename:
+            raise ValueError(f"{name} is not a valid sdist file name") from None
+        return ArtifactName("sdist", project, version, frozenset())
+    return None
+
+
 def list_dist(dist_dir: Path) -> DistListing:
     """The artifacts in ``dist_dir`` (sorted by name), never opening any of them."""
     try:
@@ -78,26 +108,17 @@ def list_dist(dist_dir: Path) -> DistListing:
     files: list[DistFile] = []
     faults: list[str] = []
     for entry in entries:
-        is_wheel = entry.name.endswith(".whl")
-        if not (is_wheel or entry.name.endswith(".tar.gz")):
+        if not entry.name.endswith((".whl", ".tar.gz")):
             continue
         mode = entry.stat(follow_symlinks=False).st_mode
         if not stat.S_ISREG(mode):
             faults.append(f"{entry.name} is a {_kind_of(mode)}, not a regular file: remove it from {dist_dir}")
             continue
-        path = Path(dist_dir) / entry.name
-        if is_wheel:
-            try:
-                project, version, _, tags = parse_wheel_filename(entry.name)
-            except InvalidWheelFilename:
-                faults.append(f"{entry.name} is not a valid wheel file name")
-                continue
-            files.append(DistFile(path, "wheel", project, version, tags))
-        else:
-            try:
-                project, version = parse_sdist_filename(entry.name)
-            except InvalidSdistFilename:
-                faults.append(f"{entry.name} is not a valid sdist file name")
-                continue
-            files.append(DistFile(path, "sdist", project, version, frozenset()))
+        try:
+            parsed = parse_artifact_name(entry.name)
+        except ValueError as exc:
+            faults.append(str(exc))
+            continue
+        assert parsed is not None
+        files.append(DistFile(Path(dist_dir) / entry.name, parsed.kind, parsed.project, parsed.version, parsed.tags))
     return DistListing(Path(dist_dir), tuple(files), tuple(faults))

@@ -43,7 +43,7 @@ from codex_release import processes
 from codex_release.errors import ReleaseError
 from codex_release.locations import cache_dir
 from codex_release.runtime_source import copy_package, open_source
-from codex_release.staging import check_place, deferred_signals, hold, part_prefix
+from codex_release.staging import check_place, deferred_signals, hold, part_prefix, write_text_files
 from codex_release.targets import Target
 from codex_release.versions import CodexVersion
 
@@ -149,15 +149,8 @@ def _npm_integrity(spec: str, meta_dir: Path) -> Integrity:
     if not isinstance(dist, dict) or "integrity" not in dist:
         raise ReleaseError(f"{spec} is not published on the npm registry: check the Codex version")
     meta_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(meta, json.dumps({"integrity": dist["integrity"]}))
+    write_text_files(meta.parent, {meta.name: json.dumps({"integrity": dist["integrity"]})}, label="npm metadata")
     return Integrity.from_sri(dist["integrity"])
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def _reuse(cached: Path, integrity: Integrity) -> bool:

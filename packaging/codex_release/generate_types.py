@@ -57,6 +57,7 @@ __all__ = [
     "check_generated",
     "codex_binary_version",
     "default_output_dir",
+    "export_bundle",
     "flatten_bundle",
     "generate_into",
     "generate_types",
@@ -739,16 +740,24 @@ def default_output_dir() -> Path:
     return repo_root() / "sdk" / "src" / "openai_codex" / "generated"
 
 
-def generate_into(codex_bin: Path, dest: Path) -> CodexVersion:
-    """Export the schema with ``codex_bin`` and render the package into the empty directory ``dest``."""
-    version = codex_binary_version(codex_bin)
+def export_bundle(codex_bin: Path) -> dict[str, Any]:
+    """The protocol bundle ``codex_bin`` exports (``generate-json-schema``), parsed."""
     with tempfile.TemporaryDirectory(prefix="codex-schema-export-") as export:
         bundle_path = run_schema_export(codex_bin, Path(export))
         try:
             bundle = json.loads(bundle_path.read_text(encoding="utf-8"))
-        except ValueError as exc:
+        except (ValueError, UnicodeDecodeError) as exc:
             raise ReleaseError(f"{BUNDLE_NAME} from codex is not valid JSON: {exc}") from None
-    schema, registry = flatten_bundle(bundle)
+    if not isinstance(bundle, dict):
+        raise ReleaseError(f"{BUNDLE_NAME} from {codex_bin} is not a JSON object: is it codex?")
+    return bundle
+
+
+def generate_into(codex_bin: Path, dest: Path, bundle: Mapping[str, Any] | None = None) -> CodexVersion:
+    """Render the package of ``codex_bin``'s schema into the empty directory ``dest`` (``bundle``: its
+    export, when the caller already has it)."""
+    version = codex_binary_version(codex_bin)
+    schema, registry = flatten_bundle(bundle if bundle is not None else export_bundle(codex_bin))
     render_package(schema, registry, version, dest)
     return version
 
@@ -802,11 +811,13 @@ def generate_types(
     codex_version: CodexVersion | None = None,
     out_dir: Path | None = None,
     check: bool = False,
+    bundle: Mapping[str, Any] | None = None,
 ) -> GeneratedTypes:
     """Regenerate the models into ``out_dir`` (default: the SDK's ``generated`` package), atomically.
 
     ``codex_bin`` defaults to the runtime of ``codex_version`` (default: the pinned one), fetched. With
-    ``check``, nothing is written: a :class:`ReleaseError` names the files that differ.
+    ``check``, nothing is written: a :class:`ReleaseError` names the files that differ. ``bundle`` is
+    ``codex_bin``'s schema export when the caller already has it (``bump`` compared it first).
     """
     out = (out_dir or default_output_dir()).absolute()
     if codex_bin is not None:
@@ -823,7 +834,7 @@ def generate_types(
 
     if check:
         with tempfile.TemporaryDirectory(prefix="codex-generated-") as fresh:
-            version = generate_into(binary, Path(fresh))
+            version = generate_into(binary, Path(fresh), bundle)
             drift = check_generated(Path(fresh), out)
         if drift:
             raise ReleaseError(
@@ -845,7 +856,7 @@ def generate_types(
         differs: list[str] = []
         with replace_when_done(out, keep_if=lambda _new: not differs) as new:
             new.chmod(0o755)  # the package directory must be readable like any other
-            version = generate_into(binary, new)
+            version = generate_into(binary, new, bundle)
             differs.extend(check_generated(new, out))
     changed = bool(differs)
     return GeneratedTypes(version, out, changed=changed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import tomlkit
@@ -11,10 +12,31 @@ from codex_release.errors import ReleaseError
 from codex_release.locations import repo_root
 from codex_release.versions import CodexVersion, parse_codex_version
 
-__all__ = ["RUNTIME_DISTRIBUTION", "SDK_DISTRIBUTION", "pinned_runtime_version", "runtime_requirement"]
+__all__ = [
+    "RUNTIME_DISTRIBUTION",
+    "SDK_DISTRIBUTION",
+    "pinned_runtime_version",
+    "runtime_dependency_index",
+    "runtime_requirement",
+]
 
 RUNTIME_DISTRIBUTION = "openai-codex-cli-bin"
 SDK_DISTRIBUTION = "openai-codex"
+
+
+def runtime_dependency_index(dependencies: Sequence[object], where: str) -> int:
+    """Where the one ``openai-codex-cli-bin`` requirement stands in a ``[project] dependencies`` list."""
+    found: list[int] = []
+    for index, entry in enumerate(dependencies):
+        try:
+            requirement = Requirement(str(entry))
+        except InvalidRequirement as exc:
+            raise ReleaseError(f"{where}: invalid dependency {entry!r}: {exc}") from None
+        if requirement.name == RUNTIME_DISTRIBUTION:
+            found.append(index)
+    if len(found) != 1:
+        raise ReleaseError(f"{where} must declare exactly one {RUNTIME_DISTRIBUTION}==X dependency, found {len(found)}")
+    return found[0]
 
 
 def runtime_requirement(pyproject: Path) -> Requirement:
@@ -24,19 +46,7 @@ def runtime_requirement(pyproject: Path) -> Requirement:
     except (OSError, tomlkit.exceptions.ParseError) as exc:
         raise ReleaseError(f"cannot read {pyproject}: {exc}") from None
     dependencies = document.get("project", {}).get("dependencies", [])
-    found: list[Requirement] = []
-    for entry in dependencies:
-        try:
-            requirement = Requirement(str(entry))
-        except InvalidRequirement as exc:
-            raise ReleaseError(f"{pyproject}: invalid dependency {entry!r}: {exc}") from None
-        if requirement.name == RUNTIME_DISTRIBUTION:
-            found.append(requirement)
-    if len(found) != 1:
-        raise ReleaseError(
-            f"{pyproject} must declare exactly one {RUNTIME_DISTRIBUTION}==X dependency, found {len(found)}"
-        )
-    return found[0]
+    return Requirement(str(dependencies[runtime_dependency_index(dependencies, str(pyproject))]))
 
 
 def pinned_runtime_version(pyproject: Path | None = None) -> CodexVersion:

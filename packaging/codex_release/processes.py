@@ -131,18 +131,23 @@ def kill_all() -> None:
         _kill_group(process)
 
 
-def _kill_group(process: subprocess.Popen[str]) -> None:
-    """SIGKILL the child's process group (the child itself on Windows); never raises.
+def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
+    """Send ``signum`` to the child's process group (on Windows end the child itself); never raises.
 
     Only called while the child is not reaped yet, so its group id cannot have been reused.
     """
     try:
         if sys.platform == "win32":
-            process.kill()
+            process.kill()  # TerminateProcess: Windows has no graceful signal for a console child
         else:
-            os.killpg(process.pid, signal.SIGKILL)
+            os.killpg(process.pid, signum)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    """SIGKILL the child's process group (the child itself on Windows); never raises."""
+    _signal_group(process, getattr(signal, "SIGKILL", signal.SIGTERM))  # Windows has no SIGKILL
 
 
 def _reap(process: subprocess.Popen[str]) -> tuple[str, str]:
@@ -284,13 +289,7 @@ def stop(process: subprocess.Popen[str], *, grace: float = 10.0) -> None:
     if process.returncode is not None:
         _forget(process)
         return
-    try:
-        if sys.platform == "win32":
-            process.terminate()
-        else:
-            os.killpg(process.pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        pass
+    _signal_group(process, signal.SIGTERM)
     try:
         process.wait(grace)
     except subprocess.TimeoutExpired:

@@ -26,7 +26,14 @@ from codex_release.dist_folder import list_dist
 from codex_release.errors import ReleaseError
 from codex_release.fetch import fetch_runtime
 from codex_release.stage_runtime import stage_runtime
-from codex_release.staging import check_place, check_replaceable, hold, private_tempdir, replace_when_done
+from codex_release.staging import (
+    check_place,
+    check_replaceable,
+    hold,
+    private_tempdir,
+    replace_when_done,
+    write_text_files,
+)
 from codex_release.targets import TARGETS, Target
 from codex_release.versions import CodexVersion
 
@@ -87,8 +94,7 @@ def write_checksums(
     dist: Path, targets_by_file: dict[str, str], variants_by_file: dict[str, str] | None = None
 ) -> None:
     """Write ``SHA256SUMS`` and ``manifest.json`` (file, size, sha256, tags, target, variant) for ``dist``."""
-    for name, text in checksum_texts(dist, targets_by_file, variants_by_file).items():
-        (dist / name).write_text(text, encoding="utf-8")
+    write_text_files(dist, checksum_texts(dist, targets_by_file, variants_by_file), label="release record")
 
 
 def earlier_release(dist: Path) -> str | None:

@@ -35,7 +35,14 @@ from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, nee
 from codex_release.errors import ReleaseError
 from codex_release.locations import repo_root
 from codex_release.platform_tags import check_requested_tags
-from codex_release.runtime_source import MANIFEST_NAME, RuntimeSource, copy_package, open_source, read_manifest
+from codex_release.runtime_source import (
+    MANIFEST_NAME,
+    PackageManifest,
+    RuntimeSource,
+    copy_package,
+    open_source,
+    read_manifest,
+)
 from codex_release.sbom import SBOM_NAME, EmbeddedPackage, sbom_or_error
 from codex_release.staging import check_place, check_replaceable, deferred_signals, hold, replace_when_done
 from codex_release.targets import TARGETS, Target, get_target
@@ -60,12 +67,15 @@ class StagedRuntime:
     version: CodexVersion
     platform_tags: tuple[str, ...]
     binaries: tuple[BinaryInfo, ...]
-    wheel: Path | None = None
-    """The full wheel (``--wheel-dir``), built from STAGING_DIR."""
     variants: tuple[Variant, ...] = ()
     """``(full,)`` or ``(full, lean)``: the wheels this target gives (see :mod:`codex_release.variants`)."""
     wheels: tuple[Path, ...] = ()
     """Every wheel written into ``--wheel-dir``, one per variant, in the order of :attr:`variants`."""
+
+    @property
+    def wheel(self) -> Path | None:
+        """The full wheel (``--wheel-dir``), built from STAGING_DIR."""
+        return self.wheels[0] if self.wheels else None
 
     @property
     def platform_tag(self) -> str:
@@ -143,7 +153,9 @@ def _stage_package(
     return target, manifest.archive_sha512
 
 
-def _check_exec_bits(source: Path, vendor: Path, binaries: tuple[BinaryInfo, ...], target: Target) -> None:
+def _check_exec_bits(
+    source: Path, vendor: Path, manifest: PackageManifest, binaries: tuple[BinaryInfo, ...], target: Target
+) -> None:
     """Refuse a package whose programs lack exec bits, naming the first: the wheel would install a
     ``codex`` (or ``rg`` on PATH) that cannot start, and ``verify`` refuses such a wheel.
 
@@ -152,7 +164,6 @@ def _check_exec_bits(source: Path, vendor: Path, binaries: tuple[BinaryInfo, ...
     directly in the package's ``pathDir`` (put on PATH, so run by name, whatever it is). Libraries need
     no exec bits.
     """
-    manifest = read_manifest(vendor)
     wanted = {info.name: info.describe(detail=False) for info in binaries if needs_exec_bit(info)}
     if target.os != "windows":
         path_dir = vendor / manifest.path_dir
@@ -293,8 +304,9 @@ def stage_runtime(
             else:
                 resolved, archive_sha512 = _stage_package(opened, vendor, version, target, include_voice)
             binaries = tuple(inspect_tree(vendor))
-            _check_exec_bits(source, vendor, binaries, resolved)
-            path_dir = read_manifest(vendor).path_dir
+            manifest = read_manifest(vendor)
+            _check_exec_bits(source, vendor, manifest, binaries, resolved)
+            path_dir = manifest.path_dir
             # A requested tag is one explicit wheel; otherwise the binaries choose full (+ lean).
             variants = (
                 (Variant("full", check_requested_tags(platform_tag, binaries, resolved)),)
@@ -323,5 +335,4 @@ def stage_runtime(
                             path.unlink(missing_ok=True)
                     raise
         relocated = tuple(dataclasses.replace(info, path=_relocate(info.path, work, staging)) for info in binaries)
-    wheel = written[0] if written else None
-    return StagedRuntime(staging, resolved, version, tags, relocated, wheel, variants, tuple(written))
+    return StagedRuntime(staging, resolved, version, tags, relocated, variants, tuple(written))

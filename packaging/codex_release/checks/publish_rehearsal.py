@@ -14,7 +14,6 @@ that index alone into a fresh venv and runs the smoke program. The server is alw
 
 from __future__ import annotations
 
-import html.parser
 import importlib.util
 import shutil
 import socket
@@ -96,17 +95,6 @@ def stage_publish(dist_dir: Path, version: CodexVersion, out_dir: Path) -> Uploa
         tuple(out_dir / "runtime" / p.name for p in plan.runtime),
         tuple(out_dir / "sdk" / p.name for p in plan.sdk),
     )
-
-
-class _Links(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            href = dict(attrs).get("href") or ""
-            self.names.add(href.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1])
 
 
 def _free_port() -> int:
@@ -236,16 +224,9 @@ class LocalIndex:
 
     def listed(self, project: str) -> set[str]:
         """The file names on the index's simple page of ``project`` (empty when it has none)."""
-        try:
-            with urllib.request.urlopen(f"{self.simple_url}{project}/", timeout=30) as response:
-                page = response.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return set()
-            raise ReleaseError(f"the local index answered {exc.code} for {project}") from None
-        parser = _Links()
-        parser.feed(page)
-        return parser.names
+        from codex_release.checks.verify_index import list_index_files
+
+        return {item.filename for item in list_index_files(self.simple_url, project)}
 
 
 Waiter = Callable[[CodexVersion, str, Path], object]

@@ -32,9 +32,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 from codex_release.checks.smoke import SmokeReport
+from codex_release.dist_folder import parse_artifact_name
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.versions import CodexVersion
@@ -146,16 +147,12 @@ def list_index_files(index_url: str, project: str) -> list[IndexFile]:
 
 
 def _version_of(filename: str) -> tuple[str, str] | None:
+    """(project, version) of a wheel or sdist name; ``None`` for anything else."""
     try:
-        if filename.endswith(".whl"):
-            name, version, _, _ = parse_wheel_filename(filename)
-        elif filename.endswith(".tar.gz"):
-            name, version = parse_sdist_filename(filename)
-        else:
-            return None
+        parsed = parse_artifact_name(filename)
     except ValueError:
         return None
-    return str(name), str(version)
+    return None if parsed is None else (str(parsed.project), str(parsed.version))
 
 
 def release_digests(dist_dir: Path) -> dict[str, str]:

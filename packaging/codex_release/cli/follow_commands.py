@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import _to_codex_version
+from codex_release.cli.options import _to_codex_version, append_github_output
 from codex_release.versions import CodexVersion
 
 _OUTPUT_FILE = click.Path(dir_okay=False, path_type=Path)
@@ -73,8 +73,7 @@ def bump_command(
             f"version={result.new.pep440}",
             f"tag={result.new.tag}",
         ]
-        with open(github_output, "a", encoding="utf-8") as handle:
-            handle.write("".join(f"{line}\n" for line in lines))
+        append_github_output(github_output, lines)
 
 
 COMMANDS: list[click.Command] = [bump_command]

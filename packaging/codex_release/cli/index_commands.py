@@ -6,19 +6,13 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, resolve_version
+from codex_release.cli.options import codex_version_option, dist_dir_option, resolve_version
 from codex_release.versions import CodexVersion
 
 
 @click.command("verify-index")
 @codex_version_option(required=False)
-@click.option(
-    "--dist-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("dist"),
-    show_default=True,
-    help="The release as built: its SHA256SUMS and manifest.json are the reference.",
-)
+@dist_dir_option("The release as built: its SHA256SUMS and manifest.json are the reference.")
 @click.option(
     "--index-url",
     metavar="URL",

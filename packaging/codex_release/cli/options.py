@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -51,3 +52,20 @@ def run_or_exit(func: Callable[[], Any]) -> Any:
     """Obsolete: the CLI's one error boundary (:mod:`codex_release.cli.boundary`) turns errors into one
     line for every command. Kept as a plain call so branches that still use it merge; do not add uses."""
     return func()
+
+
+def dist_dir_option(help_text: str) -> Callable[[F], F]:
+    """``--dist-dir DIR`` (default ``dist``): where a release lands or lies."""
+    return click.option(
+        "--dist-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("dist"),
+        show_default=True,
+        help=help_text,
+    )
+
+
+def append_github_output(path: Path, lines: list[str]) -> None:
+    """Append ``key=value`` lines to a ``$GITHUB_OUTPUT`` file."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("".join(f"{line}\n" for line in lines))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, resolve_version
+from codex_release.cli.options import append_github_output, codex_version_option, resolve_version
 from codex_release.targets import TARGETS
 from codex_release.versions import CodexVersion
 
@@ -124,8 +124,7 @@ def plan_command(codex_version: CodexVersion, github_output: Path | None) -> Non
     matrix = json.dumps({"include": [t.as_json() for t in TARGETS]}, sort_keys=True)
     lines = [f"version={codex_version.pep440}", f"tag={codex_version.tag}", f"matrix={matrix}"]
     if github_output is not None:
-        with open(github_output, "a", encoding="utf-8") as handle:
-            handle.write("".join(f"{line}\n" for line in lines))
+        append_github_output(github_output, lines)
     for line in lines:
         click.echo(line)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, resolve_version
+from codex_release.cli.options import codex_version_option, dist_dir_option, resolve_version
 from codex_release.cli.runtime_commands import size_limit_options
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion
@@ -14,13 +14,9 @@ from codex_release.versions import CodexVersion
 
 @click.command("release")
 @codex_version_option(required=False)
-@click.option(
-    "--dist-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("dist"),
-    show_default=True,
-    help="Where the release lands (replaced only when everything verified). Inside the checkout only a "
-    "git-ignored directory such as dist/.",
+@dist_dir_option(
+    "Where the release lands (replaced only when everything verified). Inside the checkout only a "
+    "git-ignored directory such as dist/."
 )
 @click.option(
     "--overwrite",

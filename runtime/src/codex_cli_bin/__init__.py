@@ -56,7 +56,11 @@ def bundled_package_dir() -> Path:
 @lru_cache(maxsize=1)
 def bundled_manifest() -> Mapping[str, Any]:
     """The parsed ``codex-package.json`` of the bundled platform package."""
-    path = bundled_package_dir() / "codex-package.json"
+    return _json_object(bundled_package_dir() / "codex-package.json")
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    """A JSON object file of the wheel (a missing or broken one means a broken install)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -105,15 +109,9 @@ def bundled_resources_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def _helpers_document() -> Mapping[str, Any]:
-    try:
-        data = json.loads(_HELPERS.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not _HELPERS.exists():
         return {}  # built without the toolkit's staging: what is on disk is all there is to say
-    except (OSError, ValueError) as exc:
-        raise BundledRuntimeError(f"cannot read {_HELPERS}: {exc}: {_REINSTALL}") from None
-    if not isinstance(data, dict):
-        raise BundledRuntimeError(f"{_HELPERS} is not a JSON object: {_REINSTALL}")
-    return data
+    return _json_object(_HELPERS)
 
 
 def bundled_variant() -> str:

@@ -47,11 +47,11 @@ def outcome(params: dict[str, Any], login_id: str) -> AccountLoginCompletedNotif
     return done
 
 
-@calls.shell
-class ChatgptLogin(calls.SyncCalls):
-    """A ChatGPT browser login in progress: open :attr:`auth_url`, then :meth:`wait` (or :meth:`cancel`)."""
+class _LoginState:
+    """What the sync and async login handles share: the fields of the start answer, and settling a
+    completion notification (the sink is released once the outcome is known)."""
 
-    def __init__(self, transport: SyncTransport, sink: TurnSink, result: dict[str, Any]) -> None:
+    def __init__(self, transport: Any, sink: Any, result: dict[str, Any]) -> None:
         self._transport = transport
         self._sink = sink
         self.login_id: str = result["loginId"]
@@ -59,6 +59,25 @@ class ChatgptLogin(calls.SyncCalls):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(login_id={self.login_id!r})"
+
+    def _settle(self, params: dict[str, Any]) -> AccountLoginCompletedNotification | None:
+        """The completion when ``params`` is this login's (raising for a failed one), else ``None``."""
+        try:
+            done = outcome(params, self.login_id)
+        except CodexError:
+            self._transport.unwatch(self._sink)
+            raise
+        if done is not None:
+            self._transport.unwatch(self._sink)
+        return done
+
+
+@calls.shell
+class ChatgptLogin(_LoginState, calls.SyncCalls):
+    """A ChatGPT browser login in progress: open :attr:`auth_url`, then :meth:`wait` (or :meth:`cancel`)."""
+
+    _transport: SyncTransport
+    _sink: TurnSink
 
     def wait(self, timeout: float | None = None) -> AccountLoginCompletedNotification:
         """Block until the login completes; raise :class:`LoginError` if it failed or was cancelled, and
@@ -70,13 +89,8 @@ class ChatgptLogin(calls.SyncCalls):
                 note = self._sink.get(remaining)
             except queue.Empty:
                 raise TimeoutError(f"login {self.login_id} has not completed within {timeout:g}s") from None
-            try:
-                done = outcome(note.params, self.login_id)
-            except CodexError:
-                self._transport.unwatch(self._sink)
-                raise
+            done = self._settle(note.params)
             if done is not None:
-                self._transport.unwatch(self._sink)
                 return done
 
     def _send(self, method: str, params: Any) -> Any:
@@ -96,17 +110,11 @@ class DeviceCodeLogin(ChatgptLogin):
 
 
 @calls.shell
-class AsyncChatgptLogin(calls.AsyncCalls):
+class AsyncChatgptLogin(_LoginState, calls.AsyncCalls):
     """The asyncio twin of :class:`ChatgptLogin`."""
 
-    def __init__(self, transport: AsyncTransport, sink: AsyncTurnSink, result: dict[str, Any]) -> None:
-        self._transport = transport
-        self._sink = sink
-        self.login_id: str = result["loginId"]
-        self.auth_url: str = result.get("authUrl", "")
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(login_id={self.login_id!r})"
+    _transport: AsyncTransport
+    _sink: AsyncTurnSink
 
     async def wait(self, timeout: float | None = None) -> AccountLoginCompletedNotification:
         """Wait for the login to complete (see :meth:`ChatgptLogin.wait`)."""
@@ -120,13 +128,8 @@ class AsyncChatgptLogin(calls.AsyncCalls):
     async def _wait(self) -> AccountLoginCompletedNotification:
         while True:
             note = await self._sink.get()
-            try:
-                done = outcome(note.params, self.login_id)
-            except CodexError:
-                self._transport.unwatch(self._sink)
-                raise
+            done = self._settle(note.params)
             if done is not None:
-                self._transport.unwatch(self._sink)
                 return done
 
     async def _send(self, method: str, params: Any) -> Any:
