@@ -1,4 +1,5 @@
-"""A fake ``npm`` on PATH that serves ``npm view SPEC dist --json`` and ``npm pack SPEC`` from a directory.
+"""A fake ``npm`` on PATH that serves ``npm view SPEC dist --json``, ``npm pack SPEC`` and ``npm view PACKAGE
+versions --json`` from a directory.
 
 :func:`install` writes the script into a ``bin`` directory (put it first on PATH); :func:`publish` adds a
 tarball under a spec with its sha512 ``integrity``. Every call is appended to ``calls.log`` in the
@@ -15,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-__all__ = ["calls", "install", "publish"]
+__all__ = ["calls", "install", "publish", "publish_versions"]
 
 _SCRIPT = """\
 import json, os, shutil, sys, time
@@ -26,6 +27,9 @@ with open(registry / "calls.log", "a", encoding="utf-8") as log:
     log.write(" ".join(sys.argv[1:3]) + "\\n")
 time.sleep(float(os.environ.get("FAKE_NPM_SLEEP", "0")))
 command, spec = sys.argv[1], sys.argv[2]
+if sys.argv[1:] == ["view", spec, "versions", "--json"] and (registry / "versions.json").is_file():
+    print((registry / "versions.json").read_text())
+    sys.exit(0)
 entry = registry / (spec.replace("/", "_").replace("@", "") + ".json")
 if not entry.is_file():
     print(f"npm error 404 Not Found - {{spec}}", file=sys.stderr)
@@ -61,6 +65,12 @@ def publish(registry: Path, spec: str, tarball: Path) -> str:
     integrity = "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
     (registry / f"{safe}.json").write_text(json.dumps({"integrity": integrity, "filename": name}))
     return integrity
+
+
+def publish_versions(registry: Path, versions: list[str]) -> None:
+    """What ``npm view PACKAGE versions --json`` lists (every version, platform packages included)."""
+    registry.mkdir(parents=True, exist_ok=True)
+    (registry / "versions.json").write_text(json.dumps(versions), encoding="utf-8")
 
 
 def calls(registry: Path) -> list[str]:

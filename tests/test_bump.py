@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +15,7 @@ from codex_release.bump import Delta, diff_protocol, latest_complete_release, re
 from codex_release.errors import ReleaseError
 from codex_release.targets import TARGETS
 from codex_release.versions import CodexVersion, parse_codex_version
+from tests import fake_npm as npm_registry
 
 REPO = Path(__file__).resolve().parent.parent
 SUFFIXES = [t.npm_suffix for t in TARGETS]
@@ -125,20 +124,10 @@ def test_diff_protocol_names_methods_notifications_and_types() -> None:
 
 # ------------------------------------------------------------------------------------ the command
 def fake_npm(bin_dir: Path, versions: list[str]) -> dict[str, str]:
-    """An ``npm`` first on PATH that answers ``npm view @openai/codex versions --json``, and fails otherwise."""
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    script = bin_dir / "npm"
-    script.write_text(
-        f"#!{sys.executable}\n"
-        "import sys\n"
-        "if sys.argv[1:] == ['view', '@openai/codex', 'versions', '--json']:\n"
-        f"    print({json.dumps(json.dumps(versions))})\n"
-        "    sys.exit(0)\n"
-        "print('fake npm: unexpected call', sys.argv[1:], file=sys.stderr)\n"
-        "sys.exit(1)\n",
-        encoding="utf-8",
-    )
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    """The suite's fake ``npm`` first on PATH, listing ``versions`` for ``npm view @openai/codex versions``."""
+    registry = bin_dir.parent / "registry"
+    npm_registry.publish_versions(registry, versions)
+    npm_registry.install(bin_dir, registry)
     return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
 

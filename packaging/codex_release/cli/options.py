@@ -48,12 +48,6 @@ def resolve_version(version: CodexVersion | None) -> CodexVersion:
     return pinned_runtime_version()
 
 
-def run_or_exit(func: Callable[[], Any]) -> Any:
-    """Obsolete: the CLI's one error boundary (:mod:`codex_release.cli.boundary`) turns errors into one
-    line for every command. Kept as a plain call so branches that still use it merge; do not add uses."""
-    return func()
-
-
 def dist_dir_option(help_text: str) -> Callable[[F], F]:
     """``--dist-dir DIR`` (default ``dist``): where a release lands or lies."""
     return click.option(
