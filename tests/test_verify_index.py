@@ -7,13 +7,14 @@ import http.server
 import json
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from codex_release.checks.publish_rehearsal import LocalIndex, plan_uploads
+from codex_release.checks.smoke import CheckRow
 from codex_release.checks.verify_index import list_index_files, release_digests, verify_index
 from codex_release.cli import main
 from codex_release.errors import ReleaseError
@@ -44,8 +45,8 @@ def cli(release: Path, version: CodexVersion, index_url: str) -> Result:
     return CliRunner().invoke(main, args)
 
 
-def results(report_rows: list[object]) -> dict[str, tuple[bool | None, str]]:
-    return {row.check: (row.ok, row.detail) for row in report_rows}  # type: ignore[attr-defined]
+def results(report_rows: Sequence[CheckRow]) -> dict[str, tuple[bool | None, str]]:
+    return {row.check: (row.ok, row.detail) for row in report_rows}
 
 
 def test_the_published_release_passes_file_by_file(
