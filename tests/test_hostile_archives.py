@@ -167,6 +167,8 @@ def _manifest_non_utf8(ctx: CaseContext, members: list[tuple[tarfile.TarInfo, by
     _replace("codex-package.json", b'{"version": "\xff\xfe"}')(ctx, members)
 
 
+_TRAILER_MISMATCH = "CRC-32 or length trailer does not match"
+
 TAR_CASES = [
     tgz_case("tgz control: a synthetic npm tarball stages", None, None, check=_staged),
     tgz_case(
@@ -193,8 +195,8 @@ TAR_CASES = [
     ),
     tgz_case("tgz cap variable that is not a size", None, "is not a size", env={"CODEX_RELEASE_MAX_UNPACKED": "lots"}),
     # issue 8 row 7: gzip CRC / trailer
-    raw_tgz_case("tgz with a flipped byte in bin/codex (CRC-32 wrong)", _flip_codex_byte, "incorrect data check"),
-    raw_tgz_case("tgz with a wrong length trailer", _wrong_length, "incorrect length check"),
+    raw_tgz_case("tgz with a flipped byte in bin/codex (CRC-32 wrong)", _flip_codex_byte, _TRAILER_MISMATCH),
+    raw_tgz_case("tgz with a wrong length trailer", _wrong_length, _TRAILER_MISMATCH),
     raw_tgz_case("tgz with garbage after the gzip stream", lambda r, c: c + b"garbage", "after the end of the gzip"),
     raw_tgz_case("tgz with a second gzip member appended", lambda r, c: c + gzip.compress(b"x"), "after the end of"),
     raw_tgz_case("tgz cut short before its trailer", lambda r, c: c[:-6], "cut short"),

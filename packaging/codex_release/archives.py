@@ -20,11 +20,13 @@ be published), so every one goes through this module, which promises:
 
 Libraries, and why some hand-written code:
 
-* :mod:`tarfile` parses the tar headers (ustar, GNU and pax long names included), in stream mode so the
-  archive is read once. Its gzip layer is not used: when tarfile stops at the end-of-archive blocks it
-  never reads the gzip trailer, so a flipped byte in a member went unnoticed. :class:`_CheckedGzip` feeds
-  it through :func:`zlib.decompressobj` (which checks CRC-32 and ISIZE itself once the stream's end is
-  reached) and :func:`extract_tgz` drains the stream to its end afterwards.
+* :mod:`tarfile` parses the tar headers (ustar, GNU and pax long names included) from a forward-only
+  stream, so the archive is read once. Its gzip layer is not used: when tarfile stops at the end-of-archive
+  blocks it never reads the gzip trailer, so a flipped byte in a member went unnoticed. A thread of its own
+  (:class:`_GzipPump`) reads, SHA-512-hashes and inflates the file with ISA-L (``isal``, twice zlib's speed;
+  :mod:`zlib` where it has no wheels), which checks the CRC-32 and length trailer, and reads it to its very
+  end, while the calling thread writes the members; member data goes from the inflated pieces straight to
+  the files (:class:`_TarStream`), hashed on the way, so nothing is read twice.
 * :mod:`zipfile` parses a wheel's central directory. Member data is located from the local header and
   inflated with libdeflate (the ``deflate`` package, already used by the wheel writer), three to four times
   faster than :mod:`zipfile`'s zlib; the CRC-32 and size are checked here. This is what makes ``verify``
@@ -33,19 +35,21 @@ Libraries, and why some hand-written code:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import os
+import queue
 import re
 import shutil
 import stat
 import struct
 import tarfile
 import tempfile
+import threading
 import unicodedata
 import zipfile
 import zlib
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -56,15 +60,23 @@ import deflate
 
 from codex_release.errors import ReleaseError
 
+try:  # ISA-L inflates gzip twice as fast as zlib; it has no wheels for Windows on Arm, where zlib does it
+    from isal import isal_zlib as _INFLATE
+except ImportError:  # pragma: no cover - exercised by a test that hides isal
+    _INFLATE = zlib  # type: ignore[misc]
+
 __all__ = [
     "MAX_COMPONENT",
     "MAX_NAME",
+    "Digests",
     "ExtractedTree",
+    "FileKey",
     "Limits",
     "NameSet",
     "WheelArchive",
     "WheelMember",
     "extract_tgz",
+    "file_key",
 ]
 
 MAX_COMPONENT = 255
@@ -78,6 +90,8 @@ _DEFAULT_MAX_MEMBERS = 10_000
 _MAX_BYTES_ENV = "CODEX_RELEASE_MAX_UNPACKED"
 _MAX_MEMBERS_ENV = "CODEX_RELEASE_MAX_MEMBERS"
 _CHUNK = 1 << 20
+_OUT_CHUNK = 4 << 20
+_QUEUE_CHUNKS = 8
 _SMALL = 1 << 16
 _SIZE_RE = re.compile(r"^\s*(\d{1,15})\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -212,88 +226,184 @@ class NameSet:
 # ---------------------------------------------------------------------------------------------
 
 
-class _HashingReader:
-    """The raw archive file, hashed as it is read (the gzip reader reads it to its very end)."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self.sha512 = hashlib.sha512()
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self.sha512.update(data)
-        return data
+FileKey = tuple[int, int, int, int]
+"""A file's identity within one run: device, inode, size and modification time (ns)."""
 
 
-class _CheckedGzip:
-    """A read-only stream of the decompressed bytes of a gzip file, with the trailer checked.
+@dataclass(frozen=True)
+class Digests:
+    """The CRC-32 and SHA-256 of a file's bytes."""
 
-    :func:`zlib.decompressobj` with ``wbits=31`` parses the gzip header and, at the end of the stream,
-    checks the CRC-32 and the length itself (raising :class:`zlib.error`). :meth:`finish` reads the rest
-    of the file and refuses a stream that did not end, or anything after it.
+    crc32: int
+    sha256: bytes
+
+
+def _key_of(info: os.stat_result) -> FileKey | None:
+    if not info.st_ino:  # a file system without inode numbers: no identity to go by
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def file_key(path: Path) -> FileKey | None:
+    """The identity of the file at ``path`` (``None`` if it cannot be told): a hard link shares it, and
+    any write changes it (size or mtime)."""
+    try:
+        return _key_of(os.stat(path))
+    except OSError:
+        return None
+
+
+class _Stopped(Exception):
+    """The reader gave up: the inflating thread ends without delivering more."""
+
+
+class _GzipPump(threading.Thread):
+    """Reads the archive file, hashes it (SHA-512) and inflates it, in a thread of its own.
+
+    The inflater (ISA-L through ``isal`` where it has wheels, else :mod:`zlib`; both release the GIL)
+    parses the gzip header and checks the CRC-32 and length trailer at the end of the stream itself.
+    Output goes into a bounded queue in pieces of at most :data:`_OUT_CHUNK` bytes, so the thread is
+    never more than :data:`_QUEUE_CHUNKS` pieces ahead of the reader, whatever the compression ratio.
+    The last item is ``None`` (the stream ended with a valid trailer and nothing after it) or the
+    :class:`ReleaseError` that stopped it.
     """
 
-    def __init__(self, raw: BinaryIO | _HashingReader, where: str) -> None:
+    def __init__(self, raw: BinaryIO, where: str) -> None:
+        super().__init__(name="gzip-inflate", daemon=True)
         self._raw = raw
         self._where = where
-        self._inflate = zlib.decompressobj(31)
-        self._buffer = b""
-        self._offset = 0
-        self._recent: deque[bytes] = deque(maxlen=4)
-        self.delivered = 0
+        self.items: queue.Queue[bytes | ReleaseError | None] = queue.Queue(maxsize=_QUEUE_CHUNKS)
+        self.sha512 = hashlib.sha512()
+        self.stop = threading.Event()
 
-    def _fail(self, why: str) -> ReleaseError:
+    def fail(self, why: str) -> ReleaseError:
         return ReleaseError(f"{self._where}: {why}: the file is corrupt or was tampered with; download it again")
 
-    def _fill(self, wanted: int) -> None:
-        while len(self._buffer) - self._offset < wanted:
-            if self._inflate.unconsumed_tail:
-                source = self._inflate.unconsumed_tail
-            elif self._inflate.eof:
-                if self._inflate.unused_data or self._raw.read(1):
-                    raise self._fail("data after the end of the gzip stream")
-                return
-            else:
-                source = self._raw.read(_CHUNK)
-                if not source:
-                    raise self._fail("the gzip stream is cut short (no CRC-32 and length trailer)")
+    def _put(self, item: bytes | ReleaseError | None) -> None:
+        while not self.stop.is_set():
             try:
-                out = self._inflate.decompress(source, 4 * _CHUNK)
-            except zlib.error as exc:
-                raise self._fail(f"not a valid gzip stream ({exc})") from None
-            self._buffer = self._buffer[self._offset :] + out
-            self._offset = 0
+                self.items.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def run(self) -> None:
+        try:
+            self._pump()
+        except _Stopped:
+            return
+        except ReleaseError as exc:
+            item: ReleaseError | None = exc
+        except OSError as exc:
+            item = ReleaseError(f"cannot read {self._where}: {exc.strerror or exc}")
+        else:
+            item = None
+        with contextlib.suppress(_Stopped):
+            self._put(item)
+
+    def _pump(self) -> None:
+        module = _INFLATE
+        inflate = module.decompressobj(31)
+        errors: tuple[type[BaseException], ...] = (zlib.error, module.error)
+        while source := self._raw.read(_CHUNK):
+            self.sha512.update(source)
+            if inflate.eof:
+                raise self.fail("data after the end of the gzip stream")
+            while source:
+                try:
+                    out = inflate.decompress(source, _OUT_CHUNK)
+                except errors as exc:
+                    if "check" in str(exc).lower():  # zlib: incorrect data/length check; ISA-L: checksum
+                        raise self.fail("its CRC-32 or length trailer does not match the data") from None
+                    raise self.fail(f"not a valid gzip stream ({exc})") from None
+                source = inflate.unconsumed_tail
+                if out:
+                    self._put(out)
+                if inflate.eof:
+                    if inflate.unused_data or source:
+                        raise self.fail("data after the end of the gzip stream")
+                    break
+        if not inflate.eof:
+            raise self.fail("the gzip stream is cut short (no CRC-32 and length trailer)")
+
+
+class _TarStream:
+    """The decompressed tar stream as a forward-only file for :mod:`tarfile` (``r:`` mode), fed by a
+    :class:`_GzipPump`.
+
+    tarfile reads the headers through :meth:`read` and moves between them with :meth:`seek` (always
+    forward); member data never goes through tarfile: :meth:`copy_to` writes it straight from the
+    inflated pieces to the destination file, taking its CRC-32 and SHA-256 on the way.
+    """
+
+    def __init__(self, pump: _GzipPump) -> None:
+        self._pump = pump
+        self._piece = memoryview(b"")
+        self._ended = False
+        self.position = 0
+
+    def _next_piece(self) -> bool:
+        if self._ended:
+            return False
+        item = self._pump.items.get()
+        if isinstance(item, ReleaseError):
+            self._ended = True
+            raise item
+        if item is None:
+            self._ended = True
+            return False
+        self._piece = memoryview(item)
+        return True
+
+    def _take(self, size: int) -> memoryview | None:
+        """At most ``size`` bytes from the current piece (the next one if it is used up); None at the end."""
+        while not self._piece:
+            if not self._next_piece():
+                return None
+        taken = self._piece[:size]
+        self._piece = self._piece[size:]
+        self.position += len(taken)
+        return taken
 
     def read(self, size: int = -1) -> bytes:
-        wanted = _CHUNK if size is None or size < 0 else size
-        self._fill(wanted)
-        data = self._buffer[self._offset : self._offset + wanted]
-        self._offset += len(data)
-        self._recent.append(data)
-        self.delivered += len(data)
-        return data
+        wanted = _OUT_CHUNK if size is None or size < 0 else size
+        parts: list[memoryview] = []
+        while wanted > 0 and (part := self._take(wanted)) is not None:
+            parts.append(part)
+            wanted -= len(part)
+        return b"".join(parts)
 
-    def check_zeros_after(self, offset: int) -> None:
-        """The bytes already delivered beyond ``offset`` (where the tar end marker starts) must be zeros.
+    def tell(self) -> int:
+        return self.position
 
-        tarfile reads ahead into its own buffer, so they are checked here, from the last few reads kept.
-        """
-        extra = self.delivered - offset
-        tail = b"".join(self._recent)
-        if extra > len(tail):  # pragma: no cover - tarfile never reads that far ahead
-            raise self._fail("tar end marker not found where expected")
-        if extra > 0 and tail[len(tail) - extra :].count(0) != extra:
-            raise self._fail("data after the end of the tar archive")
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        target = offset if whence == os.SEEK_SET else self.position + offset
+        if whence not in (os.SEEK_SET, os.SEEK_CUR) or target < self.position:
+            raise tarfile.ReadError("the archive refers back to data it has passed")
+        while self.position < target and self._take(target - self.position) is not None:
+            pass
+        return self.position
+
+    def copy_to(self, fd: int, size: int, where: str) -> Digests:
+        """Write the next ``size`` bytes to ``fd``; their CRC-32 and SHA-256."""
+        crc, sha, left = 0, hashlib.sha256(), size
+        while left > 0:
+            part = self._take(min(left, _OUT_CHUNK))
+            if part is None:
+                raise ReleaseError(f"{where} is cut short ({size - left} of {size} bytes): download it again")
+            left -= len(part)
+            crc = zlib.crc32(part, crc)
+            sha.update(part)
+            while part:
+                part = part[os.write(fd, part) :]
+        return Digests(crc, sha.digest())
 
     def finish(self) -> None:
-        """Read to the end of the gzip stream; anything but zero padding after the tar end is refused."""
-        while True:
-            data = self.read(_CHUNK)
-            if not data:
-                break
-            if data.count(0) != len(data):
-                raise self._fail("data after the end of the tar archive")
-        # _fill raised if the stream did not end with a valid trailer or had data after it.
+        """Read to the end of the gzip stream: after the tar end marker only zero bytes may follow."""
+        while (part := self._take(_OUT_CHUNK)) is not None:
+            if part.nbytes != bytes(part).count(0):
+                raise self._pump.fail("data after the end of the tar archive")
 
 
 @dataclass(frozen=True)
@@ -306,6 +416,9 @@ class ExtractedTree:
     sha512: str = ""
     """Hex SHA-512 of the archive file, every byte of it, taken in the same single pass that unpacked it
     (for an npm tarball: the registry's integrity hash, which the fetch step checked)."""
+    digests: dict[FileKey, Digests] = field(default_factory=dict)
+    """The CRC-32 and SHA-256 of every file written, by its identity (:func:`file_key`), taken while it
+    was written: moving or hard-linking a file keeps it; any change to the file makes it miss."""
 
     def member(self, path: PurePosixPath) -> str:
         """How messages name a member: ``ARCHIVE:member``."""
@@ -326,19 +439,17 @@ def _tar_kind(member: tarfile.TarInfo) -> str:
     return f"special member (type {member.type!r})"
 
 
-def _write_member(target: Path, source: BinaryIO, declared: int, executable: bool, where: str) -> int:
+def _write_member(
+    target: Path, stream: _TarStream, declared: int, executable: bool, where: str
+) -> tuple[FileKey | None, Digests]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     fd = os.open(target, flags, 0o755 if executable else 0o644)
-    written = 0
-    with os.fdopen(fd, "wb") as out:
-        while chunk := source.read(min(_CHUNK, declared - written + 1)):
-            written += len(chunk)
-            if written > declared:
-                raise ReleaseError(f"{where} holds more bytes than it declares: refusing the archive")
-            out.write(chunk)
-    if written != declared:
-        raise ReleaseError(f"{where} is cut short ({written} of {declared} bytes): download it again")
-    return written
+    try:
+        digests = stream.copy_to(fd, declared, where)
+        key = _key_of(os.fstat(fd))
+    finally:
+        os.close(fd)
+    return key, digests
 
 
 def extract_tgz(
@@ -358,6 +469,7 @@ def extract_tgz(
     names = NameSet(label)
     root = Path(tempfile.mkdtemp(dir=scratch_parent, prefix=".unpack-"))
     files: list[PurePosixPath] = []
+    digests: dict[FileKey, Digests] = {}
     total = 0
     count = 0
     try:
@@ -368,49 +480,52 @@ def extract_tgz(
         with raw:
             if not stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
                 raise ReleaseError(f"{label} is not a regular file")
-            hashed = _HashingReader(raw)
-            stream = _CheckedGzip(hashed, label)
+            pump = _GzipPump(raw, label)
+            stream = _TarStream(pump)
+            pump.start()
             try:
-                with tarfile.open(  # type: ignore[call-overload]
-                    fileobj=stream,
-                    mode="r|",
-                    bufsize=_CHUNK,
-                    encoding="utf-8",
-                    errors="surrogateescape",
-                ) as tar:
-                    for member in tar:
-                        count += 1
-                        limits.check_count(count, label)
-                        is_dir = member.isdir()
-                        if not is_dir and member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
-                            raise ReleaseError(
-                                f"{label}: member {member.name!r} is a {_tar_kind(member)}: "
-                                "platform packages hold only regular files and directories"
+                try:
+                    with tarfile.open(  # type: ignore[call-overload]
+                        fileobj=stream, mode="r:", encoding="utf-8", errors="surrogateescape"
+                    ) as tar:
+                        for member in tar:
+                            count += 1
+                            limits.check_count(count, label)
+                            is_dir = member.isdir()
+                            if not is_dir and member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
+                                raise ReleaseError(
+                                    f"{label}: member {member.name!r} is a {_tar_kind(member)}: "
+                                    "platform packages hold only regular files and directories"
+                                )
+                            path = names.check(member.name, is_dir=is_dir)
+                            target = root.joinpath(*path.parts)
+                            if is_dir:
+                                target.mkdir(parents=True, exist_ok=True)
+                                continue
+                            total += member.size
+                            limits.check_bytes(total, label, str(path))
+                            target.parent.mkdir(parents=True, exist_ok=True)
+                            stream.seek(member.offset_data)
+                            key, digest = _write_member(
+                                target, stream, member.size, bool(member.mode & 0o111), f"{label}:{path}"
                             )
-                        path = names.check(member.name, is_dir=is_dir)
-                        target = root.joinpath(*path.parts)
-                        if is_dir:
-                            target.mkdir(parents=True, exist_ok=True)
-                            continue
-                        total += member.size
-                        limits.check_bytes(total, label, str(path))
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        body = tar.extractfile(member)
-                        assert body is not None  # regular members always have data
-                        _write_member(target, body, member.size, bool(member.mode & 0o111), f"{label}:{path}")
-                        files.append(path)
-            except (tarfile.TarError, EOFError) as exc:
-                raise ReleaseError(f"{label}: not a readable .tar.gz ({exc}): download it again") from None
-            stream.check_zeros_after(tar.offset)
-            stream.finish()
-            digest = hashed.sha512.hexdigest()
+                            if key is not None:
+                                digests[key] = digest
+                            files.append(path)
+                except (tarfile.TarError, EOFError) as exc:
+                    raise ReleaseError(f"{label}: not a readable .tar.gz ({exc}): download it again") from None
+                stream.finish()
+            finally:
+                pump.stop.set()
+                pump.join()
+            digest_hex = pump.sha512.hexdigest()
     except OSError as exc:
         shutil.rmtree(root, ignore_errors=True)
         raise ReleaseError(f"cannot unpack {label}: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
-    return ExtractedTree(root, tuple(files), label, digest)
+    return ExtractedTree(root, tuple(files), label, digest_hex, digests)
 
 
 # ---------------------------------------------------------------------------------------------

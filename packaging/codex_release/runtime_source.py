@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from codex_release.archives import NameSet, extract_tgz
+from codex_release.archives import Digests, FileKey, NameSet, extract_tgz
 from codex_release.errors import ReleaseError
 
 __all__ = [
@@ -163,21 +163,32 @@ def _wanted(relative: PurePosixPath, include_voice: bool) -> bool:
     return include_voice or not (relative == VOICE_DIR or VOICE_DIR in relative.parents)
 
 
-def copy_package(source: RuntimeSource, dest: Path, *, include_voice: bool = False) -> PackageManifest:
+def copy_package(
+    source: RuntimeSource,
+    dest: Path,
+    *,
+    include_voice: bool = False,
+    digests: dict[FileKey, Digests] | None = None,
+) -> PackageManifest:
     """Write the platform package of SOURCE (not a bare binary) into the empty directory ``dest``.
 
     Every entry is checked before it is written; executable bits are kept. Returns the package's
-    manifest, parsed (its errors name SOURCE, not ``dest``).
+    manifest, parsed (its errors name SOURCE, not ``dest``). For a tarball, ``digests`` (if given)
+    receives the CRC-32 and SHA-256 of every file written, taken while it was written.
     """
     if source.kind == "archive":
-        return _extract_archive(source, dest, include_voice)
+        return _extract_archive(source, dest, include_voice, digests)
     if source.kind == "directory":
         return _copy_directory(source, dest, include_voice)
     raise ValueError("copy_package takes a package directory or archive")  # pragma: no cover
 
 
-def _extract_archive(source: RuntimeSource, dest: Path, include_voice: bool) -> PackageManifest:
+def _extract_archive(
+    source: RuntimeSource, dest: Path, include_voice: bool, digests: dict[FileKey, Digests] | None
+) -> PackageManifest:
     tree = extract_tgz(source.path, dest.parent, where=str(source.path))
+    if digests is not None:
+        digests.update(tree.digests)  # a rename keeps a file's identity
     try:
         found = [p.parent for p in tree.files if p.name == MANIFEST_NAME and len(p.parts) <= _MAX_MANIFEST_DEPTH + 1]
         root = _one_manifest(found, source.path)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import tomlkit
 
+from codex_release.archives import file_key
 from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, needs_exec_bit, sniff_format
 from codex_release.errors import ReleaseError
 from codex_release.locations import repo_root
@@ -48,6 +49,7 @@ from codex_release.staging import check_place, check_replaceable, deferred_signa
 from codex_release.targets import TARGETS, Target, get_target
 from codex_release.variants import HELPERS_FILE, Variant, choose_variants, helpers_document
 from codex_release.versions import CodexVersion, parse_codex_version
+from codex_release.wheels.parallel_deflate import MemberCache
 
 __all__ = ["SBOM_PATH", "StagedRuntime", "stage_runtime", "write_sbom"]
 
@@ -132,9 +134,14 @@ def _stage_binary(source: Path, vendor: Path, version: CodexVersion, requested: 
 
 
 def _stage_package(
-    source: RuntimeSource, vendor: Path, version: CodexVersion, requested: str | None, include_voice: bool
+    source: RuntimeSource,
+    vendor: Path,
+    version: CodexVersion,
+    requested: str | None,
+    include_voice: bool,
+    cache: MemberCache,
 ) -> tuple[Target, str | None]:
-    manifest = copy_package(source, vendor, include_voice=include_voice)
+    manifest = copy_package(source, vendor, include_voice=include_voice, digests=cache.digests)
     target = _resolve_target(manifest.target, requested, None)
     try:
         found = parse_codex_version(manifest.version)
@@ -196,20 +203,32 @@ def _write_project(staging: Path, version: CodexVersion, tags: tuple[str, ...]) 
     pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
 
 
-def write_sbom(staging: Path, version: CodexVersion, target: Target, archive_sha512: str | None) -> Path:
+def write_sbom(
+    staging: Path,
+    version: CodexVersion,
+    target: Target,
+    archive_sha512: str | None,
+    *,
+    cache: MemberCache | None = None,
+) -> Path:
     """Write the SBOM of the wheel of ``staging`` at :data:`SBOM_PATH`: the embedded npm platform package and
     the SHA-256 of every file the wheel installs (hatchling's own file selection, so the list is the wheel's).
 
     ``archive_sha512`` is the tarball SOURCE's SHA-512, which for an unmodified npm package is its published
     integrity (``fetch-runtime`` checked it); a directory or a bare binary SOURCE has no such hash, and the
-    SBOM then records none rather than one that names no published file.
+    SBOM then records none rather than one that names no published file. Digests the ``cache`` knows (taken
+    when the archive reader wrote the files) are not taken again.
     """
     from codex_release.release import file_sha256  # release imports this module: a late import
     from codex_release.wheels.wheel_contents import payload_files
 
+    def sha256_hex(path: Path) -> str:
+        known = cache.known_digests(file_key(path)) if cache is not None else None
+        return known.sha256.hex() if known is not None else file_sha256(path)
+
     files = payload_files(staging)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbom-sha256") as pool:
-        digests = dict(zip((f.arcname for f in files), pool.map(file_sha256, (f.path for f in files)), strict=True))
+        digests = dict(zip((f.arcname for f in files), pool.map(sha256_hex, (f.path for f in files)), strict=True))
     npm_name, _, npm_version = target.npm_spec(version.semver).rpartition("@")
     document = sbom_or_error(version.pep440, EmbeddedPackage(npm_name, npm_version, archive_sha512), digests)
     path = staging / SBOM_PATH
@@ -299,10 +318,11 @@ def stage_runtime(
             vendor = work / VENDOR
             vendor.mkdir()
             archive_sha512: str | None = None
+            cache = MemberCache()
             if opened.kind == "binary":
                 resolved = _stage_binary(source, vendor, version, target)
             else:
-                resolved, archive_sha512 = _stage_package(opened, vendor, version, target, include_voice)
+                resolved, archive_sha512 = _stage_package(opened, vendor, version, target, include_voice, cache)
             binaries = tuple(inspect_tree(vendor))
             manifest = read_manifest(vendor)
             _check_exec_bits(source, vendor, manifest, binaries, resolved)
@@ -316,7 +336,9 @@ def stage_runtime(
             tags = variants[0].tags
             _write_project(work, version, tags)
             _write_helpers(work, variants[0], path_dir)
-            write_sbom(work, version, resolved, archive_sha512)
+            write_sbom(work, version, resolved, archive_sha512, cache=cache)
+            # the lean wheel (hard links of the full tree) reuses the full wheel's compressed members
+            cache.keep_deflated = len(variants) > 1
             written: list[Path] = []
             if wheels is not None:
                 # Written from the new tree before it is swapped in: a failed or interrupted wheel leaves
@@ -324,11 +346,12 @@ def stage_runtime(
                 from codex_release.wheels.wheel_writer import write_wheel
 
                 try:
-                    written.append(write_wheel(work, wheels, progress=progress))
+                    written.append(write_wheel(work, wheels, progress=progress, cache=cache))
                     for variant in variants[1:]:
                         lean = _lean_tree(work, variant, version, path_dir)
-                        write_sbom(lean, version, resolved, archive_sha512)  # the lean payload, its own SBOM
-                        written.append(write_wheel(lean, wheels, progress=progress))
+                        # the lean payload, its own SBOM
+                        write_sbom(lean, version, resolved, archive_sha512, cache=cache)
+                        written.append(write_wheel(lean, wheels, progress=progress, cache=cache))
                 except BaseException:
                     with deferred_signals():  # all of the target's wheels or none
                         for path in written:

@@ -38,28 +38,37 @@ The cut depends on the file sizes alone, never on the machine: it is planned for
 (two, the size of the release machines) whatever the pool size, so the bytes are the same on every
 host that has the same libdeflate (pinned through the ``deflate`` package) and zlib (the library
 hatchling's own wheels depend on).
+
+A :class:`MemberCache` carries what one staging run already knows about its files, keyed by file
+identity (:func:`codex_release.archives.file_key`: device, inode, size, mtime): the CRC-32 and SHA-256
+the archive reader took while it wrote them (so they are not read and hashed again), and, when asked to
+keep them, the compressed members of one wheel, which a second wheel of hard links to the same files (the
+lean aarch64 variant) reuses byte for byte instead of compressing them again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import math
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import deflate
 
+from codex_release.archives import Digests, FileKey, file_key
 from codex_release.wheels.zip_writer import Chunk
 
 __all__ = [
     "LIBDEFLATE_LEVEL",
     "OTHER_LEVEL",
     "DeflatedFile",
+    "MemberCache",
     "PendingFile",
     "Piece",
     "deflate_files",
@@ -156,18 +165,59 @@ class DeflatedFile:
     chunks: tuple[Chunk, ...]
 
 
+@dataclass
+class MemberCache:
+    """What one staging run knows about its files, by file identity (see the module docstring).
+
+    ``digests``: CRC-32 and SHA-256 taken when the files were written. ``deflated``: compressed members
+    kept for reuse, filled by :func:`deflate_files` only when ``keep_deflated`` is set (they hold the
+    whole compressed wheel in memory until the cache goes).
+    """
+
+    digests: dict[FileKey, Digests] = field(default_factory=dict)
+    deflated: dict[FileKey, DeflatedFile] = field(default_factory=dict)
+    keep_deflated: bool = False
+
+    def known_digests(self, key: FileKey | None) -> Digests | None:
+        if key is None:
+            return None
+        if key in self.deflated:
+            done = self.deflated[key]
+            return Digests(done.crc32, done.sha256)
+        return self.digests.get(key)
+
+
 class PendingFile:
     """The futures of one file's pieces and digests; :meth:`result` waits for all of them."""
 
-    def __init__(self, path: Path, size: int, pieces: list[Future[Chunk]], digests: Future[tuple[int, bytes]]):
+    def __init__(
+        self,
+        path: Path,
+        size: int,
+        pieces: list[Future[Chunk]],
+        digests: Future[tuple[int, bytes]] | Digests,
+        *,
+        done: DeflatedFile | None = None,
+        keep: Callable[[DeflatedFile], None] | None = None,
+    ):
         self.path = path
         self.size = size
         self._pieces = pieces
         self._digests = digests
+        self._done = done
+        self._keep = keep
 
     def result(self) -> DeflatedFile:
-        crc, sha = self._digests.result()
-        return DeflatedFile(self.size, crc, sha, tuple(piece.result() for piece in self._pieces))
+        if self._done is not None:
+            return self._done
+        if isinstance(self._digests, Digests):
+            crc, sha = self._digests.crc32, self._digests.sha256
+        else:
+            crc, sha = self._digests.result()
+        done = DeflatedFile(self.size, crc, sha, tuple(piece.result() for piece in self._pieces))
+        if self._keep is not None:
+            self._keep(done)
+        return done
 
 
 def _read_range(path: Path, start: int, end: int) -> bytes:
@@ -226,6 +276,7 @@ def deflate_files(
     *,
     level: int = LIBDEFLATE_LEVEL,
     on_progress: Callable[[int], None] | None = None,
+    cache: MemberCache | None = None,
 ) -> list[PendingFile]:
     """Start compressing and hashing ``files`` (path, size) on ``executor``; results come back in order.
 
@@ -233,21 +284,41 @@ def deflate_files(
     schedule; how files are cut does not depend on the pool (see the module docstring). Each task
     reads only its own bytes, so memory holds at most one piece per worker plus the compressed
     output not yet written.
+
+    With a ``cache``, a file whose compressed member it holds is not compressed again, a file whose
+    digests it knows is not hashed again, and (with ``keep_deflated``) every member compressed here is
+    kept in it. The cut of the largest file is planned from all the sizes either way, so a member's
+    bytes never depend on what the cache held.
     """
     plans = plan_pieces([size for _, size in files], tail_level=level)
+    keys = [file_key(path) if cache is not None else None for path, _ in files]
+    reused = [cache.deflated.get(key) if cache is not None and key is not None else None for key in keys]
+    known = [cache.known_digests(key) if cache is not None else None for key in keys]
+    for (_, size), done in zip(files, reused, strict=True):
+        if done is not None and on_progress is not None:
+            on_progress(size)
     # (cost, file index, piece index or -1 for the digests of the file)
-    tasks = [(piece.cost, i, j) for i, plan in enumerate(plans) for j, piece in enumerate(plan)]
-    tasks += [(size * HASH_COST, i, -1) for i, (_, size) in enumerate(files)]
+    tasks = [(piece.cost, i, j) for i, plan in enumerate(plans) if reused[i] is None for j, piece in enumerate(plan)]
+    tasks += [(size * HASH_COST, i, -1) for i, (_, size) in enumerate(files) if known[i] is None]
     tasks.sort(key=lambda task: (-task[0], task[1], task[2]))
     pieces: dict[tuple[int, int], Future[Chunk]] = {}
-    digests: dict[int, Future[tuple[int, bytes]]] = {}
+    digests: dict[int, Future[tuple[int, bytes]] | Digests] = {
+        i: digest for i, digest in enumerate(known) if digest is not None
+    }
     for _, i, j in tasks:
         path, size = files[i]
         if j < 0:
             digests[i] = executor.submit(_digests, path, size)
         else:
             pieces[i, j] = executor.submit(_compress, path, plans[i][j], on_progress)
-    return [
-        PendingFile(path, size, [pieces[i, j] for j in range(len(plans[i]))], digests[i])
-        for i, (path, size) in enumerate(files)
-    ]
+    pending: list[PendingFile] = []
+    for i, (path, size) in enumerate(files):
+        key = keys[i]
+        keep = None
+        if cache is not None and cache.keep_deflated and key is not None:
+            keep = functools.partial(cache.deflated.__setitem__, key)
+        if reused[i] is not None:
+            pending.append(PendingFile(path, size, [], digests[i], done=reused[i]))
+        else:
+            pending.append(PendingFile(path, size, [pieces[i, j] for j in range(len(plans[i]))], digests[i], keep=keep))
+    return pending

@@ -41,7 +41,7 @@ from tqdm import tqdm
 
 from codex_release.errors import ReleaseError
 from codex_release.staging import deferred_signals, hold, part_prefix
-from codex_release.wheels.parallel_deflate import LIBDEFLATE_LEVEL, deflate_files, deflate_small
+from codex_release.wheels.parallel_deflate import LIBDEFLATE_LEVEL, MemberCache, deflate_files, deflate_small
 from codex_release.wheels.wheel_contents import WheelContents, read_wheel_contents
 from codex_release.wheels.zip_writer import ZIP64_LIMIT, DateTime, ZipWriter
 
@@ -99,6 +99,7 @@ def _write_archive(
     level: int,
     zip64_limit: int,
     progress: bool | None,
+    cache: MemberCache | None,
 ) -> None:
     total = sum(file.size for file in contents.files)
     bar = tqdm(
@@ -123,7 +124,7 @@ def _write_archive(
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wheel-deflate")
     try:
         jobs = [(file.path, file.size) for file in contents.files]
-        pending = deflate_files(executor, jobs, level=level, on_progress=advance)
+        pending = deflate_files(executor, jobs, level=level, on_progress=advance, cache=cache)
         pending.reverse()
         for file in contents.files:
             done = pending.pop().result()  # popped, so written members are freed as we go
@@ -184,6 +185,7 @@ def write_wheel(
     workers: int | None = None,
     compresslevel: int = LIBDEFLATE_LEVEL,
     zip64_limit: int = ZIP64_LIMIT,
+    cache: MemberCache | None = None,
 ) -> Path:
     """Write the wheel of ``staging_dir`` into ``wheel_dir`` and return its path.
 
@@ -191,6 +193,8 @@ def write_wheel(
     terminal, ``True`` always, ``False`` never. ``source_date_epoch`` overrides ``$SOURCE_DATE_EPOCH``.
     ``workers`` defaults to the usable CPUs. ``compresslevel`` (the libdeflate level of the largest
     file, 0..12) and ``zip64_limit`` are for measurements and tests; release with the defaults.
+    ``cache`` (:class:`~codex_release.wheels.parallel_deflate.MemberCache`) supplies digests already taken
+    and compressed members to reuse, and keeps this wheel's members if asked to.
     """
     contents = read_wheel_contents(Path(staging_dir))
     date_time = reproducible_date_time(source_date_epoch)
@@ -214,6 +218,7 @@ def write_wheel(
                     level=compresslevel,
                     zip64_limit=zip64_limit,
                     progress=progress,
+                    cache=cache,
                 )
             temporary.chmod(0o644)
             os.replace(temporary, target)
