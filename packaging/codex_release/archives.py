@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import deflate
 
@@ -305,7 +305,7 @@ class _GzipPump(threading.Thread):
     def _pump(self) -> None:
         module = _INFLATE
         inflate = module.decompressobj(31)
-        errors: tuple[type[BaseException], ...] = (zlib.error, module.error)
+        errors = (zlib.error, cast("type[BaseException]", module.error))
         while source := self._raw.read(_CHUNK):
             self.sha512.update(source)
             if inflate.eof:
