@@ -17,7 +17,8 @@ versions, minimum macOS, PE machine). ``readelf``, ``file`` and pefile accept th
 ``write_binary(path, data)`` writes one file (parents created, mode 0o755) and
 ``write_platform_package(root, triple)`` lays out a whole minimal Codex platform package
 (``codex-package.json``, ``bin/``, ``codex-path/``, ``codex-resources/``, optionally ``voice/``)
-whose binaries earn that target's expected tags.
+whose binaries earn that target's expected tags; ``npm_tarball(root, triple, out)`` packs it as npm
+publishes it (``package/vendor/<triple>/...``, modes kept).
 
 Architectures use the toolkit's names: ``x86_64``, ``aarch64``, plus ``i386``, ``arm``,
 ``riscv64``, ``ppc64le``, ``s390x`` (ELF), ``arm64e``, ``i386``, ``ppc`` (Mach-O) and ``i386``, ``arm``
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import json
 import struct
+import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -499,3 +501,10 @@ def write_platform_package(root: Path, triple: str, *, version: str = "0.169.0",
     }
     (root / "codex-package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return root
+
+
+def npm_tarball(package: Path, triple: str, out: Path) -> Path:
+    """The platform package at ``package`` as npm publishes it: ``package/vendor/<triple>/...``, modes kept."""
+    with tarfile.open(out, "w:gz") as tar:
+        tar.add(package, arcname=f"package/vendor/{triple}")
+    return out

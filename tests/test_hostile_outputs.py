@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import time
 import zipfile
 from collections.abc import Callable, Sequence
@@ -38,7 +36,7 @@ import pytest
 
 from codex_release.targets import TARGETS
 from tests.hostile import REPO, CaseContext, HostileCase, Outcome, run_case, snapshot
-from tests.synthetic_binaries import write_platform_package
+from tests.synthetic_binaries import npm_tarball, write_platform_package
 
 V = "0.169.0"
 LINUX = "x86_64-unknown-linux-musl"
@@ -131,23 +129,13 @@ else:
 """
 
 
-def _npm_tarball(package: Path, triple: str, out: Path) -> Path:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for path in sorted(package.rglob("*")):
-            if path.is_file():
-                archive.add(path, arcname=f"package/vendor/{triple}/{path.relative_to(package).as_posix()}")
-    out.write_bytes(buffer.getvalue())
-    return out
-
-
 def _fake_npm(ctx: CaseContext) -> None:
     """Put an ``npm`` first on the child's PATH that serves the six synthetic packages of ``V``."""
     root = ctx.ws / "npm"
     table: dict[str, dict[str, str]] = {}
     for triple in TRIPLES:
         package = write_platform_package(root / "packages" / triple, triple, version=V)
-        tarball = _npm_tarball(package, triple, root / f"codex-{NPM_SUFFIX[triple]}-{V}.tgz")
+        tarball = npm_tarball(package, triple, root / f"codex-{NPM_SUFFIX[triple]}-{V}.tgz")
         digest = base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
         table[f"@openai/codex@{V}-{NPM_SUFFIX[triple]}"] = {"integrity": f"sha512-{digest}", "tarball": str(tarball)}
     (root / "table.json").write_text(json.dumps(table))

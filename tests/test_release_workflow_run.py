@@ -29,7 +29,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
 import venv
 from collections.abc import Callable
@@ -42,7 +41,7 @@ from codex_release.fetch import fetch_runtime
 from codex_release.targets import GITHUB_HOSTED_RUNNERS, TARGETS, get_target, host_target
 from codex_release.versions import CodexVersion
 from tests.conftest import REPO_ROOT
-from tests.synthetic_binaries import write_platform_package
+from tests.synthetic_binaries import npm_tarball, write_platform_package
 from tests.workflow_runner import Expressions, JobRun, WorkflowError, WorkflowRunner, load_workflow
 
 RELEASE = REPO_ROOT / ".github" / "workflows" / "release.yml"
@@ -78,13 +77,6 @@ def clone_with_working_tree(repo: Path, dest: Path) -> str:
     identity = ["-c", "user.name=workflow test", "-c", "user.email=workflow-test@localhost"]
     _git(*identity, "commit", "--quiet", "--allow-empty", "-m", "the working tree under test", cwd=dest)
     return _git("rev-parse", "HEAD", cwd=dest).strip()
-
-
-def _npm_tarball(package_dir: Path, triple: str, out: Path) -> Path:
-    """An npm-style tarball of a platform package: ``package/vendor/<triple>/...`` (as npm publishes it)."""
-    with tarfile.open(out, "w:gz") as tar:
-        tar.add(package_dir, arcname=f"package/vendor/{triple}")
-    return out
 
 
 FAKE_NPM = """\
@@ -126,7 +118,7 @@ def stand_in_npm(
             (tarball,) = fetch_runtime(pinned_version, [target], root / "real").values()
         else:
             package = write_platform_package(root / "src" / target.triple, target.triple, version=pinned_version.pep440)
-            tarball = _npm_tarball(package, target.triple, root / f"codex-{target.npm_suffix}.tgz")
+            tarball = npm_tarball(package, target.triple, root / f"codex-{target.npm_suffix}.tgz")
         packages[target.npm_spec(pinned_version.semver)] = str(tarball)
     table = root / "packages.json"
     table.write_text(json.dumps(packages), encoding="utf-8")

@@ -296,7 +296,7 @@ def test_installs_with_working_exec_bits_through_pip_s_unpacker(staging: Path, t
 # --- the split of a large member and ZIP64 --------------------------------------------------------------
 
 
-def test_plan_cuts_only_the_largest_file_and_covers_it_exactly() -> None:
+def test_plan_cuts_only_the_split_size_file_and_covers_it_exactly() -> None:
     Piece = parallel_deflate.Piece
     sizes = [294_277_432, 70_023_704, 5_408_904, 507_960, 205]
     plans = plan_pieces(sizes)
@@ -313,12 +313,19 @@ def test_plan_cuts_only_the_largest_file_and_covers_it_exactly() -> None:
     assert (tail.codec, tail.level, tail.final, tail.end) == ("libdeflate", 5, True, sizes[0])
     assert [p.start for p in plans[0]] == [0] + [p.end for p in plans[0][:-1]]  # contiguous, no gap or overlap
     assert max(p.end - p.start for p in head) <= HEAD_PIECE_SIZE
-    # balanced for two workers: the libdeflate tail is about half of all work
-    total = sum(p.cost for plan in plans for p in plan) + parallel_deflate.HASH_COST * sum(sizes)
+    # balanced for two workers, with the rest of a wheel at its usual share: the tail is half of all work
+    rest = parallel_deflate.OTHER_SHARE * parallel_deflate.OTHER_COST * sizes[0]
+    total = sum(p.cost for p in plans[0]) + rest
     assert abs(tail.cost - total / 2) < 0.01 * total
-    # below the split size, the largest file is one libdeflate 5 piece
+    # and the real rest of this wheel (linux-x64) is within a few percent of that assumption
+    actual = sum(p.cost for plan in plans[1:] for p in plan)
+    assert abs(actual - rest) < 0.1 * rest
+    # a file's plan depends on its own size only, so it can be made before the rest of the wheel is known
+    assert plan_pieces([sizes[0]]) == plans[:1]
+    assert plans[0] == parallel_deflate.plan_file(sizes[0])
+    # below the split size a file is one libdeflate 6 piece, however large it is next to the others
     assert plan_pieces([MIN_SPLIT_SIZE - 1, 100_000]) == [
-        [Piece(0, MIN_SPLIT_SIZE - 1, "libdeflate", 5)],
+        [Piece(0, MIN_SPLIT_SIZE - 1, "libdeflate", 6)],
         [Piece(0, 100_000, "libdeflate", 6)],
     ]
     assert plan_pieces([10**9]) != plan_pieces([10**9], workers=1)  # the cut is a function of the plan workers

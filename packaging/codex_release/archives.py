@@ -458,11 +458,13 @@ def extract_tgz(
     *,
     limits: Limits | None = None,
     where: str | None = None,
+    on_file: Callable[[Path, FileKey | None, int, Digests], None] | None = None,
 ) -> ExtractedTree:
     """Check and unpack the ``.tar.gz`` ``archive`` in one pass, into a new directory inside ``scratch_parent``.
 
     The new directory is removed again if anything is refused. Messages name ``where`` (default: the
-    archive path) and the member.
+    archive path) and the member. ``on_file(path, key, size, digests)`` is called for each file as soon
+    as it is written and closed (the archive may still be refused later).
     """
     limits = limits or Limits.from_env()
     label = where or str(archive)
@@ -512,6 +514,8 @@ def extract_tgz(
                             if key is not None:
                                 digests[key] = digest
                             files.append(path)
+                            if on_file is not None:
+                                on_file(target, key, member.size, digest)
                 except (tarfile.TarError, EOFError) as exc:
                     raise ReleaseError(f"{label}: not a readable .tar.gz ({exc}): download it again") from None
                 stream.finish()

@@ -20,6 +20,7 @@ import os
 import shutil
 import stat
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -168,27 +169,29 @@ def copy_package(
     dest: Path,
     *,
     include_voice: bool = False,
-    digests: dict[FileKey, Digests] | None = None,
+    on_file: Callable[[Path, FileKey | None, int, Digests], None] | None = None,
 ) -> PackageManifest:
     """Write the platform package of SOURCE (not a bare binary) into the empty directory ``dest``.
 
     Every entry is checked before it is written; executable bits are kept. Returns the package's
-    manifest, parsed (its errors name SOURCE, not ``dest``). For a tarball, ``digests`` (if given)
-    receives the CRC-32 and SHA-256 of every file written, taken while it was written.
+    manifest, parsed (its errors name SOURCE, not ``dest``). For a tarball, ``on_file`` (if given) hears
+    of every file as the reader writes it, with its CRC-32 and SHA-256
+    (:func:`~codex_release.archives.extract_tgz`); moving it into ``dest`` keeps its identity.
     """
     if source.kind == "archive":
-        return _extract_archive(source, dest, include_voice, digests)
+        return _extract_archive(source, dest, include_voice, on_file)
     if source.kind == "directory":
         return _copy_directory(source, dest, include_voice)
     raise ValueError("copy_package takes a package directory or archive")  # pragma: no cover
 
 
 def _extract_archive(
-    source: RuntimeSource, dest: Path, include_voice: bool, digests: dict[FileKey, Digests] | None
+    source: RuntimeSource,
+    dest: Path,
+    include_voice: bool,
+    on_file: Callable[[Path, FileKey | None, int, Digests], None] | None,
 ) -> PackageManifest:
-    tree = extract_tgz(source.path, dest.parent, where=str(source.path))
-    if digests is not None:
-        digests.update(tree.digests)  # a rename keeps a file's identity
+    tree = extract_tgz(source.path, dest.parent, where=str(source.path), on_file=on_file)
     try:
         found = [p.parent for p in tree.files if p.name == MANIFEST_NAME and len(p.parts) <= _MAX_MANIFEST_DEPTH + 1]
         root = _one_manifest(found, source.path)

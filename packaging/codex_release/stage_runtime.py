@@ -141,7 +141,7 @@ def _stage_package(
     include_voice: bool,
     cache: MemberCache,
 ) -> tuple[Target, str | None]:
-    manifest = copy_package(source, vendor, include_voice=include_voice, digests=cache.digests)
+    manifest = copy_package(source, vendor, include_voice=include_voice, on_file=cache.file_written)
     target = _resolve_target(manifest.target, requested, None)
     try:
         found = parse_codex_version(manifest.version)
@@ -313,12 +313,12 @@ def stage_runtime(
     template = checkout / "runtime"
     with hold(staging, label="STAGING_DIR"):
         check_replaceable(staging, label="STAGING_DIR", overwrite=overwrite)
-        with replace_when_done(staging) as work:
+        # one pool for the run: the executable is compressed while the rest of its package is unpacked
+        with replace_when_done(staging) as work, MemberCache(prefetch=wheels is not None) as cache:
             _copy_template(template, work)
             vendor = work / VENDOR
             vendor.mkdir()
             archive_sha512: str | None = None
-            cache = MemberCache()
             if opened.kind == "binary":
                 resolved = _stage_binary(source, vendor, version, target)
             else:

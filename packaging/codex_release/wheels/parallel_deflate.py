@@ -18,7 +18,8 @@ win32-arm64    160.12   159.89        159.11
 win32-x64      172.59   172.74        171.43
 =============  =======  ============  ============
 
-The largest file (``codex``, 80 % of the payload) is the critical path, so it gets the fastest level
+A file is planned from its own size alone. Files of at least :data:`MIN_SPLIT_SIZE` (in a platform
+package only the Codex executable, 75-80 % of the payload and the critical path) get the fastest level
 that keeps the wheel no larger than hatchling's: level 5 (level 4 is 15 % faster but 2.8 MB larger on
 linux-x64 alone; level 6 is 15-20 % slower). Level 5 everywhere would still lose to zlib on win32-x64
 (``codex.exe`` +270 KB), so every other file gets level 6, which runs in the shadow of the largest
@@ -32,30 +33,34 @@ pigz does), and a tail compressed by libdeflate, whose final block ends the stre
 is any run of non-final blocks followed by a final one, so head pieces and tail concatenate into one
 valid stream. Each zlib piece is primed with the 32 KiB before it (``zdict``), so the cut costs only
 a few bytes. The head is sized so that both workers finish at about the same time, from the
-measured cost of each codec per byte (``*_COST``, relative to libdeflate level 5).
+measured cost of each codec per byte (``*_COST``, relative to libdeflate level 5) and the share the
+rest of a wheel has next to its largest file (:data:`OTHER_SHARE`, 0.25 to 0.32 in the six packages).
 
-The cut depends on the file sizes alone, never on the machine: it is planned for ``PLAN_WORKERS``
-(two, the size of the release machines) whatever the pool size, so the bytes are the same on every
-host that has the same libdeflate (pinned through the ``deflate`` package) and zlib (the library
-hatchling's own wheels depend on).
+The cut depends on the file's size alone, never on the machine or on the other files: it is planned
+for ``PLAN_WORKERS`` (two, the size of the release machines) whatever the pool size, so the bytes are
+the same on every host that has the same libdeflate (pinned through the ``deflate`` package) and zlib
+(the library hatchling's own wheels depend on), and the executable can be compressed while the rest
+of its package is still being unpacked (:meth:`MemberCache.file_written`).
 
 A :class:`MemberCache` carries what one staging run already knows about its files, keyed by file
 identity (:func:`codex_release.archives.file_key`: device, inode, size, mtime): the CRC-32 and SHA-256
-the archive reader took while it wrote them (so they are not read and hashed again), and, when asked to
-keep them, the compressed members of one wheel, which a second wheel of hard links to the same files (the
-lean aarch64 variant) reuses byte for byte instead of compressing them again.
+the archive reader took while it wrote them (so they are not read and hashed again); the compression of
+each split-size file, started the moment the reader wrote it; and, when asked to keep them, the
+compressed members of one wheel, which a second wheel of hard links to the same files (the lean aarch64
+variant) reuses byte for byte instead of compressing them again.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import math
+import os
+import threading
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -71,15 +76,17 @@ __all__ = [
     "MemberCache",
     "PendingFile",
     "Piece",
+    "default_workers",
     "deflate_files",
     "deflate_small",
+    "plan_file",
     "plan_pieces",
 ]
 
 LIBDEFLATE_LEVEL = 5
-"""libdeflate level of the largest file, the critical path (see the module docstring)."""
+"""libdeflate level of the tail of a split file, the critical path (see the module docstring)."""
 OTHER_LEVEL = 6
-"""libdeflate level of every other file of at least ``SMALL_FILE_SIZE`` bytes."""
+"""libdeflate level of every file from ``SMALL_FILE_SIZE`` up to ``MIN_SPLIT_SIZE`` bytes."""
 ZLIB_LEVEL = 6
 """zlib level of small files and of the head pieces of the largest file: hatchling's level."""
 ZLIB_COST = 3.5
@@ -88,9 +95,13 @@ OTHER_COST = 1.2
 """CPU time per byte of libdeflate 6 relative to libdeflate 5 (measured: 1.1 to 1.2)."""
 HASH_COST = 0.12
 """CPU time per byte of reading + SHA-256 + CRC-32 relative to libdeflate 5."""
+OTHER_SHARE = 0.27
+"""The rest of a wheel's payload next to its largest file (0.25 to 0.32 in the six platform packages)."""
 PLAN_WORKERS = 2
-"""How many workers the cut of the largest file is balanced for (fixed, so the output is too)."""
-MIN_SPLIT_SIZE = 32 * 1024 * 1024
+"""How many workers the cut of a split file is balanced for (fixed, so the output is too)."""
+MIN_SPLIT_SIZE = 128 * 1024 * 1024
+"""Files from this size on are split (head and tail) and get the tail level; in a platform package only
+the Codex executable is this large."""
 HEAD_PIECE_SIZE = 16 * 1024 * 1024
 SMALL_FILE_SIZE = 64 * 1024
 _WINDOW = 32 * 1024
@@ -124,35 +135,36 @@ class Piece:
         return size * (1.0 if self.level <= LIBDEFLATE_LEVEL else OTHER_COST)
 
 
+def plan_file(size: int, *, tail_level: int = LIBDEFLATE_LEVEL, workers: int = PLAN_WORKERS) -> list[Piece]:
+    """How a file of ``size`` bytes is compressed, from its size alone (see the module docstring).
+
+    With ``W`` workers, the rest of the wheel costing ``T = OTHER_SHARE * OTHER_COST * N`` and a file of
+    ``N`` bytes whose first ``N - L`` bytes go to zlib, the total work is ``T + L + ZLIB_COST * (N - L)``;
+    the makespan is smallest when the libdeflate tail ``L`` is an even share of it.
+    """
+    if size < SMALL_FILE_SIZE:
+        return [Piece(0, size, "zlib", ZLIB_LEVEL)]
+    if size < MIN_SPLIT_SIZE:
+        return [Piece(0, size, "libdeflate", OTHER_LEVEL)]
+    tail = [Piece(0, size, "libdeflate", tail_level)]
+    if workers < 2:
+        return tail
+    other = OTHER_SHARE * OTHER_COST * size
+    head = int(size - (other + ZLIB_COST * size) / (workers - 1 + ZLIB_COST))
+    if head < HEAD_PIECE_SIZE // 4:
+        return tail
+    count = math.ceil(head / HEAD_PIECE_SIZE)
+    bounds = [head * i // count for i in range(count + 1)]
+    plan = [Piece(a, b, "zlib-sync", ZLIB_LEVEL) for a, b in itertools.pairwise(bounds)]
+    plan.append(Piece(head, size, "libdeflate", tail_level))
+    return plan
+
+
 def plan_pieces(
     sizes: Sequence[int], *, tail_level: int = LIBDEFLATE_LEVEL, workers: int = PLAN_WORKERS
 ) -> list[list[Piece]]:
-    """How each file is compressed: one piece each, except that the largest file may get a zlib head.
-
-    With ``W`` workers, other work ``T`` and a largest file of ``N`` bytes whose first ``N - L`` bytes
-    go to zlib, the total work is ``T + L + ZLIB_COST * (N - L)``; the makespan is smallest when the
-    libdeflate tail ``L`` is an even share of it.
-    """
-    largest = max(range(len(sizes)), key=lambda i: sizes[i], default=-1)
-    plans: list[list[Piece]] = []
-    for index, size in enumerate(sizes):
-        if size < SMALL_FILE_SIZE:
-            plans.append([Piece(0, size, "zlib", ZLIB_LEVEL)])
-        else:
-            plans.append([Piece(0, size, "libdeflate", tail_level if index == largest else OTHER_LEVEL)])
-    if workers < 2 or largest < 0 or sizes[largest] < MIN_SPLIT_SIZE:
-        return plans
-    n = sizes[largest]
-    other = sum(piece.cost for i, plan in enumerate(plans) if i != largest for piece in plan)
-    other += HASH_COST * sum(sizes)
-    head = int(n - (other + ZLIB_COST * n) / (workers - 1 + ZLIB_COST))
-    if head < HEAD_PIECE_SIZE // 4:
-        return plans
-    count = math.ceil(head / HEAD_PIECE_SIZE)
-    bounds = [head * i // count for i in range(count + 1)]
-    plans[largest] = [Piece(a, b, "zlib-sync", ZLIB_LEVEL) for a, b in itertools.pairwise(bounds)]
-    plans[largest].append(Piece(head, n, "libdeflate", tail_level))
-    return plans
+    """:func:`plan_file` for each size."""
+    return [plan_file(size, tail_level=tail_level, workers=workers) for size in sizes]
 
 
 @dataclass(frozen=True)
@@ -165,18 +177,77 @@ class DeflatedFile:
     chunks: tuple[Chunk, ...]
 
 
+class PendingFile:
+    """The futures of one file's pieces and digests; :meth:`result` waits for all of them."""
+
+    def __init__(
+        self,
+        size: int,
+        pieces: list[Future[Chunk]],
+        digests: Future[tuple[int, bytes]] | Digests,
+        *,
+        key: FileKey | None = None,
+        done: DeflatedFile | None = None,
+    ):
+        self.size = size
+        self.key = key
+        self._pieces = pieces
+        self._digests = digests
+        self._done = done
+
+    def result(self) -> DeflatedFile:
+        if self._done is None:
+            if isinstance(self._digests, Digests):
+                crc, sha = self._digests.crc32, self._digests.sha256
+            else:
+                crc, sha = self._digests.result()
+            self._done = DeflatedFile(self.size, crc, sha, tuple(piece.result() for piece in self._pieces))
+        return self._done
+
+
 @dataclass
+class _Prefetched:
+    level: int
+    pieces: list[Future[Chunk]]
+
+
 class MemberCache:
     """What one staging run knows about its files, by file identity (see the module docstring).
 
-    ``digests``: CRC-32 and SHA-256 taken when the files were written. ``deflated``: compressed members
-    kept for reuse, filled by :func:`deflate_files` only when ``keep_deflated`` is set (they hold the
-    whole compressed wheel in memory until the cache goes).
+    It owns the pool every wheel of the run compresses on (``workers`` threads, default: the usable
+    CPUs) and the descriptors of files compressed early; use it as a context manager. On exit after an
+    error, queued work is dropped; a running libdeflate call cannot be interrupted and ends in the
+    background.
     """
 
-    digests: dict[FileKey, Digests] = field(default_factory=dict)
-    deflated: dict[FileKey, DeflatedFile] = field(default_factory=dict)
-    keep_deflated: bool = False
+    def __init__(self, *, workers: int | None = None, prefetch: bool = True) -> None:
+        self.workers = default_workers() if workers is None else workers
+        self.prefetch = prefetch
+        """Whether :meth:`file_written` starts compressing split-size files (only worth it when a wheel follows)."""
+        self.digests: dict[FileKey, Digests] = {}
+        """CRC-32 and SHA-256 taken when the files were written."""
+        self.deflated: dict[FileKey, DeflatedFile] = {}
+        """Compressed members kept for reuse (only with ``keep_deflated``: they hold a whole wheel in memory)."""
+        self.keep_deflated = False
+        self._prefetched: dict[FileKey, _Prefetched] = {}
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="wheel-deflate")
+        return self._executor
+
+    def __enter__(self) -> MemberCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop queued work (each early descriptor closes once its last piece is done or dropped)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     def known_digests(self, key: FileKey | None) -> Digests | None:
         if key is None:
@@ -186,50 +257,86 @@ class MemberCache:
             return Digests(done.crc32, done.sha256)
         return self.digests.get(key)
 
+    def file_written(self, path: Path, key: FileKey | None, size: int, digests: Digests) -> None:
+        """Record a file the archive reader just wrote; start compressing it if it is split-size.
 
-class PendingFile:
-    """The futures of one file's pieces and digests; :meth:`result` waits for all of them."""
+        The early start reads the file through a descriptor opened now (``os.pread``, so the reader may
+        still move it into place); where the OS has no ``pread`` (Windows) the wheel writer compresses it
+        later. The bytes are the same either way: the plan depends on the size alone.
+        """
+        if key is None:
+            return
+        self.digests[key] = digests
+        if not self.prefetch or size < MIN_SPLIT_SIZE or not hasattr(os, "pread"):
+            return
+        plan = plan_file(size)
+        fd = os.open(path, os.O_RDONLY)
+        left = [len(plan)]
+        lock = threading.Lock()
 
-    def __init__(
-        self,
-        path: Path,
-        size: int,
-        pieces: list[Future[Chunk]],
-        digests: Future[tuple[int, bytes]] | Digests,
-        *,
-        done: DeflatedFile | None = None,
-        keep: Callable[[DeflatedFile], None] | None = None,
-    ):
-        self.path = path
-        self.size = size
-        self._pieces = pieces
-        self._digests = digests
-        self._done = done
-        self._keep = keep
+        def release(_: Future[Chunk]) -> None:  # runs when a piece is done, failed or dropped
+            with lock:
+                left[0] -= 1
+                last = left[0] == 0
+            if last:
+                os.close(fd)
 
-    def result(self) -> DeflatedFile:
-        if self._done is not None:
-            return self._done
-        if isinstance(self._digests, Digests):
-            crc, sha = self._digests.crc32, self._digests.sha256
-        else:
-            crc, sha = self._digests.result()
-        done = DeflatedFile(self.size, crc, sha, tuple(piece.result() for piece in self._pieces))
-        if self._keep is not None:
-            self._keep(done)
-        return done
+        futures: dict[int, Future[Chunk]] = {}
+        try:
+            for j in sorted(range(len(plan)), key=lambda j: -plan[j].cost):  # costliest first
+                futures[j] = self.executor.submit(_compress, fd, plan[j], None)
+        except BaseException:
+            for future in futures.values():
+                future.cancel()
+            left[0] -= len(plan) - len(futures)
+            if not futures:
+                os.close(fd)
+            raise
+        finally:
+            for future in futures.values():
+                future.add_done_callback(release)
+        self._prefetched[key] = _Prefetched(LIBDEFLATE_LEVEL, [futures[j] for j in range(len(plan))])
+
+    def prefetched(self, key: FileKey | None, level: int) -> list[Future[Chunk]] | None:
+        """The pieces of a file compressed early with tail level ``level``, if any."""
+        found = self._prefetched.get(key) if key is not None else None
+        return found.pieces if found is not None and found.level == level else None
+
+    def remember(self, pending: PendingFile, done: DeflatedFile) -> None:
+        """Keep a member just written, if this cache keeps members."""
+        if self.keep_deflated and pending.key is not None:
+            self.deflated[pending.key] = done
 
 
-def _read_range(path: Path, start: int, end: int) -> bytes:
-    with path.open("rb") as stream:
-        stream.seek(start)
-        data = stream.read(end - start)
+def default_workers() -> int:
+    """The CPUs this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+Source = Path | int
+"""A file to compress: its path, or a descriptor read with ``os.pread`` (POSIX)."""
+
+
+def _read_range(source: Source, start: int, end: int) -> bytes:
+    if isinstance(source, int):
+        parts: list[bytes] = []
+        offset = start
+        while offset < end and (part := os.pread(source, end - offset, offset)):
+            parts.append(part)
+            offset += len(part)
+        data = b"".join(parts) if len(parts) != 1 else parts[0]
+    else:
+        with source.open("rb") as stream:
+            stream.seek(start)
+            data = stream.read(end - start)
     if len(data) != end - start:
-        raise OSError(f"{path} changed while the wheel was being written (expected {end} bytes)")
+        raise OSError(f"{source} changed while the wheel was being written (expected {end} bytes)")
     return data
 
 
-def _compress(path: Path, piece: Piece, on_progress: Callable[[int], None] | None) -> Chunk:
+def _compress(path: Source, piece: Piece, on_progress: Callable[[int], None] | None) -> Chunk:
     result = _deflate(path, piece)
     if on_progress is not None:
         on_progress(piece.end - piece.start)
@@ -242,7 +349,7 @@ def deflate_small(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-def _deflate(path: Path, piece: Piece) -> Chunk:
+def _deflate(path: Source, piece: Piece) -> Chunk:
     if piece.codec == "zlib":
         return deflate_small(_read_range(path, piece.start, piece.end))
     if piece.codec == "libdeflate":
@@ -285,20 +392,22 @@ def deflate_files(
     reads only its own bytes, so memory holds at most one piece per worker plus the compressed
     output not yet written.
 
-    With a ``cache``, a file whose compressed member it holds is not compressed again, a file whose
-    digests it knows is not hashed again, and (with ``keep_deflated``) every member compressed here is
-    kept in it. The cut of the largest file is planned from all the sizes either way, so a member's
-    bytes never depend on what the cache held.
+    With a ``cache``, a file whose compressed member it holds, or whose compression it started early,
+    is not compressed again, and a file whose digests it knows is not hashed again. A member's bytes
+    never depend on what the cache held.
     """
-    plans = plan_pieces([size for _, size in files], tail_level=level)
     keys = [file_key(path) if cache is not None else None for path, _ in files]
     reused = [cache.deflated.get(key) if cache is not None and key is not None else None for key in keys]
+    early = [cache.prefetched(key, level) if cache is not None else None for key in keys]
     known = [cache.known_digests(key) if cache is not None else None for key in keys]
-    for (_, size), done in zip(files, reused, strict=True):
-        if done is not None and on_progress is not None:
-            on_progress(size)
+    plans = [plan_file(size, tail_level=level) for _, size in files]
     # (cost, file index, piece index or -1 for the digests of the file)
-    tasks = [(piece.cost, i, j) for i, plan in enumerate(plans) if reused[i] is None for j, piece in enumerate(plan)]
+    tasks = [
+        (piece.cost, i, j)
+        for i, plan in enumerate(plans)
+        if reused[i] is None and early[i] is None
+        for j, piece in enumerate(plan)
+    ]
     tasks += [(size * HASH_COST, i, -1) for i, (_, size) in enumerate(files) if known[i] is None]
     tasks.sort(key=lambda task: (-task[0], task[1], task[2]))
     pieces: dict[tuple[int, int], Future[Chunk]] = {}
@@ -312,13 +421,12 @@ def deflate_files(
         else:
             pieces[i, j] = executor.submit(_compress, path, plans[i][j], on_progress)
     pending: list[PendingFile] = []
-    for i, (path, size) in enumerate(files):
-        key = keys[i]
-        keep = None
-        if cache is not None and cache.keep_deflated and key is not None:
-            keep = functools.partial(cache.deflated.__setitem__, key)
-        if reused[i] is not None:
-            pending.append(PendingFile(path, size, [], digests[i], done=reused[i]))
+    for i, (_, size) in enumerate(files):
+        if reused[i] is not None or early[i] is not None:
+            if on_progress is not None:
+                on_progress(size)
+            pending.append(PendingFile(size, early[i] or [], digests[i], key=keys[i], done=reused[i]))
         else:
-            pending.append(PendingFile(path, size, [pieces[i, j] for j in range(len(plans[i]))], digests[i], keep=keep))
+            own = [pieces[i, j] for j in range(len(plans[i]))]
+            pending.append(PendingFile(size, own, digests[i], key=keys[i]))
     return pending

@@ -41,7 +41,13 @@ from tqdm import tqdm
 
 from codex_release.errors import ReleaseError
 from codex_release.staging import deferred_signals, hold, part_prefix
-from codex_release.wheels.parallel_deflate import LIBDEFLATE_LEVEL, MemberCache, deflate_files, deflate_small
+from codex_release.wheels.parallel_deflate import (
+    LIBDEFLATE_LEVEL,
+    MemberCache,
+    default_workers,
+    deflate_files,
+    deflate_small,
+)
 from codex_release.wheels.wheel_contents import WheelContents, read_wheel_contents
 from codex_release.wheels.zip_writer import ZIP64_LIMIT, DateTime, ZipWriter
 
@@ -72,12 +78,6 @@ def reproducible_date_time(source_date_epoch: int | None = None) -> DateTime:
         )
     moment = datetime.fromtimestamp(max(source_date_epoch, _MIN_EPOCH), timezone.utc)
     return moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second
-
-
-def _default_workers() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def _record_hash(digest: bytes) -> str:
@@ -121,13 +121,17 @@ def _write_archive(
     record = io.StringIO()
     rows = csv.writer(record, delimiter=",", quotechar='"', lineterminator="\n")
     archive = ZipWriter(out, date_time=date_time, zip64_limit=zip64_limit)
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wheel-deflate")
+    own = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wheel-deflate") if cache is None else None
+    executor = own if own is not None else cache.executor  # type: ignore[union-attr]
     try:
         jobs = [(file.path, file.size) for file in contents.files]
         pending = deflate_files(executor, jobs, level=level, on_progress=advance, cache=cache)
         pending.reverse()
         for file in contents.files:
-            done = pending.pop().result()  # popped, so written members are freed as we go
+            member = pending.pop()  # popped, so written members are freed as we go (unless the cache keeps them)
+            done = member.result()
+            if cache is not None:
+                cache.remember(member, done)
             archive.add_deflated(file.arcname, mode=file.mode, crc32=done.crc32, size=done.size, chunks=done.chunks)
             rows.writerow((file.arcname, _record_hash(done.sha256), done.size))
         record_name = f"{contents.dist_info}/RECORD"
@@ -147,8 +151,9 @@ def _write_archive(
     finally:
         # On success every task is done. On failure, queued tasks are dropped and the caller gets the
         # error (and the temporary file is removed) at once; a running libdeflate call cannot be
-        # interrupted and ends in the background.
-        executor.shutdown(wait=False, cancel_futures=True)
+        # interrupted and ends in the background. A cache's pool is its owner's to shut down.
+        if own is not None:
+            own.shutdown(wait=False, cancel_futures=True)
         bar.close()
 
 
@@ -193,12 +198,13 @@ def write_wheel(
     terminal, ``True`` always, ``False`` never. ``source_date_epoch`` overrides ``$SOURCE_DATE_EPOCH``.
     ``workers`` defaults to the usable CPUs. ``compresslevel`` (the libdeflate level of the largest
     file, 0..12) and ``zip64_limit`` are for measurements and tests; release with the defaults.
-    ``cache`` (:class:`~codex_release.wheels.parallel_deflate.MemberCache`) supplies digests already taken
-    and compressed members to reuse, and keeps this wheel's members if asked to.
+    ``cache`` (:class:`~codex_release.wheels.parallel_deflate.MemberCache`) supplies digests already taken,
+    members compressed early or to reuse, and its pool (then ``workers`` is ignored); it keeps this
+    wheel's members if asked to.
     """
     contents = read_wheel_contents(Path(staging_dir))
     date_time = reproducible_date_time(source_date_epoch)
-    count = _default_workers() if workers is None else workers
+    count = (cache.workers if cache is not None else default_workers()) if workers is None else workers
     if count < 1:
         raise ReleaseError(f"workers must be at least 1, not {count}")
     if not 0 <= compresslevel <= 12:
