@@ -16,8 +16,9 @@ import deflate
 import pytest
 
 from codex_release import archives
-from codex_release.archives import Digests, FileKey, extract_tgz, file_key
+from codex_release.archives import extract_tgz
 from codex_release.errors import ReleaseError
+from codex_release.file_digests import Digests, FileKey, file_key
 from codex_release.stage_runtime import VENDOR, stage_runtime
 from codex_release.versions import parse_codex_version
 from codex_release.wheels import parallel_deflate

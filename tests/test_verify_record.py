@@ -19,7 +19,8 @@ from codex_release.checks.index_limits import (
 from codex_release.checks.verify import verify_dist
 from codex_release.cli import main
 from codex_release.errors import ReleaseError
-from codex_release.release import MANIFEST_FILE, SUMS_FILE, file_sha256, write_checksums
+from codex_release.file_digests import file_sha256
+from codex_release.release import MANIFEST_FILE, SUMS_FILE, write_checksums
 from codex_release.release_files import target_of_platform_tags
 from codex_release.targets import TARGETS
 from codex_release.versions import CodexVersion

@@ -59,6 +59,7 @@ from typing import BinaryIO, cast
 import deflate
 
 from codex_release.errors import ReleaseError
+from codex_release.file_digests import Digests, FileKey, key_of
 
 try:  # ISA-L inflates gzip twice as fast as zlib; it has no wheels for Windows on Arm, where zlib does it
     from isal import isal_zlib as _INFLATE
@@ -68,15 +69,12 @@ except ImportError:  # pragma: no cover - exercised by a test that hides isal
 __all__ = [
     "MAX_COMPONENT",
     "MAX_NAME",
-    "Digests",
     "ExtractedTree",
-    "FileKey",
     "Limits",
     "NameSet",
     "WheelArchive",
     "WheelMember",
     "extract_tgz",
-    "file_key",
 ]
 
 MAX_COMPONENT = 255
@@ -224,33 +222,6 @@ class NameSet:
 # ---------------------------------------------------------------------------------------------
 # gzip'd tarballs
 # ---------------------------------------------------------------------------------------------
-
-
-FileKey = tuple[int, int, int, int]
-"""A file's identity within one run: device, inode, size and modification time (ns)."""
-
-
-@dataclass(frozen=True)
-class Digests:
-    """The CRC-32 and SHA-256 of a file's bytes."""
-
-    crc32: int
-    sha256: bytes
-
-
-def _key_of(info: os.stat_result) -> FileKey | None:
-    if not info.st_ino:  # a file system without inode numbers: no identity to go by
-        return None
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
-
-
-def file_key(path: Path) -> FileKey | None:
-    """The identity of the file at ``path`` (``None`` if it cannot be told): a hard link shares it, and
-    any write changes it (size or mtime)."""
-    try:
-        return _key_of(os.stat(path))
-    except OSError:
-        return None
 
 
 class _Stopped(Exception):
@@ -446,7 +417,7 @@ def _write_member(
     fd = os.open(target, flags, 0o755 if executable else 0o644)
     try:
         digests = stream.copy_to(fd, declared, where)
-        key = _key_of(os.fstat(fd))
+        key = key_of(os.fstat(fd))
     finally:
         os.close(fd)
     return key, digests

@@ -14,7 +14,6 @@ and it replaces only an empty directory or the output of an earlier release (rec
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from codex_release.checks.verify import VerifyReport, verify_dist
 from codex_release.dist_folder import list_dist
 from codex_release.errors import ReleaseError
 from codex_release.fetch import fetch_runtime
+from codex_release.file_digests import file_sha256
 from codex_release.stage_runtime import stage_runtime
 from codex_release.staging import (
     check_place,
@@ -37,7 +37,7 @@ from codex_release.staging import (
 from codex_release.targets import TARGETS, Target
 from codex_release.versions import CodexVersion
 
-__all__ = ["ReleaseResult", "build_release", "checksum_texts", "earlier_release", "file_sha256", "write_checksums"]
+__all__ = ["ReleaseResult", "build_release", "checksum_texts", "earlier_release", "write_checksums"]
 
 MANIFEST_FILE = "manifest.json"
 SUMS_FILE = "SHA256SUMS"
@@ -48,14 +48,6 @@ class ReleaseResult:
     dist_dir: Path
     files: tuple[Path, ...]
     report: VerifyReport
-
-
-def file_sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 def checksum_texts(

@@ -16,7 +16,8 @@ from pathlib import Path
 from codex_release.checks.index_limits import mib
 from codex_release.checks.verify import VerifyReport
 from codex_release.errors import ReleaseError
-from codex_release.release import MANIFEST_FILE, SUMS_FILE, checksum_texts, file_sha256
+from codex_release.file_digests import file_sha256
+from codex_release.release import MANIFEST_FILE, SUMS_FILE, checksum_texts
 from codex_release.staging import check_place, hold, write_text_files
 from codex_release.versions import CodexVersion
 

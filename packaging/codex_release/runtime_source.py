@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from codex_release.archives import Digests, FileKey, NameSet, extract_tgz
+from codex_release.archives import NameSet, extract_tgz
 from codex_release.errors import ReleaseError
+from codex_release.file_digests import Digests, FileKey
 
 __all__ = [
     "MANIFEST_NAME",

@@ -31,9 +31,9 @@ from pathlib import Path
 
 import tomlkit
 
-from codex_release.archives import file_key
 from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, needs_exec_bit, sniff_format
 from codex_release.errors import ReleaseError
+from codex_release.file_digests import file_key, file_sha256
 from codex_release.locations import repo_root
 from codex_release.platform_tags import check_requested_tags
 from codex_release.runtime_source import (
@@ -219,7 +219,6 @@ def write_sbom(
     SBOM then records none rather than one that names no published file. Digests the ``cache`` knows (taken
     when the archive reader wrote the files) are not taken again.
     """
-    from codex_release.release import file_sha256  # release imports this module: a late import
     from codex_release.wheels.wheel_contents import payload_files
 
     def sha256_hex(path: Path) -> str:

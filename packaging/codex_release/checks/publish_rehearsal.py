@@ -301,7 +301,7 @@ def publish_rehearsal(
         echo(f"uploading {len(plan.runtime)} runtime wheels, then the SDK, to {index.simple_url}")
         if publish_in_order(index, plan, report, dist_dir=dist_dir):
             from codex_release.checks.verify_index import verify_index
-            from codex_release.release import file_sha256
+            from codex_release.file_digests import file_sha256
 
             uploaded = {p.name: file_sha256(p) for p in (*plan.runtime, *plan.sdk)}
             served = verify_index(version, dist_dir, index_url=index.simple_url, expected=uploaded)

@@ -66,7 +66,7 @@ from typing import Literal
 
 import deflate
 
-from codex_release.archives import Digests, FileKey, file_key
+from codex_release.file_digests import Digests, FileKey, file_key
 from codex_release.wheels.zip_writer import Chunk
 
 __all__ = [
