@@ -1,10 +1,12 @@
-"""verify's scan reads members with the same compressed bytes once.
+"""verify's scan reads members with the same compressed bytes once, and its twine check skips twine's hashing.
 
 * Shared members: members of equal compression method, CRC-32 and sizes are candidates; the first is
   inflated and the others are compared byte for byte with its compressed bytes. An identical one shares
   the digest (its binary headers are still read under its own name, its own exec bits checked); one that
   differs (same CRC and sizes, other bytes) is read on its own, so a RECORD copied from the other wheel
   does not hide it.
+* twine: ``codex_release.checks.twine_check`` gives the same verdicts as stock ``python -m twine check
+  --strict`` on good and broken distributions.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import csv
 import hashlib
 import io
 import os
+import shutil
 import struct
 import threading
 import zipfile
@@ -21,9 +24,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import twine.package
 
 from codex_release.archives import WheelArchive, WheelMember
-from codex_release.checks.verify import ArtifactReport, _scan_wheels, verify_dist
+from codex_release.checks import twine_check
+from codex_release.checks.verify import ArtifactReport, _scan_wheels, _twine_check, verify_dist
 from codex_release.pins import RUNTIME_DISTRIBUTION
 from codex_release.versions import CodexVersion, parse_codex_version
 from tests.synthetic_binaries import make_elf
@@ -229,3 +234,83 @@ def test_a_shared_member_without_exec_bits_is_a_fault_of_that_wheel_only(
     assert by_file[ARM_FULL] == []
     assert by_file[ARM_LEAN] == [f"{CODEX} is a program without exec bits"]
     assert inflated[ARM_FULL, CODEX] + inflated[ARM_LEAN, CODEX] == 1  # still shared: only the mode differs
+
+
+# ------------------------------------------------------------------------------------------- twine
+
+
+def _edit_metadata(source: Path, dest: Path, edit: str) -> Path:
+    """``source`` with its METADATA's headers kept and ``edit`` applied: ``rst`` (a broken reST description),
+    ``no-type`` (no Description-Content-Type), ``bad-field`` (an unknown field twine refuses)."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith(".dist-info/METADATA"):
+                headers, _, body = data.decode().partition("\n\n")
+                kept = [line for line in headers.split("\n") if not line.startswith("Description-Content-Type")]
+                if edit == "rst":
+                    kept.append("Description-Content-Type: text/x-rst")
+                    body = "An ``unclosed inline literal is a docutils warning.\n"
+                elif edit == "bad-field":
+                    kept.append("Frobnicate: yes")
+                data = ("\n".join(kept) + "\n\n" + body).encode()
+            dst.writestr(info, data)
+    return dest
+
+
+def _sdk_wheel(dist: Path) -> Path:
+    (found,) = [p for p in dist.iterdir() if p.name.startswith("openai_codex-") and p.suffix == ".whl"]
+    return found
+
+
+@pytest.fixture
+def twine_inputs(dist_copy: Path, tmp_path: Path) -> dict[str, Path]:
+    sdk = _sdk_wheel(dist_copy)
+    (sdist,) = dist_copy.glob("openai_codex-*.tar.gz")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    return {
+        "sdk wheel": sdk,
+        "sdk sdist": sdist,
+        "runtime wheel": dist_copy / ARM_FULL,
+        "broken rst": _edit_metadata(sdk, bad / f"rst-{sdk.name}", "rst"),
+        "no content type": _edit_metadata(sdk, bad / f"notype-{sdk.name}", "no-type"),
+        "bad field": _edit_metadata(sdk, bad / f"field-{sdk.name}", "bad-field"),
+        "not a zip": _not_a_zip(bad / f"junk-{sdk.name}"),
+    }
+
+
+def _not_a_zip(path: Path) -> Path:
+    path.write_bytes(b"this is not a zip archive")
+    return path
+
+
+def test_twine_check_without_hashing_gives_stock_twines_verdicts(twine_inputs: dict[str, Path]) -> None:
+    names = ["sdk wheel", "sdk sdist", "runtime wheel", "broken rst", "no content type"]
+    files = [twine_inputs[name] for name in names]
+    ours = _twine_check(files)
+    assert ours == _twine_check(files, STOCK_TWINE)
+    assert set(ours) == {twine_inputs["broken rst"].name, twine_inputs["no content type"].name}
+    assert "Inline literal start-string without end-string" in ours[twine_inputs["broken rst"].name]
+    for refused in ("bad field", "not a zip"):  # twine stops at the file: one fault for the run
+        ours = _twine_check([twine_inputs["sdk wheel"], twine_inputs[refused]])
+        assert ours == _twine_check([twine_inputs["sdk wheel"], twine_inputs[refused]], STOCK_TWINE)
+        assert "*" in ours, refused
+
+
+def test_skip_hashing_replaces_only_the_hasher(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(twine.package.HashManager, "hash", twine.package.HashManager.hash)  # restored after
+    missing = tmp_path / "missing.whl"
+    with pytest.raises(FileNotFoundError):
+        twine.package.HashManager(str(missing)).hash()
+    assert twine_check.skip_hashing()
+    twine.package.HashManager(str(missing)).hash()  # no longer opens the file
+
+
+def test_verify_reports_a_twine_failure_on_the_file(dist_copy: Path, pinned_version: CodexVersion) -> None:
+    sdk = _sdk_wheel(dist_copy)
+    broken = _edit_metadata(sdk, dist_copy / f"{sdk.name}.tmp", "rst")
+    shutil.move(broken, sdk)
+    report = verify_dist(dist_copy, pinned_version)
+    (faults,) = [a.faults for a in report.artifacts if a.file == sdk.name]
+    assert any(f.startswith("twine check --strict failed") for f in faults), faults
