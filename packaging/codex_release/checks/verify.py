@@ -28,16 +28,27 @@ For the set: per target exactly the wheels its binaries call for (one, or full +
 sdist, nothing at another version, no stray distribution, and entries named like artifacts that are not
 regular files (a FIFO ``x.whl``) reported without being opened (:mod:`codex_release.dist_folder`).
 ``twine check --strict`` on all.
+
+How the wheels are read (:func:`_scan_wheels`), a release being 1 GB of wheels and 2.7 GB inflated: every
+central directory and RECORD first, then every member on a pool of two threads, largest first, so both
+stay busy to the end; a member whose compressed bytes equal another's (the lean aarch64 wheel reuses the
+full one's: 400 MB) is proven equal byte for byte and shares the first one's digest instead of being
+inflated again; then each wheel's members are judged in its own order, as one pass over it would. twine
+runs meanwhile in a side process, without the hashing it does for uploads
+(:mod:`codex_release.checks.twine_check`).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import hashlib
 import io
 import json
+import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.message import Message
@@ -46,7 +57,7 @@ from pathlib import Path, PurePosixPath
 from packaging.utils import canonicalize_name
 
 from codex_release import processes
-from codex_release.archives import WheelArchive
+from codex_release.archives import WheelArchive, WheelMember
 from codex_release.artifact_metadata import parse_metadata, runtime_pins, sdist_metadata
 from codex_release.binaries import BinaryInfo, format_of, inspect_bytes, needs_exec_bit
 from codex_release.checks.index_limits import SizeLimits
@@ -159,66 +170,235 @@ def _record_rows(data: bytes | bytearray, where: str) -> dict[str, list[str]]:
     return rows
 
 
-def _scan_wheel(path: Path, project: str, version: CodexVersion, report: ArtifactReport) -> _Scan:
-    """Read ``path`` once: layout, RECORD, binaries, metadata. Faults go into ``report``."""
-    scan = _Scan()
+@dataclass
+class _Plan:
+    """One wheel opened for the scan: its reader, its RECORD rows, and the report its faults go to."""
+
+    position: int
+    project: str
+    archive: WheelArchive
+    report: ArtifactReport
+    dist_info: str
+    rows: dict[str, list[str]]
+    scan: _Scan
+
+    @property
+    def record_name(self) -> str:
+        return f"{self.dist_info}/RECORD"
+
+    def wanted(self, name: str) -> bool:
+        """Whether the scan parses this member's bytes (so the job keeps them): METADATA, WHEEL, the SBOMs,
+        and for the runtime the bundled manifest and helpers file. Everything else is only hashed."""
+        if name in (f"{self.dist_info}/METADATA", f"{self.dist_info}/WHEEL"):
+            return True
+        if name.startswith(f"{self.dist_info}/{SBOM_DIR}/"):
+            return True
+        return self.project == RUNTIME_DISTRIBUTION and name in (_MANIFEST, _HELPERS)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the scan needs of one member's bytes, taken while they were in memory."""
+
+    sha256: bytes
+    size: int
+    binary: bool
+    """The bytes start with a magic of the one table (:func:`codex_release.binaries.format_of`)."""
+    info: BinaryInfo | None = None
+    inspect_fault: str | None = None
+    """Runtime only: the binary's headers (or why they could not be read), named after this member."""
+    data: bytes | None = None
+    """Kept only for the members the scan parses (:meth:`_Plan.wanted`)."""
+
+
+_Ref = tuple[int, WheelMember]
+"""A member of the wheel at that position of the scan."""
+_Outcome = dict[tuple[int, int], _Facts | ReleaseError]
+"""(wheel position, member index) -> the member's facts, or the error reading it stopped at."""
+
+_WORKERS = 2
+"""Threads inflating and hashing (both release the GIL); each holds up to one inflated member (380 MB)."""
+_raw_buffers = threading.local()
+
+
+def _raw_buffer(size: int) -> bytearray:
+    """A buffer of at least ``size`` bytes that this thread reuses for every member's compressed bytes.
+
+    Reading each 130 MB member into a fresh buffer cost 32 000 page faults apiece (a quarter of the
+    scan's system time); the pool schedules the largest members first, so the buffer is sized once.
+    """
+    buffer: bytearray | None = getattr(_raw_buffers, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _raw_buffers.buffer = bytearray(size)
+    return buffer
+
+
+def _open_wheel(
+    position: int, path: Path, project: str, version: CodexVersion, report: ArtifactReport, stack: contextlib.ExitStack
+) -> _Plan | None:
+    """Open ``path`` and read what comes before the members: layout faults and RECORD. ``None`` when the
+    scan stops here (unreadable wheel, no RECORD, a RECORD that does not parse): the fault is reported."""
     package = _PACKAGES[project]
     dist_info = f"{project.replace('-', '_')}-{version.pep440}.dist-info"
     record_name = f"{dist_info}/RECORD"
     try:
-        with WheelArchive(path) as archive:
-            for member in archive.members:
-                fault = _layout_fault(member.name, package, dist_info, project)
-                if fault is not None:
-                    report.faults.append(fault)
-            if archive.get(record_name) is None:
-                report.faults.append(f"no {record_name}")
-                return scan
-            rows = _record_rows(archive.read(record_name), f"{report.file}:{record_name}")
-            for member in archive.files():
-                data = archive.read(member)
-                if member.name == record_name:
-                    rows.pop(record_name, None)
-                    continue
-                row = rows.pop(member.name, None)
-                digest = hashlib.sha256(data).digest()
-                if row is None or len(row) != 3 or not row[1].startswith("sha256="):
-                    report.faults.append(f"{member.name} has no sha256 RECORD entry")
-                elif row[1] != f"sha256={_b64(digest)}" or row[2] != str(len(data)):
-                    report.faults.append(f"RECORD hash/size mismatch for {member.name}")
-                if not member.name.startswith(f"{dist_info}/"):
-                    scan.payload[member.name] = digest.hex()
-                elif member.name.startswith(f"{dist_info}/{SBOM_DIR}/"):
-                    scan.sboms[member.name] = bytes(data)
-                if format_of(bytes(data[:8])) is not None:
-                    info: BinaryInfo | None = None
-                    if project == RUNTIME_DISTRIBUTION:
-                        try:
-                            info = inspect_bytes(data, member.name)
-                        except ReleaseError as exc:  # a corrupt header: a fault, and the scan goes on
-                            report.faults.append(str(exc))
-                        else:
-                            scan.binaries.append(info)
-                    if (info is None or needs_exec_bit(info)) and not member.mode & 0o111:
-                        report.faults.append(f"{member.name} is a program without exec bits")
-                if member.name == f"{dist_info}/METADATA":
-                    scan.metadata = parse_metadata(bytes(data), f"{report.file}:{member.name}")
-                elif member.name == f"{dist_info}/WHEEL":
-                    scan.wheel = parse_metadata(bytes(data), f"{report.file}:{member.name}")
-                elif member.name in (_MANIFEST, _HELPERS) and project == RUNTIME_DISTRIBUTION:
-                    try:
-                        loaded = json.loads(bytes(data))
-                    except ValueError:
-                        loaded = None
-                    if not isinstance(loaded, dict):
-                        report.faults.append(f"{member.name} is not a JSON object")
-                    elif member.name == _MANIFEST:
-                        scan.manifest = loaded
-                    else:
-                        scan.helpers = loaded
-            report.faults.extend(f"RECORD lists {missing}, which is not in the wheel" for missing in rows)
+        archive = stack.enter_context(WheelArchive(path))
+        for member in archive.members:
+            fault = _layout_fault(member.name, package, dist_info, project)
+            if fault is not None:
+                report.faults.append(fault)
+        if archive.get(record_name) is None:
+            report.faults.append(f"no {record_name}")
+            return None
+        rows = _record_rows(archive.read(record_name), f"{report.file}:{record_name}")
     except ReleaseError as exc:
         report.faults.append(str(exc))
+        return None
+    return _Plan(position, project, archive, report, dist_info, rows, _Scan())
+
+
+def _groups(plans: list[_Plan]) -> list[list[_Ref]]:
+    """Every member to read, in groups that may hold the same compressed bytes, largest first.
+
+    Members of all the wheels with equal :attr:`~codex_release.archives.WheelMember.content_key` share a
+    group: only they can be byte-identical (the lean aarch64 wheel reuses the full one's compressed
+    members, 400 MB inflated and hashed twice otherwise). Largest first on the pool keeps the two workers
+    busy to the end, whatever the wheels' sizes (one wheel per worker left one idle for a second).
+    """
+    groups: dict[tuple[int, int, int, int], list[_Ref]] = {}
+    for plan in plans:
+        for member in plan.archive.files():
+            if member.name != plan.record_name:  # read (and its CRC-32 checked) when the plan was made
+                groups.setdefault(member.content_key, []).append((plan.position, member))
+    return sorted(groups.values(), key=lambda group: group[0][1].size, reverse=True)
+
+
+def _facts(data: bytes | bytearray, digest: bytes, plan: _Plan, member: WheelMember) -> _Facts:
+    """The facts of ``member``, whose bytes are ``data`` (checked against its CRC-32 and size)."""
+    binary = format_of(bytes(data[:8])) is not None
+    info: BinaryInfo | None = None
+    fault: str | None = None
+    if binary and plan.project == RUNTIME_DISTRIBUTION:
+        try:
+            info = inspect_bytes(data, member.name)
+        except ReleaseError as exc:  # a corrupt header: a fault, and the scan goes on
+            fault = str(exc)
+    kept = bytes(data) if plan.wanted(member.name) else None
+    return _Facts(digest, len(data), binary, info, fault, kept)
+
+
+def _read_alone(plan: _Plan, member: WheelMember) -> _Facts | ReleaseError:
+    try:
+        data = plan.archive.read(member)
+    except ReleaseError as exc:
+        return exc
+    return _facts(data, hashlib.sha256(data).digest(), plan, member)
+
+
+def _read_group(plans: list[_Plan], group: list[_Ref]) -> _Outcome:
+    """Inflate the group's first member; every other one is proven to hold byte-identical compressed bytes
+    (same method, CRC-32 and sizes, then the bytes compared) and shares its digest, or is read on its own.
+
+    Sound: equal compressed bytes inflate to equal bytes, so the CRC-32 and size check, the sha256 and the
+    binary's headers come out the same; the headers are still read under each member's own name, and its
+    local header is checked like any read's. When the first member fails to inflate, there are no bytes
+    to share: each member is read on its own and fails, or not, with its own name.
+    """
+    (position, first), *others = group
+    plan = plans[position]
+    outcome: _Outcome = {}
+    try:
+        raw = plan.archive.raw(first, _raw_buffer(first.compressed_size))
+        data = plan.archive.inflate(first, raw)
+    except ReleaseError as exc:
+        outcome[position, first.index] = exc
+        for other_position, other in others:
+            outcome[other_position, other.index] = _read_alone(plans[other_position], other)
+        return outcome
+    digest = hashlib.sha256(data).digest()
+    outcome[position, first.index] = _facts(data, digest, plan, first)
+    buffer = raw.obj
+    assert isinstance(buffer, bytearray)
+    for other_position, other in others:
+        other_plan = plans[other_position]
+        try:
+            same = other_plan.archive.same_raw(other, buffer, first.compressed_size)
+        except ReleaseError as exc:
+            outcome[other_position, other.index] = exc
+            continue
+        found = _facts(data, digest, other_plan, other) if same else _read_alone(other_plan, other)
+        outcome[other_position, other.index] = found
+    return outcome
+
+
+def _record_fault(member: WheelMember, row: list[str] | None, facts: _Facts) -> str | None:
+    if row is None or len(row) != 3 or not row[1].startswith("sha256="):
+        return f"{member.name} has no sha256 RECORD entry"
+    if row[1] != f"sha256={_b64(facts.sha256)}" or row[2] != str(facts.size):
+        return f"RECORD hash/size mismatch for {member.name}"
+    return None
+
+
+def _take_parsed(plan: _Plan, member: WheelMember, data: bytes) -> None:
+    """The members the scan parses: METADATA, WHEEL, the runtime's manifest and helpers file."""
+    scan, report = plan.scan, plan.report
+    if member.name == f"{plan.dist_info}/METADATA":
+        scan.metadata = parse_metadata(data, f"{report.file}:{member.name}")
+    elif member.name == f"{plan.dist_info}/WHEEL":
+        scan.wheel = parse_metadata(data, f"{report.file}:{member.name}")
+    elif member.name in (_MANIFEST, _HELPERS) and plan.project == RUNTIME_DISTRIBUTION:
+        try:
+            loaded = json.loads(data)
+        except ValueError:
+            loaded = None
+        if not isinstance(loaded, dict):
+            report.faults.append(f"{member.name} is not a JSON object")
+        elif member.name == _MANIFEST:
+            scan.manifest = loaded
+        else:
+            scan.helpers = loaded
+
+
+def _take_member(plan: _Plan, member: WheelMember, facts: _Facts) -> None:
+    """One member's facts into the scan and the report: RECORD row, payload digest, SBOM, binary."""
+    scan, report = plan.scan, plan.report
+    fault = _record_fault(member, plan.rows.pop(member.name, None), facts)
+    if fault is not None:
+        report.faults.append(fault)
+    if not member.name.startswith(f"{plan.dist_info}/"):
+        scan.payload[member.name] = facts.sha256.hex()
+    elif member.name.startswith(f"{plan.dist_info}/{SBOM_DIR}/") and facts.data is not None:
+        scan.sboms[member.name] = facts.data
+    if facts.binary:
+        if facts.inspect_fault is not None:
+            report.faults.append(facts.inspect_fault)
+        elif facts.info is not None:
+            scan.binaries.append(facts.info)
+        if (facts.info is None or needs_exec_bit(facts.info)) and not member.mode & 0o111:
+            report.faults.append(f"{member.name} is a program without exec bits")
+    if facts.data is not None:
+        _take_parsed(plan, member, facts.data)
+
+
+def _take_outcome(plan: _Plan, outcome: _Outcome) -> None:
+    """The members' facts in the wheel's order, as one pass over it would find them: the first member
+    that could not be read ends the scan of this wheel with its fault."""
+    try:
+        for member in plan.archive.files():
+            if member.name == plan.record_name:
+                plan.rows.pop(plan.record_name, None)
+                continue
+            found = outcome[plan.position, member.index]
+            if isinstance(found, ReleaseError):
+                raise found
+            _take_member(plan, member, found)
+        plan.report.faults.extend(f"RECORD lists {missing}, which is not in the wheel" for missing in plan.rows)
+    except ReleaseError as exc:
+        plan.report.faults.append(str(exc))
+
+
+def _metadata_faults(scan: _Scan, project: str, version: CodexVersion, report: ArtifactReport) -> None:
+    dist_info = f"{project.replace('-', '_')}-{version.pep440}.dist-info"
     for what, found in (("METADATA", scan.metadata), ("WHEEL", scan.wheel)):
         if found is None and not report.faults:
             report.faults.append(f"no {dist_info}/{what}")
@@ -226,7 +406,38 @@ def _scan_wheel(path: Path, project: str, version: CodexVersion, report: Artifac
         canonicalize_name(scan.metadata.get("Name", "")) != project or scan.metadata.get("Version") != version.pep440
     ):
         report.faults.append(f"METADATA says {scan.metadata.get('Name')} {scan.metadata.get('Version')}")
-    return scan
+
+
+def _scan_wheels(wheels: list[tuple[Path, ArtifactReport]], project: str, version: CodexVersion) -> list[_Scan]:
+    """Read every wheel of ``project`` once: layout, RECORD, binaries, metadata. Faults go into the reports.
+
+    All central directories and RECORDs first, then every member on a pool of :data:`_WORKERS` threads
+    (inflating, hashing and reading release the GIL), members with the same compressed bytes inflated
+    once (:func:`_read_group`); then each wheel's members in its own order, exactly as one pass over the
+    wheel would take them.
+    """
+    scans: list[_Scan] = []
+    with contextlib.ExitStack() as stack:
+        plans: list[_Plan] = []
+        for path, report in wheels:
+            plan = _open_wheel(len(plans), path, project, version, report, stack)
+            if plan is not None:
+                plans.append(plan)
+            scans.append(_Scan() if plan is None else plan.scan)
+        outcome: _Outcome = {}
+        with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="verify-read") as pool:
+            for found in pool.map(lambda group: _read_group(plans, group), _groups(plans)):
+                outcome.update(found)
+        for plan in plans:
+            _take_outcome(plan, outcome)
+    for scan, (_, report) in zip(scans, wheels, strict=True):
+        _metadata_faults(scan, project, version, report)
+    return scans
+
+
+def _scan_wheel(path: Path, project: str, version: CodexVersion, report: ArtifactReport) -> _Scan:
+    """Read ``path`` once: layout, RECORD, binaries, metadata. Faults go into ``report``."""
+    return _scan_wheels([(path, report)], project, version)[0]
 
 
 def _sbom_faults(scan: _Scan, version: CodexVersion, target: Target) -> list[str]:
@@ -242,13 +453,30 @@ def _sbom_faults(scan: _Scan, version: CodexVersion, target: Target) -> list[str
     return [f"{name}: {fault}" for fault in check_sbom(document, version.pep440, scan.payload, npm_version=npm_version)]
 
 
-def _verify_runtime_wheel(
-    file: DistFile, version: CodexVersion
-) -> tuple[ArtifactReport, str | None, WheelFacts | None]:
-    report = ArtifactReport(file.name, "runtime wheel", size=file.path.stat().st_size)
+def _runtime_report(file: DistFile) -> ArtifactReport:
     platforms = {tag.platform for tag in file.tags}
-    report.tags = ".".join(sorted(platforms))
-    scan = _scan_wheel(file.path, RUNTIME_DISTRIBUTION, version, report)
+    return ArtifactReport(file.name, "runtime wheel", size=file.path.stat().st_size, tags=".".join(sorted(platforms)))
+
+
+def _verify_runtime_wheels(
+    files: list[DistFile], version: CodexVersion
+) -> list[tuple[ArtifactReport, str | None, WheelFacts | None]]:
+    """Every runtime wheel, read in one scan (:func:`_scan_wheels`), then judged one by one."""
+    reports = [_runtime_report(file) for file in files]
+    scans = _scan_wheels(
+        [(file.path, report) for file, report in zip(files, reports, strict=True)], RUNTIME_DISTRIBUTION, version
+    )
+    return [
+        _judge_runtime_wheel(file, report, scan, version)
+        for file, report, scan in zip(files, reports, scans, strict=True)
+    ]
+
+
+def _judge_runtime_wheel(
+    file: DistFile, report: ArtifactReport, scan: _Scan, version: CodexVersion
+) -> tuple[ArtifactReport, str | None, WheelFacts | None]:
+    """WHEEL, manifest, SBOM and tags of one scanned runtime wheel; its target and variant facts."""
+    platforms = {tag.platform for tag in file.tags}
     if scan.wheel is not None:
         if scan.wheel.get("Root-Is-Purelib", "").strip().lower() != "false":
             report.faults.append("WHEEL must say Root-Is-Purelib: false")
@@ -319,11 +547,22 @@ def _verify_sdk_sdist(file: DistFile, version: CodexVersion) -> ArtifactReport:
     return report
 
 
-def _twine_check(files: list[Path]) -> dict[str, str]:
-    """``twine check --strict`` over ``files``: file name -> failure text (absent when it passed)."""
+_TWINE = ("-m", "codex_release.checks.twine_check")
+"""twine's own command line without the file hashing it does for uploads (:mod:`codex_release.checks.twine_check`):
+the same verdicts for a tenth of the CPU."""
+
+
+def _twine_check(files: list[Path], twine: tuple[str, ...] = _TWINE) -> dict[str, str]:
+    """``twine check --strict`` over ``files``: file name -> failure text (absent when it passed).
+
+    Without colour, and with the console wider than the longest path: twine's console wraps at 80 columns
+    otherwise, and a ``Checking PATH: FAILED`` line broken in two is not matched to its file.
+    """
     if not files:
         return {}
-    result = processes.run([sys.executable, "-m", "twine", "check", "--strict", *map(str, files)], timeout=600)
+    env = {**os.environ, "COLUMNS": str(200 + max(len(str(file)) for file in files))}
+    command = [sys.executable, *twine, "--no-color", "check", "--strict", *map(str, files)]
+    result = processes.run(command, timeout=600, env=env)
     failures: dict[str, str] = {}
     current = None
     for line in (result.stdout + result.stderr).splitlines():
@@ -372,12 +611,10 @@ def verify_dist(
             sdk_files[file.kind] = file
         else:
             faults.append(f"{file.name} is not part of the release: remove it from {dist_dir}")
-    # twine runs in its own process meanwhile: the wheels are read by two threads (inflating and hashing
-    # release the GIL), and the whole check takes about as long as the slower of the two.
+    # twine runs in its own process meanwhile, while the wheels' members are read by the scan's pool.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="twine-check") as side:
         twine_check = side.submit(_twine_check, packaged)
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(lambda f: _verify_runtime_wheel(f, version), runtime_wheels))
+        results = _verify_runtime_wheels(runtime_wheels, version)
         twine = twine_check.result()
     seen: dict[str, list[WheelFacts]] = {}
     for report, triple, facts in results:
