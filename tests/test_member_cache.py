@@ -8,6 +8,8 @@ import hashlib
 import os
 import random
 import shutil
+import tarfile
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -202,3 +204,30 @@ def test_the_lean_wheel_is_made_of_the_full_wheels_members(
     with zipfile.ZipFile(staged.wheels[1]) as archive:
         assert archive.read(CODEX) == (staged.staging_dir / VENDOR / "bin/codex").read_bytes()
         assert archive.testzip() is None
+
+
+def test_a_package_refused_after_its_executable_leaves_nothing_behind(
+    tmp_path: Path, small_split: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The executable's compression has started when a later member is refused: the run still fails
+    cleanly, with no staging directory, no scratch, no wheel and every early descriptor closed."""
+    package = write_platform_package(tmp_path / "pkg", X86)
+    write_binary(package / "bin" / "codex", make_elf("x86_64") + _padding(small_split))
+    tgz = tmp_path / "pkg.tgz"
+    with tarfile.open(tgz, "w:gz") as tar:
+        tar.add(package, arcname=f"package/vendor/{X86}")
+        link = tarfile.TarInfo(f"package/vendor/{X86}/zz-link")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)  # after bin/codex in the stream
+    calls = _count_compress(monkeypatch)
+    fds = Path("/proc/self/fd")
+    before = len(os.listdir(fds)) if fds.is_dir() else None
+    with pytest.raises(ReleaseError, match="is a symlink"):
+        stage_runtime(tmp_path / "stage", tgz, V, wheel_dir=tmp_path / "wheels", progress=False)
+    assert any(isinstance(source, int) for source in calls)  # the early compression had begun
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg", "pkg.tgz"]
+    if before is not None:  # a running piece ends in the background, then its descriptor closes
+        deadline = time.monotonic() + 30
+        while len(os.listdir(fds)) != before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(os.listdir(fds)) == before
