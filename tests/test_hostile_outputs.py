@@ -19,8 +19,6 @@ row 4, repeated), and SIGTERM/SIGKILL in the middle of a run followed by a secon
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import shutil
@@ -35,6 +33,7 @@ from pathlib import Path
 import pytest
 
 from codex_release.targets import TARGETS
+from tests import fake_npm
 from tests.hostile import REPO, CaseContext, HostileCase, Outcome, run_case, snapshot
 from tests.synthetic_binaries import npm_tarball, write_platform_package
 
@@ -111,38 +110,16 @@ def _clone_untouched(ctx: CaseContext) -> Sequence[Path]:
 
 # -- a fake npm serving synthetic platform packages -------------------------------------------------------
 
-_FAKE_NPM = """#!{python}
-import json, shutil, sys
-from pathlib import Path
-table = json.loads(Path({table!r}).read_text())
-args = sys.argv[1:]
-if args[:1] == ["view"] and args[1] in table:
-    print(json.dumps({{"integrity": table[args[1]]["integrity"]}}))
-elif args[:1] == ["pack"] and args[1] in table:
-    dest = Path(args[args.index("--pack-destination") + 1])
-    tarball = Path(table[args[1]]["tarball"])
-    shutil.copyfile(tarball, dest / tarball.name)
-    print(json.dumps([{{"filename": tarball.name}}]))
-else:
-    print("npm error 404 " + " ".join(args), file=sys.stderr)
-    sys.exit(1)
-"""
-
 
 def _fake_npm(ctx: CaseContext) -> None:
     """Put an ``npm`` first on the child's PATH that serves the six synthetic packages of ``V``."""
     root = ctx.ws / "npm"
-    table: dict[str, dict[str, str]] = {}
+    registry = root / "registry"
+    fake_npm.install(root / "bin", registry)
     for triple in TRIPLES:
         package = write_platform_package(root / "packages" / triple, triple, version=V)
         tarball = npm_tarball(package, triple, root / f"codex-{NPM_SUFFIX[triple]}-{V}.tgz")
-        digest = base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
-        table[f"@openai/codex@{V}-{NPM_SUFFIX[triple]}"] = {"integrity": f"sha512-{digest}", "tarball": str(tarball)}
-    (root / "table.json").write_text(json.dumps(table))
-    (root / "bin").mkdir()
-    npm = root / "bin" / "npm"
-    npm.write_text(_FAKE_NPM.format(python=sys.executable, table=str(root / "table.json")))
-    npm.chmod(0o755)
+        fake_npm.publish(registry, f"@openai/codex@{V}-{NPM_SUFFIX[triple]}", tarball)
     ctx.env["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}"
 
 

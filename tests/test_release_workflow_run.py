@@ -40,6 +40,7 @@ import pytest
 from codex_release.fetch import fetch_runtime
 from codex_release.targets import GITHUB_HOSTED_RUNNERS, TARGETS, get_target, host_target
 from codex_release.versions import CodexVersion
+from tests import fake_npm
 from tests.conftest import REPO_ROOT
 from tests.synthetic_binaries import npm_tarball, write_platform_package
 from tests.workflow_runner import Expressions, JobRun, WorkflowError, WorkflowRunner, load_workflow
@@ -79,32 +80,6 @@ def clone_with_working_tree(repo: Path, dest: Path) -> str:
     return _git("rev-parse", "HEAD", cwd=dest).strip()
 
 
-FAKE_NPM = """\
-import base64, hashlib, json, shutil, sys
-from pathlib import Path
-
-packages = json.loads(Path({table!r}).read_text())
-args = sys.argv[1:]
-
-
-def tarball(spec):
-    if spec not in packages:
-        sys.exit(f"npm error 404 Not Found - {{spec}} is not in this stand-in registry")
-    return Path(packages[spec])
-
-
-if len(args) == 4 and args[0] == "view" and args[2:] == ["dist", "--json"]:
-    digest = hashlib.sha512(tarball(args[1]).read_bytes()).digest()
-    print(json.dumps({{"integrity": "sha512-" + base64.b64encode(digest).decode()}}))
-elif len(args) == 5 and args[0] == "pack" and args[2:4] == ["--json", "--pack-destination"]:
-    source = tarball(args[1])
-    shutil.copyfile(source, Path(args[4]) / source.name)
-    print(json.dumps([{{"filename": source.name}}]))
-else:
-    sys.exit(f"npm (stand-in): unsupported call {{args}}")
-"""
-
-
 @pytest.fixture(scope="session")
 def stand_in_npm(
     tmp_path_factory: pytest.TempPathFactory, pinned_version: CodexVersion, real_package: Callable[[str], Path]
@@ -112,21 +87,15 @@ def stand_in_npm(
     """A directory holding an ``npm`` that serves the six platform packages of the pinned version."""
     root = tmp_path_factory.mktemp("npm-registry")
     real_package(REAL_TRIPLE)  # fetched (integrity-checked) into the user cache once
-    packages: dict[str, str] = {}
+    registry = root / "registry"
+    bin_dir = fake_npm.install(root / "bin", registry)
     for target in TARGETS:
         if target.triple == REAL_TRIPLE:
             (tarball,) = fetch_runtime(pinned_version, [target], root / "real").values()
         else:
             package = write_platform_package(root / "src" / target.triple, target.triple, version=pinned_version.pep440)
             tarball = npm_tarball(package, target.triple, root / f"codex-{target.npm_suffix}.tgz")
-        packages[target.npm_spec(pinned_version.semver)] = str(tarball)
-    table = root / "packages.json"
-    table.write_text(json.dumps(packages), encoding="utf-8")
-    bin_dir = root / "bin"
-    bin_dir.mkdir()
-    npm = bin_dir / "npm"
-    npm.write_text(f"#!{sys.executable}\n" + FAKE_NPM.format(table=str(table)), encoding="utf-8")
-    npm.chmod(0o755)
+        fake_npm.publish(registry, target.npm_spec(pinned_version.semver), tarball)
     return bin_dir
 
 
