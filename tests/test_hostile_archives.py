@@ -26,6 +26,7 @@ import pytest
 from codex_release.pins import pinned_runtime_version
 from tests.hostile import CaseContext, HostileCase, Outcome, run_case
 from tests.synthetic_binaries import write_platform_package
+from tests.test_verify_scan import _forge_crc
 
 LINUX = "x86_64-unknown-linux-musl"
 PREFIX = f"package/vendor/{LINUX}/"
@@ -395,6 +396,47 @@ def _fat64_without_exec(ctx: CaseContext, entries: list[Entry]) -> None:
     )
 
 
+ARM_FULL = f"openai_codex_cli_bin-{VERSION}-py3-none-manylinux_2_18_aarch64"
+ARM_LEAN = f"openai_codex_cli_bin-{VERSION}-py3-none-musllinux_1_1_aarch64"
+CODEX = "codex_cli_bin/vendor/bin/codex"
+
+
+def _stored_codex(*, forged: bool) -> Callable[[list[Entry]], None]:
+    """``codex`` stored, so that equal bytes are equal compressed bytes and a copy of the same length has
+    the same sizes; ``forged``: other bytes in the middle, the last four set so the CRC-32 stays the same."""
+
+    def edit(entries: list[Entry]) -> None:
+        for index, (info, data) in enumerate(entries):
+            if info.filename == CODEX:
+                info.compress_type = zipfile.ZIP_STORED
+                content = _forge_crc(data[:64] + b"evil" + data[68:], zipfile.crc32(data)) if forged else data
+                entries[index] = (info, content)
+
+    return edit
+
+
+def _shared_codex(*, forged: bool) -> Callable[[CaseContext], list[str]]:
+    """The aarch64 full and lean wheels with their shared ``codex`` stored (verify inflates such members
+    once and compares the other copies' compressed bytes); ``forged``: the lean wheel's copy has the same
+    CRC-32 and sizes as the full wheel's but other bytes, and its RECORD is left as it was (the full
+    wheel's row for ``codex``)."""
+
+    def build(ctx: CaseContext) -> list[str]:
+        dist = _copy_dist(ctx)
+        _rewrite(_wheel(dist, ARM_FULL), _stored_codex(forged=False), fix_record=False)
+        _rewrite(_wheel(dist, ARM_LEAN), _stored_codex(forged=forged), fix_record=False)
+        return _verify(ctx, dist)
+
+    return build
+
+
+def _lean_fails_alone(ctx: CaseContext, outcome: Outcome) -> None:
+    (full,) = [line for line in outcome.stdout.splitlines() if line.startswith(ARM_FULL)]
+    (lean,) = [line for line in outcome.stdout.splitlines() if line.startswith(ARM_LEAN)]
+    assert full.rstrip().endswith("  ok"), outcome.stdout
+    assert f"FAIL: RECORD hash/size mismatch for {CODEX}" in lean, outcome.stdout
+
+
 WHEEL_CASES = [
     HostileCase("verify control: the synthetic release verifies", _dist_control, None),
     HostileCase("verify control: wheels rewritten by this test's zip writer verify", _rewritten_control, None),
@@ -449,6 +491,14 @@ WHEEL_CASES = [
         "runtime wheel RECORD row without a file", RUNTIME, _ghost_record_row, "not in the wheel", fix_record=False
     ),
     wheel_case("runtime wheel wrong hash", RUNTIME, _bad_hash, "RECORD hash/size mismatch", fix_record=False),
+    # a member shared by two wheels (inflated once): a copy forged to the same CRC-32 and sizes is read alone
+    HostileCase("verify control: full and lean wheels sharing a stored codex", _shared_codex(forged=False), None),
+    HostileCase(
+        "lean wheel's shared codex forged (same CRC-32 and sizes, RECORD copied)",
+        _shared_codex(forged=True),
+        "fault(s) in",
+        check=_lean_fails_alone,
+    ),
     # the one magic table: a fat 64-bit Mach-O is a binary (exec bits checked)
     wheel_case(
         "runtime wheel fat64 Mach-O without exec bits",

@@ -155,7 +155,7 @@ def sniff_format(path: Path) -> BinaryFormat | None:
             head = fh.read(8)
     except OSError as exc:
         raise ReleaseError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return _format_of(head)
+    return format_of(head)
 
 
 def _open_regular(path: Path, name: str) -> BinaryIO:
@@ -168,10 +168,6 @@ def _open_regular(path: Path, name: str) -> BinaryIO:
 def format_of(head: bytes) -> BinaryFormat | None:
     """The format a file's first eight bytes announce: the one magic table of the toolkit (ELF; thin
     Mach-O in both byte orders and word sizes; universal Mach-O, 32- and 64-bit; PE)."""
-    return _format_of(head)
-
-
-def _format_of(head: bytes) -> BinaryFormat | None:
     if head.startswith(_ELF_MAGIC):
         return "elf"
     if head[:4] in _MACHO_THIN_MAGICS:
@@ -191,28 +187,32 @@ def inspect_binary(path: Path, *, label: str | None = None) -> BinaryInfo:
     naming the file (``label`` if given, else ``path``).
     """
     name = label or str(path)
-    fmt: BinaryFormat | None = None
     try:
         with _open_regular(path, name) as fh:
             size = os.fstat(fh.fileno()).st_size
-            fmt = _format_of(fh.read(8))
-            if fmt is None:
-                raise ReleaseError(
-                    f"{name} is not an executable (no ELF, Mach-O or PE header): "
-                    "point at the binary itself, not a script or archive"
-                )
-            info = _inspect_format(fmt, Reader(fh, size), path)
+            head = fh.read(8)
+            info = _inspect(head, Reader(fh, size), path, name, ": point at the binary itself, not a script or archive")
     except OSError as exc:
         raise ReleaseError(f"cannot read {name}: {exc.strerror or exc}") from None
-    except Malformed as exc:
-        kind = _FORMAT_NAMES.get(fmt or "", "executable")
-        raise ReleaseError(
-            f"{name} has a truncated or corrupt {kind} header ({exc}): re-fetch or rebuild the file"
-        ) from None
     return info if label is None else replace(info, label=label)
 
 
-def _inspect_format(fmt: str, reader: Reader, path: Path) -> BinaryInfo:
+def _inspect(head: bytes, reader: Reader, path: Path, name: str, hint: str = "") -> BinaryInfo:
+    """The reader that ``head`` (the first eight bytes) calls for, applied to ``reader``; a file without
+    a known magic (the message ends with ``hint``) or with a corrupt header is a :class:`ReleaseError`
+    naming ``name``."""
+    fmt = format_of(head)
+    if fmt is None:
+        raise ReleaseError(f"{name} is not an executable (no ELF, Mach-O or PE header){hint}")
+    try:
+        return _inspect_format(fmt, reader, path)
+    except Malformed as exc:
+        raise ReleaseError(
+            f"{name} has a truncated or corrupt {_FORMAT_NAMES[fmt]} header ({exc}): re-fetch or rebuild the file"
+        ) from None
+
+
+def _inspect_format(fmt: BinaryFormat, reader: Reader, path: Path) -> BinaryInfo:
     """The reader of ``fmt`` (a key of the one magic table) applied to ``reader``.
 
     The format modules are imported here, on first use: they import :class:`BinaryInfo` and the magic
@@ -248,15 +248,7 @@ def inspect_bytes(data: bytes | bytearray, label: str) -> BinaryInfo:
 
     Used by ``verify`` so that no file is ever written to a path taken from a member name.
     """
-    fmt = _format_of(bytes(data[:8]))
-    if fmt is None:
-        raise ReleaseError(f"{label} is not an executable (no ELF, Mach-O or PE header)")
-    try:
-        info = _inspect_format(fmt, Reader(BufferFile(data), len(data)), Path(label))
-    except Malformed as exc:
-        raise ReleaseError(
-            f"{label} has a truncated or corrupt {_FORMAT_NAMES[fmt]} header ({exc}): re-fetch or rebuild the file"
-        ) from None
+    info = _inspect(bytes(data[:8]), Reader(BufferFile(data), len(data)), Path(label), label)
     return replace(info, label=label)
 
 

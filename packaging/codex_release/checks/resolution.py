@@ -346,10 +346,9 @@ def _checks(files: ReleaseFiles | None) -> list[tuple[str, UserPlatform, str | N
     checks: list[tuple[str, UserPlatform, str | None]] = []
     for target, wheels in files.require_all_runtime_wheels().items():
         main = _target_platform(target)
-        found = {wheel.name for wheel in wheels}
-        first = _pip_pick(wheels, main)
-        checks.append((target.triple, main, first.name if first else wheels[0].name))
-        found.discard(checks[-1][2] or "")
+        first = (_pip_pick(wheels, main) or wheels[0]).name
+        checks.append((target.triple, main, first))
+        found = {wheel.name for wheel in wheels} - {first}
         others = [p for p in USER_PLATFORMS if p.os == target.os and p.arch == target.arch and p != main]
         for platform in sorted(others, key=lambda p: (p.libc != "musl", p.version)):
             picked = _pip_pick(wheels, platform)

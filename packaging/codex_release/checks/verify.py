@@ -141,6 +141,11 @@ class _Scan:
     """The PEP 770 SBOMs: every file under ``.dist-info/sboms/``."""
 
 
+def _dist_info(project: str, version: CodexVersion) -> str:
+    """The ``.dist-info`` directory a wheel of ``project`` at ``version`` must hold."""
+    return f"{project.replace('-', '_')}-{version.pep440}.dist-info"
+
+
 def _layout_fault(name: str, package: str, dist_info: str, project: str) -> str | None:
     parts = PurePosixPath(name).parts
     if name.endswith(".pth"):
@@ -239,7 +244,7 @@ def _open_wheel(
     """Open ``path`` and read what comes before the members: layout faults and RECORD. ``None`` when the
     scan stops here (unreadable wheel, no RECORD, a RECORD that does not parse): the fault is reported."""
     package = _PACKAGES[project]
-    dist_info = f"{project.replace('-', '_')}-{version.pep440}.dist-info"
+    dist_info = _dist_info(project, version)
     record_name = f"{dist_info}/RECORD"
     try:
         archive = stack.enter_context(WheelArchive(path))
@@ -398,7 +403,7 @@ def _take_outcome(plan: _Plan, outcome: _Outcome) -> None:
 
 
 def _metadata_faults(scan: _Scan, project: str, version: CodexVersion, report: ArtifactReport) -> None:
-    dist_info = f"{project.replace('-', '_')}-{version.pep440}.dist-info"
+    dist_info = _dist_info(project, version)
     for what, found in (("METADATA", scan.metadata), ("WHEEL", scan.wheel)):
         if found is None and not report.faults:
             report.faults.append(f"no {dist_info}/{what}")

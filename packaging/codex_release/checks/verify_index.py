@@ -22,9 +22,7 @@ import hashlib
 import html.parser
 import json
 import os
-import shutil
 import sys
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -183,18 +181,18 @@ def release_digests(dist_dir: Path) -> dict[str, str]:
     return sums
 
 
-def _download_sha256(url: str, scratch: Path) -> str:
+def _download_sha256(url: str) -> str:
+    """The sha256 of what the index serves at ``url``, hashed as it streams in (nothing is written)."""
     hasher = hashlib.sha256()
     request = urllib.request.Request(url)
     try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response, open(scratch, "wb") as out:
+        with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
             total = 0
             while chunk := response.read(1 << 20):
                 total += len(chunk)
                 if total > _MAX_DOWNLOAD:
                     raise ReleaseError(f"{url} is larger than {_MAX_DOWNLOAD >> 20} MiB: not a file of this release")
                 hasher.update(chunk)
-                out.write(chunk)
     except urllib.error.HTTPError as exc:
         raise ReleaseError(f"downloading {url} failed with {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
@@ -225,36 +223,30 @@ def verify_index(
             if parsed is not None and parsed[1] == version.pep440 and parsed[0] == canonicalize_name(project):
                 served[listed.filename] = listed
     ours = {name for name in expected if (_version_of(name) or ("", ""))[1] == version.pep440}
-    scratch_dir = Path(tempfile.mkdtemp(prefix="codex-verify-index-"))
-    try:
-        for name in sorted(ours | set(served)):
-            section = "runtime" if name.startswith("openai_codex_cli_bin") else "sdk"
-            item = served.get(name)
-            if item is None:
-                report.add(section, name, False, "in the release, not served by the index")
-                continue
-            if name not in ours:
-                report.add(section, name, False, "served by the index, not in the release")
-                continue
-            try:
-                digest = _download_sha256(item.url, scratch_dir / "download")
-            except ReleaseError as exc:
-                report.add(section, name, False, str(exc))
-                continue
-            problems = []
-            if digest != expected[name]:
-                problems.append(f"sha256 {digest[:16]}... differs from the release's {expected[name][:16]}...")
-            if item.sha256 is not None and item.sha256 != digest:
-                problems.append("the index's declared sha256 does not match what it served")
-            if item.provenance_offered and item.provenance is None:
-                problems.append("the index offers provenance, but this file has none")
-            provenance = "provenance present" if item.provenance else "provenance not offered by this index"
-            if item.provenance_offered and item.provenance is None:
-                provenance = "no provenance"
-            detail = "; ".join(problems) if problems else f"sha256 {digest[:16]}... matches; {provenance}"
-            report.add(section, name, not problems, detail)
-    finally:
-        shutil.rmtree(scratch_dir, ignore_errors=True)
+    for name in sorted(ours | set(served)):
+        section = "runtime" if name.startswith("openai_codex_cli_bin") else "sdk"
+        item = served.get(name)
+        if item is None:
+            report.add(section, name, False, "in the release, not served by the index")
+            continue
+        if name not in ours:
+            report.add(section, name, False, "served by the index, not in the release")
+            continue
+        try:
+            digest = _download_sha256(item.url)
+        except ReleaseError as exc:
+            report.add(section, name, False, str(exc))
+            continue
+        problems = []
+        if digest != expected[name]:
+            problems.append(f"sha256 {digest[:16]}... differs from the release's {expected[name][:16]}...")
+        if item.sha256 is not None and item.sha256 != digest:
+            problems.append("the index's declared sha256 does not match what it served")
+        if item.provenance_offered and item.provenance is None:
+            problems.append("the index offers provenance, but this file has none")
+        provenance = "provenance present" if item.provenance else "provenance not offered by this index"
+        detail = "; ".join(problems) if problems else f"sha256 {digest[:16]}... matches; {provenance}"
+        report.add(section, name, not problems, detail)
     if not report.rows:
         report.add("index", index, False, f"no file of {version} in the release or on the index")
     return report
