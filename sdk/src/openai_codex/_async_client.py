@@ -55,19 +55,14 @@ class AsyncCodex(calls.AsyncCalls):
         await self._transport.ensure_started()
         return self
 
-    async def _ensure_started(self) -> AsyncTransport:
-        return await self._transport.ensure_started()
-
     # ---------------------------------------------------------------- lifecycle
     async def close(self) -> None:
         """Shut the app-server down and reap it. Idempotent."""
-        self._transport.closed_by_user = True
         self._finalizer.detach()
-        if self._transport.started:
-            await self._transport.close()
+        await self._transport.close()
 
     async def __aenter__(self) -> AsyncCodex:
-        await self._ensure_started()
+        await self._transport.ensure_started()
         return self
 
     async def __aexit__(
@@ -210,7 +205,7 @@ class AsyncThread(calls.AsyncCalls):
 
     async def _start_turn(self, function: str, input: Input, params: dict[str, Any]) -> AsyncTurnHandle:
         wire = calls.turn_start_params(function, self.id, input, params)
-        transport = await self._codex._ensure_started()
+        transport = await self._codex._transport.ensure_started()
         result, sink = await transport.start_turn(self.id, wire)
         return AsyncTurnHandle(self._codex, self.id, turn_id_of(result), sink)
 

@@ -121,8 +121,8 @@ class AsyncTransport:
         self._closing = False
         self._shutting_down = False
         self._start_lock: asyncio.Lock | None = None
-        self.started = False
-        self.closed_by_user = False
+        self._started = False
+        self._closed_by_user = False
         self._closed_event: asyncio.Event | None = None
         self._write_lock: asyncio.Lock | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -139,16 +139,16 @@ class AsyncTransport:
 
     async def ensure_started(self) -> AsyncTransport:
         """Start (once, however many callers race here) unless the client was closed."""
-        if self.started:
+        if self._started:
             return self
-        if self.closed_by_user:
+        if self._closed_by_user:
             raise CodexError("this AsyncCodex is closed")
         if self._start_lock is None:
             self._start_lock = asyncio.Lock()
         async with self._start_lock:
-            if not self.started:
+            if not self._started:
                 await self.start()
-                self.started = True
+                self._started = True
         return self
 
     async def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -388,8 +388,11 @@ class AsyncTransport:
                 transport.close()
 
     async def close(self) -> None:
-        """Stop the app-server and everything it started, and reap it. Idempotent (see the sync driver)."""
-        await self._shutdown(grace=self._config.shutdown_timeout_s)
+        """Stop the app-server and everything it started, and reap it; no start after this. Idempotent
+        (see the sync driver)."""
+        self._closed_by_user = True
+        if self._started:
+            await self._shutdown(grace=self._config.shutdown_timeout_s)
 
     async def _shutdown(self, grace: float) -> None:
         if self._shutting_down:
