@@ -7,7 +7,7 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openai_codex import _calls as calls
 from openai_codex._async_transport import AsyncTransport, AsyncTurnSink
@@ -15,7 +15,7 @@ from openai_codex._calls import ThreadInfo
 from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._turns import TurnResult, TurnState, turn_id_of
 from openai_codex.config import CodexConfig
-from openai_codex.errors import CodexError, JsonRpcError
+from openai_codex.errors import CodexError
 from openai_codex.inputs import Input
 from openai_codex.notifications import Notification
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from openai_codex.types import ModelListResponse, ThreadListResponse, Turn
 
 __all__ = ["AsyncCodex", "AsyncThread", "AsyncTurnHandle"]
+
+L = TypeVar("L", bound="AsyncChatgptLogin")
 
 
 @calls.shell
@@ -137,30 +139,23 @@ class AsyncCodex(calls.AsyncCalls):
     # ---------------------------------------------------------------- ChatGPT logins (not plain requests)
     async def login_chatgpt(self) -> AsyncChatgptLogin:
         """Start a ChatGPT browser login: open the handle's ``auth_url``, then ``await wait()``."""
-        return await self._start_login("chatgpt")
+        from openai_codex._login import AsyncChatgptLogin
+
+        return await self._start_login(AsyncChatgptLogin)
 
     async def login_chatgpt_device_code(self) -> AsyncDeviceCodeLogin:
         """Start a device-code login (raises :class:`~openai_codex.LoginError` at once without a network)."""
-        login = await self._start_login("chatgptDeviceCode")
         from openai_codex._login import AsyncDeviceCodeLogin
 
-        assert isinstance(login, AsyncDeviceCodeLogin)
-        return login
+        return await self._start_login(AsyncDeviceCodeLogin)
 
-    async def _start_login(self, kind: str) -> AsyncChatgptLogin:
+    async def _start_login(self, cls: type[L]) -> L:
         from openai_codex import _login
 
         transport = await self._transport.ensure_started()
         sink = transport.watch(_login.COMPLETED)
-        try:
-            result = await transport.request(_login.START, _login.start_params(kind))
-        except JsonRpcError as exc:
-            transport.unwatch(sink)
-            raise _login.start_failed(kind, exc) from exc
-        except BaseException:
-            transport.unwatch(sink)
-            raise
-        cls = _login.AsyncDeviceCodeLogin if kind == "chatgptDeviceCode" else _login.AsyncChatgptLogin
+        with _login.starting(transport, sink, cls._KIND):
+            result = await transport.request(_login.START, _login.start_params(cls._KIND))
         return cls(transport, sink, result)
 
 
