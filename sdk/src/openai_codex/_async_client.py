@@ -13,7 +13,7 @@ from openai_codex import _calls as calls
 from openai_codex._async_transport import AsyncTransport, AsyncTurnSink
 from openai_codex._calls import ThreadInfo
 from openai_codex._runtime import TERMINATE_GRACE_S
-from openai_codex._turns import TurnResult, TurnState, turn_id_of
+from openai_codex._turns import TurnResult, TurnState, interrupted_timeout_error, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError
 from openai_codex.inputs import Input
@@ -215,7 +215,7 @@ class AsyncThread(calls.AsyncCalls):
             await handle.run(timeout)
         except TimeoutError:
             await handle._interrupt_quietly()
-            raise TimeoutError(f"turn {handle.id} did not finish within {timeout:g}s; it was interrupted") from None
+            raise interrupted_timeout_error(handle.id, timeout) from None
         return await handle.result()
 
 
