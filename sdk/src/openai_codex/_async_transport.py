@@ -72,11 +72,6 @@ class AsyncTurnSink:
 _UNSET: Any = object()
 
 
-def _kill(proc: asyncio.subprocess.Process) -> None:
-    """SIGKILL the app-server and anything it spawned (it runs in its own session on POSIX)."""
-    kill_tree(proc.pid, proc.kill)
-
-
 class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
     """asyncio's subprocess protocol, plus a callback when the event loop's child watcher sees the exit.
 
@@ -378,7 +373,7 @@ class AsyncTransport:
         its event loop is ending). The reader then sees EOF, if the loop still runs."""
         self._closing = True
         if self._proc is not None:
-            _kill(self._proc)
+            kill_tree(self._proc.pid, self._proc.kill)  # it leads its own session on POSIX: its helpers die too
 
     def _close_pipes(self) -> None:
         """Close the pipes from this end (the only handle on them is the Process's subprocess transport)."""

@@ -75,11 +75,6 @@ class TurnSink:
 _UNSET: Any = object()
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the app-server and anything it spawned (it runs in its own session on POSIX)."""
-    kill_tree(proc.pid, proc.kill)
-
-
 def _wait(proc: subprocess.Popen[bytes], timeout: float) -> bool:
     try:
         proc.wait(timeout=timeout)
@@ -326,7 +321,7 @@ class SyncTransport:
         The reader threads then see EOF, reap the process and end.
         """
         self._closing = True
-        _kill(self._proc)
+        kill_tree(self._proc.pid, self._proc.kill)  # it leads its own session on POSIX: its helpers die too
 
     def _shutdown(self, grace: float) -> None:
         with self._close_lock:
