@@ -22,6 +22,7 @@ from typing import Any
 from openai_codex import tools
 from openai_codex._drivers import (
     dispatch,
+    encode_answer,
     end_process_tree,
     fail_all,
     handler_failed,
@@ -41,7 +42,6 @@ from openai_codex._runtime import (
     sdk_version,
     startup_timeout_error,
 )
-from openai_codex.approvals import encode_answer
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.notifications import Notification

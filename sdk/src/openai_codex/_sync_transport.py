@@ -24,6 +24,7 @@ from typing import IO, Any
 from openai_codex import tools
 from openai_codex._drivers import (
     dispatch,
+    encode_answer,
     end_process_tree,
     fail_all,
     input_closed_error,
@@ -43,7 +44,6 @@ from openai_codex._runtime import (
     startup_timeout_error,
     wait_for_exit,
 )
-from openai_codex.approvals import encode_answer
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.notifications import Notification
