@@ -7,15 +7,15 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openai_codex import _calls as calls
 from openai_codex._async_transport import AsyncTransport, AsyncTurnSink
 from openai_codex._calls import ThreadInfo
 from openai_codex._runtime import TERMINATE_GRACE_S
-from openai_codex._turns import TurnResult, TurnState, turn_id_of
+from openai_codex._turns import TurnResult, TurnState, interrupted_timeout_error, turn_id_of
 from openai_codex.config import CodexConfig
-from openai_codex.errors import CodexError, JsonRpcError
+from openai_codex.errors import CodexError
 from openai_codex.inputs import Input
 from openai_codex.notifications import Notification
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from openai_codex.types import ModelListResponse, ThreadListResponse, Turn
 
 __all__ = ["AsyncCodex", "AsyncThread", "AsyncTurnHandle"]
+
+L = TypeVar("L", bound="AsyncChatgptLogin")
 
 
 @calls.shell
@@ -55,19 +57,14 @@ class AsyncCodex(calls.AsyncCalls):
         await self._transport.ensure_started()
         return self
 
-    async def _ensure_started(self) -> AsyncTransport:
-        return await self._transport.ensure_started()
-
     # ---------------------------------------------------------------- lifecycle
     async def close(self) -> None:
         """Shut the app-server down and reap it. Idempotent."""
-        self._transport.closed_by_user = True
         self._finalizer.detach()
-        if self._transport.started:
-            await self._transport.close()
+        await self._transport.close()
 
     async def __aenter__(self) -> AsyncCodex:
-        await self._ensure_started()
+        await self._transport.ensure_started()
         return self
 
     async def __aexit__(
@@ -142,30 +139,23 @@ class AsyncCodex(calls.AsyncCalls):
     # ---------------------------------------------------------------- ChatGPT logins (not plain requests)
     async def login_chatgpt(self) -> AsyncChatgptLogin:
         """Start a ChatGPT browser login: open the handle's ``auth_url``, then ``await wait()``."""
-        return await self._start_login("chatgpt")
+        from openai_codex._login import AsyncChatgptLogin
+
+        return await self._start_login(AsyncChatgptLogin)
 
     async def login_chatgpt_device_code(self) -> AsyncDeviceCodeLogin:
         """Start a device-code login (raises :class:`~openai_codex.LoginError` at once without a network)."""
-        login = await self._start_login("chatgptDeviceCode")
         from openai_codex._login import AsyncDeviceCodeLogin
 
-        assert isinstance(login, AsyncDeviceCodeLogin)
-        return login
+        return await self._start_login(AsyncDeviceCodeLogin)
 
-    async def _start_login(self, kind: str) -> AsyncChatgptLogin:
+    async def _start_login(self, cls: type[L]) -> L:
         from openai_codex import _login
 
         transport = await self._transport.ensure_started()
         sink = transport.watch(_login.COMPLETED)
-        try:
-            result = await transport.request(_login.START, _login.start_params(kind))
-        except JsonRpcError as exc:
-            transport.unwatch(sink)
-            raise _login.start_failed(kind, exc) from exc
-        except BaseException:
-            transport.unwatch(sink)
-            raise
-        cls = _login.AsyncDeviceCodeLogin if kind == "chatgptDeviceCode" else _login.AsyncChatgptLogin
+        with _login.starting(transport, sink, cls._KIND):
+            result = await transport.request(_login.START, _login.start_params(cls._KIND))
         return cls(transport, sink, result)
 
 
@@ -210,7 +200,7 @@ class AsyncThread(calls.AsyncCalls):
 
     async def _start_turn(self, function: str, input: Input, params: dict[str, Any]) -> AsyncTurnHandle:
         wire = calls.turn_start_params(function, self.id, input, params)
-        transport = await self._codex._ensure_started()
+        transport = await self._codex._transport.ensure_started()
         result, sink = await transport.start_turn(self.id, wire)
         return AsyncTurnHandle(self._codex, self.id, turn_id_of(result), sink)
 
@@ -225,7 +215,7 @@ class AsyncThread(calls.AsyncCalls):
             await handle.run(timeout)
         except TimeoutError:
             await handle._interrupt_quietly()
-            raise TimeoutError(f"turn {handle.id} did not finish within {timeout:g}s; it was interrupted") from None
+            raise interrupted_timeout_error(handle.id, timeout) from None
         return await handle.result()
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from openai_codex import tools
 from openai_codex._drivers import (
     dispatch,
+    encode_answer,
     end_process_tree,
     fail_all,
     handler_failed,
@@ -41,7 +42,6 @@ from openai_codex._runtime import (
     sdk_version,
     startup_timeout_error,
 )
-from openai_codex.approvals import encode_answer
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.notifications import Notification
@@ -70,11 +70,6 @@ class AsyncTurnSink:
 
 
 _UNSET: Any = object()
-
-
-def _kill(proc: asyncio.subprocess.Process) -> None:
-    """SIGKILL the app-server and anything it spawned (it runs in its own session on POSIX)."""
-    kill_tree(proc.pid, proc.kill)
 
 
 class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
@@ -121,8 +116,8 @@ class AsyncTransport:
         self._closing = False
         self._shutting_down = False
         self._start_lock: asyncio.Lock | None = None
-        self.started = False
-        self.closed_by_user = False
+        self._started = False
+        self._closed_by_user = False
         self._closed_event: asyncio.Event | None = None
         self._write_lock: asyncio.Lock | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -139,16 +134,16 @@ class AsyncTransport:
 
     async def ensure_started(self) -> AsyncTransport:
         """Start (once, however many callers race here) unless the client was closed."""
-        if self.started:
+        if self._started:
             return self
-        if self.closed_by_user:
+        if self._closed_by_user:
             raise CodexError("this AsyncCodex is closed")
         if self._start_lock is None:
             self._start_lock = asyncio.Lock()
         async with self._start_lock:
-            if not self.started:
+            if not self._started:
                 await self.start()
-                self.started = True
+                self._started = True
         return self
 
     async def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -378,7 +373,7 @@ class AsyncTransport:
         its event loop is ending). The reader then sees EOF, if the loop still runs."""
         self._closing = True
         if self._proc is not None:
-            _kill(self._proc)
+            kill_tree(self._proc.pid, self._proc.kill)  # it leads its own session on POSIX: its helpers die too
 
     def _close_pipes(self) -> None:
         """Close the pipes from this end (the only handle on them is the Process's subprocess transport)."""
@@ -388,8 +383,11 @@ class AsyncTransport:
                 transport.close()
 
     async def close(self) -> None:
-        """Stop the app-server and everything it started, and reap it. Idempotent (see the sync driver)."""
-        await self._shutdown(grace=self._config.shutdown_timeout_s)
+        """Stop the app-server and everything it started, and reap it; no start after this. Idempotent
+        (see the sync driver)."""
+        self._closed_by_user = True
+        if self._started:
+            await self._shutdown(grace=self._config.shutdown_timeout_s)
 
     async def _shutdown(self, grace: float) -> None:
         if self._shutting_down:

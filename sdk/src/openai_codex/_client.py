@@ -9,15 +9,15 @@ import time
 import weakref
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openai_codex import _calls as calls
 from openai_codex._calls import ThreadInfo
 from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._sync_transport import SyncTransport, TurnSink
-from openai_codex._turns import TurnResult, TurnState, turn_id_of
+from openai_codex._turns import TurnResult, TurnState, interrupted_timeout_error, turn_id_of
 from openai_codex.config import CodexConfig
-from openai_codex.errors import CodexError, JsonRpcError
+from openai_codex.errors import CodexError
 from openai_codex.inputs import Input
 from openai_codex.notifications import Notification
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from openai_codex.types import ModelListResponse, ThreadListResponse, Turn
 
 __all__ = ["Codex", "Thread", "TurnHandle"]
+
+L = TypeVar("L", bound="ChatgptLogin")
 
 
 @calls.shell
@@ -138,7 +140,9 @@ class Codex(calls.SyncCalls):
     # ---------------------------------------------------------------- ChatGPT logins (not plain requests)
     def login_chatgpt(self) -> ChatgptLogin:
         """Start a ChatGPT browser login: open the handle's ``auth_url``, then ``wait()`` (or ``cancel()``)."""
-        return self._start_login("chatgpt")
+        from openai_codex._login import ChatgptLogin
+
+        return self._start_login(ChatgptLogin)
 
     def login_chatgpt_device_code(self) -> DeviceCodeLogin:
         """Start a device-code login: show ``verification_url`` and ``user_code``, then ``wait()``.
@@ -146,25 +150,16 @@ class Codex(calls.SyncCalls):
         Raises :class:`~openai_codex.LoginError` at once when the code cannot be obtained (no network);
         the client stays usable.
         """
-        login = self._start_login("chatgptDeviceCode")
         from openai_codex._login import DeviceCodeLogin
 
-        assert isinstance(login, DeviceCodeLogin)
-        return login
+        return self._start_login(DeviceCodeLogin)
 
-    def _start_login(self, kind: str) -> ChatgptLogin:
+    def _start_login(self, cls: type[L]) -> L:
         from openai_codex import _login
 
         sink = self._transport.watch(_login.COMPLETED)  # before the request: the outcome cannot be missed
-        try:
-            result = self._transport.request(_login.START, _login.start_params(kind))
-        except JsonRpcError as exc:
-            self._transport.unwatch(sink)
-            raise _login.start_failed(kind, exc) from exc
-        except BaseException:
-            self._transport.unwatch(sink)
-            raise
-        cls = _login.DeviceCodeLogin if kind == "chatgptDeviceCode" else _login.ChatgptLogin
+        with _login.starting(self._transport, sink, cls._KIND):
+            result = self._transport.request(_login.START, _login.start_params(cls._KIND))
         return cls(self._transport, sink, result)
 
 
@@ -228,7 +223,7 @@ class Thread(calls.SyncCalls):
             handle.run(timeout)
         except TimeoutError:
             handle._interrupt_quietly()
-            raise TimeoutError(f"turn {handle.id} did not finish within {timeout:g}s; it was interrupted") from None
+            raise interrupted_timeout_error(handle.id, timeout) from None
         return handle.result()
 
 

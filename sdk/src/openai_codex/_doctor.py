@@ -49,7 +49,7 @@ def diagnose(config: CodexConfig) -> dict[str, Any]:
     binary = argv[0]
     report["runtime_path"] = binary
     report["runtime_sha256"] = _sha256(binary)
-    report["runtime_version"] = probe_version(binary, launch_env)
+    report["runtime_version"] = None  # (its place in the report) from initialize; `codex --version` if need be
     from openai_codex._client import Codex
 
     started = time.perf_counter()
@@ -58,11 +58,12 @@ def diagnose(config: CodexConfig) -> dict[str, Any]:
             warnings.simplefilter("ignore")  # the drift is reported below, as a field
             codex = Codex(config)
     except CodexError as exc:
+        report["runtime_version"] = probe_version(binary, launch_env)
         report["error"] = str(exc)
         return report
     try:
         report["initialize_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        report["runtime_version"] = codex.runtime_version or report["runtime_version"]
+        report["runtime_version"] = codex.runtime_version or probe_version(binary, launch_env)
         report["user_agent"] = codex.user_agent
         try:
             account = codex.account()

@@ -5,20 +5,20 @@ tasks. Everything they decide the same way lives here: acting on the core's even
 when the connection ends, the answer to a server request (a client-defined tool, a handler, or the
 default), the errors of a request that timed out or of input that can no longer be written, and the steps
 of ending the app-server's process tree. (The start-up and connection-closed errors are in :mod:`._runtime`,
-the answer encoding in :mod:`.approvals`.)
+the answer a decision string stands for in :mod:`.approvals`.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from openai_codex import tools
-from openai_codex._protocol import Deliver, Event, ProtocolViolation, Resolved, ServerRequest, Unrouted
+from openai_codex._protocol import Deliver, Event, ProtocolCore, ProtocolViolation, Resolved, ServerRequest, Unrouted
 from openai_codex._runtime import TERMINATE_GRACE_S, kill_tree, signal_tree
-from openai_codex.approvals import ApprovalRequest, server_request_answer
+from openai_codex.approvals import ApprovalRequest, UnsupportedServerRequest, answer_for, server_request_answer
 from openai_codex.errors import CodexError, TransportClosedError
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Sink",
     "dispatch",
+    "encode_answer",
     "end_process_tree",
     "fail_all",
     "handler_failed",
@@ -89,6 +90,24 @@ def plan_answer(
     if tool is not None:
         return approval, tool, None
     return approval, None, server_request_answer(config.server_request_handlers, config.approval_handler, approval)
+
+
+def encode_answer(request_id: Any, request: ApprovalRequest, decision: object) -> bytes:
+    """The JSON-RPC response line for a handler's ``decision`` (a result, or an error answer)."""
+    if isinstance(decision, BaseException):
+        return ProtocolCore.error_response(request_id, -32603, f"the client's handler failed: {decision}")
+    try:
+        if not isinstance(decision, (str, Mapping)):
+            raise TypeError(f"approval handler returned {decision!r}")
+        return ProtocolCore.response(request_id, answer_for(request, decision))
+    except UnsupportedServerRequest as exc:
+        return ProtocolCore.error_response(request_id, -32601, str(exc))
+    except Exception:
+        _log.exception("cannot answer %s: declining", request.method)
+        try:
+            return ProtocolCore.response(request_id, answer_for(request, "decline"))
+        except UnsupportedServerRequest as exc:
+            return ProtocolCore.error_response(request_id, -32601, str(exc))
 
 
 def handler_failed(config: CodexConfig, method: str, error: Exception) -> object:

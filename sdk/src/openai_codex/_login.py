@@ -7,8 +7,10 @@ outcome arrives later as an ``account/login/completed`` notification, which the 
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from openai_codex import _calls as calls
@@ -34,6 +36,20 @@ def start_failed(kind: str, error: JsonRpcError) -> LoginError:
     return LoginError(f"the {what} could not start: {error.message}")
 
 
+@contextlib.contextmanager
+def starting(transport: Any, sink: Any, kind: str) -> Iterator[None]:
+    """Around the ``account/login/start`` request (both clients): if it fails, ``sink`` stops watching,
+    and a JSON-RPC error becomes a :class:`LoginError`."""
+    try:
+        yield
+    except JsonRpcError as exc:
+        transport.unwatch(sink)
+        raise start_failed(kind, exc) from exc
+    except BaseException:
+        transport.unwatch(sink)
+        raise
+
+
 def outcome(params: dict[str, Any], login_id: str) -> AccountLoginCompletedNotification | None:
     """The typed completion if ``params`` (of an ``account/login/completed``) is this login's; raises
     :class:`LoginError` if it failed."""
@@ -50,6 +66,9 @@ def outcome(params: dict[str, Any], login_id: str) -> AccountLoginCompletedNotif
 class _LoginState:
     """What the sync and async login handles share: the fields of the start answer, and settling a
     completion notification (the sink is released once the outcome is known)."""
+
+    _KIND = "chatgpt"
+    """The ``type`` of the ``account/login/start`` that begins this kind of login."""
 
     def __init__(self, transport: Any, sink: Any, result: dict[str, Any]) -> None:
         self._transport = transport
@@ -70,6 +89,17 @@ class _LoginState:
         if done is not None:
             self._transport.unwatch(self._sink)
         return done
+
+
+class _DeviceCodeState(_LoginState):
+    """What the sync and async device-code handles add: the code and where to enter it."""
+
+    _KIND = "chatgptDeviceCode"
+
+    def __init__(self, transport: Any, sink: Any, result: dict[str, Any]) -> None:
+        super().__init__(transport, sink, result)
+        self.verification_url: str = result.get("verificationUrl", "")
+        self.user_code: str = result.get("userCode", "")
 
 
 @calls.shell
@@ -100,13 +130,8 @@ class ChatgptLogin(_LoginState, calls.SyncCalls):
         return self._call(calls.cancel)
 
 
-class DeviceCodeLogin(ChatgptLogin):
+class DeviceCodeLogin(_DeviceCodeState, ChatgptLogin):
     """A device-code login in progress: show :attr:`verification_url` and :attr:`user_code`, then wait."""
-
-    def __init__(self, transport: SyncTransport, sink: TurnSink, result: dict[str, Any]) -> None:
-        super().__init__(transport, sink, result)
-        self.verification_url: str = result.get("verificationUrl", "")
-        self.user_code: str = result.get("userCode", "")
 
 
 @calls.shell
@@ -139,10 +164,5 @@ class AsyncChatgptLogin(_LoginState, calls.AsyncCalls):
         return await self._call(calls.cancel)
 
 
-class AsyncDeviceCodeLogin(AsyncChatgptLogin):
+class AsyncDeviceCodeLogin(_DeviceCodeState, AsyncChatgptLogin):
     """The asyncio twin of :class:`DeviceCodeLogin`."""
-
-    def __init__(self, transport: AsyncTransport, sink: AsyncTurnSink, result: dict[str, Any]) -> None:
-        super().__init__(transport, sink, result)
-        self.verification_url: str = result.get("verificationUrl", "")
-        self.user_code: str = result.get("userCode", "")

@@ -16,7 +16,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from openai_codex.config import CodexConfig
-from openai_codex.errors import IncompatibleRuntimeError, RuntimeNotFoundError, TransportClosedError
+from openai_codex.errors import (
+    CodexError,
+    IncompatibleRuntimeError,
+    RuntimeDriftWarning,
+    RuntimeNotFoundError,
+    TransportClosedError,
+)
 
 __all__ = [
     "MINIMUM_RUNTIME_VERSION",
@@ -98,8 +104,6 @@ def launch_spec(config: CodexConfig) -> tuple[list[str], dict[str, str]]:
     """``argv`` and ``env`` of ``codex app-server`` for ``config`` (raises RuntimeNotFoundError, or
     CodexError naming the directory when ``config.cwd`` is not one)."""
     if config.cwd is not None and not Path(config.cwd).is_dir():
-        from openai_codex.errors import CodexError
-
         what = "is not a directory" if Path(config.cwd).exists() else "does not exist"
         raise CodexError(
             f"cwd {os.fspath(config.cwd)!r} {what}: point CodexConfig(cwd=...) at an existing directory "
@@ -235,8 +239,6 @@ def warn_on_drift(found: str | None, binary: str) -> None:
         return
     _warned.add((found, binary))
     import warnings
-
-    from openai_codex.errors import RuntimeDriftWarning
 
     warnings.warn(
         f"{binary} is codex {found}, but this SDK was built for codex {pinned} (the pinned runtime): methods "

@@ -24,6 +24,7 @@ from typing import IO, Any
 from openai_codex import tools
 from openai_codex._drivers import (
     dispatch,
+    encode_answer,
     end_process_tree,
     fail_all,
     input_closed_error,
@@ -43,7 +44,6 @@ from openai_codex._runtime import (
     startup_timeout_error,
     wait_for_exit,
 )
-from openai_codex.approvals import encode_answer
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.notifications import Notification
@@ -73,11 +73,6 @@ class TurnSink:
 
 
 _UNSET: Any = object()
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the app-server and anything it spawned (it runs in its own session on POSIX)."""
-    kill_tree(proc.pid, proc.kill)
 
 
 def _wait(proc: subprocess.Popen[bytes], timeout: float) -> bool:
@@ -326,7 +321,7 @@ class SyncTransport:
         The reader threads then see EOF, reap the process and end.
         """
         self._closing = True
-        _kill(self._proc)
+        kill_tree(self._proc.pid, self._proc.kill)  # it leads its own session on POSIX: its helpers die too
 
     def _shutdown(self, grace: float) -> None:
         with self._close_lock:

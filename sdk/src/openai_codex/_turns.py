@@ -10,7 +10,7 @@ from openai_codex.notifications import Notification
 if TYPE_CHECKING:
     from openai_codex.types import ThreadItem, ThreadTokenUsage, Turn
 
-__all__ = ["TurnResult", "TurnState", "turn_id_of"]
+__all__ = ["TurnResult", "TurnState", "interrupted_timeout_error", "turn_id_of"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,11 @@ def turn_id_of(result: Any) -> str:
 
         raise CodexError(f"the app-server started a turn without an id: {str(result)[:200]}")
     return turn_id
+
+
+def interrupted_timeout_error(turn_id: str, timeout: float | None) -> TimeoutError:
+    """What ``Thread.run(timeout=...)`` raises once it has interrupted the turn (both clients)."""
+    return TimeoutError(f"turn {turn_id} did not finish within {timeout:g}s; it was interrupted")
 
 
 class TurnState:

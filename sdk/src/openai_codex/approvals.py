@@ -135,26 +135,6 @@ def server_request_answer(
         return exc
 
 
-def encode_answer(request_id: Any, request: ApprovalRequest, decision: object) -> bytes:
-    """The JSON-RPC response line for a handler's ``decision`` (both drivers)."""
-    from openai_codex._protocol import ProtocolCore
-
-    if isinstance(decision, BaseException):
-        return ProtocolCore.error_response(request_id, -32603, f"the client's handler failed: {decision}")
-    try:
-        if not isinstance(decision, (str, Mapping)):
-            raise TypeError(f"approval handler returned {decision!r}")
-        return ProtocolCore.response(request_id, answer_for(request, decision))
-    except UnsupportedServerRequest as exc:
-        return ProtocolCore.error_response(request_id, -32601, str(exc))
-    except Exception:
-        _log.exception("cannot answer %s: declining", request.method)
-        try:
-            return ProtocolCore.response(request_id, answer_for(request, "decline"))
-        except UnsupportedServerRequest as exc:
-            return ProtocolCore.error_response(request_id, -32601, str(exc))
-
-
 def answer_for(request: ApprovalRequest, decision: str | Mapping[str, Any]) -> Any:
     """The JSON-RPC result for ``request`` given a handler's ``decision``.
 
