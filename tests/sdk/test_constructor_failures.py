@@ -215,3 +215,22 @@ def test_constructor_errors_are_codex_errors() -> None:
     for cls in (RuntimeNotFoundError, IncompatibleRuntimeError, TransportClosedError):
         assert issubclass(cls, CodexError)
     assert issubclass(RuntimeNotFoundError, FileNotFoundError)
+
+
+async def test_a_failed_async_start_is_final_and_starts_nothing_again(
+    fake_app_server: MakeConfig, tmp_path: Path
+) -> None:
+    """A lazy client whose start failed after the app-server was spawned raises that failure again on
+    every later call, without spawning (and leaving behind) another app-server."""
+    record = tmp_path / "argv.json"
+    codex = AsyncCodex(fake_app_server("", fake_version="0.100.0", fake_argv_file=str(record)))
+    with pytest.raises(IncompatibleRuntimeError, match=r"0\.100\.0"):
+        await codex.start()
+    first = _pid(record)
+    record.unlink()
+    for call in (codex.start, codex.models):
+        with pytest.raises(IncompatibleRuntimeError, match=r"0\.100\.0"):
+            await call()
+    assert not record.exists()  # nothing was spawned again
+    assert not process_alive(first)
+    await codex.close()

@@ -118,6 +118,7 @@ class AsyncTransport:
         self._start_lock: asyncio.Lock | None = None
         self._started = False
         self._closed_by_user = False
+        self._start_error: CodexError | None = None
         self._closed_event: asyncio.Event | None = None
         self._write_lock: asyncio.Lock | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -133,7 +134,11 @@ class AsyncTransport:
         self.initialize_result: dict[str, Any] = {}
 
     async def ensure_started(self) -> AsyncTransport:
-        """Start (once, however many callers race here) unless the client was closed."""
+        """Start (once, however many callers race here) unless the client was closed.
+
+        A failed start is final: every later call raises its error again and spawns nothing (the failed
+        start's app-server is gone and its connection closed; a second one would have no one to end it).
+        """
         if self._started:
             return self
         if self._closed_by_user:
@@ -141,8 +146,18 @@ class AsyncTransport:
         if self._start_lock is None:
             self._start_lock = asyncio.Lock()
         async with self._start_lock:
+            if self._start_error is not None:
+                raise self._start_error
             if not self._started:
-                await self.start()
+                try:
+                    await self.start()
+                except BaseException as exc:
+                    self._start_error = (
+                        exc
+                        if isinstance(exc, CodexError)
+                        else CodexError("the start of this AsyncCodex was interrupted: create a new AsyncCodex")
+                    )
+                    raise
                 self._started = True
         return self
 
