@@ -152,7 +152,6 @@ def check_place(
     sources: Mapping[str, Path] | None = None,
     checkout: Path | None = None,
     in_checkout: InCheckout = "refuse",
-    kind: Literal["dir", "file"] = "dir",
 ) -> Path:
     """Check where ``dest`` (named ``label`` in messages) lies and return it resolved (see the module doc).
 
@@ -197,10 +196,8 @@ def check_place(
     blocker = _through_a_file(resolved)
     if blocker is not None:
         raise ReleaseError(f"{label} {dest} lies under {blocker}, which is a file: pass a path through directories")
-    if kind == "dir" and resolved.exists() and not resolved.is_dir():
+    if resolved.exists() and not resolved.is_dir():
         raise ReleaseError(f"{label} {dest} is a file: pass a directory")
-    if kind == "file" and resolved.is_dir():
-        raise ReleaseError(f"{label} {dest} is a directory: pass a file name")
     return resolved
 
 
