@@ -97,6 +97,8 @@ _SMALL = 1 << 16
 _SIZE_RE = re.compile(r"^\s*(\d{1,15})\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+"""How every member file is created: a new file, never through a link."""
 
 
 def _parse_size(text: str, variable: str) -> int:
@@ -416,8 +418,7 @@ def _tar_kind(member: tarfile.TarInfo) -> str:
 def _write_member(
     target: Path, stream: _TarStream, declared: int, executable: bool, where: str
 ) -> tuple[FileKey | None, Digests]:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(target, flags, 0o755 if executable else 0o644)
+    fd = os.open(target, _NEW_FILE, 0o755 if executable else 0o644)
     try:
         digests = stream.copy_to(fd, declared, where)
         key = key_of(os.fstat(fd))
@@ -759,8 +760,7 @@ class WheelArchive:
                 target = root.joinpath(*relative.parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 data = self.read(member)
-                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-                fd = os.open(target, flags, 0o755 if member.mode & 0o111 else 0o644)
+                fd = os.open(target, _NEW_FILE, 0o755 if member.mode & 0o111 else 0o644)
                 with os.fdopen(fd, "wb") as out:
                     out.write(data)
         except BaseException:

@@ -41,6 +41,7 @@ from typing import Literal
 
 from codex_release import processes
 from codex_release.errors import ReleaseError
+from codex_release.file_digests import file_hash
 from codex_release.locations import cache_dir
 from codex_release.runtime_source import copy_package, open_source
 from codex_release.staging import check_place, deferred_signals, hold, part_prefix, write_text_files
@@ -85,22 +86,15 @@ class Integrity:
     def hex(self) -> str:
         return self.digest.hex()
 
-    def _hash(self, path: Path) -> hashlib._Hash:
-        hasher = hashlib.new(self.algorithm)
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                hasher.update(chunk)
-        return hasher
-
     def matches(self, path: Path) -> bool:
         """Whether the file at ``path`` has this digest (False when it cannot be read)."""
         try:
-            return self._hash(path).digest() == self.digest
+            return file_hash(path, self.algorithm).digest() == self.digest
         except OSError:
             return False
 
     def check(self, path: Path, what: str) -> None:
-        hasher = self._hash(path)
+        hasher = file_hash(path, self.algorithm)
         if hasher.digest() != self.digest:
             raise ReleaseError(
                 f"{what}: {self.algorithm} mismatch (expected {self.hex[:16]}..., got {hasher.hexdigest()[:16]}...): "

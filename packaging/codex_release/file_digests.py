@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Digests", "FileKey", "file_key", "file_sha256", "key_of"]
+__all__ = ["Digests", "FileKey", "file_hash", "file_key", "file_sha256", "key_of"]
 
 FileKey = tuple[int, int, int, int]
 """A file's identity within one run: device, inode, size and modification time (ns)."""
@@ -42,10 +42,15 @@ def file_key(path: Path) -> FileKey | None:
         return None
 
 
-def file_sha256(path: Path) -> str:
-    """The hex SHA-256 of the file at ``path``, read in 1 MiB blocks."""
-    hasher = hashlib.sha256()
+def file_hash(path: Path, algorithm: str) -> hashlib._Hash:
+    """The ``algorithm`` (a :func:`hashlib.new` name) hash of the file at ``path``, read in 1 MiB blocks."""
+    hasher = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
             hasher.update(chunk)
-    return hasher.hexdigest()
+    return hasher
+
+
+def file_sha256(path: Path) -> str:
+    """The hex SHA-256 of the file at ``path``."""
+    return file_hash(path, "sha256").hexdigest()

@@ -191,11 +191,9 @@ def run(
     )
     try:
         out, err = process.communicate(input, timeout=limit)
-        _forget(process)
     except subprocess.TimeoutExpired:
         _kill_group(process)
         out, err = _reap(process)
-        _forget(process)
         detail = tail(err or out)
         raise ChildTimeout(
             f"{name} did not finish within {limit:g} s and was stopped{': ' + detail if detail else ''}"
@@ -204,8 +202,9 @@ def run(
         if process.returncode is None:
             _kill_group(process)
             _reap(process)
-        _forget(process)
         raise
+    finally:
+        _forget(process)
     result = subprocess.CompletedProcess(process.args, process.returncode, out or "", err or "")
     if check and result.returncode != 0:
         detail = tail(result.stderr or result.stdout)

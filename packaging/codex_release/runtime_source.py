@@ -196,8 +196,8 @@ def _extract_archive(
     try:
         found = [p.parent for p in tree.files if p.name == MANIFEST_NAME and len(p.parts) <= _MAX_MANIFEST_DEPTH + 1]
         root = _one_manifest(found, source.path)
-        manifest = read_manifest(tree.root.joinpath(*root.parts), where=tree.member(root / MANIFEST_NAME))
         package = tree.root.joinpath(*root.parts)
+        manifest = read_manifest(package, where=tree.member(root / MANIFEST_NAME))
         if not include_voice:
             shutil.rmtree(package.joinpath(*VOICE_DIR.parts), ignore_errors=True)
         for entry in sorted(package.iterdir()):

@@ -36,14 +36,7 @@ from codex_release.errors import ReleaseError
 from codex_release.file_digests import file_key, file_sha256
 from codex_release.locations import repo_root
 from codex_release.platform_tags import check_requested_tags
-from codex_release.runtime_source import (
-    MANIFEST_NAME,
-    PackageManifest,
-    RuntimeSource,
-    copy_package,
-    open_source,
-    read_manifest,
-)
+from codex_release.runtime_source import MANIFEST_NAME, PackageManifest, RuntimeSource, copy_package, open_source
 from codex_release.sbom import SBOM_NAME, EmbeddedPackage, sbom_or_error
 from codex_release.staging import check_place, check_replaceable, deferred_signals, hold, replace_when_done
 from codex_release.targets import TARGETS, Target, get_target
@@ -112,7 +105,9 @@ def _resolve_target(manifest_target: str | None, requested: str | None, binary: 
     return matches[0]
 
 
-def _stage_binary(source: Path, vendor: Path, version: CodexVersion, requested: str | None) -> Target:
+def _stage_binary(
+    source: Path, vendor: Path, version: CodexVersion, requested: str | None
+) -> tuple[Target, PackageManifest]:
     if sniff_format(source) is None:
         raise ReleaseError(f"SOURCE {source} is not an executable (no ELF, Mach-O or PE header)")
     target = _resolve_target(None, requested, inspect_binary(source))
@@ -129,8 +124,9 @@ def _stage_binary(source: Path, vendor: Path, version: CodexVersion, requested: 
         "resourcesDir": "codex-resources",
         "pathDir": "codex-path",
     }
-    (vendor / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return target
+    text = json.dumps(manifest, indent=2) + "\n"
+    (vendor / MANIFEST_NAME).write_text(text, encoding="utf-8")
+    return target, PackageManifest.parse(text, str(vendor / MANIFEST_NAME))
 
 
 def _stage_package(
@@ -140,7 +136,7 @@ def _stage_package(
     requested: str | None,
     include_voice: bool,
     cache: MemberCache,
-) -> tuple[Target, str | None]:
+) -> tuple[Target, PackageManifest]:
     manifest = copy_package(source, vendor, include_voice=include_voice, on_file=cache.file_written)
     target = _resolve_target(manifest.target, requested, None)
     try:
@@ -157,7 +153,7 @@ def _stage_package(
         raise ReleaseError(f"{source.path}: the entrypoint {manifest.entrypoint} is missing from the package")
     if sniff_format(entry) is None:
         raise ReleaseError(f"{source.path}: {manifest.entrypoint} is not an executable (no ELF, Mach-O or PE header)")
-    return target, manifest.archive_sha512
+    return target, manifest
 
 
 def _check_exec_bits(
@@ -317,13 +313,12 @@ def stage_runtime(
             _copy_template(template, work)
             vendor = work / VENDOR
             vendor.mkdir()
-            archive_sha512: str | None = None
             if opened.kind == "binary":
-                resolved = _stage_binary(source, vendor, version, target)
+                resolved, manifest = _stage_binary(source, vendor, version, target)
             else:
-                resolved, archive_sha512 = _stage_package(opened, vendor, version, target, include_voice, cache)
+                resolved, manifest = _stage_package(opened, vendor, version, target, include_voice, cache)
+            archive_sha512 = manifest.archive_sha512
             binaries = tuple(inspect_tree(vendor))
-            manifest = read_manifest(vendor)
             _check_exec_bits(source, vendor, manifest, binaries, resolved)
             path_dir = manifest.path_dir
             # A requested tag is one explicit wheel; otherwise the binaries choose full (+ lean).

@@ -142,9 +142,9 @@ def _rewrite_pyproject(pyproject: Path, sdk_version: Version, runtime: Version) 
     pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
 
 
-def _run(args: list[str], what: str, cwd: Path | None = None) -> None:
+def _run(args: list[str], what: str) -> None:
     env = {**os.environ, "PIP_NO_INPUT": "1"}
-    result = processes.run(args, cwd=cwd, env=env, timeout=900, what=what)
+    result = processes.run(args, env=env, timeout=900, what=what)
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip().splitlines()
         tail = " | ".join(line.strip() for line in output[-6:] if line.strip())

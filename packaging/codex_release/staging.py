@@ -152,7 +152,6 @@ def check_place(
     sources: Mapping[str, Path] | None = None,
     checkout: Path | None = None,
     in_checkout: InCheckout = "refuse",
-    kind: Literal["dir", "file"] = "dir",
 ) -> Path:
     """Check where ``dest`` (named ``label`` in messages) lies and return it resolved (see the module doc).
 
@@ -178,36 +177,27 @@ def check_place(
 
         checkout = repo_root()
     repo = checkout.absolute().resolve()
-    if resolved == repo or resolved in repo.parents:
+    inside = repo in resolved.parents
+    if resolved == repo or resolved in repo.parents or (inside and in_checkout == "refuse"):
         raise ReleaseError(
             f"{label} {dest} is inside the repository {repo} (or contains it): write outside the checkout, "
             "e.g. in a temporary directory"
         )
-    if repo in resolved.parents:
-        if in_checkout == "generated":
-            if resolved != repo / _GENERATED:
-                raise ReleaseError(
-                    f"{label} {dest} is inside the repository {repo}: the only directory of the checkout "
-                    f"generate-types writes is {_GENERATED.as_posix()}; pass that or a directory outside"
-                )
-        elif in_checkout == "ignored":
-            if not _ignored_output(repo, resolved):
-                raise ReleaseError(
-                    f"{label} {dest} is inside the repository {repo} and is not a git-ignored output directory "
-                    "(it is tracked, holds tracked files or is not ignored): use dist/ or a directory outside"
-                )
-        else:
-            raise ReleaseError(
-                f"{label} {dest} is inside the repository {repo} (or contains it): write outside the checkout, "
-                "e.g. in a temporary directory"
-            )
+    if inside and in_checkout == "generated" and resolved != repo / _GENERATED:
+        raise ReleaseError(
+            f"{label} {dest} is inside the repository {repo}: the only directory of the checkout "
+            f"generate-types writes is {_GENERATED.as_posix()}; pass that or a directory outside"
+        )
+    if inside and in_checkout == "ignored" and not _ignored_output(repo, resolved):
+        raise ReleaseError(
+            f"{label} {dest} is inside the repository {repo} and is not a git-ignored output directory "
+            "(it is tracked, holds tracked files or is not ignored): use dist/ or a directory outside"
+        )
     blocker = _through_a_file(resolved)
     if blocker is not None:
         raise ReleaseError(f"{label} {dest} lies under {blocker}, which is a file: pass a path through directories")
-    if kind == "dir" and resolved.exists() and not resolved.is_dir():
+    if resolved.exists() and not resolved.is_dir():
         raise ReleaseError(f"{label} {dest} is a file: pass a directory")
-    if kind == "file" and resolved.is_dir():
-        raise ReleaseError(f"{label} {dest} is a directory: pass a file name")
     return resolved
 
 

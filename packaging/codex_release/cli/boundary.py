@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import sys
 import threading
 import traceback
 from pathlib import Path
@@ -28,7 +29,6 @@ from typing import Any
 
 import click
 
-from codex_release import processes
 from codex_release.errors import ReleaseError
 
 __all__ = ["DEBUG_ENV", "ReleaseGroup", "describe_os_error"]
@@ -124,7 +124,11 @@ def _command_paths(ctx: click.Context) -> dict[str, Path]:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    processes.kill_all()
+    # Children are only ever started by codex_release.processes: if no command loaded it, there are none,
+    # and a CLI start (--help, matrix, plan) need not import subprocess and tempfile for this handler.
+    processes = sys.modules.get("codex_release.processes")
+    if processes is not None:
+        processes.kill_all()
     raise KeyboardInterrupt
 
 

@@ -6,19 +6,16 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import _to_codex_version, append_github_output
+from codex_release.cli.options import append_github_output, codex_version_option
 from codex_release.versions import CodexVersion
 
 _OUTPUT_FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 @click.command("bump")
-@click.option(
-    "--codex-version",
-    "codex_version",
-    metavar="VERSION",
-    callback=_to_codex_version,
-    help="The Codex release to move to, as a tag (rust-v0.171.0) or PEP 440 version (0.171.0).",
+@codex_version_option(
+    required=False,
+    help_text="The Codex release to move to, as a tag (rust-v0.171.0) or PEP 440 version (0.171.0).",
 )
 @click.option(
     "--latest",

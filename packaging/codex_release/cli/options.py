@@ -24,11 +24,15 @@ def _to_codex_version(ctx: click.Context, param: click.Parameter, value: str | N
         raise ReleaseError(f"--codex-version: {exc}") from None
 
 
-def codex_version_option(*, required: bool = True) -> Callable[[F], F]:
-    """``--codex-version``: a Codex release tag or its PEP 440 version, parsed to :class:`CodexVersion`."""
-    help_text = "Codex release, as a tag (rust-v0.169.0, 0.154.0-alpha.1) or PEP 440 version (0.154.0a1)."
-    if not required:
-        help_text += " Default: the runtime pinned in sdk/pyproject.toml."
+def codex_version_option(*, required: bool = True, help_text: str | None = None) -> Callable[[F], F]:
+    """``--codex-version``: a Codex release tag or its PEP 440 version, parsed to :class:`CodexVersion`.
+
+    ``help_text`` replaces the default help (which says what an optional one defaults to).
+    """
+    if help_text is None:
+        help_text = "Codex release, as a tag (rust-v0.169.0, 0.154.0-alpha.1) or PEP 440 version (0.154.0a1)."
+        if not required:
+            help_text += " Default: the runtime pinned in sdk/pyproject.toml."
     return click.option(
         "--codex-version",
         "codex_version",

@@ -3,14 +3,13 @@ lint-workflows. The release workflow calls these; each is also how a maintainer 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from codex_release.cli.options import append_github_output, codex_version_option, resolve_version
-from codex_release.targets import TARGETS
+from codex_release.cli.runtime_commands import TARGET_CHOICE, matrix_json
 from codex_release.versions import CodexVersion
 
 _DIST = click.Path(file_okay=False, path_type=Path)
@@ -38,7 +37,7 @@ def _finish(report_table: str, ok: bool, what: str) -> None:
 )
 @click.option(
     "--expect-target",
-    type=click.Choice([t.triple for t in TARGETS]),
+    type=TARGET_CHOICE,
     help="Also require that this machine installs that target's runtime wheel (native CI runners).",
 )
 @click.option(
@@ -121,8 +120,7 @@ def plan_command(codex_version: CodexVersion, github_output: Path | None) -> Non
     --codex-version takes the pushed tag as is (rust-v0.169.0). The matrix is the one of
     `matrix --json`, so the workflow's jobs fan out over the target table in code.
     """
-    matrix = json.dumps({"include": [t.as_json() for t in TARGETS]}, sort_keys=True)
-    lines = [f"version={codex_version.pep440}", f"tag={codex_version.tag}", f"matrix={matrix}"]
+    lines = [f"version={codex_version.pep440}", f"tag={codex_version.tag}", f"matrix={matrix_json()}"]
     if github_output is not None:
         append_github_output(github_output, lines)
     for line in lines:

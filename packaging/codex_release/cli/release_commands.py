@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from codex_release.cli.options import codex_version_option, dist_dir_option, resolve_version
-from codex_release.cli.runtime_commands import size_limit_options
+from codex_release.cli.runtime_commands import TARGET_CHOICE, size_limit_options
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion
 
@@ -27,7 +27,7 @@ from codex_release.versions import CodexVersion
     "--target",
     "targets",
     multiple=True,
-    type=click.Choice([t.triple for t in TARGETS]),
+    type=TARGET_CHOICE,
     help="Build only these targets (repeatable; default: all). A partial release does not verify.",
 )
 @click.option("--sdk/--no-sdk", "with_sdk", default=True, show_default=True, help="Build the SDK wheel and sdist.")

@@ -14,8 +14,14 @@ from codex_release.cli.options import codex_version_option, resolve_version
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion
 
-_TRIPLES = click.Choice([t.triple for t in TARGETS])
+TARGET_CHOICE = click.Choice([t.triple for t in TARGETS])
+"""A ``--target`` value: a Rust target triple of the target table."""
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def matrix_json() -> str:
+    """The target table as a GitHub Actions matrix: ``{"include": [...]}`` (``matrix --json``, ``plan``)."""
+    return json.dumps({"include": [t.as_json() for t in TARGETS]}, sort_keys=True)
 
 
 @click.command("matrix")
@@ -28,7 +34,7 @@ def matrix_command(as_json: bool) -> None:
     "wheels", and its one job writes both).
     """
     if as_json:
-        click.echo(json.dumps({"include": [t.as_json() for t in TARGETS]}, sort_keys=True))
+        click.echo(matrix_json())
         return
     rows = [("target", "npm package", "wheel platform tags (variant)", "runner")]
     for t in TARGETS:
@@ -42,7 +48,7 @@ def matrix_command(as_json: bool) -> None:
 
 @click.command("fetch-runtime")
 @codex_version_option(required=False)
-@click.option("--target", "targets", multiple=True, type=_TRIPLES, help="Rust target to fetch (repeatable).")
+@click.option("--target", "targets", multiple=True, type=TARGET_CHOICE, help="Rust target to fetch (repeatable).")
 @click.option("--all", "all_targets", is_flag=True, help="Fetch every target of the release.")
 @click.option(
     "--dest",
@@ -86,7 +92,7 @@ def fetch_runtime_command(
 @click.argument("staging_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("source", type=click.Path(path_type=Path))
 @codex_version_option()
-@click.option("--target", type=_TRIPLES, help="Rust target; must agree with codex-package.json when present.")
+@click.option("--target", type=TARGET_CHOICE, help="Rust target; must agree with codex-package.json when present.")
 @click.option(
     "--platform-tag", metavar="TAG", help="Wheel platform tag to use; refused if the binaries cannot honour it."
 )

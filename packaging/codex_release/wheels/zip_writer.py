@@ -76,10 +76,6 @@ class ZipWriter:
         self._offset = 0
         self._finished = False
 
-    @property
-    def bytes_written(self) -> int:
-        return self._offset
-
     def _write(self, data: Chunk) -> None:
         self._offset += self._out.write(data)
 
