@@ -35,7 +35,7 @@ SBOM_DIR = "sboms"
 """The PEP 770 directory inside ``.dist-info``."""
 SBOM_NAME = "codex-runtime.cdx.json"
 _RUNTIME = "openai-codex-cli-bin"
-_DEFAULT_EPOCH = 315532800  # 1980-01-01, the earliest ZIP timestamp (as the wheel writer uses)
+_DEFAULT_EPOCH = 315532800  # 1980-01-01: the earliest ZIP timestamp, the wheel writer's floor; fixed, so reproducible
 
 
 @dataclass(frozen=True)
