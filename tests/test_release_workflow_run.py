@@ -6,7 +6,9 @@ The YAML is parsed and each ``run:`` script is executed unchanged by :mod:`tests
 ``${{ }}`` evaluated, ``needs`` outputs passed on, artifacts kept in directories). Any failing step fails
 the test with the step's name, script and output. What is simulated, and why:
 
-* the event is a push of the pinned version's tag (``rust-vX.Y.Z``), so ``inputs.version`` is null;
+* the event is a push of the pinned version's tag (``rust-vX.Y.Z``);
+* every ``uses:`` must be a row of the actions table (``codex_release.workflow_actions``), as every
+  action must resolve on GitHub;
 * ``actions/setup-python`` is one virtual environment created once for the session (from the test's own
   interpreter, whatever ``python-version`` says) and put first on ``PATH``; each job's own
   ``python -m pip install -e .`` still runs, into it, from that job's checkout;
@@ -19,13 +21,16 @@ the test with the step's name, script and output. What is simulated, and why:
   smoke) are skipped and reported; ``runtime-visible`` and ``index-check`` are skipped because they ask
   the real package index for files that the simulated publish never uploaded;
 * ``pypa/gh-action-pypi-publish`` is never run: the publish jobs download their batch and the test checks
-  the exact files the action would have uploaded.
+  the exact files the action would have uploaded;
+* after the run, the jobs that upload artifacts are re-run (a new attempt of the same run, their first
+  attempt's artifacts still there), as "Re-run jobs" does after a later job failed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +45,7 @@ import pytest
 from codex_release.fetch import fetch_runtime
 from codex_release.targets import GITHUB_HOSTED_RUNNERS, TARGETS, get_target, host_target
 from codex_release.versions import CodexVersion
+from codex_release.workflow_actions import ACTIONS
 from tests import fake_npm
 from tests.conftest import REPO_ROOT
 from tests.synthetic_binaries import npm_tarball, write_platform_package
@@ -141,7 +147,7 @@ def _runner(
     workflow: Path, root: Path, source: Path, python_bin: Path, npm_bin: Path, version: CodexVersion
 ) -> WorkflowRunner:
     host = host_target()
-    dispatch_inputs = load_workflow(workflow)["on"].get("workflow_dispatch", {}).get("inputs", {})
+    dispatch_inputs = (load_workflow(workflow)["on"].get("workflow_dispatch") or {}).get("inputs", {})
     return WorkflowRunner(
         workflow,
         source=source,
@@ -158,6 +164,7 @@ def _runner(
         },
         inputs=dict.fromkeys(dispatch_inputs),  # a push event: every dispatch input is null
         base_env=_base_env(npm_bin, root / "toolkit-cache"),
+        pinned=[row.uses for row in ACTIONS],
         skip_jobs=SKIPPED,
     )
 
@@ -231,6 +238,21 @@ def test_release_workflow_linux_jobs_run_as_written(
     attested = [name for job in ("runtime-wheels", "sdk") for run in results[job] for name in run.attested]
     assert sorted(attested) == sorted([*runtime_wheels[0], *_files(results["publish-sdk"])[0]])
 
+    # Re-run every job that uploads (as after a later failure): each upload replaces its artifact with
+    # the same bytes, and the publish jobs after them see the same files.
+    published_first = _files(results["publish-sdk"])
+    stored = {p.relative_to(runner.artifacts): p.read_bytes() for p in runner.artifacts.rglob("*") if p.is_file()}
+    for job in ("sdk", "verify", "publish-sdk"):
+        try:
+            reruns = runner.rerun(job)
+        except WorkflowError as exc:
+            pytest.fail(f"re-running {job}: {exc}", pytrace=False)
+        assert [run.skipped for run in reruns] == [None], job
+    assert runner.github["run_attempt"] == "4"
+    again = {p.relative_to(runner.artifacts): p.read_bytes() for p in runner.artifacts.rglob("*") if p.is_file()}
+    assert again == stored, "a re-run must upload byte-identical artifacts"
+    assert _files(runner.results["publish-sdk"]) == published_first
+
 
 # ----------------------------------------------------------------------- the runner itself (fast tests)
 def test_expressions_of_the_subset_the_workflows_use() -> None:
@@ -276,7 +298,7 @@ jobs:
     outputs:
       word: ${{ steps.say.outputs.word }}
     steps:
-      - uses: actions/checkout@0000000000000000000000000000000000000000 # v1.0.0
+      - uses: CHECKOUT
         with:
           persist-credentials: false
       - id: say
@@ -286,16 +308,17 @@ jobs:
           echo "FROM_ENV=yes" >> "$GITHUB_ENV"
           mkdir -p "$RUNNER_TEMP/out" && echo payload > "$RUNNER_TEMP/out/file.txt"
       - run: test "$FROM_ENV" = yes && test "$GITHUB_WORKSPACE" = "$PWD"
-      - uses: actions/upload-artifact@0000000000000000000000000000000000000000 # v1.0.0
+      - uses: UPLOAD
         with:
           name: thing
           path: ${{ runner.temp }}/out/*
           if-no-files-found: error
+          overwrite: OVERWRITE
   second:
     needs: first
     runs-on: ubuntu-24.04
     steps:
-      - uses: actions/download-artifact@0000000000000000000000000000000000000000 # v1.0.0
+      - uses: DOWNLOAD
         with:
           pattern: thi*
           path: ${{ runner.temp }}/got
@@ -306,16 +329,29 @@ jobs:
 """
 
 
-def _toy_run(tmp_path: Path, step_body: str) -> dict[str, list[JobRun]]:
+def _pinned(action: str) -> str:
+    return next(f"{row.uses} # {row.tag}" for row in ACTIONS if row.action == action)
+
+
+def _toy_runner(
+    tmp_path: Path, step_body: str, *, overwrite: bool = True, replace: tuple[str, str] = ("", "")
+) -> WorkflowRunner:
     repo = tmp_path / "repo"
-    repo.mkdir()
+    repo.mkdir(parents=True)
     (repo / "marker.txt").write_text("x", encoding="utf-8")
     _git("init", "--quiet", cwd=repo)
     _git("add", "-A", cwd=repo)
     _git("-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "--quiet", "-m", "toy", cwd=repo)
     workflow = tmp_path / "toy.yml"
-    workflow.write_text(TOY.replace("STEP_BODY", step_body), encoding="utf-8")
-    runner = WorkflowRunner(
+    text = TOY.replace("STEP_BODY", step_body).replace("OVERWRITE", "true" if overwrite else "false")
+    for placeholder, action in (
+        ("CHECKOUT", "checkout"),
+        ("UPLOAD", "upload-artifact"),
+        ("DOWNLOAD", "download-artifact"),
+    ):
+        text = text.replace(placeholder, _pinned(f"actions/{action}"))
+    workflow.write_text(text.replace(*replace), encoding="utf-8")
+    return WorkflowRunner(
         workflow,
         source=repo,
         root=tmp_path / "run",
@@ -325,9 +361,13 @@ def _toy_run(tmp_path: Path, step_body: str) -> dict[str, list[JobRun]]:
         github={"ref_name": "main"},
         inputs={},
         base_env={"PATH": os.environ.get("PATH", os.defpath)},
+        pinned=[row.uses for row in ACTIONS],
         log=lambda _line: None,
     )
-    return runner.run_all()
+
+
+def _toy_run(tmp_path: Path, step_body: str) -> dict[str, list[JobRun]]:
+    return _toy_runner(tmp_path, step_body).run_all()
 
 
 def test_the_runner_passes_outputs_env_and_artifacts_between_steps_and_jobs(tmp_path: Path) -> None:
@@ -343,6 +383,31 @@ def test_a_failing_step_fails_the_run_with_its_name_and_output(tmp_path: Path) -
     assert "job 'second'" in message
     assert "failed (exit 3)" in message
     assert "broken on purpose" in message
+
+
+def test_an_action_not_in_the_actions_table_fails_its_job(tmp_path: Path) -> None:
+    """A SHA that is not the table's (here one digit off, as a mistyped pin) does not resolve on GitHub."""
+    checkout = _pinned("actions/checkout").split(" ")[0]
+    wrong = checkout[:-1] + ("0" if checkout[-1] != "0" else "1")
+    runner = _toy_runner(tmp_path, "true", replace=(checkout, wrong))
+    with pytest.raises(WorkflowError, match=f"{re.escape(wrong)}: not in the actions table"):
+        runner.run_all()
+    control = _toy_runner(tmp_path / "control", "true")
+    assert control.run_all()["second"][0].skipped is None
+
+
+def test_a_job_that_uploaded_can_be_rerun_only_with_overwrite(tmp_path: Path) -> None:
+    """Artifact names are per run, not per attempt: without overwrite, a re-run conflicts with itself."""
+    runner = _toy_runner(tmp_path / "overwrite", "true")
+    runner.run_all()
+    assert runner.rerun("first")[0].outputs == {"word": "hello"}
+    assert runner.rerun("second")[0].skipped is None
+    assert runner.github["run_attempt"] == "3"
+
+    once = _toy_runner(tmp_path / "once", "true", overwrite=False)
+    once.run_all()
+    with pytest.raises(WorkflowError, match="artifact named 'thing' was already uploaded in this run"):
+        once.rerun("first")
 
 
 def test_jobs_off_linux_or_off_this_cpu_are_skipped_and_say_why(tmp_path: Path) -> None:
@@ -364,6 +429,7 @@ def test_jobs_off_linux_or_off_this_cpu_are_skipped_and_say_why(tmp_path: Path) 
         github={},
         inputs={},
         base_env={"PATH": os.defpath},
+        pinned=[],
         log=lambda _line: None,
     )
     assert runner.run_job("mac")[0].skipped == "runs on macos-15 (macos), not Linux"

@@ -15,13 +15,16 @@ from click.testing import CliRunner
 
 from codex_release.cli import main
 from codex_release.targets import FIXED_RUNNERS, GITHUB_HOSTED_RUNNERS, RUNNERS_CHECKED, TARGETS
+from codex_release.workflow_actions import ACTIONS, PinnedAction, pin_faults, uses_lines
 from codex_release.workflow_lint import lint_workflows, run_actionlint, run_zizmor
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
 RELEASE = WORKFLOWS / "release.yml"
+FOLLOW = WORKFLOWS / "follow-codex.yml"
+ALL_WORKFLOWS = (CI, RELEASE, FOLLOW)
 PUBLISH_ACTION = "pypa/gh-action-pypi-publish"
-ATTEST_ACTION = "actions/attest-build-provenance"
+ATTEST_ACTION = "actions/attest"
 MATRIX_EXPRESSION = "${{ fromJSON(needs.plan.outputs.matrix) }}"
 
 
@@ -60,7 +63,7 @@ def steps(path: Path) -> list[tuple[str, dict[str, Any]]]:
 # -------------------------------------------------------------------------------------------- linters
 def test_actionlint_and_zizmor_report_nothing() -> None:
     results = lint_workflows([WORKFLOWS])
-    assert [r.tool for r in results] == ["actionlint", "zizmor"]
+    assert [r.tool for r in results] == ["actions table", "actionlint", "zizmor"]
     for result in results:
         assert result.ok, f"{result.tool}:\n{result.output}"
 
@@ -101,6 +104,8 @@ def test_lint_workflows_command_exit_status(tmp_path: Path) -> None:
     failed = runner.invoke(main, ["lint-workflows", str(bad)])
     assert failed.exit_code == 1
     assert "actionlint: FINDINGS" in failed.output
+    assert "actions table: FINDINGS" in failed.output
+    assert "bad.yml:6: actions/checkout@v4 is not in the actions table" in failed.output
     missing = runner.invoke(main, ["lint-workflows", str(tmp_path / "nope")])
     assert missing.exit_code == 1
     assert missing.output.strip().splitlines() == [
@@ -111,20 +116,49 @@ def test_lint_workflows_command_exit_status(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------ triggers and jobs
 def test_ci_runs_lint_and_the_suite_on_every_supported_python() -> None:
     ci = load(CI)
-    assert set(ci["on"]) == {"push", "pull_request"}
+    assert set(ci["on"]) == {"push", "pull_request", "workflow_dispatch"}  # dispatch: follow-codex.yml
     test_job = ci["jobs"]["test"]
     assert test_job["strategy"]["matrix"]["python-version"] == ["3.10", "3.11", "3.12", "3.13", "3.14"]
     runs = [step.get("run", "") for _, step in steps(CI)]
     assert "make test" in runs
     assert "make lint" in runs
-    assert ".venv/bin/codex-release lint-workflows .github/workflows" in runs
+    (online,) = [step for _, step in steps(CI) if "lint-workflows" in step.get("run", "")]
+    assert online["run"] == ".venv/bin/codex-release lint-workflows --online .github/workflows"
+    assert online["env"] == {"GH_TOKEN": "${{ github.token }}"}, "zizmor asks GitHub whether each SHA is its tag's"
 
 
-def test_release_triggers_on_rust_tags_and_manual_dispatch_with_a_version() -> None:
+def test_release_runs_on_a_rust_tag_pushed_or_dispatched_in_one_group_per_version() -> None:
+    """A tag push and a manual run of that tag share github.ref: one concurrency group per version."""
     release = load(RELEASE)
     assert release["on"]["push"] == {"tags": ["rust-v*"]}
-    version_input = release["on"]["workflow_dispatch"]["inputs"]["version"]
-    assert version_input["required"] is True
+    assert release["on"]["workflow_dispatch"] is None, "no inputs: the version is the tag the run is on"
+    assert release["concurrency"] == {"group": "release-${{ github.ref }}", "cancel-in-progress": False}
+    (plan_step,) = [s for s in jobs(RELEASE)["plan"]["steps"] if s.get("id") == "plan"]
+    assert plan_step["run"] == 'codex-release plan --github-ref "$GITHUB_REF" --github-output "$GITHUB_OUTPUT"'
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("refs/heads/main", "release runs only on a release tag, not 'refs/heads/main'"),
+        ("refs/tags/v0.169.0", "tag 'v0.169.0' is not spelled as the Codex release tag rust-v0.169.0"),
+        ("refs/tags/0.169.0", "tag '0.169.0' is not spelled as the Codex release tag rust-v0.169.0"),
+        ("refs/tags/rust-v0.169", "malformed Codex release tag 'rust-v0.169'"),
+    ],
+)
+def test_plan_refuses_a_run_that_is_not_on_a_release_tag(ref: str, message: str) -> None:
+    result = CliRunner().invoke(main, ["plan", "--github-ref", ref])
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"Error: {message}"), line
+
+
+def test_every_upload_can_be_rerun() -> None:
+    """Artifact names are per run, not per attempt: a re-run's upload needs overwrite (contents reproducible)."""
+    uploads = [s for path in ALL_WORKFLOWS for _, s in steps(path) if "upload-artifact@" in str(s.get("uses", ""))]
+    assert uploads
+    for step in uploads:
+        assert step["with"].get("overwrite") is True, step["with"]["name"]
 
 
 def test_release_matrix_is_the_cli_target_table(tmp_path: Path) -> None:
@@ -132,7 +166,7 @@ def test_release_matrix_is_the_cli_target_table(tmp_path: Path) -> None:
     plan = release_jobs["plan"]
     assert plan["outputs"]["matrix"] == "${{ steps.plan.outputs.matrix }}"
     (plan_step,) = [s for s in plan["steps"] if s.get("id") == "plan"]
-    assert plan_step["run"].startswith("codex-release plan --codex-version ")
+    assert plan_step["run"].startswith("codex-release plan --github-ref ")
     fanned = {name for name, job in release_jobs.items() if "strategy" in job}
     assert fanned == {"runtime-wheels", "smoke"}
     for name in fanned:
@@ -180,7 +214,7 @@ def _runs_on_labels(path: Path) -> list[tuple[str, str, bool]]:
     return labels
 
 
-@pytest.mark.parametrize("path", [CI, RELEASE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
 def test_every_runner_label_is_a_current_github_hosted_image(path: Path) -> None:
     labels = _runs_on_labels(path)
     assert labels
@@ -191,7 +225,7 @@ def test_every_runner_label_is_a_current_github_hosted_image(path: Path) -> None
         )
 
 
-@pytest.mark.parametrize("path", [CI, RELEASE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
 def test_runner_labels_written_in_a_workflow_are_the_fixed_runners(path: Path) -> None:
     """A label is either the target table's (release matrix) or one of FIXED_RUNNERS, never a third source."""
     for job, label, from_targets in _runs_on_labels(path):
@@ -330,26 +364,64 @@ def test_the_jobs_that_build_artifacts_attest_them_and_no_other_job_does() -> No
 
 
 # ------------------------------------------------------------------------------------- supply chain
-USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$")
+def test_every_uses_of_every_workflow_is_a_row_of_the_actions_table() -> None:
+    """The table is the one claim about other repositories; Dependabot's pull requests must update it."""
+    assert sorted(p.name for p in WORKFLOWS.iterdir()) == sorted(p.name for p in ALL_WORKFLOWS)
+    assert pin_faults(ALL_WORKFLOWS) == []
+    used = {ref for path in ALL_WORKFLOWS for _, ref, _ in uses_lines(path.read_text(encoding="utf-8"))}
+    assert used == {row.uses for row in ACTIONS}, "a row no workflow uses is a claim nobody checks: remove it"
 
 
-@pytest.mark.parametrize("path", [CI, RELEASE], ids=lambda p: p.name)
-def test_every_action_is_pinned_to_a_full_commit_sha_with_its_version(path: Path) -> None:
-    found = 0
-    for line in path.read_text(encoding="utf-8").splitlines():
-        match = USES.match(line)
-        if not match:
-            continue
-        found += 1
-        ref, comment = match.groups()
-        assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}", ref), ref
-        assert re.fullmatch(r"\s*# v\d+\.\d+\.\d+", comment), f"{ref}: add the version as a comment"
-    assert found
+def test_the_actions_table_is_full_shas_tags_dates_and_sources() -> None:
+    assert len({row.action for row in ACTIONS}) == len(ACTIONS), "one release per action"
+    for row in ACTIONS:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w./-]+)?", row.action), row
+        assert re.fullmatch(r"[0-9a-f]{40}", row.sha), row
+        assert re.fullmatch(r"v\d+\.\d+\.\d+", row.tag), row
+        assert re.fullmatch(r"20\d\d-\d\d-\d\d", row.checked), row
+        assert row.source.strip(), row
+
+
+PINNED_CHECKOUT = next(row for row in ACTIONS if row.action == "actions/checkout")
+
+
+@pytest.mark.parametrize(
+    ("line", "fault"),
+    [
+        # the first release's failure: a SHA that no commit of the action has (one digit off here)
+        (
+            f"actions/checkout@{PINNED_CHECKOUT.sha[:-1]}0 # {PINNED_CHECKOUT.tag}",
+            f"actions/checkout@{PINNED_CHECKOUT.sha[:-1]}0 is not in the actions table "
+            f"(the table has {PINNED_CHECKOUT.uses} # {PINNED_CHECKOUT.tag})",
+        ),
+        ("actions/checkout@v6", "actions/checkout@v6 is not in the actions table"),
+        (
+            f"{PINNED_CHECKOUT.uses} # v0.0.1",
+            f"must carry the comment '# {PINNED_CHECKOUT.tag}' (its row's tag), not 'v0.0.1'",
+        ),
+        (f"{PINNED_CHECKOUT.uses}", f"must carry the comment '# {PINNED_CHECKOUT.tag}' (its row's tag), not ''"),
+        ("someone/else@" + "a" * 40 + " # v1.0.0", "someone/else@" + "a" * 40 + " is not in the actions table"),
+        ("./.github/actions/local", "./.github/actions/local is not in the actions table"),
+    ],
+)
+def test_a_uses_that_is_not_its_row_is_refused(tmp_path: Path, line: str, fault: str) -> None:
+    workflow = tmp_path / "w.yml"
+    good = f"      - uses: {PINNED_CHECKOUT.uses} # {PINNED_CHECKOUT.tag}\n"
+    workflow.write_text(f"jobs:\n  a:\n    steps:\n{good}      - uses: {line}\n", encoding="utf-8")
+    (found,) = pin_faults([workflow])
+    assert found.startswith("w.yml:5: ")
+    assert fault in found
+    assert "codex_release/workflow_actions.py" in found or "its row's tag" in found
+    control = tmp_path / "control.yml"
+    control.write_text(f"jobs:\n  a:\n    steps:\n{good}", encoding="utf-8")
+    assert pin_faults([control]) == []
+    other = PinnedAction("actions/checkout", "v6.0.2", "d" * 40, "2026-01-01", "a test")
+    assert pin_faults([control], [other]) != [], "the table decides, not the workflow"
 
 
 def test_one_sha_per_action_across_the_workflows() -> None:
     pins: dict[str, set[str]] = {}
-    for path in (CI, RELEASE):
+    for path in ALL_WORKFLOWS:
         for _, step in steps(path):
             if "uses" in step:
                 action, sha = str(step["uses"]).split("@")
@@ -357,14 +429,14 @@ def test_one_sha_per_action_across_the_workflows() -> None:
     assert all(len(shas) == 1 for shas in pins.values()), pins
 
 
-@pytest.mark.parametrize("path", [CI, RELEASE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
 def test_checkouts_do_not_persist_credentials(path: Path) -> None:
     checkouts = [s for _, s in steps(path) if str(s.get("uses", "")).startswith("actions/checkout@")]
     assert checkouts
     assert all(s["with"]["persist-credentials"] is False for s in checkouts)
 
 
-@pytest.mark.parametrize("path", [CI, RELEASE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
 def test_no_expression_is_expanded_inside_a_script(path: Path) -> None:
     for job, step in steps(path):
         assert "${{" not in step.get("run", ""), f"{job}: pass values through env:, not into the script"
@@ -409,7 +481,7 @@ def test_every_pip_install_takes_its_dependencies_from_a_hash_locked_file() -> N
 
 
 ENV_VALUES = {
-    "VERSION_SPEC": "rust-v0.169.0",
+    "GITHUB_REF": "refs/tags/rust-v0.169.0",
     "VERSION": "0.169.0",
     "TRIPLE": TARGETS[0].triple,
     "GITHUB_OUTPUT": "github_output",

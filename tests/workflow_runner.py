@@ -11,18 +11,24 @@ workflows use (context lookups, ``||``, ``&&``, ``==``, ``!=``, ``!``, parenthes
 literals, ``fromJSON``/``toJSON``); anything else, and a lookup of a name that the context does not hold,
 raises :class:`WorkflowError` instead of quietly becoming an empty string.
 
-``uses:`` steps are simulated, and an action the runner does not know is an error:
+``uses:`` steps are simulated. A ``uses:`` that is not in ``pinned`` (the actions table's
+``action@sha`` values) is an error, as GitHub fails a job whose action does not resolve; an action the
+runner does not know is an error too:
 
 * ``actions/checkout``: the job's workspace is a fresh ``git clone`` of ``source`` (done before the step);
 * ``actions/setup-python``: puts ``python_bin`` (a prepared virtual environment's ``bin``) first on
   ``PATH``, so the job's own ``python -m pip install ...`` steps run unchanged into it;
 * ``actions/upload-artifact`` / ``actions/download-artifact``: one directory per artifact name
   (``name``, ``path`` globs, ``if-no-files-found``; ``name`` or ``pattern``, ``path``,
-  ``merge-multiple``), an artifact uploaded twice is an error as on GitHub;
+  ``merge-multiple``); uploading a name that exists is an error, as on GitHub, unless ``overwrite``
+  is true (which is what lets a job be re-run: :meth:`WorkflowRunner.rerun`);
 * ``pypa/gh-action-pypi-publish``: *not* run; the files it would upload from ``packages-dir`` are
   recorded in :attr:`JobRun.published` for the test to check;
-* ``actions/attest-build-provenance``: *not* run (it needs GitHub's OIDC token); the files its
-  ``subject-path`` matches (at least one, else an error) are recorded in :attr:`JobRun.attested`.
+* ``actions/attest``: *not* run (it needs GitHub's OIDC token); the files its ``subject-path``
+  matches (at least one, else an error) are recorded in :attr:`JobRun.attested`.
+
+The ``GITHUB_REF``, ``GITHUB_REF_NAME``, ``GITHUB_REF_TYPE``, ``GITHUB_RUN_ATTEMPT`` and
+``GITHUB_REPOSITORY`` variables of each step come from the ``github`` context, as on a runner.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -245,7 +251,7 @@ class JobRun:
     published: list[list[str]] = field(default_factory=list)
     """For each simulated ``pypa/gh-action-pypi-publish`` step: the file names it would upload."""
     attested: list[str] = field(default_factory=list)
-    """The file names each simulated ``actions/attest-build-provenance`` step would attest."""
+    """The file names each simulated ``actions/attest`` step would attest."""
     summary: str = ""
     steps: list[str] = field(default_factory=list)
     skipped: str | None = None
@@ -303,6 +309,7 @@ class WorkflowRunner:
     ``host``: ``(os, arch)`` of this machine; jobs whose runner differs are skipped and say so.
     ``github``: the ``github`` context (event, ref, ...); ``inputs``: the ``inputs`` context.
     ``base_env``: the environment every step starts from (before the workflow's own ``env``).
+    ``pinned``: the ``uses:`` values (``action@sha``) a step may name; any other fails its job.
     """
 
     def __init__(
@@ -317,6 +324,7 @@ class WorkflowRunner:
         github: dict[str, Any],
         inputs: dict[str, Any],
         base_env: Mapping[str, str],
+        pinned: Collection[str],
         skip_jobs: Mapping[str, str] | None = None,
         log: Callable[[str], None] = print,
     ) -> None:
@@ -327,7 +335,8 @@ class WorkflowRunner:
         self.python_bin = python_bin
         self.runner_label = runner_label
         self.host = host
-        self.github = {"workflow": self.workflow.get("name", workflow.name), **github}
+        self.github = {"workflow": self.workflow.get("name", workflow.name), "run_attempt": "1", **github}
+        self.pinned = frozenset(pinned)
         self.inputs = inputs
         self.base_env = dict(base_env)
         self.skip_jobs = dict(skip_jobs or {})
@@ -363,6 +372,15 @@ class WorkflowRunner:
             self.results[name] = self.run_job(name)
             self.log(f"=== {name}: {time.monotonic() - started:.1f} s")
         return self.results
+
+    def rerun(self, name: str) -> list[JobRun]:
+        """Re-run job ``name`` (all its matrix legs) as GitHub's "Re-run jobs" does: a new attempt of the
+        same run, with the artifacts every earlier attempt uploaded still there."""
+        if name not in self.results:
+            raise WorkflowError(f"job {name} has not run: nothing to re-run")
+        self.github["run_attempt"] = str(int(self.github["run_attempt"]) + 1)
+        self.results[name] = self.run_job(name)
+        return self.results[name]
 
     def run_job(self, name: str) -> list[JobRun]:
         job: dict[str, Any] = self.workflow["jobs"][name]
@@ -451,6 +469,7 @@ class WorkflowRunner:
                     "GITHUB_ACTIONS": "true",
                     "CI": "true",
                     "RUNNER_OS": "Linux",
+                    **self._github_variables(),
                 }
                 process_env["PATH"] = os.pathsep.join([*reversed(extra_path), self.base_env["PATH"]])
                 self._run_script(display, step_name, step["run"], workspace, temp, process_env, timeout)
@@ -462,6 +481,11 @@ class WorkflowRunner:
         result.outputs = {k: _to_string(v) for k, v in expressions.substitute(job.get("outputs", {})).items()}
         shutil.rmtree(scratch, ignore_errors=True)  # a runner is discarded after its job
         return result
+
+    def _github_variables(self) -> dict[str, str]:
+        names = {"ref": "GITHUB_REF", "ref_name": "GITHUB_REF_NAME", "ref_type": "GITHUB_REF_TYPE"}
+        names |= {"run_attempt": "GITHUB_RUN_ATTEMPT", "repository": "GITHUB_REPOSITORY"}
+        return {variable: str(self.github[key]) for key, variable in names.items() if key in self.github}
 
     def _run_script(
         self, job: str, step: str, script: str, cwd: Path, temp: Path, env: dict[str, str], timeout: float
@@ -491,6 +515,8 @@ class WorkflowRunner:
     def _uses(
         self, uses: str, with_: dict[str, Any], workspace: Path, temp: Path, extra_path: list[str], result: JobRun
     ) -> None:
+        if uses not in self.pinned:
+            raise WorkflowError(f"{uses}: not in the actions table, so not known to resolve on GitHub")
         action = uses.split("@", 1)[0]
         handlers: dict[str, Callable[[dict[str, Any], Path, Path, list[str], JobRun], None]] = {
             "actions/checkout": self._checkout,
@@ -498,7 +524,7 @@ class WorkflowRunner:
             "actions/upload-artifact": self._upload,
             "actions/download-artifact": self._download,
             "pypa/gh-action-pypi-publish": self._publish,
-            "actions/attest-build-provenance": self._attest,
+            "actions/attest": self._attest,
         }
         handler = handlers.get(action)
         if handler is None:
@@ -528,11 +554,16 @@ class WorkflowRunner:
         return candidate if candidate.is_absolute() else workspace / candidate
 
     def _upload(self, with_: dict[str, Any], workspace: Path, *_: object) -> None:
-        self._only("actions/upload-artifact", with_, {"name", "path", "if-no-files-found"})
+        self._only("actions/upload-artifact", with_, {"name", "path", "if-no-files-found", "overwrite"})
         name = str(with_.get("name", "artifact"))
         store = self.artifacts / name
         if store.exists():
-            raise WorkflowError(f"upload-artifact: an artifact named {name!r} was already uploaded")
+            if with_.get("overwrite") not in (True, "true"):
+                raise WorkflowError(
+                    f"upload-artifact: an artifact named {name!r} was already uploaded in this run (a re-run "
+                    "conflicts with its own first attempt unless overwrite: true)"
+                )
+            shutil.rmtree(store)
         files: list[Path] = []
         patterns = [line.strip() for line in str(with_["path"]).splitlines() if line.strip()]
         for pattern in patterns:
@@ -574,7 +605,7 @@ class WorkflowRunner:
         result.published.append(files)
 
     def _attest(self, with_: dict[str, Any], workspace: Path, _t: Path, _p: list[str], result: JobRun) -> None:
-        self._only("actions/attest-build-provenance", with_, {"subject-path"})
+        self._only("actions/attest", with_, {"subject-path"})
         patterns = [line.strip() for line in str(with_["subject-path"]).splitlines() if line.strip()]
         files = [
             Path(match).name
@@ -583,7 +614,7 @@ class WorkflowRunner:
             if Path(match).is_file()
         ]
         if not files:
-            raise WorkflowError(f"attest-build-provenance: no file matches {patterns}")
+            raise WorkflowError(f"attest: no file matches {patterns}")
         result.attested.extend(files)
 
 

@@ -29,7 +29,14 @@ from packaging.version import InvalidVersion, Version
 
 from codex_release.errors import ReleaseError
 
-__all__ = ["MAX_VERSION_CHARS", "CodexVersion", "check_version_bounds", "parse_codex_version", "parse_pep440"]
+__all__ = [
+    "MAX_VERSION_CHARS",
+    "CodexVersion",
+    "check_version_bounds",
+    "parse_codex_version",
+    "parse_pep440",
+    "version_of_ref",
+]
 
 _TAG_RE = re.compile(
     r"""
@@ -144,3 +151,27 @@ def parse_codex_version(text: str) -> CodexVersion:
     if problems:
         raise ReleaseError(f"PEP 440 version {raw!r} has no Codex tag form: {'; '.join(problems)}")
     return CodexVersion(version)
+
+
+_TAG_REF = "refs/tags/"
+
+
+def version_of_ref(ref: str) -> CodexVersion:
+    """The Codex release of a git ref that must be its release tag, ``refs/tags/rust-vX.Y.Z[-pre]``.
+
+    The release workflow runs only on such a ref (pushed, or chosen under "Use workflow from"): the
+    ``pypi`` environment deploys only ``rust-v*`` tags, so a run on a branch could build everything and
+    then be refused at the upload; and a tag run and a manual run of one version share this ref, which
+    keys the workflow's concurrency group.
+    """
+    shown = _shown(ref)
+    if not ref.startswith(_TAG_REF):
+        raise ReleaseError(
+            f"release runs only on a release tag, not {shown}: push the tag rust-vX.Y.Z, or choose it under "
+            "'Use workflow from' when running the workflow by hand"
+        )
+    name = ref[len(_TAG_REF) :]
+    version = parse_codex_version(name)
+    if name != version.tag:
+        raise ReleaseError(f"tag {_shown(name)} is not spelled as the Codex release tag {version.tag}: use that tag")
+    return version

@@ -17,9 +17,20 @@ The publish action runs twine inside its own container: the exact twine it bundl
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["ACTIONS", "PUBLISHER_BUNDLE", "PUBLISH_ACTION", "PinnedAction", "action_row"]
+__all__ = [
+    "ACTIONS",
+    "PUBLISHER_BUNDLE",
+    "PUBLISH_ACTION",
+    "PinnedAction",
+    "action_row",
+    "pin_faults",
+    "uses_lines",
+]
 
 
 @dataclass(frozen=True)
@@ -87,3 +98,41 @@ def action_row(action: str) -> PinnedAction:
         if row.action == action:
             return row
     raise KeyError(action)
+
+
+_USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>[^\s#]+)\s*(?:#\s*(?P<comment>\S.*?))?\s*$")
+
+
+def uses_lines(text: str) -> list[tuple[int, str, str]]:
+    """``(line number, uses value, version comment)`` of every ``uses:`` line of one workflow's text."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _USES.match(line)
+        if match:
+            found.append((number, match["ref"].strip("'\""), (match["comment"] or "").strip()))
+    return found
+
+
+def pin_faults(files: Iterable[Path], table: Iterable[PinnedAction] = ACTIONS) -> list[str]:
+    """One line per ``uses:`` of ``files`` that is not a row of ``table``, written ``action@sha # tag``.
+
+    Local actions (``./...``) and ``docker://`` images are faults too: the workflows use neither, and a
+    new kind of reference deserves a row (and a way to check it) before it is trusted.
+    """
+    rows = {row.uses: row for row in table}
+    faults = []
+    for file in files:
+        for number, ref, comment in uses_lines(file.read_text(encoding="utf-8")):
+            where = f"{file.name}:{number}"
+            row = rows.get(ref)
+            if row is None:
+                action = ref.split("@", 1)[0]
+                known = [r for r in rows.values() if r.action == action]
+                hint = f" (the table has {known[0].uses} # {known[0].tag})" if known else ""
+                faults.append(
+                    f"{where}: {ref} is not in the actions table{hint}: check the tag's commit in {action}'s "
+                    "repository, then add or update its row in codex_release/workflow_actions.py"
+                )
+            elif comment != row.tag:
+                faults.append(f"{where}: {ref} must carry the comment '# {row.tag}' (its row's tag), not {comment!r}")
+    return faults

