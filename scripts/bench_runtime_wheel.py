@@ -8,7 +8,7 @@ wheel of that one staged tree with both, interleaved, N times:
   ours        `python -c "write_wheel(STAGING, OUT)"` (a fresh interpreter too, so both pay start-up)
 
 Both wheels must hold the same members (names, modes, sizes, CRCs). Prints a markdown table for
-the README. Exits 1 if ours takes more than a quarter of hatchling's wall time (compared on the
+docs/performance.md. Exits 1 if ours takes more than a quarter of hatchling's wall time (compared on the
 fastest run of each, the one least disturbed by other load on the machine; medians are printed
 too) or is larger than hatchling's wheel.
 
