@@ -18,8 +18,8 @@ npm ``integrity`` or the SHA256SUMS line) and a blob that no longer matches is d
 again; a cached npm answer that is not valid JSON with a well-formed ``integrity`` is asked again, and
 one whose hash the fresh download does not match is replaced once by a fresh answer. ``DEST`` gets a
 copy (a reflink where the filesystem can share blocks), never a hard link, so editing ``DEST`` cannot
-change the cache. Re-hashing costs about 5 ms per MB here (the six packages of 0.169.0, about 1 GB:
-about 5 s on a busy 2-core machine), paid once per fetch.
+change the cache. Re-hashing is paid once per fetch: cheap next to a download, and the only way to
+know that the blob on disk is still the published one.
 """
 
 from __future__ import annotations

@@ -22,10 +22,9 @@ Pipeline (every step deterministic, so the committed output can be checked for d
    naming the Codex version.
 
 The result is written to a temporary sibling of the output directory and swapped in with renames, so
-an interrupted run leaves the old files in place. ``--check`` compares instead of writing. The output
-rules of :mod:`codex_release.staging` apply: inside the checkout only ``sdk/src/openai_codex/generated``
-is written, replaced whole; elsewhere an empty directory or an earlier output of this command (its
-``__init__.py`` carries the generated header), never ``/`` or the home directory; one writer at a time.
+an interrupted run leaves the old files in place. ``--check`` compares instead of writing. Where it may
+write is :mod:`codex_release.staging`'s rule (``in_checkout="generated"``); what it may replace outside the
+checkout is an earlier output of this command, recognised by the generated header of its ``__init__.py``.
 """
 
 from __future__ import annotations
