@@ -144,7 +144,7 @@ CASES = [
     ),
     HostileCase(
         "verify-index against an index that does not answer",
-        lambda ctx: _verify_index(ctx, _record(ctx), "http://127.0.0.1:9/simple/"),
+        lambda ctx: [*_verify_index(ctx, _record(ctx), "http://127.0.0.1:9/simple/"), "--timeout", "0"],
         "cannot reach the index at http://127.0.0.1:9/simple/",
     ),
 ]

@@ -306,6 +306,7 @@ def test_verify_records_the_release_and_the_index_is_checked_after_publishing() 
     assert downloads == [{"name": "release-record", "path": "${{ runner.temp }}/record"}]
     (run,) = [s["run"] for s in check["steps"] if "run" in s and "verify-index" in s["run"]]
     assert '--codex-version "$VERSION" --dist-dir "$RUNNER_TEMP/record"' in run
+    assert run.endswith(" --timeout 600"), "retry while the index catches up, for a bounded time"
 
 
 def _publish_jobs() -> dict[str, dict[str, Any]]:

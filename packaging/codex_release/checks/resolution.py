@@ -399,22 +399,38 @@ def wait_for_index(
     """Poll until every target's runtime wheel of ``version`` resolves from the index, or time out.
 
     ``index_url`` ``None`` means pip's default index (what users get). Each poll is a resolver dry run per
-    target with no cache, so a page cached before the upload cannot hide the new files.
+    target with no cache, so a page cached before the upload cannot hide the new files. Polls every
+    ``interval_s`` through :func:`codex_release.polling.poll` (the loop ``verify-index`` uses too).
     """
-    deadline = clock() + timeout_s
-    while True:
+    from codex_release.polling import Backoff, Outcome, poll
+
+    def attempt() -> Outcome[dict[str, tuple[bool, str]]]:
         state = index_visibility(version, index_url=index_url, dist_dir=dist_dir)
-        missing = {t: detail for t, (ok, detail) in state.items() if not ok}
-        if not missing:
-            return {t: detail for t, (_, detail) in state.items()}
-        if clock() >= deadline:
-            first = next(iter(missing.items()))
-            raise ReleaseError(
-                f"{RUNTIME_DISTRIBUTION}=={version} is not visible for {', '.join(missing)} after {timeout_s:.0f} s "
-                f"({first[0]}: {first[1]}): check the upload, then rerun with a longer --timeout"
-            )
-        echo(f"waiting for {len(missing)} of {len(state)} runtime wheels to appear on the index ...")
-        sleep(interval_s)
+        missing = sum(1 for ok, _ in state.values() if not ok)
+        summary = (
+            f"waiting for {missing} of {len(state)} runtime wheels to appear on the index"
+            if missing
+            else f"all {len(state)} runtime wheels are visible"
+        )
+        return Outcome(state, final=not missing, summary=summary)
+
+    polled = poll(
+        attempt,
+        timeout_s=timeout_s,
+        backoff=Backoff.fixed(interval_s),
+        label="wait-for-index",
+        echo=echo,
+        clock=clock,
+        sleep=sleep,
+    )
+    missing = {t: detail for t, (ok, detail) in polled.value.items() if not ok}
+    if missing:
+        first = next(iter(missing.items()))
+        raise ReleaseError(
+            f"{RUNTIME_DISTRIBUTION}=={version} is not visible for {', '.join(missing)} after {timeout_s:.0f} s "
+            f"({polled.attempts_line()}; {first[0]}: {first[1]}): check the upload, then rerun with a longer --timeout"
+        )
+    return {t: detail for t, (_, detail) in polled.value.items()}
 
 
 def run_resolution_quietly(dist_dir: Path, version: CodexVersion) -> tuple[bool, list[tuple[str, str, str]]]:
