@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, dist_dir_option, resolve_version
+from codex_release.cli.options import codex_version_option, dist_dir_option, version_or_pin
 from codex_release.versions import CodexVersion
 
 
@@ -28,7 +28,7 @@ def verify_index_command(codex_version: CodexVersion | None, dist_dir: Path, ind
     """
     from codex_release.checks.verify_index import verify_index
 
-    version = resolve_version(codex_version)
+    version = version_or_pin(codex_version)  # read-only: an earlier release may be checked too
     report = verify_index(version, dist_dir, index_url=index_url)
     click.echo(report.table("verify-index"))
     if not report.ok:

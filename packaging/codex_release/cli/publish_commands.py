@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import append_github_output, codex_version_option, resolve_version
+from codex_release.cli.options import append_github_output, codex_version_option, resolve_version, version_or_pin
 from codex_release.cli.runtime_commands import TARGET_CHOICE, matrix_json
 from codex_release.versions import CodexVersion
 
@@ -120,7 +120,8 @@ def plan_command(codex_version: CodexVersion, github_output: Path | None) -> Non
     --codex-version takes the pushed tag as is (rust-v0.169.0). The matrix is the one of
     `matrix --json`, so the workflow's jobs fan out over the target table in code.
     """
-    lines = [f"version={codex_version.pep440}", f"tag={codex_version.tag}", f"matrix={matrix_json()}"]
+    version = resolve_version(codex_version)  # the pushed tag must be the pinned runtime
+    lines = [f"version={version.pep440}", f"tag={version.tag}", f"matrix={matrix_json()}"]
     if github_output is not None:
         append_github_output(github_output, lines)
     for line in lines:
@@ -179,7 +180,7 @@ def wait_for_index_command(
     """
     from codex_release.checks.resolution import wait_for_index
 
-    version = resolve_version(codex_version)
+    version = version_or_pin(codex_version)  # read-only: it only waits for what was already uploaded
     found = wait_for_index(
         version,
         index_url=index_url,

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from codex_release.cli.options import codex_version_option, resolve_version
+from codex_release.cli.options import codex_version_option, resolve_version, version_or_pin
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion
 
@@ -81,7 +81,7 @@ def fetch_runtime_command(
 
     if bool(targets) == all_targets:
         raise click.UsageError("pass --all or at least one --target")
-    version = resolve_version(codex_version)
+    version = version_or_pin(codex_version)  # any release: bump and tests fetch runtimes other than the pin
     chosen = TARGETS if all_targets else tuple(get_target(t) for t in targets)
     placed = fetch_runtime(version, chosen, dest, source=source, base_url=base_url)  # type: ignore[arg-type]
     for target, path in placed.items():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option
+from codex_release.cli.options import codex_version_option, resolve_version
 from codex_release.versions import CodexVersion
 
 _EXISTING_FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
@@ -75,7 +75,7 @@ def stage_sdk_command(
 
     result = stage_sdk(
         staging_dir,
-        codex_version=codex_version,
+        codex_version=resolve_version(codex_version),
         sdk_version=sdk_version,
         dist_dir=dist_dir,
         overwrite=overwrite,
