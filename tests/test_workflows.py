@@ -14,6 +14,7 @@ import yaml  # type: ignore[import-untyped,unused-ignore]
 from click.testing import CliRunner
 
 from codex_release.cli import main
+from codex_release.pins import pinned_runtime_version
 from codex_release.targets import FIXED_RUNNERS, GITHUB_HOSTED_RUNNERS, RUNNERS_CHECKED, TARGETS
 from codex_release.workflow_lint import lint_workflows, run_actionlint, run_zizmor
 
@@ -141,11 +142,12 @@ def test_release_matrix_is_the_cli_target_table(tmp_path: Path) -> None:
 
     output = tmp_path / "github_output"
     runner = CliRunner()
-    planned = runner.invoke(main, ["plan", "--codex-version", "rust-v0.169.0", "--github-output", str(output)])
+    pinned = pinned_runtime_version()  # plan refuses any other tag
+    planned = runner.invoke(main, ["plan", "--codex-version", pinned.tag, "--github-output", str(output)])
     assert planned.exit_code == 0, planned.output
     values = dict(line.split("=", 1) for line in output.read_text(encoding="utf-8").splitlines())
-    assert values["version"] == "0.169.0"
-    assert values["tag"] == "rust-v0.169.0"
+    assert values["version"] == pinned.pep440
+    assert values["tag"] == pinned.tag
     table = runner.invoke(main, ["matrix", "--json"])
     assert json.loads(values["matrix"]) == json.loads(table.output)
     assert [row["triple"] for row in json.loads(values["matrix"])["include"]] == [t.triple for t in TARGETS]
