@@ -117,7 +117,8 @@ def publish_rehearsal_command(dist_dir: Path, codex_version: CodexVersion | None
 def plan_command(codex_version: CodexVersion, github_output: Path | None) -> None:
     """The release plan of a tag or version: PEP 440 version, Codex tag and the target matrix.
 
-    --codex-version takes the pushed tag as is (rust-v0.169.0). The matrix is the one of
+    --codex-version takes the pushed tag as is (rust-v0.169.0); it must be the runtime pinned in
+    sdk/pyproject.toml, so a tag pushed before `bump` fails here, before any job. The matrix is the one of
     `matrix --json`, so the workflow's jobs fan out over the target table in code.
     """
     version = resolve_version(codex_version)  # the pushed tag must be the pinned runtime

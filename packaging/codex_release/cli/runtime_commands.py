@@ -191,7 +191,8 @@ def verify_command(
     Per target the wheels its binaries call for (full, plus lean where an optional codex-path/ helper
     narrows the tags), each with tags matching its binaries, Root-Is-Purelib false, RECORD hashes that
     match, exec bits on executables, an SBOM (PEP 770) that lists every bundled file with its sha256, no
-    runtime sdist; the SDK (when present or required) at the same version with the exact runtime pin;
+    runtime sdist; the SDK (when present or required) at the same version with the exact runtime pin and
+    types generated from that runtime; V is the pinned runtime (any other is refused);
     `twine check --strict` clean; every file within the index's per-file upload limit and the release
     within the project's total.
     """

@@ -69,7 +69,8 @@ def stage_sdk_command(
 ) -> None:
     """Copy sdk/ into STAGING_DIR with its version and runtime pin set to one Codex release.
 
-    The source tree is never modified. With --dist-dir, build and check the distributions too.
+    The release must be the pinned runtime, and the generated types must come from it (`bump` moves
+    both). The source tree is never modified. With --dist-dir, build and check the distributions too.
     """
     from codex_release.stage_sdk import stage_sdk
 
