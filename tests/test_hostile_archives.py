@@ -510,7 +510,84 @@ WHEEL_CASES = [
     HostileCase("verify with a FIFO named like a wheel", _dist_with_fifo, "fault(s) in", timeout=60, check=_fifo_seen),
 ]
 
-CASES = TAR_CASES + WHEEL_CASES
+# --- issue 14 item 3: verify takes the pinned release only, and the SDK's versions must all be it ---------
+
+_MAJOR, _MINOR = VERSION.version.release[:2]
+OTHER = f"{_MAJOR}.{_MINOR + 1}.0"
+GENERATED_INIT = "openai_codex/generated/__init__.py"
+
+
+def _generated_from(version: str) -> Callable[[CaseContext, list[Entry]], None]:
+    """The SDK wheel's generated types claim to come from ``version``'s runtime (RECORD kept true)."""
+
+    def edit(ctx: CaseContext, entries: list[Entry]) -> None:
+        for index, (info, data) in enumerate(entries):
+            if info.filename == GENERATED_INIT:
+                text = data.decode().replace(f'CODEX_VERSION = "{VERSION}"', f'CODEX_VERSION = "{version}"')
+                assert text != data.decode()
+                entries[index] = (info, text.encode())
+
+    return edit
+
+
+def _sdist_generated_from(version: str) -> Callable[[CaseContext], list[str]]:
+    """The synthetic release with the SDK sdist's generated types from ``version``'s runtime."""
+
+    def build(ctx: CaseContext) -> list[str]:
+        dist = _copy_dist(ctx)
+        sdist = dist / f"openai_codex-{VERSION}.tar.gz"
+        with tarfile.open(sdist) as src:
+            members = [(info, src.extractfile(info).read() if info.isfile() else b"") for info in src]  # type: ignore[union-attr]
+        with tarfile.open(sdist, "w:gz", format=tarfile.PAX_FORMAT) as dst:
+            old, new = f'CODEX_VERSION = "{VERSION}"'.encode(), f'CODEX_VERSION = "{version}"'.encode()
+            for info, data in members:
+                content = data.replace(old, new) if info.name.endswith(f"/src/{GENERATED_INIT}") else data
+                info.size = len(content)
+                dst.addfile(info, io.BytesIO(content) if info.isfile() else None)
+        return _verify(ctx, dist)
+
+    return build
+
+
+def _not_pinned(ctx: CaseContext, outcome: Outcome) -> None:
+    assert outcome.stdout == "", outcome.stdout  # refused before DIST is read: no table
+
+
+PIN_CASES = [
+    HostileCase(
+        "verify control: no --codex-version verifies the pinned release",
+        lambda ctx: ["verify", str(_copy_dist(ctx))],
+        None,
+    ),
+    HostileCase(
+        "verify: a --codex-version other than the pin",
+        lambda ctx: ["verify", str(_copy_dist(ctx)), "--codex-version", f"rust-v{OTHER}", "--write-checksums"],
+        f"--codex-version {OTHER} is not the pinned runtime {VERSION} (sdk/pyproject.toml): "
+        f"run 'codex-release bump --codex-version {OTHER}' to move the pin, or release {VERSION}",
+        check=_not_pinned,
+    ),
+    wheel_case(
+        "sdk wheel types generated from another runtime",
+        SDK,
+        _generated_from(OTHER),
+        f"{GENERATED_INIT} says CODEX_VERSION {OTHER}, not {VERSION}: the types come from another runtime",
+    ),
+    HostileCase(
+        "sdk sdist types generated from another runtime",
+        _sdist_generated_from(OTHER),
+        "fault(s) in",
+        check=lambda ctx, outcome: _assert_in(f"{GENERATED_INIT} says CODEX_VERSION {OTHER}, not {VERSION}", outcome),
+    ),
+    wheel_case("sdk pin on another runtime", SDK, _pin(f"openai-codex-cli-bin=={OTHER}"), "must require exactly"),
+]
+
+
+def _assert_in(fault: str, outcome: Outcome) -> None:
+    assert fault in outcome.stdout, outcome.stdout
+    assert "verify: FAILED" in outcome.stdout
+
+
+CASES = TAR_CASES + WHEEL_CASES + PIN_CASES
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

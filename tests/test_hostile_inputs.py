@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from codex_release.pins import pinned_runtime_version
 from tests import fake_npm
 from tests.hostile import CaseContext, HostileCase, Outcome, run_case
 from tests.synthetic_binaries import write_platform_package
@@ -277,7 +278,7 @@ CASES = [
             "stage-sdk",
             str(ctx.ws / "sdk-staging"),
             "--codex-version",
-            "0.169.0",
+            pinned_runtime_version().pep440,
             "--sdk-version",
             f"1.{HUGE}",
         ],

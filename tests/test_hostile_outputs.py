@@ -32,12 +32,21 @@ from pathlib import Path
 
 import pytest
 
+from codex_release.pins import pinned_runtime_version
 from codex_release.targets import TARGETS
 from tests import fake_npm
 from tests.hostile import REPO, CaseContext, HostileCase, Outcome, run_case, snapshot
 from tests.synthetic_binaries import npm_tarball, write_platform_package
 
-V = "0.169.0"
+V = pinned_runtime_version().pep440
+"""The pin: the only version the commands that release accept (read, so the rows follow a moved pin)."""
+_MAJOR, _MINOR = pinned_runtime_version().version.release[:2]
+OTHER = f"{_MAJOR}.{_MINOR + 1}.0"
+"""A release after the pin: what issue 14 tried to stage (the SDK pin and its generated types disagreed)."""
+NOT_PINNED = (
+    f"--codex-version {OTHER} is not the pinned runtime {V} (sdk/pyproject.toml): "
+    f"run 'codex-release bump --codex-version {OTHER}' to move the pin, or release {V}"
+)
 LINUX = "x86_64-unknown-linux-musl"
 LINUX_ARM = "aarch64-unknown-linux-musl"
 TRIPLES = (
@@ -603,7 +612,77 @@ def _only(directory: Path, names: list[str]) -> None:
     assert sorted(p.name for p in directory.iterdir()) == sorted(names)
 
 
-CASES = RELEASE_CASES + OTHER_CASES + PUBLISH_CASES
+def _nothing_in(*names: str) -> Callable[[CaseContext, Outcome], None]:
+    def check(ctx: CaseContext, outcome: Outcome) -> None:
+        assert not [name for name in names if (ctx.ws / name).exists()], outcome.stderr
+
+    return check
+
+
+def _sdk_built(ctx: CaseContext, outcome: Outcome) -> None:
+    _only(ctx.ws / "d", [f"openai_codex-{V}-py3-none-any.whl", f"openai_codex-{V}.tar.gz"])
+
+
+# Issue 14 item 3: every command that releases takes the pinned version only, refused before anything is
+# fetched, built or written; ``bump`` is the one way to move the pin. Each refusal beside a control.
+PIN_CASES = [
+    HostileCase("pin control: plan of the pinned tag", lambda ctx: ["plan", "--codex-version", f"rust-v{V}"], None),
+    HostileCase(
+        "plan: a tag other than the pin", lambda ctx: ["plan", "--codex-version", f"rust-v{OTHER}"], NOT_PINNED
+    ),
+    HostileCase(
+        "pin control: stage-sdk of the pin with --dist-dir",
+        lambda ctx: ["stage-sdk", str(ctx.ws / "s"), "--codex-version", V, "--dist-dir", str(ctx.ws / "d")],
+        None,
+        check=_sdk_built,
+    ),
+    HostileCase(
+        "stage-sdk: a version other than the pin",
+        lambda ctx: [
+            "stage-sdk",
+            str(ctx.ws / "s"),
+            "--codex-version",
+            f"rust-v{OTHER}",
+            "--dist-dir",
+            str(ctx.ws / "d"),
+        ],
+        NOT_PINNED,
+        check=_nothing_in("s", "d"),
+    ),
+    # the release control is "release control: into an empty directory" above (same command, the pin)
+    HostileCase(
+        "release: a version other than the pin (with the SDK, before any fetch)",
+        lambda ctx: ["release", "--codex-version", OTHER, "--dist-dir", str(ctx.ws / "dist"), "--no-smoke", "-q"],
+        NOT_PINNED,
+        check=_nothing_in("dist"),
+    ),
+    HostileCase(
+        "release: a version other than the pin, runtime only",
+        lambda ctx: ["release", "--codex-version", OTHER, "--dist-dir", str(ctx.ws / "dist"), "--no-sdk", "-q"],
+        NOT_PINNED,
+        check=_nothing_in("dist"),
+    ),
+    HostileCase(
+        "pin control: stage-publish of the pin (verify's own rows are in test_hostile_archives)",
+        lambda ctx: _publish(ctx, ctx.ws / "publish"),
+        None,
+    ),
+    HostileCase(
+        "stage-publish: a version other than the pin",
+        lambda ctx: [
+            "stage-publish",
+            str(ctx.fixture("synthetic_dist")),
+            "--codex-version",
+            OTHER,
+            "--out",
+            str(ctx.ws / "publish"),
+        ],
+        NOT_PINNED,
+        check=_nothing_in("publish"),
+    ),
+]
+
+CASES = RELEASE_CASES + OTHER_CASES + PUBLISH_CASES + PIN_CASES
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

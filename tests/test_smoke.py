@@ -43,8 +43,8 @@ def table_rows(output: str) -> dict[str, tuple[str, str, str]]:
 
 
 # ---------------------------------------------------------------------------------------- bad input
-def test_a_missing_dist_dir_is_a_one_line_error(tmp_path: Path) -> None:
-    code, output = smoke_cli(str(tmp_path / "nowhere"), "--codex-version", "0.169.0")
+def test_a_missing_dist_dir_is_a_one_line_error(tmp_path: Path, pinned_version: CodexVersion) -> None:
+    code, output = smoke_cli(str(tmp_path / "nowhere"), "--codex-version", pinned_version.pep440)
     assert code == 1
     assert output.splitlines() == [
         f"Error: dist directory {tmp_path / 'nowhere'} does not exist: build the release first (`make release`)"
@@ -59,11 +59,13 @@ def test_a_missing_sdk_wheel_is_a_one_line_error(dist_copy: Path, pinned_version
     assert output.startswith(f"Error: no SDK wheel openai_codex-{pinned_version}-py3-none-any.whl in {dist_copy}")
 
 
-def test_a_wrong_version_is_a_one_line_error(synthetic_dist: Path, pinned_version: CodexVersion) -> None:
+def test_a_version_other_than_the_pin_is_a_one_line_error(synthetic_dist: Path, pinned_version: CodexVersion) -> None:
     code, output = smoke_cli(str(synthetic_dist), "--codex-version", "rust-v0.1.0")
     assert code == 1
-    assert len(output.splitlines()) == 1
-    assert f"is version {pinned_version}, not 0.1.0: pass --codex-version {pinned_version}" in output
+    assert output.splitlines() == [
+        f"Error: --codex-version 0.1.0 is not the pinned runtime {pinned_version} (sdk/pyproject.toml): "
+        f"run 'codex-release bump --codex-version 0.1.0' to move the pin, or release {pinned_version}"
+    ]
 
 
 def test_a_garbage_version_is_refused_by_the_option(synthetic_dist: Path) -> None:

@@ -8,8 +8,15 @@ from click.testing import CliRunner
 
 from codex_release.cli import main
 from codex_release.errors import ReleaseError
-from codex_release.pins import pinned_runtime_version, runtime_requirement
+from codex_release.pins import (
+    generated_codex_version,
+    pinned_runtime_version,
+    require_generated,
+    require_pinned,
+    runtime_requirement,
+)
 from codex_release.targets import TARGETS, get_target, host_target
+from codex_release.versions import parse_codex_version
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -75,6 +82,44 @@ def test_runtime_requirement_reads_the_exact_pin(tmp_path: Path) -> None:
     pyproject.write_text('[project]\ndependencies = ["pydantic>=2", "openai-codex-cli-bin==0.154.0a1"]\n')
     assert str(runtime_requirement(pyproject)) == "openai-codex-cli-bin==0.154.0a1"
     assert pinned_runtime_version(pyproject).tag == "rust-v0.154.0-alpha.1"
+
+
+def test_require_pinned_takes_the_pin_in_any_spelling_and_refuses_the_rest(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\ndependencies = ["openai-codex-cli-bin==0.154.0a1"]\n')
+    pinned = parse_codex_version("0.154.0a1")
+    assert require_pinned(None, pyproject) == pinned
+    assert require_pinned(parse_codex_version("rust-v0.154.0-alpha.1"), pyproject) == pinned
+    with pytest.raises(ReleaseError) as refused:
+        require_pinned(parse_codex_version("0.154.0"), pyproject)
+    assert str(refused.value) == (
+        f"--codex-version 0.154.0 is not the pinned runtime 0.154.0a1 ({pyproject}): "
+        "run 'codex-release bump --codex-version 0.154.0' to move the pin, or release 0.154.0a1"
+    )
+    assert require_pinned(None) == pinned_runtime_version()  # default: the checkout's sdk/pyproject.toml
+
+
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        ('CODEX_VERSION = "0.169.0"\n', None),
+        ('"""doc"""\nCODEX_VERSION = "rust-v0.154.0-alpha.1"\n__all__ = []\n', None),
+        ("CODEX_VERSION = compute()\n", "does not set CODEX_VERSION to a version string"),
+        ("VERSION = '0.169.0'\n", "does not set CODEX_VERSION to a version string"),
+        ('CODEX_VERSION = "latest"\n', "g.py: CODEX_VERSION: not a Codex version"),
+        ("CODEX_VERSION = (\n", "g.py is not Python"),
+    ],
+)
+def test_generated_codex_version_is_read_without_running_the_module(source: str, fragment: str | None) -> None:
+    if fragment is None:
+        assert generated_codex_version(source, "g.py").pep440 in {"0.169.0", "0.154.0a1"}
+    else:
+        with pytest.raises(ReleaseError, match=fragment):
+            generated_codex_version(source, "g.py")
+
+
+def test_the_checkouts_generated_types_come_from_the_pinned_runtime() -> None:
+    require_generated(pinned_runtime_version(), REPO / "sdk")
 
 
 def test_cli_rejects_a_bad_version_in_one_line(tmp_path: Path) -> None:

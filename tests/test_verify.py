@@ -12,15 +12,13 @@ from click.testing import CliRunner
 
 from codex_release.checks.verify import verify_dist
 from codex_release.cli import main
+from codex_release.pins import pinned_runtime_version
 from codex_release.stage_runtime import stage_runtime
 from codex_release.targets import TARGETS
-from codex_release.versions import parse_codex_version
 from tests.synthetic_binaries import make_elf, write_platform_package
 
-V = parse_codex_version("0.169.0")
-LINUX_WHEEL = (
-    "openai_codex_cli_bin-0.169.0-py3-none-musllinux_1_1_x86_64.manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
-)
+V = pinned_runtime_version()  # the CLI verifies only the pinned release
+LINUX_WHEEL = f"openai_codex_cli_bin-{V}-py3-none-musllinux_1_1_x86_64.manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 
 
 def _build(staging: Path, out: Path, *args: str) -> None:
@@ -38,7 +36,7 @@ def hatchling_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("dist-src")
     dist = root / "dist"
     for target in TARGETS:
-        package = write_platform_package(root / "pkg" / target.triple, target.triple)
+        package = write_platform_package(root / "pkg" / target.triple, target.triple, version=V.pep440)
         staged = stage_runtime(root / "stage" / target.triple, package, V, wheel_dir=root / "ours" / target.triple)
         _build(root / "stage" / target.triple, dist, "--wheel")
         for lean in staged.wheels[1:]:
@@ -76,12 +74,12 @@ def test_a_complete_dist_verifies(dist: Path) -> None:
 
 def test_missing_target_and_runtime_sdist_and_stray_version(dist: Path, tmp_path: Path) -> None:
     (dist / LINUX_WHEEL).unlink()
-    (dist / "openai_codex_cli_bin-0.169.0.tar.gz").write_bytes(b"")
+    (dist / f"openai_codex_cli_bin-{V}.tar.gz").write_bytes(b"")
     (dist / "openai_codex_cli_bin-0.168.0-py3-none-win_amd64.whl").write_bytes(b"")
     found = " | ".join(faults(dist))
     assert "no runtime wheel for x86_64-unknown-linux-musl" in found
     assert "a runtime sdist must never ship" in found
-    assert "is version 0.168.0, not 0.169.0" in found
+    assert f"is version 0.168.0, not {V}" in found
 
 
 def test_record_mismatch_is_caught(dist: Path) -> None:
@@ -127,22 +125,35 @@ def test_a_binary_for_the_wrong_arch_inside_a_wheel(dist: Path) -> None:
 
 
 def test_cli_prints_a_table_and_fails(dist: Path) -> None:
-    ok = CliRunner().invoke(main, ["verify", str(dist), "--codex-version", "rust-v0.169.0"])
+    ok = CliRunner().invoke(main, ["verify", str(dist), "--codex-version", V.tag])
     assert ok.exit_code == 0, ok.output
     assert "verify: OK" in ok.output
     (dist / LINUX_WHEEL).unlink()
-    bad = CliRunner().invoke(main, ["verify", str(dist), "--codex-version", "0.169.0"])
+    bad = CliRunner().invoke(main, ["verify", str(dist), "--codex-version", V.pep440])
     assert bad.exit_code == 1
     assert "no runtime wheel for x86_64-unknown-linux-musl" in bad.output
-    sdk = CliRunner().invoke(main, ["verify", str(dist), "--codex-version", "0.169.0", "--require-sdk"])
-    assert "no SDK wheel for 0.169.0" in sdk.output
+    sdk = CliRunner().invoke(main, ["verify", str(dist), "--codex-version", V.pep440, "--require-sdk"])
+    assert f"no SDK wheel for {V}" in sdk.output
+
+
+def test_cli_verifies_the_pinned_release_only(dist: Path) -> None:
+    """Without --codex-version verify checks the pin; any other version is refused before DIST is read."""
+    pinned = CliRunner().invoke(main, ["verify", str(dist)])
+    assert pinned.exit_code == 0, pinned.output
+    assert "verify: OK" in pinned.output
+    major, minor = V.version.release[:2]
+    other = f"{major}.{minor + 1}.0"
+    refused = CliRunner().invoke(main, ["verify", str(dist), "--codex-version", f"rust-v{other}"])
+    assert refused.exit_code == 1
+    assert refused.output.splitlines() == [
+        f"Error: --codex-version {other} is not the pinned runtime {V} (sdk/pyproject.toml): "
+        f"run 'codex-release bump --codex-version {other}' to move the pin, or release {V}"
+    ]
 
 
 # ------------------------------------------------------------------------- a target's full + lean pair
-ARM_FULL = "openai_codex_cli_bin-0.169.0-py3-none-manylinux_2_18_aarch64.whl"
-ARM_LEAN = (
-    "openai_codex_cli_bin-0.169.0-py3-none-musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
-)
+ARM_FULL = f"openai_codex_cli_bin-{V}-py3-none-manylinux_2_18_aarch64.whl"
+ARM_LEAN = f"openai_codex_cli_bin-{V}-py3-none-musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
 
 
 def _retag(source: Path, dest: Path, platform_tag: str) -> None:

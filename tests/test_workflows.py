@@ -14,6 +14,7 @@ import yaml  # type: ignore[import-untyped,unused-ignore]
 from click.testing import CliRunner
 
 from codex_release.cli import main
+from codex_release.pins import pinned_runtime_version
 from codex_release.targets import FIXED_RUNNERS, GITHUB_HOSTED_RUNNERS, RUNNERS_CHECKED, TARGETS
 from codex_release.workflow_actions import ACTIONS, PinnedAction, pin_faults, uses_lines
 from codex_release.workflow_lint import lint_workflows, run_actionlint, run_zizmor
@@ -137,20 +138,31 @@ def test_release_runs_on_a_rust_tag_pushed_or_dispatched_in_one_group_per_versio
     assert plan_step["run"] == 'codex-release plan --github-ref "$GITHUB_REF" --github-output "$GITHUB_OUTPUT"'
 
 
+_PIN = pinned_runtime_version()
+_NEXT = f"{_PIN.semver.split('.')[0]}.{int(_PIN.semver.split('.')[1]) + 1}.0"
+
+
 @pytest.mark.parametrize(
     ("ref", "message"),
     [
         ("refs/heads/main", "release runs only on a release tag, not 'refs/heads/main'"),
-        ("refs/tags/v0.169.0", "tag 'v0.169.0' is not spelled as the Codex release tag rust-v0.169.0"),
-        ("refs/tags/0.169.0", "tag '0.169.0' is not spelled as the Codex release tag rust-v0.169.0"),
+        (f"refs/tags/v{_PIN.semver}", f"tag 'v{_PIN.semver}' is not spelled as the Codex release tag {_PIN.tag}"),
+        (f"refs/tags/{_PIN.semver}", f"tag '{_PIN.semver}' is not spelled as the Codex release tag {_PIN.tag}"),
         ("refs/tags/rust-v0.169", "malformed Codex release tag 'rust-v0.169'"),
+        # a tag pushed before `bump` moved the pin
+        (f"refs/tags/rust-v{_NEXT}", f"tag rust-v{_NEXT} is not the pinned runtime {_PIN.pep440}"),
     ],
 )
-def test_plan_refuses_a_run_that_is_not_on_a_release_tag(ref: str, message: str) -> None:
-    result = CliRunner().invoke(main, ["plan", "--github-ref", ref])
+def test_plan_refuses_a_run_that_is_not_on_the_pinned_release_tag(ref: str, message: str, tmp_path: Path) -> None:
+    output = tmp_path / "github_output"
+    result = CliRunner().invoke(main, ["plan", "--github-ref", ref, "--github-output", str(output)])
     assert result.exit_code == 1
     (line,) = result.output.strip().splitlines()
     assert line.startswith(f"Error: {message}"), line
+    assert not output.exists()
+    control = CliRunner().invoke(main, ["plan", "--github-ref", f"refs/tags/{_PIN.tag}"])
+    assert control.exit_code == 0, control.output
+    assert f"version={_PIN.pep440}" in control.output.splitlines()
 
 
 def test_every_upload_can_be_rerun() -> None:
@@ -175,11 +187,12 @@ def test_release_matrix_is_the_cli_target_table(tmp_path: Path) -> None:
 
     output = tmp_path / "github_output"
     runner = CliRunner()
-    planned = runner.invoke(main, ["plan", "--codex-version", "rust-v0.169.0", "--github-output", str(output)])
+    pinned = pinned_runtime_version()  # plan refuses any other tag
+    planned = runner.invoke(main, ["plan", "--codex-version", pinned.tag, "--github-output", str(output)])
     assert planned.exit_code == 0, planned.output
     values = dict(line.split("=", 1) for line in output.read_text(encoding="utf-8").splitlines())
-    assert values["version"] == "0.169.0"
-    assert values["tag"] == "rust-v0.169.0"
+    assert values["version"] == pinned.pep440
+    assert values["tag"] == pinned.tag
     table = runner.invoke(main, ["matrix", "--json"])
     assert json.loads(values["matrix"]) == json.loads(table.output)
     assert [row["triple"] for row in json.loads(values["matrix"])["include"]] == [t.triple for t in TARGETS]

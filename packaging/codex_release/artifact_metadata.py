@@ -15,7 +15,10 @@ from codex_release.archives import WheelArchive
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION
 
-__all__ = ["parse_metadata", "runtime_pins", "sdist_metadata", "wheel_metadata"]
+__all__ = ["parse_metadata", "runtime_pins", "sdist_member", "sdist_metadata", "wheel_metadata"]
+
+_MAX_SDIST_MEMBER = 1 << 20
+"""The most :func:`sdist_member` reads of one file: it is for small text files of an untrusted sdist."""
 
 
 def parse_metadata(data: bytes, where: str) -> Message:
@@ -51,6 +54,26 @@ def sdist_metadata(sdist: Path) -> Message:
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise ReleaseError(f"{sdist} is not a readable sdist ({exc}): rebuild it") from None
     raise ReleaseError(f"{sdist} has no top-level PKG-INFO: rebuild it")
+
+
+def sdist_member(sdist: Path, name: str) -> bytes | None:
+    """The bytes of ``<name>-<version>/<name>`` of ``sdist``, or ``None`` when it holds no such regular file.
+
+    The sdist is untrusted: only a regular member whose path below the top directory is exactly ``name``
+    is read, and one larger than 1 MiB is refused rather than read.
+    """
+    wanted = PurePosixPath(name).parts
+    try:
+        with tarfile.open(sdist) as archive:
+            for info in archive:
+                if info.isfile() and PurePosixPath(info.name).parts[1:] == wanted:
+                    if info.size > _MAX_SDIST_MEMBER:
+                        raise ReleaseError(f"{sdist}:{info.name} is {info.size} bytes, too large: rebuild it")
+                    handle = archive.extractfile(info)
+                    return None if handle is None else handle.read()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ReleaseError(f"{sdist} is not a readable sdist ({exc}): rebuild it") from None
+    return None
 
 
 def runtime_pins(metadata: Message) -> list[Requirement]:

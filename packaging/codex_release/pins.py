@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,15 +14,23 @@ from codex_release.locations import repo_root
 from codex_release.versions import CodexVersion, parse_codex_version
 
 __all__ = [
+    "GENERATED_INIT",
     "RUNTIME_DISTRIBUTION",
     "SDK_DISTRIBUTION",
+    "generated_codex_version",
     "pinned_runtime_version",
+    "require_generated",
+    "require_pinned",
     "runtime_dependency_index",
     "runtime_requirement",
 ]
 
 RUNTIME_DISTRIBUTION = "openai-codex-cli-bin"
 SDK_DISTRIBUTION = "openai-codex"
+GENERATED_INIT = "openai_codex/generated/__init__.py"
+"""The module of the SDK's generated types that records their runtime (``CODEX_VERSION``), relative to the
+import root: ``sdk/src/`` in the checkout, the top of the wheel, ``<name>-<version>/src/`` in the sdist."""
+_GENERATED_NAME = "CODEX_VERSION"
 
 
 def runtime_dependency_index(dependencies: Sequence[object], where: str) -> int:
@@ -59,3 +68,79 @@ def pinned_runtime_version(pyproject: Path | None = None) -> CodexVersion:
             f"{path}: the {RUNTIME_DISTRIBUTION} dependency must be one exact pin (==X), not {requirement.specifier}"
         )
     return parse_codex_version(specifiers[0].version)
+
+
+def _pyproject_shown(pyproject: Path | None) -> str:
+    """How an error names the pin's file: as the checkout's ``sdk/pyproject.toml``, or the path given."""
+    return "sdk/pyproject.toml" if pyproject is None else str(pyproject)
+
+
+def require_pinned(
+    version: CodexVersion | None, pyproject: Path | None = None, *, given_as: str | None = None
+) -> CodexVersion:
+    """The version a release command works on: the pin of ``pyproject`` (default: the checkout's
+    ``sdk/pyproject.toml``), which ``version``, when given, must equal.
+
+    The one rule, called by every command that releases, before anything is fetched or built. Why: the
+    SDK's generated types, its tests and its smoke installs are made from the pinned runtime, so an SDK
+    staged for another version would require that runtime while its types describe the pinned one; and
+    the package index never lets a published file be replaced, so such a release could not be taken back.
+    ``bump`` is the one way to move the pin (it regenerates the types with it). ``given_as`` names where
+    the version came from in the refusal (default ``--codex-version V``).
+    """
+    pinned = pinned_runtime_version(pyproject)
+    if version is None or version == pinned:
+        return pinned
+    raise ReleaseError(
+        f"{given_as or f'--codex-version {version}'} is not the pinned runtime {pinned} "
+        f"({_pyproject_shown(pyproject)}): "
+        f"run 'codex-release bump --codex-version {version}' to move the pin, or release {pinned}"
+    )
+
+
+def generated_codex_version(source: str | bytes, where: str) -> CodexVersion:
+    """``CODEX_VERSION`` of the SDK's generated ``__init__.py`` (its text), read without importing it.
+
+    Read with :mod:`ast` because the text may come from an untrusted wheel or sdist (``verify``): nothing
+    of it is executed. ``where`` names the file in errors.
+    """
+    try:
+        tree = ast.parse(source, filename=where)
+    except (SyntaxError, ValueError) as exc:
+        raise ReleaseError(f"{where} is not Python ({exc}): run 'codex-release generate-types'") from None
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == _GENERATED_NAME
+        ):
+            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                try:
+                    return parse_codex_version(node.value.value)
+                except ReleaseError as exc:
+                    raise ReleaseError(f"{where}: {_GENERATED_NAME}: {exc}") from None
+            break
+    raise ReleaseError(
+        f"{where} does not set {_GENERATED_NAME} to a version string: run 'codex-release generate-types'"
+    )
+
+
+def require_generated(version: CodexVersion, sdk: Path) -> None:
+    """The SDK source ``sdk`` (``sdk/`` of the checkout) has generated types made from ``version``'s runtime.
+
+    Why: staging rewrites the pin but never the types, so types generated from another runtime (a pin
+    moved by hand, a forgotten ``generate-types``) would ship as the protocol of the pinned one.
+    """
+    init = sdk / "src" / GENERATED_INIT
+    shown = f"{sdk.name}/src/{GENERATED_INIT}"
+    try:
+        text = init.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReleaseError(f"cannot read {shown} ({exc}): run 'codex-release generate-types'") from None
+    generated = generated_codex_version(text, shown)
+    if generated != version:
+        raise ReleaseError(
+            f"the SDK's generated types ({shown}) are from Codex {generated}, not the pinned runtime {version}: "
+            "run 'codex-release generate-types'"
+        )

@@ -131,6 +131,10 @@ def build_release(
     index's upload limits the sizes are verified against (default: the index's defaults).
     """
     dist = check_place(dist_dir, label="--dist-dir", in_checkout="ignored")
+    if with_sdk:
+        from codex_release.stage_sdk import check_sdk_source
+
+        check_sdk_source(version)  # the pin and the generated types, before six packages are fetched
     with hold(dist, label="--dist-dir"), private_tempdir("release") as work:
         check_replaceable(dist, label="--dist-dir", overwrite=overwrite, ours=earlier_release)
         with replace_when_done(dist) as out:

@@ -125,8 +125,7 @@ def read_release_files(dist_dir: Path, version: CodexVersion) -> ReleaseFiles:
             continue
         if str(ver) != version.pep440:
             raise ReleaseError(
-                f"{path.name} in {dist_dir} is version {ver}, not {version}: pass --codex-version {ver} "
-                f"or rebuild {dist_dir} for {version}"
+                f"{path.name} in {dist_dir} is version {ver}, not {version}: rebuild {dist_dir} for {version}"
             )
         if name == RUNTIME_DISTRIBUTION:
             if file.kind == "sdist":

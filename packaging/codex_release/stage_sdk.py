@@ -6,7 +6,10 @@ dependency. The source tree is only ever read.
 
 Version policy: the SDK and the runtime published for release X are both version X (a post-release
 of the SDK alone would pair one SDK version with another's runtime, so ``--sdk-version`` only accepts
-X itself). A runtime older than the SDK's minimum (``MINIMUM_RUNTIME_VERSION`` in
+X itself). X must be the runtime the source pins, and its generated types must come from X
+(:func:`check_sdk_source`): the types are never rewritten, so any other X would ship the protocol of one
+runtime under a pin on another; ``bump`` moves the pin and the types together. A runtime older than the
+SDK's minimum (``MINIMUM_RUNTIME_VERSION`` in
 ``src/openai_codex/_runtime.py``, the one place the SDK defines it) is refused.
 
 Builds run ``python -m build --no-isolation`` with this environment's hatchling (a dependency of the
@@ -39,7 +42,13 @@ from codex_release import processes
 from codex_release.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
 from codex_release.errors import ReleaseError
 from codex_release.locations import repo_root
-from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION, runtime_requirement
+from codex_release.pins import (
+    RUNTIME_DISTRIBUTION,
+    SDK_DISTRIBUTION,
+    require_generated,
+    require_pinned,
+    runtime_requirement,
+)
 from codex_release.staging import check_place, check_replaceable, hold, replace_when_done
 from codex_release.versions import CodexVersion, parse_pep440
 
@@ -47,6 +56,7 @@ __all__ = [
     "MINIMUM_RUNTIME_FILE",
     "StagedSdk",
     "build_and_check",
+    "check_sdk_source",
     "minimum_runtime_version",
     "stage_sdk",
 ]
@@ -176,6 +186,22 @@ def build_and_check(project: Path, out_dir: Path, sdk_version: Version, runtime:
     return artifacts
 
 
+def check_sdk_source(codex_version: CodexVersion, source: Path | None = None) -> Path:
+    """The SDK source (default: the checkout's ``sdk/``), resolved, once it is fit to stage ``codex_version``.
+
+    Its ``openai-codex-cli-bin`` pin must be ``codex_version`` and its generated types made from that
+    runtime: staging rewrites the pin but never the types, so staging any other version would ship types
+    of one runtime under a pin on another. ``release`` calls this before fetching anything.
+    """
+    sdk = (source or repo_root() / "sdk").resolve()
+    if not (sdk / "pyproject.toml").is_file():
+        raise ReleaseError(f"{sdk} has no pyproject.toml: point stage-sdk at the SDK source (sdk/)")
+    runtime_requirement(sdk / "pyproject.toml")  # fail on a malformed source before copying anything
+    require_pinned(codex_version, None if source is None else sdk / "pyproject.toml")
+    require_generated(codex_version, sdk)
+    return sdk
+
+
 def stage_sdk(
     staging_dir: Path,
     codex_version: CodexVersion,
@@ -189,11 +215,10 @@ def stage_sdk(
 
     Output rules (:mod:`codex_release.staging`): STAGING_DIR lies outside the checkout that holds the
     SDK source; ``dist_dir`` lies apart from the source and STAGING_DIR and, inside the checkout, only in
-    a git-ignored output directory. Both are locked while written.
+    a git-ignored output directory. Both are locked while written. ``codex_version`` must be the source's
+    pinned runtime (:func:`check_sdk_source`); to stage another, move the pin of a copy first.
     """
-    sdk = (source or repo_root() / "sdk").resolve()
-    if not (sdk / "pyproject.toml").is_file():
-        raise ReleaseError(f"{sdk} has no pyproject.toml: point stage-sdk at the SDK source (sdk/)")
+    sdk = check_sdk_source(codex_version, source)
     checkout = sdk.parent
     staging = check_place(staging_dir, label="STAGING_DIR", checkout=checkout)
     dist = (
@@ -208,7 +233,6 @@ def stage_sdk(
         else None
     )
 
-    runtime_requirement(sdk / "pyproject.toml")  # fail on a malformed source before copying anything
     version = _check_versions(codex_version, sdk_version, minimum_runtime_version(sdk))
     runtime = codex_version.version
 

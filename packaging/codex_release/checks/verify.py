@@ -17,7 +17,8 @@ archives above the size caps):
   nothing else (:func:`codex_release.sbom.check_sbom`);
 * WHEEL (``Root-Is-Purelib``, tag lines equal to the filename's), METADATA name and version, the bundled
   ``codex-package.json`` at the release version, and the SDK's requirement on the runtime exactly
-  ``openai-codex-cli-bin==V`` (no marker, no extra, no URL), in the wheel and the sdist.
+  ``openai-codex-cli-bin==V`` (no marker, no extra, no URL), in the wheel and the sdist, as are the SDK's
+  own version and its generated types' ``CODEX_VERSION`` (types of another runtime under a pin on V).
 
 Sizes: every file against the index's per-file upload limit and the release's total against the
 project limit (:mod:`codex_release.checks.index_limits`): a file the index would refuse fails here, before
@@ -58,12 +59,12 @@ from packaging.utils import canonicalize_name
 
 from codex_release import processes
 from codex_release.archives import WheelArchive, WheelMember
-from codex_release.artifact_metadata import parse_metadata, runtime_pins, sdist_metadata
+from codex_release.artifact_metadata import parse_metadata, runtime_pins, sdist_member, sdist_metadata
 from codex_release.binaries import BinaryInfo, format_of, inspect_bytes, needs_exec_bit
 from codex_release.checks.index_limits import SizeLimits
 from codex_release.dist_folder import DistFile, list_dist
 from codex_release.errors import ReleaseError
-from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
+from codex_release.pins import GENERATED_INIT, RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION, generated_codex_version
 from codex_release.platform_tags import derive_platform_tags, tag_problem
 from codex_release.sbom import SBOM_DIR, check_sbom
 from codex_release.targets import TARGETS, Target, get_target
@@ -139,6 +140,8 @@ class _Scan:
     """Every file outside ``.dist-info/`` -> its sha256 (hex): what the runtime wheel's SBOM must list."""
     sboms: dict[str, bytes] = field(default_factory=dict)
     """The PEP 770 SBOMs: every file under ``.dist-info/sboms/``."""
+    generated: bytes | None = None
+    """The SDK's ``openai_codex/generated/__init__.py``: its ``CODEX_VERSION`` must be the release's."""
 
 
 def _dist_info(project: str, version: CodexVersion) -> str:
@@ -198,6 +201,8 @@ class _Plan:
             return True
         if name.startswith(f"{self.dist_info}/{SBOM_DIR}/"):
             return True
+        if self.project == SDK_DISTRIBUTION:
+            return name == GENERATED_INIT
         return self.project == RUNTIME_DISTRIBUTION and name in (_MANIFEST, _HELPERS)
 
 
@@ -351,6 +356,8 @@ def _take_parsed(plan: _Plan, member: WheelMember, data: bytes) -> None:
         scan.metadata = parse_metadata(data, f"{report.file}:{member.name}")
     elif member.name == f"{plan.dist_info}/WHEEL":
         scan.wheel = parse_metadata(data, f"{report.file}:{member.name}")
+    elif member.name == GENERATED_INIT and plan.project == SDK_DISTRIBUTION:
+        scan.generated = data
     elif member.name in (_MANIFEST, _HELPERS) and plan.project == RUNTIME_DISTRIBUTION:
         try:
             loaded = json.loads(data)
@@ -531,6 +538,25 @@ def _requires_runtime(metadata: Message, version: CodexVersion, report: Artifact
         report.faults.append(f"must require exactly {expected}, no marker or extra (found {found})")
 
 
+def _generated_from(source: bytes | None, where: str, version: CodexVersion, report: ArtifactReport) -> None:
+    """The SDK's generated types were made from the release's runtime: an SDK whose pin and version say X
+    but whose protocol types say another runtime would be published for good (the index never lets a file
+    be replaced)."""
+    if source is None:
+        report.faults.append(f"no {GENERATED_INIT}: rebuild the SDK with stage-sdk --dist-dir")
+        return
+    try:
+        generated = generated_codex_version(source, where)
+    except ReleaseError as exc:
+        report.faults.append(str(exc))
+        return
+    if generated != version:
+        report.faults.append(
+            f"{GENERATED_INIT} says CODEX_VERSION {generated}, not {version}: the types come from another "
+            "runtime; run 'codex-release generate-types' and rebuild the SDK"
+        )
+
+
 def _verify_sdk_wheel(file: DistFile, version: CodexVersion) -> ArtifactReport:
     report = ArtifactReport(file.name, "sdk wheel", tags="py3-none-any", size=file.path.stat().st_size)
     scan = _scan_wheel(file.path, SDK_DISTRIBUTION, version, report)
@@ -538,6 +564,7 @@ def _verify_sdk_wheel(file: DistFile, version: CodexVersion) -> ArtifactReport:
         report.faults.append("the SDK wheel must be pure (Root-Is-Purelib: true)")
     if scan.metadata is not None:
         _requires_runtime(scan.metadata, version, report)
+        _generated_from(scan.generated, f"{file.name}:{GENERATED_INIT}", version, report)
     return report
 
 
@@ -545,10 +572,14 @@ def _verify_sdk_sdist(file: DistFile, version: CodexVersion) -> ArtifactReport:
     report = ArtifactReport(file.name, "sdk sdist", size=file.path.stat().st_size)
     try:
         metadata = sdist_metadata(file.path)
+        generated = sdist_member(file.path, f"src/{GENERATED_INIT}")
     except ReleaseError as exc:
         report.faults.append(str(exc))
         return report
+    if metadata.get("Version") != version.pep440:
+        report.faults.append(f"PKG-INFO says version {metadata.get('Version')}, not {version}")
     _requires_runtime(metadata, version, report)
+    _generated_from(generated, f"{file.name}:src/{GENERATED_INIT}", version, report)
     return report
 
 

@@ -31,7 +31,8 @@ def main(debug: bool) -> None:
 
     Everything is version-locked to one Codex release: pass --codex-version as a release tag
     (rust-v0.169.0, 0.154.0-alpha.1) or as its PEP 440 form (0.169.0, 0.154.0a1). Without it, commands
-    use the runtime pinned in sdk/pyproject.toml.
+    use the runtime pinned in sdk/pyproject.toml; every command that releases refuses any other version
+    (`bump` moves the pin).
 
     Every error is one line on stderr and exit status 1; an unexpected one says it is a bug
     (--debug shows its traceback). Ctrl-C exits 130.

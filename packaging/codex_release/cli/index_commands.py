@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, dist_dir_option, resolve_version
+from codex_release.cli.options import codex_version_option, dist_dir_option, version_or_pin
 from codex_release.versions import CodexVersion
 
 
@@ -46,7 +46,7 @@ def verify_index_command(
     """
     from codex_release.checks.verify_index import verify_index_patiently
 
-    version = resolve_version(codex_version)
+    version = version_or_pin(codex_version)  # read-only: an earlier release may be checked too
     check = verify_index_patiently(
         version, dist_dir, index_url=index_url, timeout_s=timeout_s, echo=lambda line: click.echo(line, err=True)
     )

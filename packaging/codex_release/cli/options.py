@@ -43,8 +43,24 @@ def codex_version_option(*, required: bool = True, help_text: str | None = None)
     )
 
 
-def resolve_version(version: CodexVersion | None) -> CodexVersion:
-    """The given version, or the pinned one."""
+def resolve_version(version: CodexVersion | None, *, given_as: str | None = None) -> CodexVersion:
+    """The pinned version; a given one must be it (:func:`codex_release.pins.require_pinned`).
+
+    What every command that builds, checks or publishes a release calls: a release of any version but
+    the pin is refused here, in one line, before anything is fetched, built or written.
+    """
+    from codex_release.pins import require_pinned
+
+    return require_pinned(version, given_as=given_as)
+
+
+def version_or_pin(version: CodexVersion | None) -> CodexVersion:
+    """The given version, whatever it is, or the pinned one.
+
+    Only for commands that never make or publish a release of their own, and are legitimately used for
+    other versions: ``fetch-runtime`` (``bump`` and tests fetch other runtimes), ``verify-index`` and
+    ``wait-for-index`` (they only read what the index already serves, e.g. for an earlier release).
+    """
     if version is not None:
         return version
     from codex_release.pins import pinned_runtime_version

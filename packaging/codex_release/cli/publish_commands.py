@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import append_github_output, codex_version_option, resolve_version
+from codex_release.cli.options import append_github_output, codex_version_option, resolve_version, version_or_pin
 from codex_release.cli.runtime_commands import TARGET_CHOICE, matrix_json
 from codex_release.versions import CodexVersion, version_of_ref
 
@@ -126,11 +126,16 @@ def plan_command(codex_version: CodexVersion | None, github_ref: str | None, git
     The release workflow passes --github-ref: it runs only on a release tag, pushed or chosen under
     "Use workflow from", so a tag run and a manual run of one version share one ref (the workflow's
     concurrency group) and the pypi environment, which deploys only rust-v* tags, accepts both. The
-    matrix is the one of `matrix --json`, so the workflow's jobs fan out over the target table in code.
+    version must be the runtime pinned in sdk/pyproject.toml, so a tag pushed before `bump` fails here,
+    before any job. The matrix is the one of `matrix --json`, so the jobs fan out over the target table.
     """
     if (codex_version is None) == (github_ref is None):
         raise click.UsageError("give exactly one of --codex-version and --github-ref")
-    version = codex_version if codex_version is not None else version_of_ref(github_ref or "")
+    if codex_version is not None:
+        version = resolve_version(codex_version)
+    else:
+        tagged = version_of_ref(github_ref or "")
+        version = resolve_version(tagged, given_as=f"tag {tagged.tag}")  # the tag must be the pinned runtime
     lines = [f"version={version.pep440}", f"tag={version.tag}", f"matrix={matrix_json()}"]
     if github_output is not None:
         append_github_output(github_output, lines)
@@ -190,7 +195,7 @@ def wait_for_index_command(
     """
     from codex_release.checks.resolution import wait_for_index
 
-    version = resolve_version(codex_version)
+    version = version_or_pin(codex_version)  # read-only: it only waits for what was already uploaded
     found = wait_for_index(
         version,
         index_url=index_url,

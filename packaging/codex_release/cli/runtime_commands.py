@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from codex_release.cli.options import codex_version_option, resolve_version
+from codex_release.cli.options import codex_version_option, resolve_version, version_or_pin
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion
 
@@ -81,7 +81,7 @@ def fetch_runtime_command(
 
     if bool(targets) == all_targets:
         raise click.UsageError("pass --all or at least one --target")
-    version = resolve_version(codex_version)
+    version = version_or_pin(codex_version)  # any release: bump and tests fetch runtimes other than the pin
     chosen = TARGETS if all_targets else tuple(get_target(t) for t in targets)
     placed = fetch_runtime(version, chosen, dest, source=source, base_url=base_url)  # type: ignore[arg-type]
     for target, path in placed.items():
@@ -191,7 +191,8 @@ def verify_command(
     Per target the wheels its binaries call for (full, plus lean where an optional codex-path/ helper
     narrows the tags), each with tags matching its binaries, Root-Is-Purelib false, RECORD hashes that
     match, exec bits on executables, an SBOM (PEP 770) that lists every bundled file with its sha256, no
-    runtime sdist; the SDK (when present or required) at the same version with the exact runtime pin;
+    runtime sdist; the SDK (when present or required) at the same version with the exact runtime pin and
+    types generated from that runtime; V is the pinned runtime (any other is refused);
     `twine check --strict` clean; every file within the index's per-file upload limit and the release
     within the project's total.
     """

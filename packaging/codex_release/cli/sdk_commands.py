@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option
+from codex_release.cli.options import codex_version_option, resolve_version
 from codex_release.versions import CodexVersion
 
 _EXISTING_FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
@@ -69,13 +69,14 @@ def stage_sdk_command(
 ) -> None:
     """Copy sdk/ into STAGING_DIR with its version and runtime pin set to one Codex release.
 
-    The source tree is never modified. With --dist-dir, build and check the distributions too.
+    The release must be the pinned runtime, and the generated types must come from it (`bump` moves
+    both). The source tree is never modified. With --dist-dir, build and check the distributions too.
     """
     from codex_release.stage_sdk import stage_sdk
 
     result = stage_sdk(
         staging_dir,
-        codex_version=codex_version,
+        codex_version=resolve_version(codex_version),
         sdk_version=sdk_version,
         dist_dir=dist_dir,
         overwrite=overwrite,
