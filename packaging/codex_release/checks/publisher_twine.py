@@ -54,7 +54,6 @@ _MARKER = "publisher.json"
 _PROBE = (
     "import twine, packaging; from importlib.metadata import version; print(version('twine'), packaging.__version__)"
 )
-_INSTALL_TIMEOUT_S = 1800
 _PROBE_TIMEOUT_S = 120
 _CHECK_TIMEOUT_S = 600
 _LOCK_WAIT_S = 1800.0
