@@ -19,11 +19,19 @@ $(STAMP): pyproject.toml sdk/pyproject.toml requirements/dev.txt
 ## uv runs from its own venv: the lock does not depend on the environment it locks.
 LOCK := $(VENV)-lock/bin/python -m uv pip compile pyproject.toml --universal --generate-hashes \
 	--python-version 3.10 --quiet --custom-compile-command "make lock"
+## requirements/publish-action.txt: the twine that the pinned publish action bundles (pins copied from the
+## action's own lock into publish-action.in), for verify and publish-rehearsal; it keeps the .in's header
+## (action, tag, SHA) on top, so bumping the action's SHA without re-locking fails a test.
+PUBLISHER := requirements/publish-action
 lock:
 	$(PYTHON) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/python -m pip install --quiet 'uv>=0.9'
 	$(LOCK) -o requirements/release.txt
 	$(LOCK) --extra dev -o requirements/dev.txt
+	$(VENV)-lock/bin/python -m uv pip compile $(PUBLISHER).in --universal --generate-hashes --python-version 3.10 \
+		--quiet --custom-compile-command "make lock" -o $(PUBLISHER).txt
+	{ awk '!/^#/ { exit } { print }' $(PUBLISHER).in; cat $(PUBLISHER).txt; } > $(PUBLISHER).txt.new
+	mv $(PUBLISHER).txt.new $(PUBLISHER).txt
 
 ## The main job: a local release of the pinned Codex version into dist/. Sizes are verified against the
 ## project's raised per-file upload limit (INDEX_FILE_LIMIT in codex_release.checks.index_limits): the runtime

@@ -177,13 +177,15 @@ def test_publish_rehearsal_passes_on_the_pinned_release(pinned_release: Path, pi
     table = [row for row in cells if len(row) == 4 and row[2] in {"ok", "FAIL", "skip"}]
     checks = [row[1] for row in table]
     assert all(row[2] == "ok" for row in table), result.output
-    assert checks[:4] == [
+    assert checks[:5] == [
+        "twine check --strict",
         "pypiserver on loopback",
         "upload runtime wheels",
         "runtime visible before the SDK",
         "upload SDK",
     ]
     assert checks[-1] == "server stopped"
+    assert table[0][3] == "twine 7.0.0 (packaging 26.2; pypa/gh-action-pypi-publish v1.14.2)"  # the action's own
     for check in ("sync turn (Codex)", "async turn (AsyncCodex)", f"pip install openai-codex=={pinned_version}"):
         assert check in checks
     (install,) = [line for line in lines if f"pip install openai-codex=={pinned_version}" in line]

@@ -28,6 +28,7 @@ import twine.package
 
 from codex_release.archives import WheelArchive, WheelMember
 from codex_release.checks import twine_check
+from codex_release.checks.publisher_twine import check_files, toolkit_twine
 from codex_release.checks.verify import ArtifactReport, _scan_wheels, _twine_check, verify_dist
 from codex_release.pins import RUNTIME_DISTRIBUTION
 from codex_release.versions import CodexVersion, parse_codex_version
@@ -40,7 +41,6 @@ ARM_LEAN = (
     "openai_codex_cli_bin-0.169.0-py3-none-musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
 )
 CODEX = "codex_cli_bin/vendor/bin/codex"
-STOCK_TWINE = ("-m", "twine")
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -288,14 +288,21 @@ def _not_a_zip(path: Path) -> Path:
 def test_twine_check_without_hashing_gives_stock_twines_verdicts(twine_inputs: dict[str, Path]) -> None:
     names = ["sdk wheel", "sdk sdist", "runtime wheel", "broken rst", "no content type"]
     files = [twine_inputs[name] for name in names]
-    ours = _twine_check(files)
-    assert ours == _twine_check(files, STOCK_TWINE)
+    tool = toolkit_twine()
+    ours = _twine_check(files, tool)
+    assert ours == check_files(files, tool, skip_hashing=False)
     assert set(ours) == {twine_inputs["broken rst"].name, twine_inputs["no content type"].name}
     assert "Inline literal start-string without end-string" in ours[twine_inputs["broken rst"].name]
     for refused in ("bad field", "not a zip"):  # twine stops at the file: one fault for the run
-        ours = _twine_check([twine_inputs["sdk wheel"], twine_inputs[refused]])
-        assert ours == _twine_check([twine_inputs["sdk wheel"], twine_inputs[refused]], STOCK_TWINE)
+        ours = _twine_check([twine_inputs["sdk wheel"], twine_inputs[refused]], tool)
+        assert ours == check_files([twine_inputs["sdk wheel"], twine_inputs[refused]], tool, skip_hashing=False)
         assert "*" in ours, refused
+        assert ours["*"].startswith(f"{twine_inputs[refused].name}: twine "), ours
+        assert "\n" not in ours["*"]
+    # metadata that twine cannot read is blamed on the file (this twine reads ours), never on the publisher
+    refusal = _twine_check([twine_inputs["bad field"]], tool)["*"]
+    assert refusal.startswith(f"{twine_inputs['bad field'].name}: twine refuses it"), refusal
+    assert refusal.endswith("the file is at fault, not the publisher")
 
 
 def test_skip_hashing_replaces_only_the_hasher(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

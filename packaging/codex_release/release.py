@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codex_release.checks.index_limits import SizeLimits
+from codex_release.checks.publisher_twine import Publisher
 from codex_release.checks.verify import VerifyReport, verify_dist
 from codex_release.dist_folder import list_dist
 from codex_release.errors import ReleaseError
@@ -124,11 +125,13 @@ def build_release(
     progress: bool | None = None,
     overwrite: bool = False,
     limits: SizeLimits | None = None,
+    publisher: Publisher | None = None,
 ) -> ReleaseResult:
     """Build and verify every artifact of ``version``; replace ``dist_dir`` only on success.
 
     ``dist_dir`` must be empty, absent or an earlier release's output unless ``overwrite``. ``limits``: the
-    index's upload limits the sizes are verified against (default: the index's defaults).
+    index's upload limits the sizes are verified against (default: the index's defaults). ``publisher``: the
+    twine that verify's ``twine check`` runs with (the CLI passes the pinned publish action's).
     """
     dist = check_place(dist_dir, label="--dist-dir", in_checkout="ignored")
     if with_sdk:
@@ -157,7 +160,7 @@ def build_release(
                 stage_sdk(work / "staging" / "sdk", version, dist_dir=out)
                 echo("  SDK wheel and sdist built")
             write_checksums(out, targets_by_file, variants_by_file)
-            report = verify_dist(out, version, require_sdk=with_sdk, limits=limits)
+            report = verify_dist(out, version, require_sdk=with_sdk, limits=limits, publisher=publisher)
             echo(report.table())
             if not report.ok:
                 raise ReleaseError(

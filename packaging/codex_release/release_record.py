@@ -86,6 +86,8 @@ def summary_markdown(report: VerifyReport, version: CodexVersion, dist_dir: Path
     lines += [f"- FAIL: {_cell(fault)}" for fault in report.faults]
     if report.sizes:
         lines += [report.sizes, ""]
+    if report.twine:
+        lines += [_cell(report.twine), ""]
     if sums is not None:
         lines += [f"`{SUMS_FILE}`:", "", "```", sums.rstrip("\n"), "```", ""]
     return "\n".join(lines) + "\n"

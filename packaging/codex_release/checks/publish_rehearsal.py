@@ -10,6 +10,10 @@ directories for the workflow's publish jobs. :func:`publish_rehearsal` runs the 
 ``pypiserver`` (a real package index, started here on ``127.0.0.1`` with uploads allowed and fallback
 to any public index disabled), with ``twine upload``, then installs ``openai-codex==V`` *by name* from
 that index alone into a fresh venv and runs the smoke program. The server is always stopped.
+
+twine is the publisher's own (:mod:`codex_release.checks.publisher_twine`): the publish action runs
+``twine check --strict`` and then ``twine upload`` with the twine of its container, so the rehearsal runs
+both with that twine, and a publisher that cannot read our metadata fails here, before any upload.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import IO
 
 from codex_release import processes
 from codex_release.checks.fresh_venv import FreshVenv, clean_env, isolated_pip_env
+from codex_release.checks.publisher_twine import Publisher, check_files, refusal_reason, toolkit_twine
 from codex_release.checks.smoke import SmokeReport, dependency_wheelhouse, run_smoke_program
 from codex_release.errors import ReleaseError
 from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
@@ -114,11 +119,13 @@ class LocalIndex:
     """A ``pypiserver`` package index on ``127.0.0.1`` serving (and accepting uploads into) a temp dir.
 
     Authentication is off (``-a . -P .``: it listens on loopback only) and the fallback redirect to a
-    public index is disabled, so a name it lacks is a 404, never someone else's file.
+    public index is disabled, so a name it lacks is a 404, never someone else's file. Uploads go through
+    ``publisher``'s twine (default: this toolkit's).
     """
 
-    def __init__(self, *, startup_timeout_s: float = 30.0) -> None:
+    def __init__(self, *, startup_timeout_s: float = 30.0, publisher: Publisher | None = None) -> None:
         self.startup_timeout_s = startup_timeout_s
+        self.publisher = publisher or toolkit_twine()
         self.port = 0
         self.packages = Path()
         self.uploads: list[tuple[str, ...]] = []
@@ -208,17 +215,24 @@ class LocalIndex:
             shutil.copyfile(path, self.packages / path.name)
 
     def upload(self, paths: Sequence[Path]) -> None:
-        """``twine upload`` to this index (no config file, no ``TWINE_*`` variable, dummy credentials)."""
+        """``twine upload`` with the publisher's twine to this index (no config file, no ``TWINE_*`` variable,
+        dummy credentials). A file that twine cannot read is one line naming it (:func:`metadata_refusal`)."""
         if not self.running:
             raise ReleaseError("the local index is not running")
         config = self.packages.parent / "pypirc"
         config.write_text("[distutils]\nindex-servers =\n", encoding="utf-8")
-        command = [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar"]
-        command += ["--repository-url", f"{self.url}/", "--config-file", str(config), "-u", "rehearsal"]
-        command += ["-p", "rehearsal", *map(str, paths)]
-        result = processes.run(command, env=clean_env(), timeout=1800)
+        args = ["upload", "--non-interactive", "--disable-progress-bar", "--repository-url", f"{self.url}/"]
+        args += ["--config-file", str(config), "-u", "rehearsal", "-p", "rehearsal", *map(str, paths)]
+        result = processes.run(self.publisher.twine_command(*args), env=clean_env(), timeout=1800)
         if result.returncode != 0:
-            tail = " ".join((result.stdout + result.stderr).split())[-400:]
+            output = result.stdout + result.stderr
+            if refusal_reason(output) is not None:
+                # twine upload reads every file before sending any and does not say which one it refused:
+                # its check names it
+                refused = check_files(paths, self.publisher).get("*")
+                if refused is not None:
+                    raise ReleaseError(refused)
+            tail = " ".join(output.split())[-400:]
             raise ReleaseError(f"twine upload of {', '.join(p.name for p in paths)} failed: {tail}")
         self.uploads.append(tuple(p.name for p in paths))
 
@@ -281,20 +295,39 @@ def publish_in_order(
     return ok
 
 
+def _publisher_check(publisher: Publisher, plan: UploadPlan, report: SmokeReport) -> bool:
+    """The action's ``verify-metadata`` step: ``twine check --strict`` on every file with its twine."""
+    failures = check_files([*plan.runtime, *plan.sdk], publisher)
+    detail = "; ".join(text if name == "*" else f"{name}: {text}" for name, text in failures.items())
+    report.add("publish", "twine check --strict", not failures, detail or publisher.describe())
+    return not failures
+
+
 def publish_rehearsal(
     dist_dir: Path,
     version: CodexVersion,
     *,
     wheelhouse: Path | None = None,
+    publisher: Publisher | None = None,
     echo: Callable[[str], None] = print,
 ) -> SmokeReport:
-    """Publish ``dist_dir`` to a loopback index in order, install by name from it, run the smoke program."""
+    """Publish ``dist_dir`` to a loopback index in order, install by name from it, run the smoke program.
+
+    ``publisher``: the twine that checks and uploads, as the publish action would (the CLI passes the
+    pinned action's, :func:`~codex_release.checks.publisher_twine.pinned_publisher`; default: this
+    toolkit's). Its ``twine check --strict`` runs first on every file; when it fails, nothing is uploaded and
+    no server started.
+    """
     plan = plan_uploads(dist_dir, version)
+    twine = publisher or toolkit_twine()
+    report = SmokeReport()
+    echo(f"checking {len(plan.runtime) + len(plan.sdk)} files with {twine.describe()}")
+    if not _publisher_check(twine, plan, report):
+        return report  # the action would stop here too: nothing is uploaded
     files = read_release_files(dist_dir, version)
     house = dependency_wheelhouse(files, wheelhouse)
-    report = SmokeReport()
     port = 0
-    with tempfile.TemporaryDirectory(prefix="codex-rehearsal-") as tmp_name, LocalIndex() as index:
+    with tempfile.TemporaryDirectory(prefix="codex-rehearsal-") as tmp_name, LocalIndex(publisher=twine) as index:
         port = index.port
         index.seed(sorted(house.iterdir()))
         report.add("index", "pypiserver on loopback", True, f"{index.simple_url} (fallback disabled)")

@@ -1,4 +1,8 @@
-"""``python -m codex_release.checks.twine_check [twine options] check --strict FILE...``: twine without hashing.
+"""``PYTHON -I .../checks/twine_check.py [twine options] check --strict FILE...``: twine without hashing.
+
+It imports only :mod:`sys` and twine, so any interpreter with twine can run it by path: ``verify`` runs it
+with the publish action's own twine (:mod:`codex_release.checks.publisher_twine`), whose venv holds no
+toolkit. Keep it that way.
 
 ``twine check`` builds a ``twine.package.PackageFile`` per file, and that constructor hashes every byte of
 the file (SHA-256 and BLAKE2) for the upload form. ``check`` never looks at those digests: its verdict

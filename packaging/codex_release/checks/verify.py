@@ -28,7 +28,8 @@ For the set: per target exactly the wheels its binaries call for (one, or full +
 ``codex-path/`` helper narrows the tags: :func:`codex_release.variants.variant_faults`), no runtime
 sdist, nothing at another version, no stray distribution, and entries named like artifacts that are not
 regular files (a FIFO ``x.whl``) reported without being opened (:mod:`codex_release.dist_folder`).
-``twine check --strict`` on all.
+``twine check --strict`` on all, with the publisher's own twine (:mod:`codex_release.checks.publisher_twine`:
+the publish action's bundled twine, whose ``packaging`` may not read metadata that ours reads).
 
 How the wheels are read (:func:`_scan_wheels`), a release being 1 GB of wheels and 2.7 GB inflated: every
 central directory and RECORD first, then every member on a pool of two threads, largest first, so both
@@ -47,8 +48,6 @@ import csv
 import hashlib
 import io
 import json
-import os
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -57,11 +56,11 @@ from pathlib import Path, PurePosixPath
 
 from packaging.utils import canonicalize_name
 
-from codex_release import processes
 from codex_release.archives import WheelArchive, WheelMember
 from codex_release.artifact_metadata import parse_metadata, runtime_pins, sdist_member, sdist_metadata
 from codex_release.binaries import BinaryInfo, format_of, inspect_bytes, needs_exec_bit
 from codex_release.checks.index_limits import SizeLimits
+from codex_release.checks.publisher_twine import Publisher, check_files, toolkit_twine
 from codex_release.dist_folder import DistFile, list_dist
 from codex_release.errors import ReleaseError
 from codex_release.pins import GENERATED_INIT, RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION, generated_codex_version
@@ -99,6 +98,8 @@ class VerifyReport:
     """Faults of the set as a whole (missing or duplicate targets, stray files)."""
     sizes: str = ""
     """The sizes against the index's upload limits (:meth:`SizeLimits.summary`)."""
+    twine: str = ""
+    """Which twine judged the files (``twine check --strict: twine 7.0.0 (...)``): the publisher's, normally."""
 
     @property
     def fault_count(self) -> int:
@@ -119,6 +120,8 @@ class VerifyReport:
         lines += [f"FAIL: {fault}" for fault in self.faults]
         if self.sizes:
             lines.append(self.sizes)
+        if self.twine:
+            lines.append(self.twine)
         lines.append("verify: OK" if self.ok else f"verify: FAILED ({self.fault_count} faults)")
         return "\n".join(lines)
 
@@ -583,34 +586,10 @@ def _verify_sdk_sdist(file: DistFile, version: CodexVersion) -> ArtifactReport:
     return report
 
 
-_TWINE = ("-m", "codex_release.checks.twine_check")
-"""twine's own command line without the file hashing it does for uploads (:mod:`codex_release.checks.twine_check`):
-the same verdicts for a tenth of the CPU."""
-
-
-def _twine_check(files: list[Path], twine: tuple[str, ...] = _TWINE) -> dict[str, str]:
-    """``twine check --strict`` over ``files``: file name -> failure text (absent when it passed).
-
-    Without colour, and with the console wider than the longest path: twine's console wraps at 80 columns
-    otherwise, and a ``Checking PATH: FAILED`` line broken in two is not matched to its file.
-    """
-    if not files:
-        return {}
-    env = {**os.environ, "COLUMNS": str(200 + max(len(str(file)) for file in files))}
-    command = [sys.executable, *twine, "--no-color", "check", "--strict", *map(str, files)]
-    result = processes.run(command, timeout=600, env=env)
-    failures: dict[str, str] = {}
-    current = None
-    for line in (result.stdout + result.stderr).splitlines():
-        if line.startswith("Checking "):
-            current = Path(line.split(":", 1)[0].removeprefix("Checking ")).name
-            if "FAILED" in line:
-                failures[current] = "twine check --strict failed"
-        elif current in failures and line.strip():
-            failures[current] += f": {line.strip()}"
-    if result.returncode != 0 and not failures:
-        failures["*"] = f"twine check failed: {result.stderr.strip()[-300:]}"
-    return failures
+def _twine_check(files: list[Path], publisher: Publisher) -> dict[str, str]:
+    """``twine check --strict`` over ``files`` with the publisher's twine, without the upload hashing
+    (:func:`codex_release.checks.publisher_twine.check_files`): file name -> failure text, ``"*"`` for the run."""
+    return check_files(files, publisher)
 
 
 def _size_faults(artifacts: list[ArtifactReport], limits: SizeLimits) -> tuple[list[str], str]:
@@ -624,10 +603,18 @@ def _size_faults(artifacts: list[ArtifactReport], limits: SizeLimits) -> tuple[l
 
 
 def verify_dist(
-    dist_dir: Path, version: CodexVersion, *, require_sdk: bool = False, limits: SizeLimits | None = None
+    dist_dir: Path,
+    version: CodexVersion,
+    *,
+    require_sdk: bool = False,
+    limits: SizeLimits | None = None,
+    publisher: Publisher | None = None,
 ) -> VerifyReport:
     """Verify every artifact of release ``version`` in ``dist_dir``; sizes against ``limits`` (default: the
-    index's default limits, :class:`~codex_release.checks.index_limits.SizeLimits`)."""
+    index's default limits, :class:`~codex_release.checks.index_limits.SizeLimits`). ``twine check --strict``
+    runs with ``publisher`` (the CLI passes the pinned publish action's twine,
+    :func:`~codex_release.checks.publisher_twine.pinned_publisher`); without one, with this toolkit's twine."""
+    twine_tool = publisher or toolkit_twine()
     listing = list_dist(dist_dir)
     faults: list[str] = list(listing.faults)
     runtime_wheels: list[DistFile] = []
@@ -649,7 +636,7 @@ def verify_dist(
             faults.append(f"{file.name} is not part of the release: remove it from {dist_dir}")
     # twine runs in its own process meanwhile, while the wheels' members are read by the scan's pool.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="twine-check") as side:
-        twine_check = side.submit(_twine_check, packaged)
+        twine_check = side.submit(_twine_check, packaged, twine_tool)
         results = _verify_runtime_wheels(runtime_wheels, version)
         twine = twine_check.result()
     seen: dict[str, list[WheelFacts]] = {}
@@ -681,4 +668,4 @@ def verify_dist(
         faults.append(twine["*"])
     size_faults, sizes = _size_faults(artifacts, limits or SizeLimits())
     faults.extend(size_faults)
-    return VerifyReport(artifacts, faults, sizes)
+    return VerifyReport(artifacts, faults, sizes, twine=f"twine check --strict: {twine_tool.describe()}")

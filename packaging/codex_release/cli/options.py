@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from codex_release.errors import ReleaseError
 from codex_release.versions import CodexVersion, parse_codex_version
+
+if TYPE_CHECKING:
+    from codex_release.checks.publisher_twine import Publisher
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,3 +86,33 @@ def append_github_output(path: Path, lines: list[str]) -> None:
     """Append ``key=value`` lines to a ``$GITHUB_OUTPUT`` file."""
     with open(path, "a", encoding="utf-8") as handle:
         handle.write("".join(f"{line}\n" for line in lines))
+
+
+def publisher_lock_option(func: F) -> F:
+    """``--publisher-lock FILE``: rehearse with another publisher's twine than the pinned action's."""
+    return click.option(
+        "--publisher-lock",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="Judge (and upload) with the twine of this hash-locked requirements file instead of the one the "
+        "pinned publish action bundles (requirements/publish-action.txt), e.g. to try an action bump before "
+        "making it. Installed the same way (pip --require-hashes --no-deps: the whole closure, hashed, as "
+        "`uv pip compile --generate-hashes` writes it) into a cached venv; its twine and packaging versions "
+        "are printed.",
+    )(func)
+
+
+def resolve_publisher(lock: Path | None) -> Publisher:
+    """The twine that judges the dists: ``lock``'s, or the pinned publish action's bundle from this checkout.
+
+    The checkout is found once, here (:func:`codex_release.locations.repo_root`), and the lock's path passed
+    on: the library never looks for it.
+    """
+    from codex_release.checks.publisher_twine import pinned_publisher, publisher_from_lock
+
+    if lock is not None:
+        return publisher_from_lock(lock)
+    from codex_release.locations import repo_root
+    from codex_release.workflow_actions import PUBLISHER_BUNDLE
+
+    return pinned_publisher(repo_root() / PUBLISHER_BUNDLE.lock)

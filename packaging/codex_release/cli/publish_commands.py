@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import append_github_output, codex_version_option, resolve_version, version_or_pin
+from codex_release.cli.options import (
+    append_github_output,
+    codex_version_option,
+    publisher_lock_option,
+    resolve_publisher,
+    resolve_version,
+    version_or_pin,
+)
 from codex_release.cli.runtime_commands import TARGET_CHOICE, matrix_json
 from codex_release.versions import CodexVersion, version_of_ref
 
@@ -91,19 +98,27 @@ def smoke_command(
 @click.argument("dist_dir", type=_DIST)
 @codex_version_option(required=False)
 @click.option("--wheelhouse", type=_DIST, help=_WHEELHOUSE_HELP)
-def publish_rehearsal_command(dist_dir: Path, codex_version: CodexVersion | None, wheelhouse: Path | None) -> None:
+@publisher_lock_option
+def publish_rehearsal_command(
+    dist_dir: Path, codex_version: CodexVersion | None, wheelhouse: Path | None, publisher_lock: Path | None
+) -> None:
     """Rehearse the publish against a real package index on 127.0.0.1.
 
-    Starts pypiserver in a temporary directory, uploads with twine the runtime wheels (seven: aarch64
-    Linux gives a full and a lean one), waits until
-    every target resolves from the index, only then uploads the SDK wheel and sdist, installs
-    openai-codex==V by name from that index alone into a fresh venv and runs the smoke program. A
-    runtime sdist is refused before anything starts. The server is always stopped.
+    Runs `twine check --strict` on every file and `twine upload` with the twine the pinned publish action
+    bundles, as the action does (requirements/publish-action.txt, installed once into the user cache;
+    --publisher-lock for another). Starts pypiserver in a temporary directory, uploads the runtime wheels
+    (seven: aarch64 Linux gives a full and a lean one), waits until every target resolves from the index,
+    only then uploads the SDK wheel and sdist, installs openai-codex==V by name from that index alone into
+    a fresh venv and runs the smoke program. A runtime sdist is refused before anything starts; nothing is
+    uploaded when the publisher's twine check fails. The server is always stopped.
     """
     from codex_release.checks.publish_rehearsal import publish_rehearsal
 
     version = resolve_version(codex_version)
-    report = publish_rehearsal(dist_dir, version, wheelhouse=wheelhouse, echo=lambda line: click.echo(line, err=True))
+    publisher = resolve_publisher(publisher_lock)
+    report = publish_rehearsal(
+        dist_dir, version, wheelhouse=wheelhouse, publisher=publisher, echo=lambda line: click.echo(line, err=True)
+    )
     _finish(report.table("publish-rehearsal"), report.ok, "the publish rehearsal")
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, dist_dir_option, resolve_version
+from codex_release.cli.options import codex_version_option, dist_dir_option, resolve_publisher, resolve_version
 from codex_release.cli.runtime_commands import TARGET_CHOICE, size_limit_options
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion
@@ -78,6 +78,7 @@ def release_command(
         progress=False if quiet else None,
         overwrite=overwrite,
         limits=limits,
+        publisher=resolve_publisher(None),
     )
     click.echo(f"release {version} ({version.tag}): {len(result.files)} files in {dist_dir}")
 

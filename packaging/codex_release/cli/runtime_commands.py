@@ -10,7 +10,13 @@ from typing import Any, TypeVar
 
 import click
 
-from codex_release.cli.options import codex_version_option, resolve_version, version_or_pin
+from codex_release.cli.options import (
+    codex_version_option,
+    publisher_lock_option,
+    resolve_publisher,
+    resolve_version,
+    version_or_pin,
+)
 from codex_release.targets import TARGETS, get_target
 from codex_release.versions import CodexVersion
 
@@ -177,6 +183,7 @@ def size_limit_options(func: F) -> F:
     help="Append the release as Markdown (file, kind, target, size, sha256, and SHA256SUMS) to FILE, e.g. "
     '"$GITHUB_STEP_SUMMARY"; also when verify fails.',
 )
+@publisher_lock_option
 def verify_command(
     dist_dir: Path,
     codex_version: CodexVersion | None,
@@ -185,6 +192,7 @@ def verify_command(
     max_total_size: str | None,
     write_checksums: bool,
     summary_file: Path | None,
+    publisher_lock: Path | None,
 ) -> None:
     """Check that DIST_DIR holds exactly the release's artifacts, each sound.
 
@@ -193,15 +201,18 @@ def verify_command(
     match, exec bits on executables, an SBOM (PEP 770) that lists every bundled file with its sha256, no
     runtime sdist; the SDK (when present or required) at the same version with the exact runtime pin and
     types generated from that runtime; V is the pinned runtime (any other is refused);
-    `twine check --strict` clean; every file within the index's per-file upload limit and the release
-    within the project's total.
+    `twine check --strict` clean with the twine the pinned publish action bundles (its hash lock
+    requirements/publish-action.txt, installed once into the user cache; --publisher-lock for another), so
+    a publisher that cannot read our metadata fails here; every file within the index's per-file upload
+    limit and the release within the project's total.
     """
     from codex_release.checks.index_limits import SizeLimits
     from codex_release.checks.verify import verify_dist
 
     version = resolve_version(codex_version)
     limits = SizeLimits.resolve(max_file_size, max_total_size)
-    report = verify_dist(dist_dir, version, require_sdk=require_sdk, limits=limits)
+    publisher = resolve_publisher(publisher_lock)
+    report = verify_dist(dist_dir, version, require_sdk=require_sdk, limits=limits, publisher=publisher)
     click.echo(report.table())
     sums = None
     if report.ok and write_checksums:
