@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codex_release.binaries import BinaryInfo, Libc
+from codex_release.binaries._info import BinaryInfo, Libc
 from codex_release.binaries._reader import Malformed, Reader
 
 __all__ = ["inspect_elf"]

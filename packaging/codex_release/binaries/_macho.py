@@ -4,7 +4,7 @@ Hand-written (about a hundred lines of :mod:`struct`). macholib reads the conten
 into memory while loading (the whole 290 MB ``codex``, 0.3-0.5 s per file) and reads to the end of the
 file for a load command whose ``cmdsize`` is below 8. Only the fat header, the mach header and the load
 commands are needed here. The magic numbers are those of the one magic table in
-:mod:`codex_release.binaries`.
+:mod:`codex_release.binaries._magic`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from codex_release.binaries import _FAT_MAGIC, _FAT_MAGIC_64, _MACHO_THIN_MAGICS, _MAX_FAT_ARCHS, BinaryInfo
+from codex_release.binaries._info import BinaryInfo
+from codex_release.binaries._magic import _FAT_MAGIC, _FAT_MAGIC_64, _MACHO_THIN_MAGICS, _MAX_FAT_ARCHS
 from codex_release.binaries._reader import Malformed, Reader
 
 __all__ = ["inspect_macho"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from codex_release.binaries import BinaryInfo
+from codex_release.binaries._info import BinaryInfo
 from codex_release.binaries._reader import Malformed, Reader
 
 __all__ = ["inspect_pe"]

@@ -43,7 +43,7 @@ the same on every host that has the same libdeflate (pinned through the ``deflat
 of its package is still being unpacked (:meth:`MemberCache.file_written`).
 
 A :class:`MemberCache` carries what one staging run already knows about its files, keyed by file
-identity (:func:`codex_release.archives.file_key`: device, inode, size, mtime): the CRC-32 and SHA-256
+identity (:func:`codex_release.file_digests.file_key`: device, inode, size, mtime): the CRC-32 and SHA-256
 the archive reader took while it wrote them (so they are not read and hashed again); the compression of
 each split-size file, started the moment the reader wrote it; and, when asked to keep them, the
 compressed members of one wheel, which a second wheel of hard links to the same files (the lean aarch64
