@@ -582,12 +582,56 @@ PIN_CASES = [
 ]
 
 
+BOMB = "openai_codex/bomb.txt"
+
+
+def declare_size(wheel: Path, name: str, size: int) -> None:
+    """Set ``name``'s declared uncompressed size to ``size`` in its local header and central directory
+    entry, in place (data, CRC-32 and everything else untouched)."""
+    with zipfile.ZipFile(wheel) as zf:
+        info = zf.getinfo(name)
+        central = zf.start_dir  # type: ignore[attr-defined]
+    with open(wheel, "r+b") as fh:
+        fh.seek(info.header_offset + 22)
+        fh.write(struct.pack("<I", size))
+        fh.seek(central)
+        while True:
+            header = fh.read(46)
+            assert header[:4] == b"PK\x01\x02", "central directory entry expected"
+            name_len, extra_len, comment_len = struct.unpack("<HHH", header[28:34])
+            entry_name = fh.read(name_len).decode()
+            if entry_name == name:
+                fh.seek(-(name_len + 46) + 24, os.SEEK_CUR)
+                fh.write(struct.pack("<I", size))
+                return
+            fh.seek(extra_len + comment_len, os.SEEK_CUR)
+
+
+def _deflate_bomb(ctx: CaseContext) -> list[str]:
+    """An SDK wheel member declaring 10 bytes whose DEFLATE data inflates to 64 MiB (64 KiB compressed)."""
+    dist = _copy_dist(ctx)
+    wheel = _wheel(dist, SDK)
+    _rewrite(wheel, lambda entries: entries.append(_member(BOMB, bytes(64 << 20))))
+    declare_size(wheel, BOMB, 10)
+    return _verify(ctx, dist)
+
+
 def _assert_in(fault: str, outcome: Outcome) -> None:
     assert fault in outcome.stdout, outcome.stdout
     assert "verify: FAILED" in outcome.stdout
 
 
-CASES = TAR_CASES + WHEEL_CASES + PIN_CASES
+BOUND_CASES = [
+    HostileCase(
+        "verify with a member that inflates far past its declared size (a DEFLATE bomb)",
+        _deflate_bomb,
+        "fault(s) in",
+        check=lambda ctx, outcome: _assert_in(f"{BOMB}: CRC-32 or size mismatch", outcome),
+    ),
+]
+
+
+CASES = TAR_CASES + WHEEL_CASES + PIN_CASES + BOUND_CASES
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

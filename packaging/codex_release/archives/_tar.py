@@ -60,21 +60,22 @@ class _GzipPump(threading.Thread):
     Output goes into a bounded queue in pieces of at most :data:`_OUT_CHUNK` bytes, so the thread is
     never more than :data:`_QUEUE_CHUNKS` pieces ahead of the reader, whatever the compression ratio.
     The last item is ``None`` (the stream ended with a valid trailer and nothing after it) or the
-    :class:`ReleaseError` that stopped it.
+    exception that stopped it: a :class:`ReleaseError`, or anything else (a ``MemoryError``, a bug), which
+    the reading thread re-raises as it is, so no failure of this thread can leave the reader waiting.
     """
 
     def __init__(self, raw: BinaryIO, where: str) -> None:
         super().__init__(name="gzip-inflate", daemon=True)
         self._raw = raw
         self._where = where
-        self.items: queue.Queue[bytes | ReleaseError | None] = queue.Queue(maxsize=_QUEUE_CHUNKS)
+        self.items: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=_QUEUE_CHUNKS)
         self.sha512 = hashlib.sha512()
         self.stop = threading.Event()
 
     def fail(self, why: str) -> ReleaseError:
         return ReleaseError(f"{self._where}: {why}: the file is corrupt or was tampered with; download it again")
 
-    def _put(self, item: bytes | ReleaseError | None) -> None:
+    def _put(self, item: bytes | BaseException | None) -> None:
         while not self.stop.is_set():
             try:
                 self.items.put(item, timeout=0.05)
@@ -89,9 +90,11 @@ class _GzipPump(threading.Thread):
         except _Stopped:
             return
         except ReleaseError as exc:
-            item: ReleaseError | None = exc
+            item: BaseException | None = exc
         except OSError as exc:
             item = ReleaseError(f"cannot read {self._where}: {exc.strerror or exc}")
+        except BaseException as exc:  # handed to the reading thread, which raises it
+            item = exc
         else:
             item = None
         with contextlib.suppress(_Stopped):
@@ -142,7 +145,7 @@ class _TarStream:
         if self._ended:
             return False
         item = self._pump.items.get()
-        if isinstance(item, ReleaseError):
+        if isinstance(item, BaseException):
             self._ended = True
             raise item
         if item is None:

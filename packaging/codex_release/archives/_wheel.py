@@ -257,7 +257,9 @@ class WheelArchive:
         else:
             try:
                 if member.size < _SMALL:  # libdeflate wants a non-empty output buffer
-                    data = zlib.decompress(raw, -15, max(member.size, 1))
+                    # at most one byte past the declared size: a member that inflates to more (a bomb
+                    # declaring 10 bytes) stops there and fails the size check, never filling memory
+                    data = zlib.decompressobj(-15).decompress(raw, member.size + 1)
                 else:
                     data = deflate.deflate_decompress(raw, member.size)
             except (deflate.DeflateError, zlib.error):
