@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from codex_release.checks.fake_responses import Fail, FakeResponsesServer, Hang, ShellCall, Text, Usage
+from codex_release.versions import CodexVersion
 from openai_codex import (
     ApprovalRequest,
     Codex,
@@ -57,11 +58,11 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
-def test_run(real_config: CodexConfig, fake_model: FakeResponsesServer) -> None:
+def test_run(real_config: CodexConfig, fake_model: FakeResponsesServer, pinned_version: CodexVersion) -> None:
     fake_model.enqueue(Text("Hello from the real runtime.", deltas=4, usage=Usage(input_tokens=12, output_tokens=7)))
     with Codex(real_config) as codex:
-        assert codex.runtime_version == "0.169.0"
-        assert codex.user_agent.startswith("openai_codex_python/0.169.0")
+        assert codex.runtime_version == str(pinned_version)
+        assert codex.user_agent.startswith(f"openai_codex_python/{pinned_version}")  # the SDK's version is the pin's
         thread = codex.thread_start()
         result = thread.run("Say hello.")
     assert isinstance(result, TurnResult)
