@@ -177,6 +177,11 @@ def test_notification_payloads() -> None:
     broken = Notification("item/agentMessage/delta", {"threadId": "t"})  # does not match its model
     assert broken.payload == {"threadId": "t"}
     assert "item/agentMessage/delta" in repr(delta)
+    # thread/search/partial (Codex 0.171.0): typed like its siblings; it names no thread (its rows do), so it is
+    # a client-wide event that no turn's stream receives
+    search = Notification("thread/search/partial", {"requestId": 7, "data": []})
+    assert type(search.payload).__name__ == "ThreadSearchPartialNotification"
+    assert (search.thread_id, search.turn_id) == (None, None)
 
 
 def test_approval_answers_per_method() -> None:

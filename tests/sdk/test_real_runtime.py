@@ -159,6 +159,9 @@ def test_fork_list_archive_unarchive_models(real_config: CodexConfig, fake_model
         listed = codex.thread_list()
         assert isinstance(listed, ThreadListResponse)
         assert {original.id, fork.id} <= {t.id for t in listed.data}
+        # ``included_thread_ids`` (Codex 0.171.0) restricts the page to those threads; an empty list matches none
+        assert [t.id for t in codex.thread_list(included_thread_ids=[fork.id]).data] == [fork.id]
+        assert codex.thread_list(included_thread_ids=[]).data == []
         codex.thread_archive(fork.id)
         assert fork.id not in {t.id for t in codex.thread_list().data}
         assert fork.id in {t.id for t in codex.thread_list(archived=True).data}
