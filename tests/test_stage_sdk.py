@@ -15,7 +15,7 @@ from packaging.version import Version
 from codex_release.cli import main
 from codex_release.errors import ReleaseError
 from codex_release.stage_sdk import minimum_runtime_version, stage_sdk
-from codex_release.versions import parse_codex_version
+from codex_release.versions import CodexVersion, parse_codex_version
 
 REPO = Path(__file__).resolve().parent.parent
 SDK = REPO / "sdk"
@@ -51,7 +51,9 @@ def sdk_copy(tmp_path: Path) -> Path:
     return source
 
 
-def test_stage_sets_version_and_pin_and_copies_everything_but_caches(sdk_copy: Path, tmp_path: Path) -> None:
+def test_stage_sets_version_and_pin_and_copies_everything_but_caches(
+    sdk_copy: Path, tmp_path: Path, pinned_version: CodexVersion
+) -> None:
     staging = tmp_path / "staging"
     result = stage_sdk(staging, codex_version=V("rust-v0.170.0-alpha.2"), source=sdk_copy)
 
@@ -64,8 +66,8 @@ def test_stage_sets_version_and_pin_and_copies_everything_but_caches(sdk_copy: P
     staged = (staging / "pyproject.toml").read_text().splitlines()
     changed = [(a, b) for a, b in zip(original, staged, strict=True) if a != b]
     assert changed == [
-        ('version = "0.169.0"', 'version = "0.170.0a2"'),
-        ('  "openai-codex-cli-bin==0.169.0",', '  "openai-codex-cli-bin==0.170.0a2",'),
+        (f'version = "{pinned_version}"', 'version = "0.170.0a2"'),
+        (f'  "openai-codex-cli-bin=={pinned_version}",', '  "openai-codex-cli-bin==0.170.0a2",'),
     ]
     copied = set(_tree_digest(staging))
     assert "src/openai_codex/build/keep.txt" in copied
@@ -207,9 +209,13 @@ def test_a_source_with_two_runtime_pins_is_refused(sdk_copy: Path, tmp_path: Pat
     assert not (tmp_path / "s").exists()
 
 
-def test_a_source_without_a_static_version_is_refused(sdk_copy: Path, tmp_path: Path) -> None:
+def test_a_source_without_a_static_version_is_refused(
+    sdk_copy: Path, tmp_path: Path, pinned_version: CodexVersion
+) -> None:
     pyproject = sdk_copy / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('version = "0.169.0"\n', 'dynamic = ["version"]\n'))
+    text = pyproject.read_text()
+    assert f'version = "{pinned_version}"\n' in text
+    pyproject.write_text(text.replace(f'version = "{pinned_version}"\n', 'dynamic = ["version"]\n'))
     with pytest.raises(ReleaseError, match=r"must set a static \[project\] version"):
         stage_sdk(tmp_path / "s", codex_version=V("0.169.0"), source=sdk_copy)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]
