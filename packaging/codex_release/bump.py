@@ -205,7 +205,8 @@ def _members(schema: Any) -> set[str]:
     if not isinstance(schema, Mapping):
         return set()
     names: set[str] = set()
-    for node in [schema, *(v for key in ("oneOf", "anyOf", "allOf") for v in schema.get(key) or ())]:
+    variants = [schema.get(key) for key in ("oneOf", "anyOf", "allOf")]
+    for node in [schema, *(v for found in variants if isinstance(found, list) for v in found)]:
         if not isinstance(node, Mapping):
             continue
         properties = node.get("properties")
