@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 
+from codex_release.pins import pinned_runtime_version
 from codex_release.targets import TARGETS
 from tests import fake_npm
 from tests.hostile import REPO, CaseContext, HostileCase, Outcome, run_case, snapshot
@@ -562,7 +563,8 @@ OTHER_CASES = [
 
 
 def _publish(ctx: CaseContext, out: Path | str) -> list[str]:
-    return ["stage-publish", str(ctx.fixture("synthetic_dist")), "--codex-version", V, "--out", str(out)]
+    pinned = str(pinned_runtime_version())  # the version of the suite's synthetic release
+    return ["stage-publish", str(ctx.fixture("synthetic_dist")), "--codex-version", pinned, "--out", str(out)]
 
 
 PUBLISH_CASES = [

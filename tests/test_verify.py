@@ -12,9 +12,10 @@ from click.testing import CliRunner
 
 from codex_release.checks.verify import verify_dist
 from codex_release.cli import main
+from codex_release.pins import pinned_runtime_version
 from codex_release.stage_runtime import stage_runtime
 from codex_release.targets import TARGETS
-from codex_release.versions import parse_codex_version
+from codex_release.versions import CodexVersion, parse_codex_version
 from tests.synthetic_binaries import make_elf, write_platform_package
 
 V = parse_codex_version("0.169.0")
@@ -61,8 +62,8 @@ def rewrite(wheel: Path, edit: Callable[[zipfile.ZipInfo, bytes], tuple[zipfile.
     tmp.replace(wheel)
 
 
-def faults(dist: Path) -> list[str]:
-    report = verify_dist(dist, V)
+def faults(dist: Path, version: CodexVersion = V) -> list[str]:
+    report = verify_dist(dist, version)
     return report.faults + [f for a in report.artifacts for f in a.faults]
 
 
@@ -139,10 +140,13 @@ def test_cli_prints_a_table_and_fails(dist: Path) -> None:
 
 
 # ------------------------------------------------------------------------- a target's full + lean pair
-ARM_FULL = "openai_codex_cli_bin-0.169.0-py3-none-manylinux_2_18_aarch64.whl"
+PINNED = pinned_runtime_version()
+"""The version of the suite's synthetic release (``dist_copy``), which the tests of this section check."""
+ARM_FULL = f"openai_codex_cli_bin-{PINNED}-py3-none-manylinux_2_18_aarch64.whl"
 ARM_LEAN = (
-    "openai_codex_cli_bin-0.169.0-py3-none-musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
+    f"openai_codex_cli_bin-{PINNED}-py3-none-musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
 )
+PINNED_LINUX_WHEEL = LINUX_WHEEL.replace(f"-{V}-", f"-{PINNED}-")
 
 
 def _retag(source: Path, dest: Path, platform_tag: str) -> None:
@@ -160,7 +164,7 @@ def _retag(source: Path, dest: Path, platform_tag: str) -> None:
 
 
 def test_the_full_and_lean_pair_verifies(dist_copy: Path) -> None:
-    report = verify_dist(dist_copy, V)
+    report = verify_dist(dist_copy, PINNED)
     assert report.ok, report.table()
     arm = sorted(a.file for a in report.artifacts if a.target == "aarch64-unknown-linux-musl")
     assert arm == [ARM_FULL, ARM_LEAN]
@@ -168,7 +172,7 @@ def test_the_full_and_lean_pair_verifies(dist_copy: Path) -> None:
 
 def test_a_missing_lean_wheel_is_a_fault(dist_copy: Path) -> None:
     (dist_copy / ARM_LEAN).unlink()
-    found = " | ".join(faults(dist_copy))
+    found = " | ".join(faults(dist_copy, PINNED))
     assert "no lean runtime wheel for aarch64-unknown-linux-musl" in found
     assert "holds codex-path/rg, which narrows its tags to manylinux_2_18_aarch64" in found
 
@@ -178,7 +182,7 @@ def test_a_lean_wheel_that_still_holds_the_helper_is_refused(dist_copy: Path) ->
     _retag(
         dist_copy / ARM_FULL, dist_copy / ARM_LEAN, "musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64"
     )
-    found = " | ".join(faults(dist_copy))
+    found = " | ".join(faults(dist_copy, PINNED))
     assert (
         f"{ARM_LEAN} is not the lean variant of {ARM_FULL}: it should hold everything but codex-path/rg and still "
         "holds codex-path/rg" in found
@@ -187,13 +191,14 @@ def test_a_lean_wheel_that_still_holds_the_helper_is_refused(dist_copy: Path) ->
 
 
 def test_a_second_wheel_that_is_not_a_lean_variant_is_refused(dist_copy: Path) -> None:
-    other = dist_copy / LINUX_WHEEL.replace(
+    other = dist_copy / PINNED_LINUX_WHEEL.replace(
         "musllinux_1_1_x86_64.manylinux_2_17_x86_64.manylinux2014_x86_64", "manylinux_2_28_x86_64"
     )
-    _retag(dist_copy / LINUX_WHEEL, other, "manylinux_2_28_x86_64")
-    found = " | ".join(faults(dist_copy))
+    _retag(dist_copy / PINNED_LINUX_WHEEL, other, "manylinux_2_28_x86_64")
+    found = " | ".join(faults(dist_copy, PINNED))
     assert (
-        f"2 runtime wheels for x86_64-unknown-linux-musl ({other.name} and {LINUX_WHEEL}), but its binaries give one "
+        f"2 runtime wheels for x86_64-unknown-linux-musl ({other.name} and {PINNED_LINUX_WHEEL}), but its binaries "
+        "give one "
         "wheel (no optional helper narrows the tags)"
     ) in found
 
@@ -205,5 +210,5 @@ def test_a_lean_wheel_whose_helpers_file_lies_is_refused(dist_copy: Path) -> Non
         return info, data
 
     rewrite(dist_copy / ARM_LEAN, edit)
-    found = " | ".join(faults(dist_copy))
+    found = " | ".join(faults(dist_copy, PINNED))
     assert "codex_cli_bin/bundled-helpers.json says variant 'full'" in found
