@@ -122,6 +122,43 @@ def test_diff_protocol_names_methods_notifications_and_types() -> None:
     assert "did not change" in same.markdown()
 
 
+def test_diff_protocol_names_the_fields_and_enum_values_a_changed_type_gained_or_lost() -> None:
+    """A renamed field, a new enum value and a field of one variant of a union: what the hand-written SDK
+    may have to follow, so the summary names them; a change elsewhere (a description) is only marked."""
+    old = bundle(
+        ["thread/start"],
+        ["turn/completed"],
+        {
+            "Renamed": {"properties": {"position": {"type": "integer"}, "name": {"type": "string"}}},
+            "Choice": {"enum": ["a", "b"]},
+            "Union": {"oneOf": [{"properties": {"type": {"enum": ["x"]}}}]},
+            "Described": {"description": "old", "type": "string"},
+        },
+    )
+    new = bundle(
+        ["thread/start"],
+        ["turn/completed"],
+        {
+            "Renamed": {"properties": {"rank": {"type": "integer"}, "name": {"type": "string"}}},
+            "Choice": {"enum": ["a", "c"]},
+            "Union": {"oneOf": [{"properties": {"type": {"enum": ["x"]}, "environmentId": {"type": "string"}}}]},
+            "Described": {"description": "new", "type": "string"},
+        },
+    )
+    changes = diff_protocol(old, new, parse_codex_version("0.1.0"), parse_codex_version("0.2.0"))
+    assert changes.types_changed == ("Choice", "Described", "Renamed", "Union")
+    assert dict(changes.fields_changed) == {
+        "Choice": Delta(added=('"c"',), removed=('"b"',)),
+        "Renamed": Delta(added=("rank",), removed=("position",)),
+        "Union": Delta(added=("environmentId",)),
+    }
+    text = changes.text()
+    assert "    ~ Renamed (+rank -position)" in text
+    assert '    ~ Choice (+"c" -"b")' in text
+    assert "    ~ Described\n" in text
+    assert "- changed `Union`: +`environmentId`" in changes.markdown()
+
+
 # ------------------------------------------------------------------------------------ the command
 def fake_npm(bin_dir: Path, versions: list[str]) -> dict[str, str]:
     """The suite's fake ``npm`` first on PATH, listing ``versions`` for ``npm view @openai/codex versions``."""

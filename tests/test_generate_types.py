@@ -27,7 +27,7 @@ from codex_release.generate_types import (
     render_package,
     rpc_method_name,
 )
-from codex_release.versions import parse_codex_version
+from codex_release.versions import CodexVersion, parse_codex_version
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = REPO / "sdk" / "src" / "openai_codex" / "generated"
@@ -370,7 +370,7 @@ def test_committed_types_match_the_pinned_runtime(fresh: Path) -> None:
 
 @pytest.mark.runtime
 def test_generation_is_deterministic_and_swaps_the_directory_in(
-    real_codex_bin: Path, fresh: Path, tmp_path: Path
+    real_codex_bin: Path, fresh: Path, tmp_path: Path, pinned_version: CodexVersion
 ) -> None:
     out = tmp_path / "generated"
     out.mkdir()
@@ -378,7 +378,7 @@ def test_generation_is_deterministic_and_swaps_the_directory_in(
     (out / "stale.py").write_text("# from an older runtime\n")
     result = CliRunner().invoke(main, ["generate-types", "--codex-bin", str(real_codex_bin), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.output == f"Generated types from Codex 0.169.0 into {out}\n"
+    assert result.output == f"Generated types from Codex {pinned_version} into {out}\n"
     assert _digest(out) == _digest(fresh)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["generated"]
     assert out.stat().st_mode & 0o755 == 0o755
@@ -386,7 +386,7 @@ def test_generation_is_deterministic_and_swaps_the_directory_in(
 
 @pytest.mark.runtime
 def test_check_fails_on_drift_with_one_line_naming_the_files_and_the_fix(
-    real_codex_bin: Path, fresh: Path, tmp_path: Path
+    real_codex_bin: Path, fresh: Path, tmp_path: Path, pinned_version: CodexVersion
 ) -> None:
     out = tmp_path / "generated"
     out.mkdir()
@@ -401,7 +401,7 @@ def test_check_fails_on_drift_with_one_line_naming_the_files_and_the_fix(
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
-    assert "out of date with Codex 0.169.0 (notifications.py)" in lines[0]
+    assert f"out of date with Codex {pinned_version} (notifications.py)" in lines[0]
     assert "codex-release generate-types" in lines[0]
     assert _digest(out) == before  # --check writes nothing
 
@@ -440,8 +440,8 @@ def test_committed_models_all_build_and_parse_a_turn() -> None:
 
 
 @pytest.mark.runtime
-def test_the_binary_version_is_read_from_codex(real_codex_bin: Path) -> None:
-    assert codex_binary_version(real_codex_bin) == parse_codex_version("0.169.0")
+def test_the_binary_version_is_read_from_codex(real_codex_bin: Path, pinned_version: CodexVersion) -> None:
+    assert codex_binary_version(real_codex_bin) == pinned_version
 
 
 @pytest.mark.parametrize(

@@ -571,7 +571,8 @@ OTHER_CASES = [
 
 
 def _publish(ctx: CaseContext, out: Path | str) -> list[str]:
-    return ["stage-publish", str(ctx.fixture("synthetic_dist")), "--codex-version", V, "--out", str(out)]
+    pinned = str(pinned_runtime_version())  # the version of the suite's synthetic release
+    return ["stage-publish", str(ctx.fixture("synthetic_dist")), "--codex-version", pinned, "--out", str(out)]
 
 
 PUBLISH_CASES = [

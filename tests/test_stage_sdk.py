@@ -17,7 +17,7 @@ from codex_release.cli import main
 from codex_release.errors import ReleaseError
 from codex_release.pins import pinned_runtime_version
 from codex_release.stage_sdk import minimum_runtime_version, stage_sdk
-from codex_release.versions import parse_codex_version
+from codex_release.versions import CodexVersion, parse_codex_version
 
 REPO = Path(__file__).resolve().parent.parent
 SDK = REPO / "sdk"
@@ -274,7 +274,9 @@ def test_a_source_with_two_runtime_pins_is_refused(sdk_copy: Path, tmp_path: Pat
     assert not (tmp_path / "s").exists()
 
 
-def test_a_source_without_a_static_version_is_refused(sdk_copy: Path, tmp_path: Path) -> None:
+def test_a_source_without_a_static_version_is_refused(
+    sdk_copy: Path, tmp_path: Path, pinned_version: CodexVersion
+) -> None:
     pyproject = sdk_copy / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace(f'version = "{P}"\n', 'dynamic = ["version"]\n'))
     with pytest.raises(ReleaseError, match=r"must set a static \[project\] version"):

@@ -30,15 +30,16 @@ from codex_release.archives import WheelArchive, WheelMember
 from codex_release.checks import twine_check
 from codex_release.checks.publisher_twine import check_files, toolkit_twine
 from codex_release.checks.verify import ArtifactReport, _scan_wheels, _twine_check, verify_dist
-from codex_release.pins import RUNTIME_DISTRIBUTION
+from codex_release.pins import RUNTIME_DISTRIBUTION, pinned_runtime_version
 from codex_release.versions import CodexVersion, parse_codex_version
 from tests.synthetic_binaries import make_elf
 
 V = parse_codex_version("0.169.0")
 DIST_INFO = f"openai_codex_cli_bin-{V.pep440}.dist-info"
-ARM_FULL = "openai_codex_cli_bin-0.169.0-py3-none-manylinux_2_18_aarch64.whl"
+PINNED = pinned_runtime_version()  # of the synthetic release (dist_copy) that ARM_FULL and ARM_LEAN name
+ARM_FULL = f"openai_codex_cli_bin-{PINNED}-py3-none-manylinux_2_18_aarch64.whl"
 ARM_LEAN = (
-    "openai_codex_cli_bin-0.169.0-py3-none-musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
+    f"openai_codex_cli_bin-{PINNED}-py3-none-musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
 )
 CODEX = "codex_cli_bin/vendor/bin/codex"
 

@@ -7,7 +7,8 @@ One command does what a maintainer would do by hand when Codex ships:
    missing cannot be staged, so it is not "out" yet);
 2. export the app-server JSON Schema of the pinned runtime and of the new one (both fetched and
    integrity-checked through the toolkit's cache) and compare them: client methods, server requests and
-   notifications added or removed, and every protocol type added, removed or changed;
+   notifications added or removed, and every protocol type added, removed or changed, with the fields and
+   enum values a changed type gained or lost (the names hand-written SDK code spells out);
 3. regenerate the SDK's types from the new runtime (atomically, as ``generate-types`` does);
 4. move the pin and the SDK version in ``sdk/pyproject.toml`` with tomlkit (comments and layout kept).
 
@@ -119,6 +120,9 @@ class ProtocolChanges:
     client_notifications: Delta = field(default_factory=Delta)
     types: Delta = field(default_factory=Delta)
     types_changed: tuple[str, ...] = ()
+    fields_changed: tuple[tuple[str, Delta], ...] = ()
+    """Per changed type (a subset of ``types_changed``), the fields and enum values added or removed: what
+    the hand-written SDK may have to follow (a renamed field shows as one removed and one added)."""
 
     def __bool__(self) -> bool:
         return bool(
@@ -150,7 +154,10 @@ class ProtocolChanges:
             lines += [f"    + {name}" for name in delta.added]
             lines += [f"    - {name}" for name in delta.removed]
             if title == "types":
-                lines += [f"    ~ {name}" for name in self.types_changed]
+                fields = dict(self.fields_changed)
+                for name in self.types_changed:
+                    detail = _field_words(fields[name]) if name in fields else ""
+                    lines.append(f"    ~ {name}" + (f" ({detail})" if detail else ""))
         return "\n".join(lines)
 
     def markdown(self) -> str:
@@ -171,14 +178,44 @@ class ProtocolChanges:
         for title, delta in self._sections():
             names = [f"- added `{n}`" for n in delta.added] + [f"- **removed** `{n}`" for n in delta.removed]
             if title == "types":
-                names += [f"- changed `{n}`" for n in self.types_changed]
+                fields = dict(self.fields_changed)
+                for name in self.types_changed:
+                    detail = _field_words(fields[name], code=True) if name in fields else ""
+                    names.append(f"- changed `{name}`" + (f": {detail}" if detail else ""))
             if names:
                 out += ["", f"### {title.capitalize()}", "", *names]
         return "\n".join([*out, ""])
 
 
+def _field_words(delta: Delta, *, code: bool = False) -> str:
+    quote = "`" if code else ""
+    return " ".join(
+        [f"+{quote}{name}{quote}" for name in delta.added] + [f"-{quote}{name}{quote}" for name in delta.removed]
+    )
+
+
 def _canonical(schema: Any) -> str:
     return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+
+
+def _members(schema: Any) -> set[str]:
+    """The field names a type declares (its own properties and those of every ``oneOf``/``anyOf``/``allOf``
+    variant, one level deep) and its enum values (quoted): the names SDK code or its users spell out.
+    Nested shapes, descriptions and formats are left to the ``changed`` mark itself."""
+    if not isinstance(schema, Mapping):
+        return set()
+    names: set[str] = set()
+    variants = [schema.get(key) for key in ("oneOf", "anyOf", "allOf")]
+    for node in [schema, *(v for found in variants if isinstance(found, list) for v in found)]:
+        if not isinstance(node, Mapping):
+            continue
+        properties = node.get("properties")
+        if isinstance(properties, Mapping):
+            names.update(str(name) for name in properties)
+        enum = node.get("enum")
+        if isinstance(enum, list):
+            names.update(json.dumps(value) for value in enum)
+    return names
 
 
 def diff_protocol(
@@ -206,6 +243,11 @@ def diff_protocol(
         client_notifications=Delta.between(old_methods.client_notifications, new_methods.client_notifications),
         types=Delta.between(old_types, new_types),
         types_changed=changed,
+        fields_changed=tuple(
+            (name, delta)
+            for name in changed
+            if (delta := Delta.between(_members(old_types[name]), _members(new_types[name])))
+        ),
     )
 
 

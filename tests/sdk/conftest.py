@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from codex_release.checks.fake_responses import FakeResponsesServer
+from codex_release.pins import pinned_runtime_version
 from codex_release.targets import host_target
 from openai_codex import CodexConfig
 from tests.conftest import REPO_ROOT
@@ -80,7 +81,12 @@ def real_config(real_codex_bin: Path, fake_model: FakeResponsesServer, codex_hom
 def fake_app_server(tmp_path: Path) -> Callable[..., CodexConfig]:
     """``make(scenario, **env)`` -> a CodexConfig running tests/sdk/fake_app_server.py as ``codex``."""
     launcher = tmp_path / "fake-codex"
-    script = f"import runpy\nrunpy.run_path({str(FAKE_APP_SERVER)!r}, run_name='__main__')\n"
+    # Unless a test names another version, the fake is the pinned runtime (no drift warning), so a bump of the
+    # pin needs no edit here.
+    script = (
+        f"import os, runpy\nos.environ.setdefault('FAKE_VERSION', {str(pinned_runtime_version())!r})\n"
+        f"runpy.run_path({str(FAKE_APP_SERVER)!r}, run_name='__main__')\n"
+    )
     launcher.write_text(f"#!{sys.executable}\n{script}")
     launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR)
 

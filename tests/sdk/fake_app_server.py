@@ -3,7 +3,8 @@
 
 Run as ``fake_app_server.py app-server [--config k=v ...]`` (the way the SDK runs codex); the scenario
 comes from ``FAKE_SCENARIO`` (comma-separated flags) and sizes from ``FAKE_*`` variables. ``--version``
-prints ``FAKE_VERSION``. Everything the real-runtime tests can cover is tested against the real binary.
+and ``initialize`` report ``FAKE_VERSION`` (the ``fake_app_server`` fixture's launcher defaults it to the
+pinned runtime). Everything the real-runtime tests can cover is tested against the real binary.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from typing import Any
 
 SCENARIO = set(filter(None, os.environ.get("FAKE_SCENARIO", "").split(",")))
-VERSION = os.environ.get("FAKE_VERSION", "0.169.0")
+VERSION = os.environ["FAKE_VERSION"]
 DELTAS = int(os.environ.get("FAKE_DELTAS", "3"))
 HUGE_BYTES = int(os.environ.get("FAKE_HUGE_BYTES", str(8 * 1024 * 1024)))
 OVERLOADS = int(os.environ.get("FAKE_OVERLOADS", "0"))

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from codex_release.checks.fake_responses import FakeResponsesServer, Text
-from openai_codex import AsyncCodex, Codex, CodexConfig, CodexError, LoginError
+from openai_codex import AsyncCodex, Codex, CodexConfig, CodexError, InvalidRequestError, LoginError
 from openai_codex._login import AsyncChatgptLogin, ChatgptLogin
 from openai_codex.generated.rpc_methods import CLIENT_REQUEST_METHODS
 from openai_codex.types import ModelListResponse, TurnStatus
@@ -179,6 +180,20 @@ def test_rpc_has_every_client_request_typed(real_config: CodexConfig) -> None:
         assert answer.goal is None
         with pytest.raises(TypeError):
             codex.rpc.thread_goal_get(threadId=thread.id)  # type: ignore[call-arg]
+
+
+def test_rpc_default_model_provider(real_config: CodexConfig, codex_home: Path) -> None:
+    """``modelProvider/default/set`` (Codex 0.171.0) under upstream's name. Its schema names no result type,
+    so ``codex.rpc`` returns the raw answer: the runtime's config-write answer (``ConfigWriteResponse``)."""
+    from openai_codex.types import ConfigWriteResponse
+
+    with Codex(real_config) as codex:
+        assert codex.rpc.model_provider_list().default_provider_id == "mock"  # from the session's overrides
+        answer = ConfigWriteResponse.model_validate(codex.rpc.model_provider_default_set(provider_id="openai"))
+        assert answer.status == "okOverridden"  # written to config.toml, but the session's -c flag still wins
+        assert 'model_provider = "openai"' in (codex_home / "config.toml").read_text()
+        with pytest.raises(InvalidRequestError, match="not configured"):
+            codex.rpc.model_provider_default_set(provider_id="no-such-provider")
 
 
 async def test_rpc_async(real_config: CodexConfig) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from codex_release.versions import CodexVersion
 from openai_codex import (
     AsyncCodex,
     Codex,
@@ -23,6 +25,7 @@ from openai_codex import (
     RuntimeNotFoundError,
     TransportClosedError,
 )
+from openai_codex._runtime import MINIMUM_RUNTIME_VERSION
 from tests.sdk.conftest import RUNTIME_SOURCE, process_alive
 
 MakeConfig = Callable[..., CodexConfig]
@@ -32,13 +35,13 @@ def _no_runtime_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "codex_cli_bin", None)  # `import codex_cli_bin` raises ImportError
 
 
-def test_runtime_package_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runtime_package_not_installed(monkeypatch: pytest.MonkeyPatch, pinned_version: CodexVersion) -> None:
     _no_runtime_package(monkeypatch)
     with pytest.raises(RuntimeNotFoundError) as caught:
         Codex()
     message = str(caught.value)
     assert "'openai-codex-cli-bin' is not installed" in message
-    assert "pip install openai-codex-cli-bin==0.169.0" in message
+    assert f"pip install openai-codex-cli-bin=={pinned_version}" in message  # the SDK's version is the pin
     assert "codex_bin" in message
 
 
@@ -57,7 +60,7 @@ def _use_runtime_site(monkeypatch: pytest.MonkeyPatch, site: Path) -> None:
 
 @pytest.mark.runtime
 def test_bundled_runtime_is_used_with_its_helpers_on_path(
-    monkeypatch: pytest.MonkeyPatch, bundled_runtime_site: Path, real_config: CodexConfig
+    monkeypatch: pytest.MonkeyPatch, bundled_runtime_site: Path, real_config: CodexConfig, pinned_version: CodexVersion
 ) -> None:
     _use_runtime_site(monkeypatch, bundled_runtime_site)
     import codex_cli_bin
@@ -69,7 +72,7 @@ def test_bundled_runtime_is_used_with_its_helpers_on_path(
     assert env["PATH"].split(os.pathsep)[0] == str(codex_cli_bin.bundled_path_dir())
     assert env["CODEX_HOME"] == (real_config.env or {})["CODEX_HOME"]  # CodexConfig.env is merged in too
     with Codex(config) as codex:
-        assert codex.runtime_version == codex_cli_bin.bundled_version() == "0.169.0"
+        assert codex.runtime_version == codex_cli_bin.bundled_version() == str(pinned_version)
         assert codex.thread_start().run("Hi.").final_response is not None
 
 
@@ -121,9 +124,9 @@ def test_runtime_too_old(fake_app_server: MakeConfig, tmp_path: Path) -> None:
     with pytest.raises(IncompatibleRuntimeError) as caught:
         Codex(fake_app_server("", fake_version="0.100.0", fake_argv_file=str(record)))
     error = caught.value
-    assert (error.found, error.required) == ("0.100.0", "0.169.0")
+    assert (error.found, error.required) == ("0.100.0", MINIMUM_RUNTIME_VERSION)
     assert "codex 0.100.0" in str(error)
-    assert "needs codex >= 0.169.0" in str(error)
+    assert f"needs codex >= {MINIMUM_RUNTIME_VERSION}" in str(error)
     assert "pip install -U openai-codex-cli-bin" in str(error)
     assert not process_alive(_pid(record))
 
@@ -137,11 +140,12 @@ async def test_runtime_too_old_async(fake_app_server: MakeConfig, tmp_path: Path
 
 
 def test_newer_and_prerelease_runtimes_are_accepted(fake_app_server: MakeConfig) -> None:
-    for version in ("0.170.0", "1.0.0-alpha.3", "0.169.0"):
+    major, minor, _patch = MINIMUM_RUNTIME_VERSION.split(".")
+    for version in (f"{major}.{int(minor) + 1}.0", "1.0.0-alpha.3", MINIMUM_RUNTIME_VERSION):
         with Codex(fake_app_server("", fake_version=version)) as codex:
             assert codex.runtime_version == version
-    with pytest.raises(IncompatibleRuntimeError, match=r"0\.169\.0-alpha\.2"):
-        Codex(fake_app_server("", fake_version="0.169.0-alpha.2"))
+    with pytest.raises(IncompatibleRuntimeError, match=re.escape(f"{MINIMUM_RUNTIME_VERSION}-alpha.2")):
+        Codex(fake_app_server("", fake_version=f"{MINIMUM_RUNTIME_VERSION}-alpha.2"))
 
 
 def test_binary_without_app_server(fake_app_server: MakeConfig) -> None:

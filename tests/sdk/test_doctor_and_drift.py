@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -83,8 +84,10 @@ def test_a_runtime_other_than_the_pinned_one_warns_once(fake_app_server: MakeCon
 
 
 async def test_drift_warning_async(fake_app_server: MakeConfig) -> None:
-    codex = AsyncCodex(fake_app_server(fake_version="0.171.0"))
-    with pytest.warns(RuntimeDriftWarning, match=r"0\.171\.0"):
+    major, minor, patch = CODEX_VERSION.split(".")
+    newer = f"{major}.{minor}.{int(patch) + 1}"  # newer than the pin, whatever the pin is
+    codex = AsyncCodex(fake_app_server(fake_version=newer))
+    with pytest.warns(RuntimeDriftWarning, match=re.escape(f"codex {newer}, but")):
         await codex.start()
     await codex.close()
 

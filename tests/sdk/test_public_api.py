@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import openai_codex
+from codex_release.versions import CodexVersion
 from openai_codex import (
     ApprovalRequest,
     AsyncCodex,
@@ -54,14 +55,14 @@ def test_version_comes_from_installed_metadata() -> None:
     assert openai_codex.__version__ == version("openai-codex")
 
 
-def test_types_reexport_generated_models() -> None:
+def test_types_reexport_generated_models(pinned_version: CodexVersion) -> None:
     from openai_codex import types
     from openai_codex.generated import protocol
 
     for name in types.__all__:
         if name != "CODEX_VERSION":
             assert getattr(types, name) is getattr(protocol, name), name
-    assert types.CODEX_VERSION == "0.169.0"
+    assert str(pinned_version) == types.CODEX_VERSION  # generated from the pinned runtime
     assert types.TurnStatus("interrupted") is protocol.TurnStatus.interrupted
     assert types.ThreadSourceKind is protocol.ThreadSourceKind  # any generated name, through __getattr__
     with pytest.raises(AttributeError):
@@ -176,6 +177,11 @@ def test_notification_payloads() -> None:
     broken = Notification("item/agentMessage/delta", {"threadId": "t"})  # does not match its model
     assert broken.payload == {"threadId": "t"}
     assert "item/agentMessage/delta" in repr(delta)
+    # thread/search/partial (Codex 0.171.0): typed like its siblings; it names no thread (its rows do), so it is
+    # a client-wide event that no turn's stream receives
+    search = Notification("thread/search/partial", {"requestId": 7, "data": []})
+    assert type(search.payload).__name__ == "ThreadSearchPartialNotification"
+    assert (search.thread_id, search.turn_id) == (None, None)
 
 
 def test_approval_answers_per_method() -> None:

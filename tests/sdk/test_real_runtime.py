@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from codex_release.checks.fake_responses import Fail, FakeResponsesServer, Hang, ShellCall, Text, Usage
+from codex_release.versions import CodexVersion
 from openai_codex import (
     ApprovalRequest,
     Codex,
@@ -57,11 +58,11 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
-def test_run(real_config: CodexConfig, fake_model: FakeResponsesServer) -> None:
+def test_run(real_config: CodexConfig, fake_model: FakeResponsesServer, pinned_version: CodexVersion) -> None:
     fake_model.enqueue(Text("Hello from the real runtime.", deltas=4, usage=Usage(input_tokens=12, output_tokens=7)))
     with Codex(real_config) as codex:
-        assert codex.runtime_version == "0.169.0"
-        assert codex.user_agent.startswith("openai_codex_python/0.169.0")
+        assert codex.runtime_version == str(pinned_version)
+        assert codex.user_agent.startswith(f"openai_codex_python/{pinned_version}")  # the SDK's version is the pin's
         thread = codex.thread_start()
         result = thread.run("Say hello.")
     assert isinstance(result, TurnResult)
@@ -158,6 +159,9 @@ def test_fork_list_archive_unarchive_models(real_config: CodexConfig, fake_model
         listed = codex.thread_list()
         assert isinstance(listed, ThreadListResponse)
         assert {original.id, fork.id} <= {t.id for t in listed.data}
+        # ``included_thread_ids`` (Codex 0.171.0) restricts the page to those threads; an empty list matches none
+        assert [t.id for t in codex.thread_list(included_thread_ids=[fork.id]).data] == [fork.id]
+        assert codex.thread_list(included_thread_ids=[]).data == []
         codex.thread_archive(fork.id)
         assert fork.id not in {t.id for t in codex.thread_list().data}
         assert fork.id in {t.id for t in codex.thread_list(archived=True).data}

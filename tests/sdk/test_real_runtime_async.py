@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from codex_release.checks.fake_responses import FakeResponsesServer, Hang, ShellCall, Text
+from codex_release.versions import CodexVersion
 from openai_codex import (
     ApprovalRequest,
     AsyncCodex,
@@ -32,14 +33,16 @@ PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAA
 """A valid 1x1 red PNG."""
 
 
-async def test_run_is_lazy_and_complete(real_config: CodexConfig, fake_model: FakeResponsesServer) -> None:
+async def test_run_is_lazy_and_complete(
+    real_config: CodexConfig, fake_model: FakeResponsesServer, pinned_version: CodexVersion
+) -> None:
     fake_model.enqueue(Text("Async hello.", deltas=3))
     codex = AsyncCodex(real_config)
     assert codex.runtime_version is None  # nothing started yet
     try:
         thread = await codex.thread_start()  # starts and initialises on the first awaited call
         assert isinstance(thread, AsyncThread)
-        assert codex.runtime_version == "0.169.0"
+        assert codex.runtime_version == str(pinned_version)
         result = await thread.run("Hello?")
     finally:
         await codex.close()

@@ -48,8 +48,9 @@ def bump_command(
     Exports the app-server JSON Schema of the pinned runtime and of the new one, regenerates the SDK's
     types from the new runtime, moves the openai-codex-cli-bin pin and the SDK version in
     sdk/pyproject.toml, and prints what changed in the protocol: client methods, server requests and
-    notifications added or removed, and types added, removed or changed. A release older than the pin
-    is refused unless --allow-downgrade. When the pin already is that release nothing is written.
+    notifications added or removed, and types added, removed or changed (with the fields and enum values
+    each changed type gained or lost). A release older than the pin is refused unless --allow-downgrade.
+    When the pin already is that release nothing is written.
     """
     from codex_release.bump import bump
 

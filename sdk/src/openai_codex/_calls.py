@@ -232,7 +232,7 @@ thread_list: Call[ThreadListResponse] = Call(
     "thread_list",
     "thread/list",
     """One page of stored threads (``ThreadListParams`` keywords: ``limit``, ``cursor``, ``sort_key``,
-``model_providers``, ``source_kinds``, ``archived``, ...).""",
+``model_providers``, ``source_kinds``, ``archived``, ``included_thread_ids`` / ``excluded_thread_ids``, ...).""",
     keywords="ThreadListParams",
     result="ThreadListResponse",
 )

@@ -35,7 +35,11 @@ __all__ = [
 
 RUNTIME_DISTRIBUTION = "openai-codex-cli-bin"
 MINIMUM_RUNTIME_VERSION = "0.169.0"
-"""The oldest ``codex`` whose app-server protocol this SDK speaks (its types are generated from it)."""
+"""The oldest ``codex`` whose app-server protocol this SDK speaks. The typed models are generated from the
+pinned runtime (``openai_codex.generated.CODEX_VERSION``), which may be newer: this floor is the oldest release
+the hand-written client was tested against, and it moves only when the client comes to need something an
+older runtime lacks. Between the two, a runtime works with one ``RuntimeDriftWarning``; a method it does not
+have yet answers with a JSON-RPC error."""
 
 
 class StderrTail:
