@@ -48,6 +48,7 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m codex_release generate-types --check
 	$(PY) -m codex_release lint-workflows .github/workflows
 

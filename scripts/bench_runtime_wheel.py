@@ -29,10 +29,10 @@ import time
 import zipfile
 from pathlib import Path
 
+from codex_release.core.pins import pinned_runtime_version
+from codex_release.core.targets import get_target
 from codex_release.errors import ReleaseError
-from codex_release.pins import pinned_runtime_version
-from codex_release.stage_runtime import stage_runtime
-from codex_release.targets import get_target
+from codex_release.steps.stage_runtime import stage_runtime
 from codex_release.wheels.parallel_deflate import LIBDEFLATE_LEVEL
 
 TARGET = "x86_64-unknown-linux-musl"
@@ -81,7 +81,7 @@ def _members(wheel: Path) -> dict[str, tuple[int, int, int]]:
 def _stage(work: Path, package_dir: Path | None) -> tuple[Path, str]:
     version = pinned_runtime_version()
     if package_dir is None:
-        from codex_release.fetch import fetched_package_dir
+        from codex_release.steps.fetch import fetched_package_dir
 
         package_dir = fetched_package_dir(version, get_target(TARGET), include_voice=False)
     staged = stage_runtime(work / "staging", package_dir, version, target=TARGET)

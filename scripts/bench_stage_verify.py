@@ -25,8 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "packaging"))
 
-from codex_release.pins import pinned_runtime_version  # noqa: E402
-from codex_release.targets import TARGETS  # noqa: E402
+from codex_release.core.pins import pinned_runtime_version  # noqa: E402
+from codex_release.core.targets import TARGETS  # noqa: E402
 
 TIMEOUT = 900
 _PROJECT_LIMIT = ["--max-file-size", "project"]

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.fetch import fetched_package_dir
-from codex_release.pins import pinned_runtime_version
-from codex_release.runtime_source import read_manifest
-from codex_release.targets import get_target, host_target
-from codex_release.versions import CodexVersion
+from codex_release.core.pins import pinned_runtime_version
+from codex_release.core.runtime_source import read_manifest
+from codex_release.core.targets import get_target, host_target
+from codex_release.core.versions import CodexVersion
+from codex_release.steps.fetch import fetched_package_dir
 from tests.release_artifacts import mixed_release, synthetic_release
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import tomlkit
 
-from codex_release.locations import repo_root
-from codex_release.stage_runtime import stage_runtime
-from codex_release.targets import TARGETS
-from codex_release.versions import CodexVersion
+from codex_release.core.locations import repo_root
+from codex_release.core.targets import TARGETS
+from codex_release.core.versions import CodexVersion
+from codex_release.steps.stage_runtime import stage_runtime
 from tests.synthetic_binaries import write_platform_package
 
 REAL_TRIPLES = ("x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl")

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from codex_release.archives import Limits, WheelArchive, extract_tgz
 from codex_release.checks.verify import ArtifactReport, _scan_wheel
+from codex_release.core.versions import parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.versions import parse_codex_version
 from tests.synthetic_binaries import write_platform_package
 
 TRIPLE = "x86_64-unknown-linux-musl"

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codex_release.binaries import BinaryInfo, inspect_binary, sniff_format
+from codex_release.core.platform_tags import check_requested_tags, derive_platform_tags
+from codex_release.core.targets import TARGETS
 from codex_release.errors import ReleaseError
-from codex_release.platform_tags import check_requested_tags, derive_platform_tags
-from codex_release.targets import TARGETS
 from tests.synthetic_binaries import make_elf, make_fat_macho, make_macho, make_pe
 
 SEEDS: dict[str, bytes] = {

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from codex_release.bump import Delta, diff_protocol, latest_complete_release, rewrite_pins
+from codex_release.core.targets import TARGETS
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.targets import TARGETS
-from codex_release.versions import CodexVersion, parse_codex_version
+from codex_release.steps.bump import Delta, diff_protocol, latest_complete_release, rewrite_pins
 from tests import fake_npm as npm_registry
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from codex_release import processes
+from codex_release.core.locations import cache_dir
+from codex_release.core.runtime_source import open_source
+from codex_release.core.targets import TARGETS, get_target
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.fetch import Integrity, fetch_runtime
-from codex_release.locations import cache_dir
-from codex_release.runtime_source import open_source
-from codex_release.targets import TARGETS, get_target
-from codex_release.versions import CodexVersion, parse_codex_version
+from codex_release.steps.fetch import Integrity, fetch_runtime
 from tests import fake_npm
 from tests.test_runtime_source import make_tgz
 

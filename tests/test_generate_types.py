@@ -16,8 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from codex_release.cli import main
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.generate_types import (
+from codex_release.steps.generate_types import (
     check_generated,
     codex_binary_version,
     default_output_dir,
@@ -27,7 +28,6 @@ from codex_release.generate_types import (
     render_package,
     rpc_method_name,
 )
-from codex_release.versions import CodexVersion, parse_codex_version
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = REPO / "sdk" / "src" / "openai_codex" / "generated"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.pins import pinned_runtime_version
+from codex_release.core.pins import pinned_runtime_version
 from tests.hostile import CaseContext, HostileCase, Outcome, run_case
 from tests.synthetic_binaries import write_platform_package
 from tests.test_verify_scan import _forge_crc

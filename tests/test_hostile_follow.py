@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.pins import pinned_runtime_version
-from codex_release.release import write_checksums
-from codex_release.targets import TARGETS
+from codex_release.core.pins import pinned_runtime_version
+from codex_release.core.record import write_checksums
+from codex_release.core.targets import TARGETS
 from tests import fake_npm
 from tests.hostile import CaseContext, HostileCase, run_case
 from tests.test_verify_index import _JsonIndex

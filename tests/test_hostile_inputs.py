@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.pins import pinned_runtime_version
+from codex_release.core.pins import pinned_runtime_version
 from tests import fake_npm
 from tests.hostile import CaseContext, HostileCase, Outcome, run_case
 from tests.synthetic_binaries import write_platform_package

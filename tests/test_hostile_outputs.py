@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.pins import pinned_runtime_version
-from codex_release.targets import TARGETS
+from codex_release.core.pins import pinned_runtime_version
+from codex_release.core.targets import TARGETS
 from tests import fake_npm
 from tests.hostile import REPO, CaseContext, HostileCase, Outcome, run_case, snapshot
 from tests.synthetic_binaries import npm_tarball, write_platform_package
@@ -101,7 +101,7 @@ def _checkout(ctx: CaseContext) -> Path:
         subprocess.run([*git, *args], cwd=clone, check=True, capture_output=True, timeout=60)
     ctx.env["PYTHONPATH"] = os.pathsep.join([str(clone / "packaging"), str(clone / "sdk" / "src")])
     probe = subprocess.run(
-        [sys.executable, "-c", "from codex_release.locations import repo_root; print(repo_root())"],
+        [sys.executable, "-c", "from codex_release.core.locations import repo_root; print(repo_root())"],
         env={**os.environ, "PYTHONPATH": ctx.env["PYTHONPATH"]},
         cwd=ctx.ws,
         capture_output=True,
@@ -363,7 +363,7 @@ def _fetch(dest: Path | str) -> list[str]:
 _HOLDER = """
 import sys, time
 from pathlib import Path
-from codex_release.staging import hold
+from codex_release.core.staging import hold
 with hold(Path(sys.argv[1]), label="STAGING_DIR"):
     print("held", flush=True)
     time.sleep(20)

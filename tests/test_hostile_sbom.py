@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.stage_runtime import stage_runtime
+from codex_release.steps.stage_runtime import stage_runtime
 from tests.hostile import CaseContext, HostileCase, Outcome, run_case
 from tests.synthetic_binaries import write_platform_package
 from tests.test_hostile_archives import (

@@ -18,10 +18,10 @@ import deflate
 import pytest
 
 from codex_release.archives import _tar, extract_tgz
+from codex_release.core.versions import parse_codex_version
 from codex_release.errors import ReleaseError
 from codex_release.file_digests import Digests, FileKey, file_key
-from codex_release.stage_runtime import VENDOR, stage_runtime
-from codex_release.versions import parse_codex_version
+from codex_release.steps.stage_runtime import VENDOR, stage_runtime
 from codex_release.wheels import parallel_deflate
 from codex_release.wheels.wheel_writer import write_wheel
 from tests.synthetic_binaries import make_elf, npm_tarball, write_binary, write_platform_package

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from packaging.tags import mac_platforms
 
 from codex_release.binaries import BinaryInfo, inspect_tree
-from codex_release.errors import ReleaseError
-from codex_release.platform_tags import (
+from codex_release.core.platform_tags import (
     check_requested_tags,
     derive_platform_tags,
     expand_tag_set,
@@ -22,7 +21,8 @@ from codex_release.platform_tags import (
     pip_macos_version,
     tag_problem,
 )
-from codex_release.targets import TARGETS, Target, get_target
+from codex_release.core.targets import TARGETS, Target, get_target
+from codex_release.errors import ReleaseError
 from tests.synthetic_binaries import (
     make_elf,
     make_fat_macho,

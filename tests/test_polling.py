@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codex_release.polling import Backoff, Outcome, poll
+from codex_release.core.polling import Backoff, Outcome, poll
 
 
 class _Clock:

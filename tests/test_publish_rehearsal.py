@@ -18,9 +18,9 @@ from codex_release.checks.publish_rehearsal import (
 from codex_release.checks.resolution import wait_for_index
 from codex_release.checks.smoke import SmokeReport
 from codex_release.cli import main
+from codex_release.core.targets import TARGETS
+from codex_release.core.versions import CodexVersion
 from codex_release.errors import ReleaseError
-from codex_release.targets import TARGETS
-from codex_release.versions import CodexVersion
 
 
 @pytest.fixture

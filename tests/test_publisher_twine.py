@@ -40,9 +40,9 @@ from codex_release.checks.publisher_twine import (
 )
 from codex_release.checks.smoke import SmokeReport
 from codex_release.cli import main
+from codex_release.core.versions import CodexVersion
+from codex_release.core.workflow_actions import PUBLISH_ACTION, PUBLISHER_BUNDLE, action_row
 from codex_release.errors import ReleaseError
-from codex_release.versions import CodexVersion
-from codex_release.workflow_actions import PUBLISH_ACTION, PUBLISHER_BUNDLE, action_row
 from tests.test_requirements_lock import parse_lock
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ HOSTILE_LOCK = REPO / "tests" / "publishers" / "twine-6.1.0.txt"
 REASON = "'2.5' is not a valid metadata version"
 FIX = (
     "cannot read this metadata: move pypa/gh-action-pypi-publish to a release whose twine can "
-    "(see packaging/codex_release/workflow_actions.py)"
+    "(see packaging/codex_release/core/workflow_actions.py)"
 )
 
 

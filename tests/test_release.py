@@ -13,9 +13,10 @@ from click.testing import CliRunner
 
 from codex_release.checks.index_limits import SizeLimits
 from codex_release.cli import main
-from codex_release.release import MANIFEST_FILE, SUMS_FILE, build_release
-from codex_release.targets import TARGETS
-from codex_release.versions import CodexVersion
+from codex_release.core.record import MANIFEST_FILE, SUMS_FILE
+from codex_release.core.targets import TARGETS
+from codex_release.core.versions import CodexVersion
+from codex_release.steps.release import build_release
 
 pytestmark = [pytest.mark.runtime, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ The YAML is parsed and each ``run:`` script is executed unchanged by :mod:`tests
 the test with the step's name, script and output. What is simulated, and why:
 
 * the event is a push of the pinned version's tag (``rust-vX.Y.Z``);
-* every ``uses:`` must be a row of the actions table (``codex_release.workflow_actions``), as every
+* every ``uses:`` must be a row of the actions table (``codex_release.core.workflow_actions``), as every
   action must resolve on GitHub;
 * ``actions/setup-python`` is one virtual environment created once for the session (from the test's own
   interpreter, whatever ``python-version`` says) and put first on ``PATH``; each job's own
@@ -42,10 +42,10 @@ from typing import Any
 
 import pytest
 
-from codex_release.fetch import fetch_runtime
-from codex_release.targets import GITHUB_HOSTED_RUNNERS, TARGETS, get_target, host_target
-from codex_release.versions import CodexVersion
-from codex_release.workflow_actions import ACTIONS
+from codex_release.core.targets import GITHUB_HOSTED_RUNNERS, TARGETS, get_target, host_target
+from codex_release.core.versions import CodexVersion
+from codex_release.core.workflow_actions import ACTIONS
+from codex_release.steps.fetch import fetch_runtime
 from tests import fake_npm
 from tests.conftest import REPO_ROOT
 from tests.synthetic_binaries import npm_tarball, write_platform_package

@@ -18,8 +18,8 @@ from codex_release.checks.resolution import (
     why_not_runs,
 )
 from codex_release.cli import main
+from codex_release.core.versions import CodexVersion
 from codex_release.errors import ReleaseError
-from codex_release.versions import CodexVersion
 from tests.synthetic_binaries import make_elf, make_macho, make_pe, write_binary
 
 PLATFORMS = {p.name: p for p in USER_PLATFORMS}

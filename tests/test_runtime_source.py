@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from codex_release.core.runtime_source import PackageManifest, copy_package, open_source, read_manifest
 from codex_release.errors import ReleaseError
-from codex_release.runtime_source import PackageManifest, copy_package, open_source, read_manifest
 
 TRIPLE = "x86_64-unknown-linux-musl"
 MANIFEST = {

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from codex_release.sbom import EmbeddedPackage, build_sbom, check_sbom
+from codex_release.core.sbom import EmbeddedPackage, build_sbom, check_sbom
 
 PACKAGE = EmbeddedPackage("@openai/codex", "0.169.0-linux-x64", "ab" * 64)
 FILES = {

@@ -19,9 +19,9 @@ from codex_release.checks.smoke import (
     dependency_wheelhouse,
 )
 from codex_release.cli import main
+from codex_release.core.dist import read_release_files
+from codex_release.core.versions import CodexVersion
 from codex_release.errors import ReleaseError
-from codex_release.release_files import read_release_files
-from codex_release.versions import CodexVersion
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HAS_AARCH64 = aarch64_launcher() is not None

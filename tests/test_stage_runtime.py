@@ -15,11 +15,11 @@ import tomlkit
 from click.testing import CliRunner
 
 from codex_release.cli import main
+from codex_release.core.sbom import check_sbom
+from codex_release.core.targets import TARGETS, get_target
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.sbom import check_sbom
-from codex_release.stage_runtime import VENDOR, stage_runtime
-from codex_release.targets import TARGETS, get_target
-from codex_release.versions import CodexVersion, parse_codex_version
+from codex_release.steps.stage_runtime import VENDOR, stage_runtime
 from tests.synthetic_binaries import make_elf, make_macho, write_binary, write_platform_package
 
 V = parse_codex_version("0.169.0")

@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from packaging.version import Version
 
 from codex_release.cli import main
+from codex_release.core.pins import pinned_runtime_version
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.pins import pinned_runtime_version
-from codex_release.stage_sdk import minimum_runtime_version, stage_sdk
-from codex_release.versions import CodexVersion, parse_codex_version
+from codex_release.steps.stage_sdk import minimum_runtime_version, stage_sdk
 
 REPO = Path(__file__).resolve().parent.parent
 SDK = REPO / "sdk"

@@ -1,4 +1,4 @@
-"""The output discipline's parts (``codex_release.staging``); the commands are tried in test_hostile_outputs."""
+"""The output discipline's parts (``codex_release.core.staging``); the commands are tried in test_hostile_outputs."""
 
 from __future__ import annotations
 
@@ -11,21 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.errors import ReleaseError
-from codex_release.release import earlier_release
-from codex_release.staging import (
+from codex_release.core.record import earlier_release
+from codex_release.core.staging import (
     Terminated,
     check_place,
     hold,
     replace_when_done,
     sweep_stale,
 )
+from codex_release.errors import ReleaseError
 
 REPO = Path(__file__).resolve().parent.parent
 HOLDER = """
 import sys, time
 from pathlib import Path
-from codex_release.staging import hold
+from codex_release.core.staging import hold
 with hold(Path(sys.argv[1]), label="DEST"):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -7,16 +7,16 @@ import pytest
 from click.testing import CliRunner
 
 from codex_release.cli import main
-from codex_release.errors import ReleaseError
-from codex_release.pins import (
+from codex_release.core.pins import (
     generated_codex_version,
     pinned_runtime_version,
     require_generated,
     require_pinned,
     runtime_requirement,
 )
-from codex_release.targets import TARGETS, get_target, host_target
-from codex_release.versions import parse_codex_version
+from codex_release.core.targets import TARGETS, get_target, host_target
+from codex_release.core.versions import parse_codex_version
+from codex_release.errors import ReleaseError
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,10 +13,10 @@ import pytest
 import tomlkit
 
 from codex_release.binaries import inspect_tree
-from codex_release.stage_runtime import VENDOR, stage_runtime
-from codex_release.targets import TARGETS, get_target
-from codex_release.variants import choose_variants
-from codex_release.versions import parse_codex_version
+from codex_release.core.targets import TARGETS, get_target
+from codex_release.core.variants import choose_variants
+from codex_release.core.versions import parse_codex_version
+from codex_release.steps.stage_runtime import VENDOR, stage_runtime
 from tests.synthetic_binaries import make_elf, write_binary, write_platform_package
 
 V = parse_codex_version("0.169.0")

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from codex_release.checks.verify import verify_dist
 from codex_release.cli import main
-from codex_release.pins import pinned_runtime_version
-from codex_release.stage_runtime import stage_runtime
-from codex_release.targets import TARGETS
+from codex_release.core.pins import pinned_runtime_version
+from codex_release.core.targets import TARGETS
+from codex_release.steps.stage_runtime import stage_runtime
 from tests.synthetic_binaries import make_elf, write_platform_package
 
 V = pinned_runtime_version()  # the CLI verifies only the pinned release

@@ -20,11 +20,11 @@ from codex_release.checks.publish_rehearsal import LocalIndex, plan_uploads
 from codex_release.checks.smoke import CheckRow
 from codex_release.checks.verify_index import list_index_files, release_digests, verify_index
 from codex_release.cli import main
+from codex_release.core.polling import Backoff
+from codex_release.core.record import write_checksums
+from codex_release.core.targets import TARGETS
+from codex_release.core.versions import CodexVersion
 from codex_release.errors import ReleaseError
-from codex_release.polling import Backoff
-from codex_release.release import write_checksums
-from codex_release.targets import TARGETS
-from codex_release.versions import CodexVersion
 
 
 @pytest.fixture

@@ -18,12 +18,12 @@ from codex_release.checks.index_limits import (
 )
 from codex_release.checks.verify import verify_dist
 from codex_release.cli import main
+from codex_release.core.dist import target_of_platform_tags
+from codex_release.core.record import MANIFEST_FILE, SUMS_FILE, write_checksums
+from codex_release.core.targets import TARGETS
+from codex_release.core.versions import CodexVersion
 from codex_release.errors import ReleaseError
 from codex_release.file_digests import file_sha256
-from codex_release.release import MANIFEST_FILE, SUMS_FILE, write_checksums
-from codex_release.release_files import target_of_platform_tags
-from codex_release.targets import TARGETS
-from codex_release.versions import CodexVersion
 
 _LIMIT = {"option": "--max-file-size", "project": INDEX_FILE_LIMIT, "default": DEFAULT_FILE_LIMIT}
 
@@ -165,8 +165,8 @@ def test_a_failed_verify_writes_no_record_but_still_summarises(
 
 
 def test_write_checksums_refuses_a_tracked_directory_of_the_checkout(pinned_version: CodexVersion) -> None:
+    from codex_release.checks.release_record import write_release_record
     from codex_release.checks.verify import ArtifactReport, VerifyReport
-    from codex_release.release_record import write_release_record
 
     report = VerifyReport([ArtifactReport("x.whl", "runtime wheel")], [])
     docs = Path(__file__).resolve().parent.parent / "docs"

@@ -30,8 +30,8 @@ from codex_release.archives import WheelArchive, WheelMember
 from codex_release.checks import twine_check
 from codex_release.checks.publisher_twine import check_files, toolkit_twine
 from codex_release.checks.verify import ArtifactReport, _scan_wheels, _twine_check, verify_dist
-from codex_release.pins import RUNTIME_DISTRIBUTION, pinned_runtime_version
-from codex_release.versions import CodexVersion, parse_codex_version
+from codex_release.core.pins import RUNTIME_DISTRIBUTION, pinned_runtime_version
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from tests.synthetic_binaries import make_elf
 
 V = parse_codex_version("0.169.0")

@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.version import Version
 
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.versions import CodexVersion, parse_codex_version
 
 
 @pytest.mark.parametrize(

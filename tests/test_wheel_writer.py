@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 import tomlkit
 
+from codex_release.core.sbom import check_sbom
+from codex_release.core.targets import get_target
+from codex_release.core.versions import parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.sbom import check_sbom
-from codex_release.stage_runtime import write_sbom
-from codex_release.targets import get_target
-from codex_release.versions import parse_codex_version
+from codex_release.steps.stage_runtime import write_sbom
 from codex_release.wheels import parallel_deflate
 from codex_release.wheels.parallel_deflate import HEAD_PIECE_SIZE, MIN_SPLIT_SIZE, plan_pieces
 from codex_release.wheels.wheel_writer import write_wheel
@@ -558,8 +558,8 @@ def test_progress_bar_on_request_and_quiet_when_not_a_terminal(
 
 @pytest.fixture
 def real_staging(real_package: Callable[[str], Path], tmp_path: Path) -> Path:
-    from codex_release.stage_runtime import stage_runtime
-    from codex_release.versions import parse_codex_version
+    from codex_release.core.versions import parse_codex_version
+    from codex_release.steps.stage_runtime import stage_runtime
 
     package = real_package("x86_64-unknown-linux-musl")
     version = json.loads((package / "codex-package.json").read_text())["version"]

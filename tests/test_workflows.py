@@ -14,10 +14,10 @@ import yaml  # type: ignore[import-untyped,unused-ignore]
 from click.testing import CliRunner
 
 from codex_release.cli import main
-from codex_release.pins import pinned_runtime_version
-from codex_release.targets import FIXED_RUNNERS, GITHUB_HOSTED_RUNNERS, RUNNERS_CHECKED, TARGETS
-from codex_release.workflow_actions import ACTIONS, PinnedAction, pin_faults, uses_lines
-from codex_release.workflow_lint import lint_workflows, run_actionlint, run_zizmor
+from codex_release.core.pins import pinned_runtime_version
+from codex_release.core.targets import FIXED_RUNNERS, GITHUB_HOSTED_RUNNERS, RUNNERS_CHECKED, TARGETS
+from codex_release.core.workflow_actions import ACTIONS, PinnedAction, pin_faults, uses_lines
+from codex_release.steps.workflow_lint import lint_workflows, run_actionlint, run_zizmor
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
@@ -425,7 +425,7 @@ def test_a_uses_that_is_not_its_row_is_refused(tmp_path: Path, line: str, fault:
     (found,) = pin_faults([workflow])
     assert found.startswith("w.yml:5: ")
     assert fault in found
-    assert "codex_release/workflow_actions.py" in found or "its row's tag" in found
+    assert "codex_release/core/workflow_actions.py" in found or "its row's tag" in found
     control = tmp_path / "control.yml"
     control.write_text(f"jobs:\n  a:\n    steps:\n{good}", encoding="utf-8")
     assert pin_faults([control]) == []

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from codex_release.checks.fake_responses import FakeResponsesServer
-from codex_release.pins import pinned_runtime_version
-from codex_release.targets import host_target
+from codex_release.core.pins import pinned_runtime_version
+from codex_release.core.targets import host_target
 from openai_codex import CodexConfig
 from tests.conftest import REPO_ROOT
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.versions import CodexVersion
+from codex_release.core.versions import CodexVersion
 from openai_codex import (
     AsyncCodex,
     Codex,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import openai_codex
-from codex_release.versions import CodexVersion
+from codex_release.core.versions import CodexVersion
 from openai_codex import (
     ApprovalRequest,
     AsyncCodex,

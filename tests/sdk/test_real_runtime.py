@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from codex_release.checks.fake_responses import Fail, FakeResponsesServer, Hang, ShellCall, Text, Usage
-from codex_release.versions import CodexVersion
+from codex_release.core.versions import CodexVersion
 from openai_codex import (
     ApprovalRequest,
     Codex,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from codex_release.checks.fake_responses import FakeResponsesServer, Hang, ShellCall, Text
-from codex_release.versions import CodexVersion
+from codex_release.core.versions import CodexVersion
 from openai_codex import (
     ApprovalRequest,
     AsyncCodex,

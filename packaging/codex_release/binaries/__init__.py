@@ -3,7 +3,7 @@
 For every ELF, Mach-O (thin or universal) and PE file this answers: which OS and CPU it is for,
 what kind of file it is, and what it needs from the system that runs it (ELF: static or dynamic,
 musl or glibc, the highest ``GLIBC_x.y`` symbol version; Mach-O: the minimum macOS). The tag
-policy built on these facts lives in :mod:`codex_release.platform_tags`.
+policy built on these facts lives in :mod:`codex_release.core.platform_tags`.
 
 The bytes are untrusted (a downloaded package, a file a maintainer points us at), so every reader
 here reads only the headers it needs, with every offset, size and count checked against the bytes

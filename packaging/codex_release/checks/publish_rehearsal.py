@@ -37,11 +37,11 @@ from codex_release import processes
 from codex_release.checks.fresh_venv import FreshVenv, clean_env, isolated_pip_env
 from codex_release.checks.publisher_twine import Publisher, check_files, refusal_reason, toolkit_twine
 from codex_release.checks.smoke import SmokeReport, dependency_wheelhouse, run_smoke_program
+from codex_release.core.dist import read_release_files
+from codex_release.core.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
+from codex_release.core.staging import check_place, check_replaceable, hold, replace_when_done
+from codex_release.core.versions import CodexVersion
 from codex_release.errors import ReleaseError
-from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
-from codex_release.release_files import read_release_files
-from codex_release.staging import check_place, check_replaceable, hold, replace_when_done
-from codex_release.versions import CodexVersion
 
 __all__ = [
     "LocalIndex",
@@ -83,7 +83,7 @@ def plan_uploads(dist_dir: Path, version: CodexVersion) -> UploadPlan:
 def stage_publish(dist_dir: Path, version: CodexVersion, out_dir: Path) -> UploadPlan:
     """Copy the two batches to ``out_dir/runtime`` and ``out_dir/sdk`` (all or nothing).
 
-    ``out_dir`` follows the output rules of :mod:`codex_release.staging`: a new or empty directory apart
+    ``out_dir`` follows the output rules of :mod:`codex_release.core.staging`: a new or empty directory apart
     from DIST_DIR, inside the checkout only a git-ignored one, locked while written.
     """
     out = check_place(out_dir, label="--out", sources={"DIST_DIR": dist_dir}, in_checkout="ignored")

@@ -6,19 +6,19 @@ our metadata version refuses every file (v1.13.0 bundled twine 6.1.0 with packag
 ``Metadata-Version: 2.5`` that hatchling 1.33 writes), and the toolkit's own twine (from the dev lock) would
 still say OK. So the twine that judges here is the publisher's, installed from a hash-locked copy of the
 action's bundle (``requirements/publish-action.txt``, whose header names the action's SHA; the versions are
-:data:`~codex_release.workflow_actions.PUBLISHER_BUNDLE`, next to the action's row), or, to try a candidate
+:data:`~codex_release.core.workflow_actions.PUBLISHER_BUNDLE`, next to the action's row), or, to try a candidate
 action bump, from any other hash lock (``--publisher-lock``).
 
-The venv lives in the user cache (:func:`codex_release.locations.cache_dir`), one per lock content and
+The venv lives in the user cache (:func:`codex_release.core.locations.cache_dir`), one per lock content and
 interpreter, and is built once: in a scratch directory beside it that is renamed into place only after the
 install and a check that its interpreter reports the expected twine and packaging, under the destination's
-lock (:func:`codex_release.staging.hold`, ``filelock``), so a concurrent run waits and then reuses it, and
+lock (:func:`codex_release.core.staging.hold`, ``filelock``), so a concurrent run waits and then reuses it, and
 a killed build leaves scratch that the next build sweeps, never a venv that is used. Each use asks the
 interpreter again (about 0.1 s): a venv whose interpreter or packages went missing is rebuilt. Its console
 scripts are never run (their shebangs name the scratch path); twine runs as ``python -I -m twine`` or the
 hashing-free :mod:`codex_release.checks.twine_check` run by path.
 
-The lock's path is a parameter: the CLI knows the checkout (:func:`codex_release.locations.repo_root`) and
+The lock's path is a parameter: the CLI knows the checkout (:func:`codex_release.core.locations.repo_root`) and
 passes ``repo_root() / PUBLISHER_BUNDLE.lock``; this module finds nothing by itself.
 """
 
@@ -36,8 +36,8 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 
 from codex_release import processes
+from codex_release.core.workflow_actions import PUBLISH_ACTION, PUBLISHER_BUNDLE, PublisherBundle, action_row
 from codex_release.errors import ReleaseError
-from codex_release.workflow_actions import PUBLISH_ACTION, PUBLISHER_BUNDLE, PublisherBundle, action_row
 
 __all__ = [
     "Publisher",
@@ -58,7 +58,7 @@ _PROBE_TIMEOUT_S = 120
 _CHECK_TIMEOUT_S = 600
 _LOCK_WAIT_S = 1800.0
 """A second run waits for the first one's install (pip's own timeout bounds it) instead of failing."""
-_TABLE = "packaging/codex_release/workflow_actions.py"
+_TABLE = "packaging/codex_release/core/workflow_actions.py"
 _FIX = f"move {PUBLISH_ACTION} to a release whose twine can (see {_TABLE})"
 _REFUSAL = re.compile(r"\b(InvalidDistribution|InvalidWheelFilename|InvalidSdist): (?P<reason>.+)")
 
@@ -137,7 +137,7 @@ def publisher_from_lock(
     home = _venv_home(content)
     found = _probe(home)
     if found is None:
-        from codex_release.staging import hold, replace_when_done
+        from codex_release.core.staging import hold, replace_when_done
 
         with hold(home, label="the publisher's twine venv", wait=_LOCK_WAIT_S):
             found = _probe(home)  # built meanwhile by the run we waited for
@@ -149,7 +149,7 @@ def publisher_from_lock(
 
 
 def _venv_home(content: bytes) -> Path:
-    from codex_release.locations import cache_dir
+    from codex_release.core.locations import cache_dir
 
     digest = hashlib.sha256(content).hexdigest()[:20]
     tag = f"{sys.implementation.cache_tag}-{sysconfig.get_platform()}"

@@ -4,7 +4,7 @@ For every :data:`USER_PLATFORMS` entry, pip resolves the release with
 ``pip install --dry-run --report - --only-binary=:all: --platform ... --python-version ...`` and must
 pick, among the runtime wheels of its OS and CPU whose every binary can start there, the most complete
 one (the most binaries: the full wheel over the lean one that leaves out an optional helper, see
-:mod:`codex_release.variants`), and nothing when there is none (macOS 10.9 on x86_64, whose binaries need
+:mod:`codex_release.core.variants`), and nothing when there is none (macOS 10.9 on x86_64, whose binaries need
 10.12; 32-bit Windows; 32-bit ARM Linux). So glibc 2.28 aarch64 must get the full wheel with ``rg`` (it
 needs glibc 2.18), musl and glibc 2.17 aarch64 the lean one without it. "Can start" is judged from the
 binaries' own headers (:func:`why_not_runs`), never from the wheels' tags, so a wheel tagged wider than
@@ -40,11 +40,11 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from codex_release.archives import WheelArchive
 from codex_release.binaries import BinaryInfo, format_of, inspect_bytes
 from codex_release.checks.fresh_venv import isolated_pip_env, pip_error, run_pip
+from codex_release.core.dist import ReleaseFiles, read_release_files
+from codex_release.core.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
+from codex_release.core.targets import TARGETS, Target
+from codex_release.core.versions import CodexVersion
 from codex_release.errors import ReleaseError
-from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
-from codex_release.release_files import ReleaseFiles, read_release_files
-from codex_release.targets import TARGETS, Target
-from codex_release.versions import CodexVersion
 
 __all__ = [
     "USER_PLATFORMS",
@@ -400,9 +400,9 @@ def wait_for_index(
 
     ``index_url`` ``None`` means pip's default index (what users get). Each poll is a resolver dry run per
     target with no cache, so a page cached before the upload cannot hide the new files. Polls every
-    ``interval_s`` through :func:`codex_release.polling.poll` (the loop ``verify-index`` uses too).
+    ``interval_s`` through :func:`codex_release.core.polling.poll` (the loop ``verify-index`` uses too).
     """
-    from codex_release.polling import Backoff, Outcome, poll
+    from codex_release.core.polling import Backoff, Outcome, poll
 
     def attempt() -> Outcome[dict[str, tuple[bool, str]]]:
         state = index_visibility(version, index_url=index_url, dist_dir=dist_dir)

@@ -40,11 +40,11 @@ from codex_release import processes
 from codex_release.archives import WheelArchive, WheelMember
 from codex_release.checks.fake_responses import FakeResponsesServer, Text
 from codex_release.checks.fresh_venv import FreshVenv, clean_env, isolated_pip_env, pip_error, run_pip
+from codex_release.core.dist import ReleaseFiles, read_release_files
+from codex_release.core.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
+from codex_release.core.targets import get_target
+from codex_release.core.versions import CodexVersion
 from codex_release.errors import ReleaseError
-from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
-from codex_release.release_files import ReleaseFiles, read_release_files
-from codex_release.targets import get_target
-from codex_release.versions import CodexVersion
 
 __all__ = [
     "CheckRow",
@@ -106,7 +106,7 @@ class SmokeReport:
 
 # ------------------------------------------------------------------------------------------- install
 def _wheelhouse_dir() -> Path:
-    from codex_release.locations import cache_dir
+    from codex_release.core.locations import cache_dir
 
     return cache_dir() / "wheelhouse" / f"{sys.implementation.cache_tag}-{sysconfig.get_platform()}"
 

@@ -14,7 +14,7 @@ archives above the size caps):
   runtime the platform tags equal to what the binaries earn;
 * the runtime wheel's SBOM (PEP 770): exactly one file in ``.dist-info/sboms/``, a CycloneDX document of
   this wheel that lists every payload file (everything outside ``.dist-info/``) with its true sha256 and
-  nothing else (:func:`codex_release.sbom.check_sbom`);
+  nothing else (:func:`codex_release.core.sbom.check_sbom`);
 * WHEEL (``Root-Is-Purelib``, tag lines equal to the filename's), METADATA name and version, the bundled
   ``codex-package.json`` at the release version, and the SDK's requirement on the runtime exactly
   ``openai-codex-cli-bin==V`` (no marker, no extra, no URL), in the wheel and the sdist, as are the SDK's
@@ -25,9 +25,9 @@ project limit (:mod:`codex_release.checks.index_limits`): a file the index would
 publishing starts.
 
 For the set: per target exactly the wheels its binaries call for (one, or full + lean where an optional
-``codex-path/`` helper narrows the tags: :func:`codex_release.variants.variant_faults`), no runtime
+``codex-path/`` helper narrows the tags: :func:`codex_release.core.variants.variant_faults`), no runtime
 sdist, nothing at another version, no stray distribution, and entries named like artifacts that are not
-regular files (a FIFO ``x.whl``) reported without being opened (:mod:`codex_release.dist_folder`).
+regular files (a FIFO ``x.whl``) reported without being opened (:mod:`codex_release.core.dist`).
 ``twine check --strict`` on all, with the publisher's own twine (:mod:`codex_release.checks.publisher_twine`:
 the publish action's bundled twine, whose ``packaging`` may not read metadata that ours reads).
 
@@ -57,18 +57,18 @@ from pathlib import Path, PurePosixPath
 from packaging.utils import canonicalize_name
 
 from codex_release.archives import WheelArchive, WheelMember
-from codex_release.artifact_metadata import parse_metadata, runtime_pins, sdist_member, sdist_metadata
 from codex_release.binaries import BinaryInfo, format_of, inspect_bytes, needs_exec_bit
 from codex_release.checks.index_limits import SizeLimits
 from codex_release.checks.publisher_twine import Publisher, check_files, toolkit_twine
-from codex_release.dist_folder import DistFile, list_dist
+from codex_release.core.artifact_metadata import parse_metadata, runtime_pins, sdist_member, sdist_metadata
+from codex_release.core.dist import DistFile, list_dist
+from codex_release.core.pins import GENERATED_INIT, RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION, generated_codex_version
+from codex_release.core.platform_tags import derive_platform_tags, tag_problem
+from codex_release.core.sbom import SBOM_DIR, check_sbom
+from codex_release.core.targets import TARGETS, Target, get_target
+from codex_release.core.variants import HELPERS_FILE, WheelFacts, variant_faults
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.pins import GENERATED_INIT, RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION, generated_codex_version
-from codex_release.platform_tags import derive_platform_tags, tag_problem
-from codex_release.sbom import SBOM_DIR, check_sbom
-from codex_release.targets import TARGETS, Target, get_target
-from codex_release.variants import HELPERS_FILE, WheelFacts, variant_faults
-from codex_release.versions import CodexVersion, parse_codex_version
 
 __all__ = ["ArtifactReport", "VerifyReport", "verify_dist"]
 

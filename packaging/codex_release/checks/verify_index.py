@@ -11,7 +11,7 @@ HTML), keeps the files of version V, downloads every one of them and compares:
   the JSON API), every file of the release must have it.
 
 The index's JSON API and its CDN lag behind an upload by seconds to minutes, so
-:func:`verify_index_patiently` asks again (:mod:`codex_release.polling`, with growing waits) while what
+:func:`verify_index_patiently` asks again (:mod:`codex_release.core.polling`, with growing waits) while what
 it sees can be lag: a file not listed yet, a 404, a 5xx or 429, a connection error or timeout. What no
 wait can fix ends it at once: a file served with another sha256 than the release's, a file the release
 does not have, missing provenance, an unreadable release record. A file that once downloaded with the
@@ -42,11 +42,11 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from codex_release.checks.smoke import SmokeReport
-from codex_release.dist_folder import parse_artifact_name
+from codex_release.core.dist import parse_artifact_name
+from codex_release.core.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
+from codex_release.core.polling import Backoff, Outcome, Polled, poll
+from codex_release.core.versions import CodexVersion
 from codex_release.errors import ReleaseError
-from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
-from codex_release.polling import Backoff, Outcome, Polled, poll
-from codex_release.versions import CodexVersion
 
 __all__ = [
     "BACKOFF",
@@ -188,7 +188,7 @@ def _version_of(filename: str) -> tuple[str, str] | None:
 
 def release_digests(dist_dir: Path) -> dict[str, str]:
     """File name -> sha256 of the release in ``dist_dir`` (``SHA256SUMS`` and ``manifest.json`` must agree)."""
-    from codex_release.release import MANIFEST_FILE, SUMS_FILE
+    from codex_release.core.record import MANIFEST_FILE, SUMS_FILE
 
     sums_path, manifest_path = dist_dir / SUMS_FILE, dist_dir / MANIFEST_FILE
     try:

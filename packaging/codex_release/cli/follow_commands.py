@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from codex_release.cli.options import append_github_output, codex_version_option
-from codex_release.versions import CodexVersion
+from codex_release.core.versions import CodexVersion
 
 _OUTPUT_FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -52,7 +52,7 @@ def bump_command(
     each changed type gained or lost). A release older than the pin is refused unless --allow-downgrade.
     When the pin already is that release nothing is written.
     """
-    from codex_release.bump import bump
+    from codex_release.steps.bump import bump
 
     result = bump(codex_version, latest=latest, allow_downgrade=allow_downgrade)
     if result.changes is None:

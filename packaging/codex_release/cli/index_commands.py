@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from codex_release.cli.options import codex_version_option, dist_dir_option, version_or_pin
-from codex_release.versions import CodexVersion
+from codex_release.core.versions import CodexVersion
 
 
 @click.command("verify-index")

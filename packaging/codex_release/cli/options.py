@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.versions import CodexVersion, parse_codex_version
 
 if TYPE_CHECKING:
     from codex_release.checks.publisher_twine import Publisher
@@ -47,12 +47,12 @@ def codex_version_option(*, required: bool = True, help_text: str | None = None)
 
 
 def resolve_version(version: CodexVersion | None, *, given_as: str | None = None) -> CodexVersion:
-    """The pinned version; a given one must be it (:func:`codex_release.pins.require_pinned`).
+    """The pinned version; a given one must be it (:func:`codex_release.core.pins.require_pinned`).
 
     What every command that builds, checks or publishes a release calls: a release of any version but
     the pin is refused here, in one line, before anything is fetched, built or written.
     """
-    from codex_release.pins import require_pinned
+    from codex_release.core.pins import require_pinned
 
     return require_pinned(version, given_as=given_as)
 
@@ -66,7 +66,7 @@ def version_or_pin(version: CodexVersion | None) -> CodexVersion:
     """
     if version is not None:
         return version
-    from codex_release.pins import pinned_runtime_version
+    from codex_release.core.pins import pinned_runtime_version
 
     return pinned_runtime_version()
 
@@ -105,14 +105,14 @@ def publisher_lock_option(func: F) -> F:
 def resolve_publisher(lock: Path | None) -> Publisher:
     """The twine that judges the dists: ``lock``'s, or the pinned publish action's bundle from this checkout.
 
-    The checkout is found once, here (:func:`codex_release.locations.repo_root`), and the lock's path passed
+    The checkout is found once, here (:func:`codex_release.core.locations.repo_root`), and the lock's path passed
     on: the library never looks for it.
     """
     from codex_release.checks.publisher_twine import pinned_publisher, publisher_from_lock
 
     if lock is not None:
         return publisher_from_lock(lock)
-    from codex_release.locations import repo_root
-    from codex_release.workflow_actions import PUBLISHER_BUNDLE
+    from codex_release.core.locations import repo_root
+    from codex_release.core.workflow_actions import PUBLISHER_BUNDLE
 
     return pinned_publisher(repo_root() / PUBLISHER_BUNDLE.lock)

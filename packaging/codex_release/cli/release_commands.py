@@ -8,8 +8,8 @@ import click
 
 from codex_release.cli.options import codex_version_option, dist_dir_option, resolve_publisher, resolve_version
 from codex_release.cli.runtime_commands import TARGET_CHOICE, size_limit_options
-from codex_release.targets import TARGETS, get_target
-from codex_release.versions import CodexVersion
+from codex_release.core.targets import TARGETS, get_target
+from codex_release.core.versions import CodexVersion
 
 
 @click.command("release")
@@ -63,7 +63,7 @@ def release_command(
     an earlier release (else pass --overwrite).
     """
     from codex_release.checks.index_limits import SizeLimits
-    from codex_release.release import build_release
+    from codex_release.steps.release import build_release
 
     version = resolve_version(codex_version)
     limits = SizeLimits.resolve(max_file_size, max_total_size)

@@ -17,8 +17,8 @@ from codex_release.cli.options import (
     resolve_version,
     version_or_pin,
 )
-from codex_release.targets import TARGETS, get_target
-from codex_release.versions import CodexVersion
+from codex_release.core.targets import TARGETS, get_target
+from codex_release.core.versions import CodexVersion
 
 TARGET_CHOICE = click.Choice([t.triple for t in TARGETS])
 """A ``--target`` value: a Rust target triple of the target table."""
@@ -83,7 +83,7 @@ def fetch_runtime_command(
     Each tarball is checked against the published hash (npm integrity or SHA256SUMS) and cached by hash
     in the user cache directory (CODEX_RELEASE_CACHE overrides it), so later runs download nothing.
     """
-    from codex_release.fetch import fetch_runtime
+    from codex_release.steps.fetch import fetch_runtime
 
     if bool(targets) == all_targets:
         raise click.UsageError("pass --all or at least one --target")
@@ -127,7 +127,7 @@ def stage_runtime_command(
     needs glibc 2.18), --wheel-dir also receives a lean wheel without it, tagged wider; STAGING_DIR
     stays the full variant.
     """
-    from codex_release.stage_runtime import stage_runtime
+    from codex_release.steps.stage_runtime import stage_runtime
 
     staged = stage_runtime(
         staging_dir,
@@ -216,13 +216,13 @@ def verify_command(
     click.echo(report.table())
     sums = None
     if report.ok and write_checksums:
-        from codex_release.release import SUMS_FILE
-        from codex_release.release_record import write_release_record
+        from codex_release.checks.release_record import write_release_record
+        from codex_release.core.record import SUMS_FILE
 
         sums = write_release_record(dist_dir, report)[SUMS_FILE]
         click.echo(f"wrote SHA256SUMS and manifest.json into {dist_dir}")
     if summary_file is not None:
-        from codex_release.release_record import append_summary, summary_markdown
+        from codex_release.checks.release_record import append_summary, summary_markdown
 
         append_summary(summary_file, summary_markdown(report, version, dist_dir, sums))
     if not report.ok:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from codex_release.cli.options import codex_version_option, resolve_version
-from codex_release.versions import CodexVersion
+from codex_release.core.versions import CodexVersion
 
 _EXISTING_FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
 _DIRECTORY = click.Path(file_okay=True, dir_okay=True, path_type=Path)
@@ -38,7 +38,7 @@ def generate_types_command(
     Runs `codex app-server generate-json-schema`, then datamodel-code-generator; the output is
     deterministic to the byte and replaces DIR atomically.
     """
-    from codex_release.generate_types import generate_types
+    from codex_release.steps.generate_types import generate_types
 
     result = generate_types(codex_bin=codex_bin, codex_version=codex_version, out_dir=out_dir, check=check)
     if check:
@@ -72,7 +72,7 @@ def stage_sdk_command(
     The release must be the pinned runtime, and the generated types must come from it (`bump` moves
     both). The source tree is never modified. With --dist-dir, build and check the distributions too.
     """
-    from codex_release.stage_sdk import stage_sdk
+    from codex_release.steps.stage_sdk import stage_sdk
 
     result = stage_sdk(
         staging_dir,

@@ -26,8 +26,8 @@ from packaging.tags import parse_tag
 from tomlkit.exceptions import TOMLKitError
 
 from codex_release import __version__
+from codex_release.core.runtime_source import MANIFEST_NAME, read_manifest
 from codex_release.errors import ReleaseError
-from codex_release.runtime_source import MANIFEST_NAME, read_manifest
 
 __all__ = ["PayloadFile", "WheelContents", "normalized_mode", "payload_files", "read_wheel_contents"]
 

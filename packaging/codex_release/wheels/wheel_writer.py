@@ -16,7 +16,7 @@ Reproducible: the members come in a fixed order, all share one timestamp (``SOUR
 else hatchling's reproducible default 2020-02-02, clamped to 1980 as hatchling does), modes are
 normalised to 0o644/0o755, and nothing of the host (user, umask, mtime, file system order) is
 recorded. The wheel appears atomically: it is written to a partial file ``.<wheel>.<pid>-*.part`` in
-``wheel_dir`` and renamed into place, while the wheel's lock is held (:func:`codex_release.staging.hold`:
+``wheel_dir`` and renamed into place, while the wheel's lock is held (:func:`codex_release.core.staging.hold`:
 one writer per wheel file, SIGTERM unwinds like KeyboardInterrupt); the partial file is removed on any
 failure, and one left by a killed process is swept by the next write into ``wheel_dir``.
 """
@@ -39,8 +39,8 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
+from codex_release.core.staging import deferred_signals, hold, part_prefix
 from codex_release.errors import ReleaseError
-from codex_release.staging import deferred_signals, hold, part_prefix
 from codex_release.wheels.parallel_deflate import (
     LIBDEFLATE_LEVEL,
     MemberCache,

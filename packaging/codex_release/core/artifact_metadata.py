@@ -12,8 +12,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from codex_release.archives import WheelArchive
+from codex_release.core.pins import RUNTIME_DISTRIBUTION
 from codex_release.errors import ReleaseError
-from codex_release.pins import RUNTIME_DISTRIBUTION
 
 __all__ = ["parse_metadata", "runtime_pins", "sdist_member", "sdist_metadata", "wheel_metadata"]
 

@@ -40,8 +40,8 @@ import re
 from collections.abc import Sequence
 
 from codex_release.binaries import BinaryInfo
+from codex_release.core.targets import TARGETS, Target
 from codex_release.errors import ReleaseError
-from codex_release.targets import TARGETS, Target
 
 __all__ = [
     "check_requested_tags",

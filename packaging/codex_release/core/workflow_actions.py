@@ -131,7 +131,7 @@ def pin_faults(files: Iterable[Path], table: Iterable[PinnedAction] = ACTIONS) -
                 hint = f" (the table has {known[0].uses} # {known[0].tag})" if known else ""
                 faults.append(
                     f"{where}: {ref} is not in the actions table{hint}: check the tag's commit in {action}'s "
-                    "repository, then add or update its row in codex_release/workflow_actions.py"
+                    "repository, then add or update its row in codex_release/core/workflow_actions.py"
                 )
             elif comment != row.tag:
                 faults.append(f"{where}: {ref} must carry the comment '# {row.tag}' (its row's tag), not {comment!r}")

@@ -1,6 +1,6 @@
 """Which runtime wheels one target gives: the full one, and a lean one where an optional helper narrows it.
 
-Every file of a wheel must honour every tag of the wheel (:mod:`codex_release.platform_tags`), so one file
+Every file of a wheel must honour every tag of the wheel (:mod:`codex_release.core.platform_tags`), so one file
 that needs more than the ``codex`` binary itself narrows the whole wheel. The real aarch64 Linux package is
 the case: ``codex`` is static, but ``codex-path/rg`` is a dynamic glibc executable needing GLIBC_2.18, so
 the wheel that holds it is ``manylinux_2_18_aarch64`` and Alpine or glibc 2.17 aarch64 get nothing, though
@@ -36,9 +36,9 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from codex_release.binaries import BinaryInfo
+from codex_release.core.platform_tags import derive_platform_tags
+from codex_release.core.targets import Target
 from codex_release.errors import ReleaseError
-from codex_release.platform_tags import derive_platform_tags
-from codex_release.targets import Target
 
 __all__ = [
     "HELPERS_FILE",

@@ -1,7 +1,7 @@
 """The record of a verified release: ``SHA256SUMS`` and ``manifest.json`` in DIST, and a Markdown summary.
 
 ``verify --write-checksums`` writes the record that ``release`` writes (the same
-:func:`codex_release.release.checksum_texts`), with each runtime wheel's target taken from its verified
+:func:`codex_release.core.record.checksum_texts`), with each runtime wheel's target taken from its verified
 ``codex-package.json``, so a release assembled from CI artifacts gets the record a local ``release`` gets:
 ``verify-index`` later compares what the index serves against it. ``verify --summary FILE`` appends the
 release's table and the ``SHA256SUMS`` text to FILE (GitHub's ``$GITHUB_STEP_SUMMARY``), so the job page
@@ -15,11 +15,11 @@ from pathlib import Path
 
 from codex_release.checks.index_limits import mib
 from codex_release.checks.verify import VerifyReport
+from codex_release.core.record import MANIFEST_FILE, SUMS_FILE, checksum_texts
+from codex_release.core.staging import check_place, hold, write_text_files
+from codex_release.core.versions import CodexVersion
 from codex_release.errors import ReleaseError
 from codex_release.file_digests import file_sha256
-from codex_release.release import MANIFEST_FILE, SUMS_FILE, checksum_texts
-from codex_release.staging import check_place, hold, write_text_files
-from codex_release.versions import CodexVersion
 
 __all__ = ["append_summary", "summary_markdown", "write_release_record"]
 
@@ -31,7 +31,7 @@ def _targets(report: VerifyReport) -> dict[str, str]:
 def write_release_record(dist_dir: Path, report: VerifyReport) -> dict[str, str]:
     """Write ``SHA256SUMS`` and ``manifest.json`` into ``dist_dir`` after ``report`` said OK; return their texts.
 
-    DIST follows the output rules (:mod:`codex_release.staging`): inside the checkout only an ignored
+    DIST follows the output rules (:mod:`codex_release.core.staging`): inside the checkout only an ignored
     output directory such as ``dist/``. The files are written whole or not at all, under DIST's record lock.
     """
     if not report.ok:

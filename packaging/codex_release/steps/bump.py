@@ -28,9 +28,9 @@ from typing import Any
 import tomlkit
 from packaging.version import InvalidVersion, Version
 
+from codex_release.core.staging import write_text_files
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.staging import write_text_files
-from codex_release.versions import CodexVersion, parse_codex_version
 
 __all__ = [
     "NPM_PACKAGE",
@@ -52,7 +52,7 @@ NPM_PACKAGE = "@openai/codex"
 
 def published_npm_versions() -> list[str]:
     """Every version of ``@openai/codex`` on the npm registry (platform packages included)."""
-    from codex_release.fetch import _npm
+    from codex_release.steps.fetch import _npm
 
     out = _npm("view", NPM_PACKAGE, "versions", "--json", timeout=120)
     try:
@@ -68,7 +68,7 @@ def published_npm_versions() -> list[str]:
 
 def latest_complete_release(versions: Iterable[str]) -> CodexVersion:
     """The newest stable release in ``versions`` that has every target's platform package."""
-    from codex_release.targets import TARGETS
+    from codex_release.core.targets import TARGETS
 
     published = set(versions)
     stable: list[Version] = []
@@ -222,7 +222,7 @@ def diff_protocol(
     old: Mapping[str, Any], new: Mapping[str, Any], old_version: CodexVersion, new_version: CodexVersion
 ) -> ProtocolChanges:
     """Compare two ``generate-json-schema`` bundles (as ``flatten_bundle`` reads them)."""
-    from codex_release.generate_types import flatten_bundle
+    from codex_release.steps.generate_types import flatten_bundle
 
     old_schema, old_methods = flatten_bundle(old)
     new_schema, new_methods = flatten_bundle(new)
@@ -256,7 +256,7 @@ def diff_protocol(
 
 def rewrite_pins(text: str, new: CodexVersion, where: str) -> str:
     """``sdk/pyproject.toml`` text with the runtime pin and the SDK version moved to ``new``."""
-    from codex_release.pins import RUNTIME_DISTRIBUTION, runtime_dependency_index
+    from codex_release.core.pins import RUNTIME_DISTRIBUTION, runtime_dependency_index
 
     try:
         document = tomlkit.parse(text)
@@ -297,9 +297,9 @@ def bump(
     generated_dir: Path | None = None,
 ) -> BumpResult:
     """Move the SDK in ``sdk_dir`` (default: the checkout's ``sdk/``) to ``codex_version`` or the latest."""
-    from codex_release.generate_types import export_bundle, generate_types, host_codex_binary
-    from codex_release.locations import repo_root
-    from codex_release.pins import pinned_runtime_version
+    from codex_release.core.locations import repo_root
+    from codex_release.core.pins import pinned_runtime_version
+    from codex_release.steps.generate_types import export_bundle, generate_types, host_codex_binary
 
     if (codex_version is None) == (not latest):
         raise ReleaseError("pass either --codex-version V or --latest")

@@ -1,26 +1,150 @@
-"""The files of one release in a dist directory, sorted into what gets installed and published.
+"""The one reader of a dist folder: which files are our artifacts, what each one is, and which file of a
+release is which.
 
-``verify`` judges the artifacts in depth; this module only answers "which file is which" for the smoke
-install, the resolver dry runs and the publish steps, and refuses what must never be uploaded.
+``verify``, ``smoke``, the resolver dry runs, the publish steps and the release record
+(:mod:`codex_release.core.record`) all list DIST through :func:`list_dist` and open wheels through
+:class:`codex_release.archives.WheelArchive`. Listing never opens a file: an entry named like an artifact
+that is not a regular file (a FIFO ``x.whl`` would block a reader forever, a symlink could point anywhere)
+is reported as a fault from ``lstat`` alone.
+
+:func:`read_release_files` sorts one release's files into what gets installed and published (for the
+smoke install, the resolver dry runs and the publish steps) and refuses what must never be uploaded;
+``verify`` judges the artifacts in depth.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
 
-from codex_release.artifact_metadata import runtime_pins, wheel_metadata
-from codex_release.dist_folder import list_dist
+from codex_release.core.artifact_metadata import runtime_pins, wheel_metadata
+from codex_release.core.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
+from codex_release.core.targets import TARGETS, Target
+from codex_release.core.versions import CodexVersion
 from codex_release.errors import ReleaseError
-from codex_release.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
-from codex_release.targets import TARGETS, Target
-from codex_release.versions import CodexVersion
 
-__all__ = ["ReleaseFiles", "read_release_files", "target_of_platform_tags"]
+__all__ = [
+    "ArtifactName",
+    "DistFile",
+    "DistListing",
+    "ReleaseFiles",
+    "list_dist",
+    "parse_artifact_name",
+    "read_release_files",
+    "target_of_platform_tags",
+]
 
+
+@dataclass(frozen=True)
+class DistFile:
+    """A regular file in DIST whose name is a valid wheel or sdist name."""
+
+    path: Path
+    kind: Literal["wheel", "sdist"]
+    project: NormalizedName
+    version: Version
+    tags: frozenset[Tag]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class DistListing:
+    dist_dir: Path
+    files: tuple[DistFile, ...]
+    faults: tuple[str, ...]
+    """Entries named like artifacts that are not regular files or whose names do not parse."""
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "device or special file"
+
+
+@dataclass(frozen=True)
+class ArtifactName:
+    """What a wheel or sdist file name says: kind, project, version and (for a wheel) tags."""
+
+    kind: Literal["wheel", "sdist"]
+    project: NormalizedName
+    version: Version
+    tags: frozenset[Tag]
+
+
+def parse_artifact_name(name: str) -> ArtifactName | None:
+    """The parts of a wheel or sdist file name; ``None`` for another kind of file.
+
+    Raises :class:`ValueError` (naming the problem) for a ``.whl``/``.tar.gz`` name that does not parse.
+    """
+    if name.endswith(".whl"):
+        try:
+            project, version, _, tags = parse_wheel_filename(name)
+        except InvalidWheelFilename:
+            raise ValueError(f"{name} is not a valid wheel file name") from None
+        return ArtifactName("wheel", project, version, tags)
+    if name.endswith(".tar.gz"):
+        try:
+            project, version = parse_sdist_filename(name)
+        except InvalidSdistFilename:
+            raise ValueError(f"{name} is not a valid sdist file name") from None
+        return ArtifactName("sdist", project, version, frozenset())
+    return None
+
+
+def list_dist(dist_dir: Path) -> DistListing:
+    """The artifacts in ``dist_dir`` (sorted by name), never opening any of them."""
+    try:
+        entries = sorted(os.scandir(dist_dir), key=lambda e: e.name)
+    except FileNotFoundError:
+        raise ReleaseError(
+            f"dist directory {dist_dir} does not exist: build the release first (`make release`)"
+        ) from None
+    except OSError as exc:
+        raise ReleaseError(f"cannot list {dist_dir}: {exc.strerror or exc}") from None
+    files: list[DistFile] = []
+    faults: list[str] = []
+    for entry in entries:
+        if not entry.name.endswith((".whl", ".tar.gz")):
+            continue
+        mode = entry.stat(follow_symlinks=False).st_mode
+        if not stat.S_ISREG(mode):
+            faults.append(f"{entry.name} is a {_kind_of(mode)}, not a regular file: remove it from {dist_dir}")
+            continue
+        try:
+            parsed = parse_artifact_name(entry.name)
+        except ValueError as exc:
+            faults.append(str(exc))
+            continue
+        assert parsed is not None
+        files.append(DistFile(Path(dist_dir) / entry.name, parsed.kind, parsed.project, parsed.version, parsed.tags))
+    return DistListing(Path(dist_dir), tuple(files), tuple(faults))
+
+
+# ------------------------------------------------------------------ which file of a release is which
 _MAX_WHEELS_PER_TARGET = 2
 
 
@@ -57,7 +181,7 @@ class ReleaseFiles:
     version: CodexVersion
     runtime_wheels: dict[Target, tuple[Path, ...]]
     """Each target's runtime wheels, sorted by name: one, or two where a lean variant leaves out an optional
-    helper (:mod:`codex_release.variants`; ``verify`` judges whether a pair really is full + lean)."""
+    helper (:mod:`codex_release.core.variants`; ``verify`` judges whether a pair really is full + lean)."""
     sdk_wheel: Path | None
     sdk_sdist: Path | None
 

@@ -39,18 +39,18 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from codex_release import processes
-from codex_release.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
-from codex_release.errors import ReleaseError
-from codex_release.locations import repo_root
-from codex_release.pins import (
+from codex_release.core.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
+from codex_release.core.locations import repo_root
+from codex_release.core.pins import (
     RUNTIME_DISTRIBUTION,
     SDK_DISTRIBUTION,
     require_generated,
     require_pinned,
     runtime_requirement,
 )
-from codex_release.staging import check_place, check_replaceable, hold, replace_when_done
-from codex_release.versions import CodexVersion, parse_pep440
+from codex_release.core.staging import check_place, check_replaceable, hold, replace_when_done
+from codex_release.core.versions import CodexVersion, parse_pep440
+from codex_release.errors import ReleaseError
 
 __all__ = [
     "MINIMUM_RUNTIME_FILE",
@@ -213,7 +213,7 @@ def stage_sdk(
 ) -> StagedSdk:
     """Stage ``source`` (default: the repository's ``sdk/``) into ``staging_dir`` for ``codex_version``.
 
-    Output rules (:mod:`codex_release.staging`): STAGING_DIR lies outside the checkout that holds the
+    Output rules (:mod:`codex_release.core.staging`): STAGING_DIR lies outside the checkout that holds the
     SDK source; ``dist_dir`` lies apart from the source and STAGING_DIR and, inside the checkout, only in
     a git-ignored output directory. Both are locked while written. ``codex_version`` must be the source's
     pinned runtime (:func:`check_sdk_source`); to stage another, move the pin of a copy first.

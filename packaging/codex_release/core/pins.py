@@ -9,9 +9,9 @@ from pathlib import Path
 import tomlkit
 from packaging.requirements import InvalidRequirement, Requirement
 
+from codex_release.core.locations import repo_root
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.locations import repo_root
-from codex_release.versions import CodexVersion, parse_codex_version
 
 __all__ = [
     "GENERATED_INIT",

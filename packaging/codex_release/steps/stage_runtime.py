@@ -4,7 +4,7 @@ The staging directory is the ``runtime/`` template with the version and the plat
 and the platform package under ``src/codex_cli_bin/vendor/``. ``python -m build --wheel STAGING``
 builds it with hatchling; :func:`codex_release.wheels.wheel_writer.write_wheel` writes the same wheel faster.
 
-A target may give two wheels (:mod:`codex_release.variants`): where an optional ``codex-path/`` helper
+A target may give two wheels (:mod:`codex_release.core.variants`): where an optional ``codex-path/`` helper
 needs more than the rest of the package (the aarch64 ``rg`` needs glibc 2.18, ``codex`` is static),
 ``--wheel-dir`` also receives a *lean* wheel without that helper and with the wider tags, written by the
 same writer from a second staged tree (hard links of the first, minus the helper, with its own tags in
@@ -12,11 +12,11 @@ same writer from a second staged tree (hard links of the first, minus the helper
 variant: ``python -m build --wheel STAGING_DIR`` builds the wheel with every helper.
 
 The staging directory is assembled in a sibling temporary directory and renamed into place only when
-every check passed, so a failure leaves nothing behind (:mod:`codex_release.staging`).
+every check passed, so a failure leaves nothing behind (:mod:`codex_release.core.staging`).
 
 Every staging directory carries the wheel's software bill of materials (PEP 770) at :data:`SBOM_PATH`,
 named by the wheel target's ``sbom-files``, so both wheel builders put it at
-``openai_codex_cli_bin-V.dist-info/sboms/codex-runtime.cdx.json`` (:mod:`codex_release.sbom`).
+``openai_codex_cli_bin-V.dist-info/sboms/codex-runtime.cdx.json`` (:mod:`codex_release.core.sbom`).
 """
 
 from __future__ import annotations
@@ -32,16 +32,16 @@ from pathlib import Path
 import tomlkit
 
 from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, needs_exec_bit, sniff_format
+from codex_release.core.locations import repo_root
+from codex_release.core.platform_tags import check_requested_tags
+from codex_release.core.runtime_source import MANIFEST_NAME, PackageManifest, RuntimeSource, copy_package, open_source
+from codex_release.core.sbom import SBOM_NAME, EmbeddedPackage, sbom_or_error
+from codex_release.core.staging import check_place, check_replaceable, deferred_signals, hold, replace_when_done
+from codex_release.core.targets import TARGETS, Target, get_target
+from codex_release.core.variants import HELPERS_FILE, Variant, choose_variants, helpers_document
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ReleaseError
 from codex_release.file_digests import file_key, file_sha256
-from codex_release.locations import repo_root
-from codex_release.platform_tags import check_requested_tags
-from codex_release.runtime_source import MANIFEST_NAME, PackageManifest, RuntimeSource, copy_package, open_source
-from codex_release.sbom import SBOM_NAME, EmbeddedPackage, sbom_or_error
-from codex_release.staging import check_place, check_replaceable, deferred_signals, hold, replace_when_done
-from codex_release.targets import TARGETS, Target, get_target
-from codex_release.variants import HELPERS_FILE, Variant, choose_variants, helpers_document
-from codex_release.versions import CodexVersion, parse_codex_version
 from codex_release.wheels.parallel_deflate import MemberCache
 
 __all__ = ["SBOM_PATH", "StagedRuntime", "stage_runtime", "write_sbom"]
@@ -63,7 +63,7 @@ class StagedRuntime:
     platform_tags: tuple[str, ...]
     binaries: tuple[BinaryInfo, ...]
     variants: tuple[Variant, ...] = ()
-    """``(full,)`` or ``(full, lean)``: the wheels this target gives (see :mod:`codex_release.variants`)."""
+    """``(full,)`` or ``(full, lean)``: the wheels this target gives (see :mod:`codex_release.core.variants`)."""
     wheels: tuple[Path, ...] = ()
     """Every wheel written into ``--wheel-dir``, one per variant, in the order of :attr:`variants`."""
 
@@ -284,7 +284,7 @@ def stage_runtime(
 ) -> StagedRuntime:
     """Stage SOURCE as an ``openai-codex-cli-bin`` project in ``staging_dir`` (and optionally write its wheel).
 
-    Output rules (:mod:`codex_release.staging`): STAGING_DIR lies outside the checkout and apart from
+    Output rules (:mod:`codex_release.core.staging`): STAGING_DIR lies outside the checkout and apart from
     SOURCE; ``wheel_dir`` lies apart from SOURCE and STAGING_DIR and, inside the checkout, only in a
     git-ignored output directory (a wheel written into SOURCE would be staged into the next wheel).
     The wheel is written from the new tree before STAGING_DIR is swapped, under STAGING_DIR's lock: a

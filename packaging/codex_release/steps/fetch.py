@@ -40,13 +40,13 @@ from pathlib import Path
 from typing import Literal
 
 from codex_release import processes
+from codex_release.core.locations import cache_dir
+from codex_release.core.runtime_source import copy_package, open_source
+from codex_release.core.staging import check_place, deferred_signals, hold, part_prefix, write_text_files
+from codex_release.core.targets import Target
+from codex_release.core.versions import CodexVersion
 from codex_release.errors import ReleaseError
 from codex_release.file_digests import file_hash
-from codex_release.locations import cache_dir
-from codex_release.runtime_source import copy_package, open_source
-from codex_release.staging import check_place, deferred_signals, hold, part_prefix, write_text_files
-from codex_release.targets import Target
-from codex_release.versions import CodexVersion
 
 __all__ = [
     "GITHUB_RELEASES",
@@ -291,7 +291,7 @@ def fetch_runtime(
     """Fetch (or reuse from the cache) each target's platform package into ``dest``.
 
     Returns target -> ``dest/codex-<version>-<triple>.tgz``. Nothing is placed in ``dest`` unless every
-    download verified. ``dest`` follows the output rules of :mod:`codex_release.staging` (inside the
+    download verified. ``dest`` follows the output rules of :mod:`codex_release.core.staging` (inside the
     checkout only a git-ignored directory; never ``/`` or the home directory) and is locked while the
     files are placed.
     """

@@ -173,7 +173,7 @@ def check_place(
         # wheels into the new tree of --dist-dir, which may be the checkout's ignored dist/).
         return resolved
     if checkout is None:
-        from codex_release.locations import repo_root
+        from codex_release.core.locations import repo_root
 
         checkout = repo_root()
     repo = checkout.absolute().resolve()

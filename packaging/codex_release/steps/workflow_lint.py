@@ -1,6 +1,6 @@
 """Lint the GitHub Actions workflows: the actions table, ``actionlint`` and ``zizmor``.
 
-Every ``uses:`` must be a row of :mod:`codex_release.workflow_actions` (the tag -> SHA facts, with
+Every ``uses:`` must be a row of :mod:`codex_release.core.workflow_actions` (the tag -> SHA facts, with
 where and when each was read); offline linters cannot tell whether a SHA is really its tag's commit, so
 CI also runs zizmor ``--online`` with ``GH_TOKEN``, where GitHub answers that.
 
@@ -79,7 +79,7 @@ def workflow_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def _cache_root() -> Path:
-    from codex_release.locations import cache_dir
+    from codex_release.core.locations import cache_dir
 
     return cache_dir() / "tools"
 
@@ -180,8 +180,8 @@ def run_zizmor(files: Sequence[Path], *, online: bool = False) -> LintResult:
 
 
 def check_pins(files: Sequence[Path]) -> LintResult:
-    """Every ``uses:`` is a row of the actions table (:mod:`codex_release.workflow_actions`)."""
-    from codex_release.workflow_actions import pin_faults
+    """Every ``uses:`` is a row of the actions table (:mod:`codex_release.core.workflow_actions`)."""
+    from codex_release.core.workflow_actions import pin_faults
 
     faults = pin_faults(files)
     return LintResult("actions table", not faults, "\n".join(faults))

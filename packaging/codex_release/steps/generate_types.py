@@ -23,7 +23,7 @@ Pipeline (every step deterministic, so the committed output can be checked for d
 
 The result is written to a temporary sibling of the output directory and swapped in with renames, so
 an interrupted run leaves the old files in place. ``--check`` compares instead of writing. Where it may
-write is :mod:`codex_release.staging`'s rule (``in_checkout="generated"``); what it may replace outside the
+write is :mod:`codex_release.core.staging`'s rule (``in_checkout="generated"``); what it may replace outside the
 checkout is an earlier output of this command, recognised by the generated header of its ``__init__.py``.
 """
 
@@ -45,9 +45,9 @@ from pathlib import Path
 from typing import Any
 
 from codex_release import processes
+from codex_release.core.staging import check_place, check_replaceable, hold, replace_when_done
+from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ReleaseError
-from codex_release.staging import check_place, check_replaceable, hold, replace_when_done
-from codex_release.versions import CodexVersion, parse_codex_version
 
 __all__ = [
     "BUNDLE_NAME",
@@ -113,9 +113,9 @@ _DATAMODEL_OPTIONS = (
 
 def host_codex_binary(version: CodexVersion) -> Path:
     """The ``codex`` executable of ``version`` for this host, fetched (integrity-checked) and cached."""
-    from codex_release.fetch import fetched_package_dir
-    from codex_release.runtime_source import read_manifest
-    from codex_release.targets import host_target
+    from codex_release.core.runtime_source import read_manifest
+    from codex_release.core.targets import host_target
+    from codex_release.steps.fetch import fetched_package_dir
 
     package = fetched_package_dir(version, host_target(), include_voice=False)
     return package / read_manifest(package).entrypoint
@@ -169,7 +169,7 @@ def run_schema_export(codex_bin: Path, dest: Path) -> Path:
     if not bundle.is_file():
         raise ReleaseError(
             f"codex app-server generate-json-schema wrote no {BUNDLE_NAME}: this runtime's schema layout is "
-            "not supported by generate-types; update codex_release.generate_types"
+            "not supported by generate-types; update codex_release.steps.generate_types"
         )
     return bundle
 
@@ -256,7 +256,7 @@ def flatten_bundle(bundle: Mapping[str, Any]) -> tuple[dict[str, Any], MethodReg
             if comparable(flat[name]) != comparable(schema):
                 raise ReleaseError(
                     f"the protocol defines {name!r} differently at top level and in v2: generate-types cannot "
-                    "merge them; extend codex_release.generate_types to namespace them"
+                    "merge them; extend codex_release.steps.generate_types to namespace them"
                 )
             continue
         flat[name] = schema
@@ -367,7 +367,7 @@ def _registry_entries(methods: Mapping[str, str | None], names: set[str], what: 
         if definition not in names:
             raise ReleaseError(
                 f"{what} {method!r} carries {definition}, which the generated models do not define: "
-                "datamodel-code-generator named it differently; adjust codex_release.generate_types"
+                "datamodel-code-generator named it differently; adjust codex_release.steps.generate_types"
             )
         entries.append((method, definition))
     return entries
@@ -734,7 +734,7 @@ def render_package(schema: Mapping[str, Any], registry: MethodRegistry, version:
 
 
 def default_output_dir() -> Path:
-    from codex_release.locations import repo_root
+    from codex_release.core.locations import repo_root
 
     return repo_root() / "sdk" / "src" / "openai_codex" / "generated"
 
@@ -827,7 +827,7 @@ def generate_types(
                 f"{codex_version}: drop --codex-version or pass the matching binary"
             )
     else:
-        from codex_release.pins import pinned_runtime_version
+        from codex_release.core.pins import pinned_runtime_version
 
         binary = host_codex_binary(codex_version or pinned_runtime_version())
 
