@@ -6,10 +6,9 @@ fetch (cached) -> stage + write each target's runtime wheels (full, plus lean wh
 Everything is built in a temporary directory beside DIST and moved into place only when verification
 and smoke passed, so a failed release leaves DIST as it was.
 
-DIST follows the output rules of :mod:`codex_release.core.staging`: never the checkout, ``/``, the home
-directory or a tracked directory (a git-ignored one such as ``dist/`` is fine), one release at a time,
-and it replaces only an empty directory or the output of an earlier release (recognised by
-:func:`codex_release.core.record.earlier_release`); anything else needs ``--overwrite``.
+Where DIST may be is :mod:`codex_release.core.staging`'s rule (``in_checkout="ignored"``); what it may
+replace is an earlier release's output (:func:`codex_release.core.record.earlier_release`), anything else
+only with ``--overwrite``.
 """
 
 from __future__ import annotations
