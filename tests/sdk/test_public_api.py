@@ -233,3 +233,29 @@ def test_config_defaults() -> None:
     assert config.config_overrides == ("a=1",)
     assert config.approval_handler == "decline"
     assert config.client_name == "openai_codex_python"
+
+
+def test_the_public_names_are_listed_once_and_typed_alike() -> None:
+    """``__all__`` is the list; each name is found in one of ``_HOMES``; the imports type checkers read
+    name exactly the same names from the same modules."""
+    import ast
+    import importlib
+
+    tree = ast.parse(Path(openai_codex.__file__).read_text(encoding="utf-8"))
+    typed = {
+        (node.module, alias.name)
+        for block in tree.body
+        if isinstance(block, ast.If) and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+        for node in block.body
+        if isinstance(node, ast.ImportFrom) and node.module != "typing"
+        for alias in node.names
+    }
+    homes = {
+        (module, name)
+        for module in openai_codex._HOMES
+        for name in importlib.import_module(module).__all__
+        if name in openai_codex.__all__
+    }
+    assert typed == homes
+    assert {name for _, name in homes} == set(openai_codex.__all__) - {"__version__"}
+    assert len(homes) == len(openai_codex.__all__) - 1  # each name has one home
