@@ -150,8 +150,11 @@ def _render(dest: Path) -> Path:
     package = dest / "openai_codex" / "generated"
     package.mkdir(parents=True)
     (dest / "openai_codex" / "__init__.py").write_text("")
+    # the hand-written model base the generated models derive from
+    (dest / "openai_codex" / "_model_base.py").write_bytes((COMMITTED.parent / "_model_base.py").read_bytes())
     schema, registry = flatten_bundle(_bundle())
-    render_package(schema, registry, parse_codex_version("0.169.0"), package)
+    # the small bundle has none of the params models of the SDK's named methods: no api.py
+    render_package(schema, registry, parse_codex_version("0.169.0"), package, api=False)
     return package
 
 
@@ -171,7 +174,6 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_render_writes_models_registries_and_a_versioned_header(rendered: Path) -> None:
     assert sorted(p.name for p in rendered.iterdir()) == [
         "__init__.py",
-        "_base.py",
         "notifications.py",
         "protocol.py",
         "rpc.py",
@@ -197,11 +199,19 @@ def test_render_writes_models_registries_and_a_versioned_header(rendered: Path) 
     typed = (rendered / "rpc.py").read_text()
     assert "class Rpc(RpcBase):" in typed
     assert "class AsyncRpc(AsyncRpcBase):" in typed
-    assert "    def thread_start(self, *, " in typed
-    assert "    async def thread_start(self, *, " in typed
+    assert "    def thread_start(\n        self,\n        *,\n        approval_policy: str | None = None," in typed
+    assert "    async def thread_start(\n        self,\n        *,\n" in typed
     assert '"approvalPolicy": approval_policy' in typed
-    assert "    def thread_ping(self) -> Any:" in typed
+    assert "    def thread_ping(\n        self,\n    ) -> Any:" in typed
     assert 'CODEX_VERSION = "0.169.0"' in (rendered / "__init__.py").read_text()
+
+
+def test_the_sdk_methods_need_their_params_models(tmp_path: Path) -> None:
+    """A schema without the params models the SDK's named methods take cannot generate them: one line naming
+    the model and where the methods are described."""
+    schema, registry = flatten_bundle(_bundle())
+    with pytest.raises(ReleaseError, match=r"Codex\.thread_resume takes the fields of ThreadResumeParams.*surface"):
+        render_package(schema, registry, parse_codex_version("0.169.0"), tmp_path)
 
 
 def test_rendered_package_imports_and_validates_wire_payloads(rendered: Path) -> None:
@@ -413,12 +423,13 @@ def test_committed_models_all_build_and_parse_a_turn() -> None:
         import inspect
         from pydantic import TypeAdapter
         from typing_extensions import TypeAliasType
-        from openai_codex.generated import protocol, _base
+        from openai_codex import _model_base
+        from openai_codex.generated import protocol
         from openai_codex.generated.notifications import NOTIFICATION_MODELS, NOTIFICATION_METHODS
         from openai_codex.generated.rpc_methods import SERVER_REQUEST_PARAMS, CLIENT_REQUEST_PARAMS
         built = 0
         for value in vars(protocol).values():
-            if inspect.isclass(value) and issubclass(value, _base.CodexModel):
+            if inspect.isclass(value) and issubclass(value, _model_base.CodexModel):
                 value.model_rebuild(force=True)
                 built += 1
             elif isinstance(value, TypeAliasType):

@@ -7,14 +7,12 @@ The examples build their config with ``CodexConfig.from_env()``; the test sets `
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from codex_release.checks.fake_responses import FakeResponsesServer, ShellCall, Text
+from tests.sdk.scripts import run_python
 
 pytestmark = pytest.mark.runtime
 
@@ -47,21 +45,14 @@ def test_example_runs(
     replies, default, expected = CASES[name]
     fake_model.enqueue(*replies)  # type: ignore[arg-type]
     fake_model.default_reply = Text(default, deltas=3)
-    env = {
-        **os.environ,
-        "OPENAI_CODEX_BIN": str(real_codex_bin),
-        "OPENAI_CODEX_CONFIG": json.dumps(fake_model.config_overrides()),
-        "CODEX_HOME": str(codex_home),
-    }
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)],
+    stdout = run_python(
+        str(EXAMPLES / name),
         cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        env={
+            "OPENAI_CODEX_BIN": str(real_codex_bin),
+            "OPENAI_CODEX_CONFIG": json.dumps(fake_model.config_overrides()),
+            "CODEX_HOME": str(codex_home),
+        },
     )
-    assert done.returncode == 0, done.stderr
     for text in expected:
-        assert text in done.stdout, done.stdout
+        assert text in stdout, stdout

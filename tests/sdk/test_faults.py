@@ -275,9 +275,9 @@ async def test_8_a_request_to_a_frozen_runtime_times_out_async(real_config: Code
 def test_9_a_bad_keyword_of_run_names_run(real_config: CodexConfig) -> None:
     with Codex(real_config) as codex:
         thread = codex.thread_start()
-        with pytest.raises(TypeError, match=r"^run\(\) got an unexpected keyword argument 'bogus'"):
+        with pytest.raises(TypeError, match=r"(^|\.)run\(\) got an unexpected keyword argument 'bogus'"):
             thread.run("x", bogus=1)
-        with pytest.raises(TypeError, match=r"^turn\(\) got an unexpected keyword argument 'bogus'"):
+        with pytest.raises(TypeError, match=r"(^|\.)turn\(\) got an unexpected keyword argument 'bogus'"):
             thread.turn("x", bogus=1)
 
 
@@ -285,5 +285,5 @@ def test_9_a_bad_keyword_of_run_names_run(real_config: CodexConfig) -> None:
 async def test_9_a_bad_keyword_of_run_names_run_async(real_config: CodexConfig) -> None:
     async with AsyncCodex(real_config) as codex:
         thread = await codex.thread_start()
-        with pytest.raises(TypeError, match=r"^run\(\) got an unexpected keyword argument 'bogus'"):
+        with pytest.raises(TypeError, match=r"(^|\.)run\(\) got an unexpected keyword argument 'bogus'"):
             await thread.run("x", bogus=1)

@@ -35,7 +35,6 @@ from openai_codex import (
     SkillInput,
     TextInput,
 )
-from openai_codex._params import to_wire_params
 from openai_codex.approvals import answer_for
 from openai_codex.errors import jsonrpc_error
 from openai_codex.inputs import to_wire_input
@@ -80,7 +79,10 @@ def test_import_is_light() -> None:
     assert not {m for m in loaded if m.startswith(("pydantic", "asyncio", "openai_codex.", "subprocess"))}
     loaded = _imported_after("from openai_codex import Codex, CodexConfig")
     assert "openai_codex._client" in loaded
-    assert not {m for m in loaded if m.startswith(("pydantic", "openai_codex.generated", "asyncio"))}
+    # the generated request methods come along (their annotations are strings); the ~900 models do not
+    assert "openai_codex.generated.api" in loaded
+    assert not {m for m in loaded if m.startswith(("pydantic", "openai_codex.generated.protocol", "asyncio"))}
+    assert not {m for m in loaded if m.startswith(("openai_codex.generated.rpc", "openai_codex.generated.notif"))}
 
 
 def test_inputs_to_wire(tmp_path: Path) -> None:
@@ -123,43 +125,27 @@ def test_inputs_validate_against_the_generated_user_input_model() -> None:
     assert [getattr(p, "type", None) for p in parsed] == ["text", "image", "localImage", "skill", "mention"]
 
 
-def test_kwargs_are_mapped_to_camel_case() -> None:
-    from openai_codex.types import SandboxMode
-
-    wire = to_wire_params(
-        "thread_start",
-        "ThreadStartParams",
-        {"approval_policy": "never", "developer_instructions": "d", "sandbox": SandboxMode.read_only, "model": None},
-    )
-    assert wire == {"approvalPolicy": "never", "developerInstructions": "d", "sandbox": "read-only"}
-    wire = to_wire_params(
-        "thread_list", "ThreadListParams", {"sort_key": "created_at", "source_kinds": ["cli"], "model_providers": []}
-    )
-    assert wire == {"sortKey": "created_at", "sourceKinds": ["cli"], "modelProviders": []}
-    with pytest.raises(TypeError, match="the SDK sets it itself"):
-        to_wire_params("turn", "TurnStartParams", {"thread_id": "x"}, fixed={"threadId": "t", "input": []})
-
-
-def test_unknown_kwargs_fail_before_anything_is_sent(fake_app_server: MakeConfig, tmp_path: Path) -> None:
+def test_unknown_keywords_fail_before_anything_is_sent(fake_app_server: MakeConfig, tmp_path: Path) -> None:
+    """The parameters are explicit: a wrong keyword is Python's own TypeError (and mypy's error)."""
     log = tmp_path / "received.jsonl"
     with Codex(fake_app_server("", fake_log=str(log))) as codex:
         with pytest.raises(TypeError, match=r"thread_start\(\) got an unexpected keyword argument 'colour'"):
-            codex.thread_start(colour="blue")
+            codex.thread_start(colour="blue")  # type: ignore[call-arg]
         thread = codex.thread_start(model="m")
-        with pytest.raises(TypeError, match=r"approvalPolicy.*use 'approval_policy'"):
-            thread.turn("x", approvalPolicy="never")
+        with pytest.raises(TypeError, match="unexpected keyword argument 'approvalPolicy'"):
+            thread.turn("x", approvalPolicy="never")  # type: ignore[call-arg]
         with pytest.raises(TypeError, match="model_list"):
-            codex.model_list(include_hiden=True)
+            codex.model_list(include_hiden=True)  # type: ignore[call-arg]
         sent = log.read_text().splitlines()
     methods = [json.loads(line).get("method") for line in sent]
     assert methods == ["initialize", "initialized", "thread/start"]
     assert json.loads(sent[-1])["params"] == {"model": "m"}
 
 
-async def test_unknown_kwargs_fail_before_the_async_client_even_starts(tmp_path: Path) -> None:
+async def test_unknown_keywords_fail_before_the_async_client_even_starts(tmp_path: Path) -> None:
     codex = AsyncCodex(CodexConfig(codex_bin=tmp_path / "missing-codex"))
     with pytest.raises(TypeError, match="unexpected keyword argument"):
-        await codex.thread_start(colour="blue")
+        await codex.thread_start(colour="blue")  # type: ignore[call-arg]
 
 
 def test_notification_payloads() -> None:
@@ -247,3 +233,29 @@ def test_config_defaults() -> None:
     assert config.config_overrides == ("a=1",)
     assert config.approval_handler == "decline"
     assert config.client_name == "openai_codex_python"
+
+
+def test_the_public_names_are_listed_once_and_typed_alike() -> None:
+    """``__all__`` is the list; each name is found in one of ``_HOMES``; the imports type checkers read
+    name exactly the same names from the same modules."""
+    import ast
+    import importlib
+
+    tree = ast.parse(Path(openai_codex.__file__).read_text(encoding="utf-8"))
+    typed = {
+        (node.module, alias.name)
+        for block in tree.body
+        if isinstance(block, ast.If) and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+        for node in block.body
+        if isinstance(node, ast.ImportFrom) and node.module != "typing"
+        for alias in node.names
+    }
+    homes = {
+        (module, name)
+        for module in openai_codex._HOMES
+        for name in importlib.import_module(module).__all__
+        if name in openai_codex.__all__
+    }
+    assert typed == homes
+    assert {name for _, name in homes} == set(openai_codex.__all__) - {"__version__"}
+    assert len(homes) == len(openai_codex.__all__) - 1  # each name has one home

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from codex_release.checks.fake_responses import FakeResponsesServer, Text
+from tests.sdk.scripts import run_python
 
 README = Path(__file__).resolve().parents[2] / "sdk" / "README.md"
 
@@ -35,17 +33,12 @@ def test_quickstart_runs_as_written(
     fake_model.default_reply = Text("This directory holds one tidy project.", deltas=3)
     # codex reads its provider from CODEX_HOME/config.toml: the quickstart itself needs no configuration
     (codex_home / "config.toml").write_text("\n".join(fake_model.config_overrides()) + "\n", encoding="utf-8")
-    env = {**os.environ, "CODEX_HOME": str(codex_home), "PYTHONPATH": str(bundled_runtime_site)}
-    env.pop("OPENAI_CODEX_BIN", None)
-    done = subprocess.run(
-        [sys.executable, "-c", python_blocks()[block]],
+    stdout = run_python(
+        "-c",
+        python_blocks()[block],
         cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        env={"CODEX_HOME": str(codex_home), "PYTHONPATH": str(bundled_runtime_site)},
+        unset=["OPENAI_CODEX_BIN"],
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == "This directory holds one tidy project.\n"
+    assert stdout == "This directory holds one tidy project.\n"
     assert "Describe this directory" in str(fake_model.model_requests[0].body["input"])

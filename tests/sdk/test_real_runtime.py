@@ -110,9 +110,10 @@ def test_snake_case_kwargs_reach_the_wire(real_config: CodexConfig, fake_model: 
             model="fake-model-1", developer_instructions="DEV-MARKER", base_instructions="BASE-MARKER"
         )
         thread.run("Answer in JSON.", output_schema=schema)
-        with pytest.raises(TypeError, match=r"unexpected keyword argument 'outputSchema'.*use 'output_schema'"):
+        # explicit keyword parameters: a camelCase or misspelt name is Python's own TypeError (and mypy's)
+        with pytest.raises(TypeError, match=r"unexpected keyword argument 'outputSchema'"):
             thread.run("x", outputSchema=schema)
-        with pytest.raises(TypeError, match=r"'developer_instruction'.*did you mean 'developer_instructions'"):
+        with pytest.raises(TypeError, match=r"unexpected keyword argument 'developer_instruction'"):
             codex.thread_start(developer_instruction="x")
         with pytest.raises(TypeError, match="sort_keys"):
             codex.thread_list(sort_keys="created_at")

@@ -1,7 +1,7 @@
 """The one table of release targets. Workflows read it through ``codex-release matrix --json``.
 
 Platform tags are *not* stored here: they are derived from the bytes of each staged binary
-(see :mod:`codex_release.platform_tags`). The table says what each target must be built from and
+(see :mod:`codex_release.core.platform_tags`). The table says what each target must be built from and
 what its binaries must be (OS and CPU), so a mismatched binary is caught before a wheel exists.
 """
 
@@ -44,7 +44,7 @@ class Target:
     (checked by tests and by ``verify`` against what the binaries actually say)."""
     lean_tags: tuple[str, ...] = ()
     """The tags of the target's lean wheel, which leaves out an optional ``codex-path/`` helper that needs
-    more than ``codex`` (:mod:`codex_release.variants`); empty when the target gives one wheel. Known
+    more than ``codex`` (:mod:`codex_release.core.variants`); empty when the target gives one wheel. Known
     values for tests and the docs: staging derives both from the binaries, never from this table."""
 
     @property

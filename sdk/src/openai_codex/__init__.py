@@ -85,42 +85,21 @@ __all__ = [
     "retry_on_overload_async",
 ]
 
-_HOMES = {
-    "openai_codex._async_client": ("AsyncCodex", "AsyncThread", "AsyncTurnHandle"),
-    "openai_codex._client": ("Codex", "Thread", "TurnHandle"),
-    "openai_codex._turns": ("TurnResult",),
-    "openai_codex.approvals": ("ApprovalDecision", "ApprovalHandler", "ApprovalRequest"),
-    "openai_codex.config": ("CodexConfig",),
-    "openai_codex.errors": (
-        "CodexError",
-        "IncompatibleRuntimeError",
-        "InternalRpcError",
-        "InvalidParamsError",
-        "InvalidRequestError",
-        "JsonRpcError",
-        "LoginError",
-        "MethodNotFoundError",
-        "ParseError",
-        "RetryLimitExceededError",
-        "RuntimeDriftWarning",
-        "RuntimeNotFoundError",
-        "ServerBusyError",
-        "TransportClosedError",
-        "is_retryable_error",
-    ),
-    "openai_codex.inputs": (
-        "ImageInput",
-        "Input",
-        "InputItem",
-        "LocalImageInput",
-        "MentionInput",
-        "SkillInput",
-        "TextInput",
-    ),
-    "openai_codex.notifications": ("Notification",),
-    "openai_codex.retry": ("retry_on_overload", "retry_on_overload_async"),
-}
-_LAZY = {name: module for module, names in _HOMES.items() for name in names}
+_HOMES = (
+    "openai_codex.config",
+    "openai_codex.errors",
+    "openai_codex.inputs",
+    "openai_codex.notifications",
+    "openai_codex.approvals",
+    "openai_codex._turns",
+    "openai_codex._client",
+    "openai_codex._async_client",
+    "openai_codex.retry",
+)
+"""Where the names of ``__all__`` are defined, searched in this order (lightest first, and ``_client`` before
+``_async_client``: ``Codex`` alone never imports asyncio). ``__all__`` is the one list of the public names; the
+``if TYPE_CHECKING`` imports say the same to type checkers, which cannot follow a lazy lookup (a test holds
+the two equal)."""
 
 
 def _installed_version() -> str:
@@ -132,12 +111,17 @@ def _installed_version() -> str:
         return "0.0.0"
 
 
+def _module(name: str) -> Any:
+    return __import__(name, fromlist=["__all__"])
+
+
 def __getattr__(name: str) -> Any:
     if name == "__version__":
         value: Any = _installed_version()
-    elif name in _LAZY:
+    elif name in __all__:
         # __import__ with a fromlist returns the submodule itself (and, unlike importlib, costs no import)
-        value = getattr(__import__(_LAZY[name], fromlist=[name]), name)
+        home = next(module for module in map(_module, _HOMES) if name in module.__all__)
+        value = getattr(home, name)
     else:
         raise AttributeError(f"module 'openai_codex' has no attribute {name!r}")
     globals()[name] = value

@@ -1,4 +1,8 @@
-"""The asyncio client: :class:`AsyncCodex`, :class:`AsyncThread`, :class:`AsyncTurnHandle`."""
+"""The asyncio client: :class:`AsyncCodex`, :class:`AsyncThread`, :class:`AsyncTurnHandle`.
+
+:mod:`openai_codex._client` written out with ``await``: the generated coroutine mixins of
+:mod:`openai_codex.generated.api` give the request methods, this module the rest and their primitives.
+"""
 
 from __future__ import annotations
 
@@ -9,30 +13,29 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from openai_codex import _calls as calls
 from openai_codex._async_transport import AsyncTransport, AsyncTurnSink
-from openai_codex._calls import ThreadInfo
+from openai_codex._requests import offer_tools, thread_info
 from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._turns import TurnResult, TurnState, interrupted_timeout_error, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError
-from openai_codex.inputs import Input
+from openai_codex.generated.api import AsyncCodexRequests, AsyncThreadRequests, AsyncTurnHandleRequests
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from openai_codex._login import AsyncChatgptLogin, AsyncDeviceCodeLogin
-    from openai_codex.generated.protocol import GetAccountResponse, ThreadGoal
-    from openai_codex.generated.protocol import Thread as ThreadModel
     from openai_codex.generated.rpc import AsyncRpc
-    from openai_codex.types import ModelListResponse, ThreadListResponse, Turn
+    from openai_codex.tools import Tool
+    from openai_codex.types import Turn
 
 __all__ = ["AsyncCodex", "AsyncThread", "AsyncTurnHandle"]
 
 L = TypeVar("L", bound="AsyncChatgptLogin")
 
 
-@calls.shell
-class AsyncCodex(calls.AsyncCalls):
+class AsyncCodex(AsyncCodexRequests):
     """The asyncio twin of :class:`~openai_codex.Codex`.
 
     It starts the app-server lazily: on ``async with`` or on the first awaited call. ::
@@ -93,48 +96,21 @@ class AsyncCodex(calls.AsyncCalls):
         if self._rpc is None:
             from openai_codex.generated.rpc import AsyncRpc
 
-            self._rpc = AsyncRpc(self._transport.call)
+            self._rpc = AsyncRpc(self._transport.request)
         return self._rpc
 
-    # ---------------------------------------------------------------- plain requests (see _calls)
-    async def _send(self, method: str, params: Any) -> Any:
-        return await self._transport.call(method, params)
+    # ---------------------------------------------------------------- primitives of the generated methods
+    async def _request(self, method: str, params: Any) -> Any:
+        return await self._transport.request(method, params)
 
-    def _thread(self, info: ThreadInfo) -> AsyncThread:
+    async def _open_thread(
+        self, method: str, params: dict[str, Any], tools: Iterable[Tool | Callable[..., Any]] | None = None
+    ) -> AsyncThread:
+        registry = offer_tools(self.config.experimental_api, params, tools)
+        info = thread_info(await self._request(method, params))
+        if registry is not None:
+            self._transport.tools[info["id"]] = registry
         return AsyncThread(self, info["id"], info)
-
-    async def thread_start(self, **params: Any) -> AsyncThread:
-        return self._thread(await self._call(calls.thread_start, **params))
-
-    async def thread_resume(self, thread_id: str, **params: Any) -> AsyncThread:
-        return self._thread(await self._call(calls.thread_resume, thread_id, **params))
-
-    async def thread_fork(self, thread_id: str, **params: Any) -> AsyncThread:
-        return self._thread(await self._call(calls.thread_fork, thread_id, **params))
-
-    async def thread_list(self, **params: Any) -> ThreadListResponse:
-        return await self._call(calls.thread_list, **params)
-
-    async def thread_archive(self, thread_id: str) -> None:
-        return await self._call(calls.thread_archive, thread_id)
-
-    async def thread_unarchive(self, thread_id: str) -> AsyncThread:
-        return self._thread(await self._call(calls.thread_unarchive, thread_id))
-
-    async def model_list(self, **params: Any) -> ModelListResponse:
-        return await self._call(calls.model_list, **params)
-
-    async def models(self, **params: Any) -> ModelListResponse:
-        return await self._call(calls.models, **params)
-
-    async def login_api_key(self, api_key: str) -> None:
-        return await self._call(calls.login_api_key, api_key)
-
-    async def account(self) -> GetAccountResponse:
-        return await self._call(calls.account)
-
-    async def logout(self) -> None:
-        return await self._call(calls.logout)
 
     # ---------------------------------------------------------------- ChatGPT logins (not plain requests)
     async def login_chatgpt(self) -> AsyncChatgptLogin:
@@ -159,8 +135,7 @@ class AsyncCodex(calls.AsyncCalls):
         return cls(transport, sink, result)
 
 
-@calls.shell
-class AsyncThread(calls.AsyncCalls):
+class AsyncThread(AsyncThreadRequests):
     """A conversation whose methods are coroutines; created by :meth:`AsyncCodex.thread_start` / ``thread_resume``."""
 
     def __init__(self, codex: AsyncCodex, thread_id: str, info: dict[str, Any] | None = None) -> None:
@@ -171,46 +146,16 @@ class AsyncThread(calls.AsyncCalls):
     def __repr__(self) -> str:
         return f"AsyncThread(id={self.id!r})"
 
-    # ---------------------------------------------------------------- plain requests (see _calls)
-    async def _send(self, method: str, params: Any) -> Any:
-        return await self._codex._send(method, params)
+    # ---------------------------------------------------------------- primitives of the generated methods
+    async def _request(self, method: str, params: Any) -> Any:
+        return await self._codex._request(method, params)
 
-    async def read(self, include_turns: bool = False) -> ThreadModel:
-        return await self._call(calls.read, include_turns)
-
-    async def set_name(self, name: str) -> None:
-        return await self._call(calls.set_name, name)
-
-    async def compact(self) -> None:
-        return await self._call(calls.compact)
-
-    async def set_goal(self, objective: str, token_budget: int | None = None) -> ThreadGoal:
-        return await self._call(calls.set_goal, objective, token_budget)
-
-    async def goal(self) -> ThreadGoal | None:
-        return await self._call(calls.goal)
-
-    async def clear_goal(self) -> bool:
-        return await self._call(calls.clear_goal)
-
-    # ---------------------------------------------------------------- turns
-    async def turn(self, input: Input, **params: Any) -> AsyncTurnHandle:
-        """Start a turn (``TurnStartParams`` keywords, snake_case); consume it with the returned handle."""
-        return await self._start_turn("turn", input, params)
-
-    async def _start_turn(self, function: str, input: Input, params: dict[str, Any]) -> AsyncTurnHandle:
-        wire = calls.turn_start_params(function, self.id, input, params)
-        transport = await self._codex._transport.ensure_started()
-        result, sink = await transport.start_turn(self.id, wire)
+    async def _start_turn(self, params: dict[str, Any]) -> AsyncTurnHandle:
+        result, sink = await self._codex._transport.start_turn(self.id, params)
         return AsyncTurnHandle(self._codex, self.id, turn_id_of(result), sink)
 
-    async def run(self, input: Input, *, timeout: float | None = None, **params: Any) -> TurnResult:
-        """Run a turn to completion and return its :class:`TurnResult`.
-
-        With ``timeout``, a turn still running after that many seconds is interrupted and
-        :class:`TimeoutError` raised (e.g. while the runtime keeps retrying an unreachable model).
-        """
-        handle = await self._start_turn("run", input, params)
+    async def _run_turn(self, params: dict[str, Any], timeout: float | None) -> TurnResult:
+        handle = await self._start_turn(params)
         try:
             await handle.run(timeout)
         except TimeoutError:
@@ -219,8 +164,7 @@ class AsyncThread(calls.AsyncCalls):
         return await handle.result()
 
 
-@calls.shell
-class AsyncTurnHandle(calls.AsyncCalls):
+class AsyncTurnHandle(AsyncTurnHandleRequests):
     """A running turn: ``await handle.run()`` or ``async for n in handle.stream()``."""
 
     def __init__(self, codex: AsyncCodex, thread_id: str, turn_id: str, sink: AsyncTurnSink) -> None:
@@ -273,18 +217,13 @@ class AsyncTurnHandle(calls.AsyncCalls):
         await self.run()
         return self._state.result()
 
-    # ---------------------------------------------------------------- plain requests (see _calls)
-    async def _send(self, method: str, params: Any) -> Any:
-        return await self._codex._send(method, params)
-
-    async def interrupt(self) -> None:
-        return await self._call(calls.interrupt)
-
-    async def steer(self, input: Input) -> None:
-        return await self._call(calls.steer, input)
+    # ---------------------------------------------------------------- primitives of the generated methods
+    async def _request(self, method: str, params: Any) -> Any:
+        return await self._codex._request(method, params)
 
     async def _interrupt_quietly(self) -> None:
-        params, _ = calls.interrupt.prepare(self, (), {})
+        """``interrupt()`` with a short timeout and no error: the turn is being given up anyway."""
+        params = {"threadId": self.thread_id, "turnId": self.id}
         with contextlib.suppress(CodexError, TimeoutError):
-            await self._codex._transport.request(calls.interrupt.method, params, timeout=TERMINATE_GRACE_S * 4)
+            await self._codex._transport.request("turn/interrupt", params, timeout=TERMINATE_GRACE_S * 4)
         self._codex._transport.release(self._sink)

@@ -16,8 +16,8 @@ import os
 import subprocess
 import sys
 import weakref
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from openai_codex import tools
 from openai_codex._drivers import (
@@ -45,6 +45,9 @@ from openai_codex._runtime import (
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.notifications import Notification
+
+if TYPE_CHECKING:
+    from openai_codex._transport import Transport
 
 __all__ = ["AsyncTransport", "AsyncTurnSink"]
 
@@ -142,7 +145,7 @@ class AsyncTransport:
         if self._started:
             return self
         if self._closed_by_user:
-            raise CodexError("this AsyncCodex is closed")
+            raise TransportClosedError("this AsyncCodex is closed: create a new one")
         if self._start_lock is None:
             self._start_lock = asyncio.Lock()
         async with self._start_lock:
@@ -160,11 +163,6 @@ class AsyncTransport:
                     raise
                 self._started = True
         return self
-
-    async def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
-        """:meth:`request`, starting the app-server first if needed (what ``AsyncCodex.rpc`` calls)."""
-        await self.ensure_started()
-        return await self.request(method, params)
 
     async def start(self) -> None:
         """Spawn the app-server and complete ``initialize``; on failure everything is cleaned up."""
@@ -200,7 +198,8 @@ class AsyncTransport:
     async def _initialize(self, argv: list[str], env: dict[str, str]) -> None:
         timeout = self._config.startup_timeout_s
         try:
-            result = await self.request("initialize", initialize_params(self._config, sdk_version()), timeout=timeout)
+            params = initialize_params(self._config, sdk_version())
+            result = await self._exchange("initialize", params, timeout)
         except TransportClosedError as exc:
             error = await asyncio.to_thread(explain_startup_exit, argv, env, exc.returncode, exc.stderr_tail)
             raise error from None
@@ -213,9 +212,8 @@ class AsyncTransport:
     # ------------------------------------------------------------------ outgoing
     async def _write(self, data: bytes) -> None:
         proc = self._proc
-        assert proc is not None
-        assert proc.stdin is not None
-        assert self._write_lock is not None
+        if proc is None or proc.stdin is None or self._write_lock is None:  # only reached through a start
+            raise TransportClosedError("the app-server is not running")
         try:
             async with self._write_lock:
                 proc.stdin.write(data)
@@ -227,6 +225,7 @@ class AsyncTransport:
             raise input_closed_error(self._core.closed) from None
 
     async def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None:
+        """Send a notification (the connection must be started: only ``initialized`` is sent so)."""
         if self._core.closed is not None:
             raise self._core.closed
         await self._write(ProtocolCore.notification(method, params))
@@ -234,7 +233,8 @@ class AsyncTransport:
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
         """One of ``max_in_flight_requests`` places for an unanswered request (see the sync driver)."""
-        assert self._slots is not None
+        if self._slots is None:
+            raise TransportClosedError("the app-server is not running")
         async with self._slots:
             if self._core.closed is not None:
                 raise self._core.closed
@@ -243,15 +243,23 @@ class AsyncTransport:
     async def request(
         self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = _UNSET
     ) -> Any:
-        """Send a request and await its result; ``timeout`` defaults to ``CodexConfig.request_timeout_s``."""
-        if timeout is _UNSET:
-            timeout = self._config.request_timeout_s
+        """Start if needed, send a request and await its result (the contract: :mod:`openai_codex._transport`).
+
+        ``timeout`` defaults to ``CodexConfig.request_timeout_s``; ``None`` waits as long as it takes.
+        """
+        await self.ensure_started()
+        return await self._exchange(method, params, self._config.request_timeout_s if timeout is _UNSET else timeout)
+
+    async def _exchange(self, method: str, params: Mapping[str, Any] | None, timeout: float | None) -> Any:
+        """One request of a started connection (``initialize`` goes here directly: it is part of the start)."""
         async with self._slot():
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             request_id, data = self._core.request(method, params, future)
             return await self._send_and_wait(request_id, data, future, timeout)
 
     async def start_turn(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, AsyncTurnSink]:
+        """``turn/start`` (starting if needed); the returned sink receives the turn's events."""
+        await self.ensure_started()
         async with self._slot():
             sink = AsyncTurnSink()
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -380,7 +388,9 @@ class AsyncTransport:
 
     @property
     def pid(self) -> int:
-        assert self._proc is not None
+        """Process id of the app-server (:class:`TransportClosedError` before it was started)."""
+        if self._proc is None:
+            raise TransportClosedError("the app-server has not been started: await AsyncCodex.start() first")
         return self._proc.pid
 
     def abandon(self) -> None:
@@ -444,3 +454,9 @@ class AsyncTransport:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+if TYPE_CHECKING:  # mypy holds the driver to the one contract
+
+    def _keeps_the_contract(transport: AsyncTransport) -> Transport[Awaitable[Any], Awaitable[None]]:
+        return transport

@@ -1,4 +1,10 @@
-"""The synchronous client: :class:`Codex`, :class:`Thread`, :class:`TurnHandle`."""
+"""The synchronous client: :class:`Codex`, :class:`Thread`, :class:`TurnHandle`.
+
+Their request methods (``thread_start``, ``read``, ``interrupt``, ...) are generated from the pinned schema
+into the mixins of :mod:`openai_codex.generated.api`, with typed keyword parameters; this module writes out
+the rest (lifecycle, turns, logins) and the primitives those methods call (see :mod:`openai_codex._requests`).
+:mod:`openai_codex._async_client` is the same written out with ``await``.
+"""
 
 from __future__ import annotations
 
@@ -11,30 +17,29 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from openai_codex import _calls as calls
-from openai_codex._calls import ThreadInfo
+from openai_codex._requests import offer_tools, thread_info
 from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._sync_transport import SyncTransport, TurnSink
 from openai_codex._turns import TurnResult, TurnState, interrupted_timeout_error, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError
-from openai_codex.inputs import Input
+from openai_codex.generated.api import CodexRequests, ThreadRequests, TurnHandleRequests
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from openai_codex._login import ChatgptLogin, DeviceCodeLogin
-    from openai_codex.generated.protocol import GetAccountResponse, ThreadGoal
-    from openai_codex.generated.protocol import Thread as ThreadModel
     from openai_codex.generated.rpc import Rpc
-    from openai_codex.types import ModelListResponse, ThreadListResponse, Turn
+    from openai_codex.tools import Tool
+    from openai_codex.types import Turn
 
 __all__ = ["Codex", "Thread", "TurnHandle"]
 
 L = TypeVar("L", bound="ChatgptLogin")
 
 
-@calls.shell
-class Codex(calls.SyncCalls):
+class Codex(CodexRequests):
     """A connection to a ``codex app-server`` process (started and initialised by the constructor).
 
     ::
@@ -97,45 +102,18 @@ class Codex(calls.SyncCalls):
             self._rpc = Rpc(self._transport.request)
         return self._rpc
 
-    # ---------------------------------------------------------------- plain requests (see _calls)
-    def _send(self, method: str, params: Any) -> Any:
+    # ---------------------------------------------------------------- primitives of the generated methods
+    def _request(self, method: str, params: Any) -> Any:
         return self._transport.request(method, params)
 
-    def _thread(self, info: ThreadInfo) -> Thread:
+    def _open_thread(
+        self, method: str, params: dict[str, Any], tools: Iterable[Tool | Callable[..., Any]] | None = None
+    ) -> Thread:
+        registry = offer_tools(self.config.experimental_api, params, tools)
+        info = thread_info(self._request(method, params))
+        if registry is not None:
+            self._transport.tools[info["id"]] = registry
         return Thread(self, info["id"], info)
-
-    def thread_start(self, **params: Any) -> Thread:
-        return self._thread(self._call(calls.thread_start, **params))
-
-    def thread_resume(self, thread_id: str, **params: Any) -> Thread:
-        return self._thread(self._call(calls.thread_resume, thread_id, **params))
-
-    def thread_fork(self, thread_id: str, **params: Any) -> Thread:
-        return self._thread(self._call(calls.thread_fork, thread_id, **params))
-
-    def thread_list(self, **params: Any) -> ThreadListResponse:
-        return self._call(calls.thread_list, **params)
-
-    def thread_archive(self, thread_id: str) -> None:
-        return self._call(calls.thread_archive, thread_id)
-
-    def thread_unarchive(self, thread_id: str) -> Thread:
-        return self._thread(self._call(calls.thread_unarchive, thread_id))
-
-    def model_list(self, **params: Any) -> ModelListResponse:
-        return self._call(calls.model_list, **params)
-
-    def models(self, **params: Any) -> ModelListResponse:
-        return self._call(calls.models, **params)
-
-    def login_api_key(self, api_key: str) -> None:
-        return self._call(calls.login_api_key, api_key)
-
-    def account(self) -> GetAccountResponse:
-        return self._call(calls.account)
-
-    def logout(self) -> None:
-        return self._call(calls.logout)
 
     # ---------------------------------------------------------------- ChatGPT logins (not plain requests)
     def login_chatgpt(self) -> ChatgptLogin:
@@ -163,8 +141,7 @@ class Codex(calls.SyncCalls):
         return cls(self._transport, sink, result)
 
 
-@calls.shell
-class Thread(calls.SyncCalls):
+class Thread(ThreadRequests):
     """A conversation. Create it with :meth:`Codex.thread_start` / :meth:`Codex.thread_resume`."""
 
     def __init__(self, codex: Codex, thread_id: str, info: dict[str, Any] | None = None) -> None:
@@ -176,49 +153,16 @@ class Thread(calls.SyncCalls):
     def __repr__(self) -> str:
         return f"Thread(id={self.id!r})"
 
-    # ---------------------------------------------------------------- plain requests (see _calls)
-    def _send(self, method: str, params: Any) -> Any:
-        return self._codex._send(method, params)
+    # ---------------------------------------------------------------- primitives of the generated methods
+    def _request(self, method: str, params: Any) -> Any:
+        return self._codex._request(method, params)
 
-    def read(self, include_turns: bool = False) -> ThreadModel:
-        return self._call(calls.read, include_turns)
-
-    def set_name(self, name: str) -> None:
-        return self._call(calls.set_name, name)
-
-    def compact(self) -> None:
-        return self._call(calls.compact)
-
-    def set_goal(self, objective: str, token_budget: int | None = None) -> ThreadGoal:
-        return self._call(calls.set_goal, objective, token_budget)
-
-    def goal(self) -> ThreadGoal | None:
-        return self._call(calls.goal)
-
-    def clear_goal(self) -> bool:
-        return self._call(calls.clear_goal)
-
-    # ---------------------------------------------------------------- turns
-    def turn(self, input: Input, **params: Any) -> TurnHandle:
-        """Start a turn and return at once; consume it with :meth:`TurnHandle.stream` or :meth:`TurnHandle.run`.
-
-        Keywords are ``TurnStartParams`` fields in snake_case (``model``, ``effort``, ``output_schema``,
-        ``sandbox_policy``, ``approval_policy``, ``cwd``, ...), applying to this turn and the next ones.
-        """
-        return self._start_turn("turn", input, params)
-
-    def _start_turn(self, function: str, input: Input, params: dict[str, Any]) -> TurnHandle:
-        wire = calls.turn_start_params(function, self.id, input, params)
-        result, sink = self._codex._transport.start_turn(self.id, wire)
+    def _start_turn(self, params: dict[str, Any]) -> TurnHandle:
+        result, sink = self._codex._transport.start_turn(self.id, params)
         return TurnHandle(self._codex, self.id, turn_id_of(result), sink)
 
-    def run(self, input: Input, *, timeout: float | None = None, **params: Any) -> TurnResult:
-        """Run a turn to completion: ``final_response``, ``items``, ``usage`` and the finished ``turn``.
-
-        With ``timeout``, a turn still running after that many seconds is interrupted and
-        :class:`TimeoutError` raised (e.g. while the runtime keeps retrying an unreachable model).
-        """
-        handle = self._start_turn("run", input, params)
+    def _run_turn(self, params: dict[str, Any], timeout: float | None) -> TurnResult:
+        handle = self._start_turn(params)
         try:
             handle.run(timeout)
         except TimeoutError:
@@ -227,8 +171,7 @@ class Thread(calls.SyncCalls):
         return handle.result()
 
 
-@calls.shell
-class TurnHandle(calls.SyncCalls):
+class TurnHandle(TurnHandleRequests):
     """A running turn. Consume it once, with :meth:`stream` or :meth:`run` (which may follow a partial stream)."""
 
     def __init__(self, codex: Codex, thread_id: str, turn_id: str, sink: TurnSink) -> None:
@@ -288,18 +231,13 @@ class TurnHandle(calls.SyncCalls):
         self.run()
         return self._state.result()
 
-    # ---------------------------------------------------------------- plain requests (see _calls)
-    def _send(self, method: str, params: Any) -> Any:
-        return self._codex._send(method, params)
-
-    def interrupt(self) -> None:
-        return self._call(calls.interrupt)
-
-    def steer(self, input: Input) -> None:
-        return self._call(calls.steer, input)
+    # ---------------------------------------------------------------- primitives of the generated methods
+    def _request(self, method: str, params: Any) -> Any:
+        return self._codex._request(method, params)
 
     def _interrupt_quietly(self) -> None:
-        params, _ = calls.interrupt.prepare(self, (), {})
+        """``interrupt()`` with a short timeout and no error: the turn is being given up anyway."""
+        params = {"threadId": self.thread_id, "turnId": self.id}
         with contextlib.suppress(CodexError, TimeoutError):
-            self._codex._transport.request(calls.interrupt.method, params, timeout=TERMINATE_GRACE_S * 4)
+            self._codex._transport.request("turn/interrupt", params, timeout=TERMINATE_GRACE_S * 4)
         self._codex._transport.release(self._sink)

@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from openai_codex import _calls as calls
 from openai_codex.errors import CodexError, JsonRpcError, LoginError
+from openai_codex.generated.api import AsyncChatgptLoginRequests, ChatgptLoginRequests
 
 if TYPE_CHECKING:
     from openai_codex._async_transport import AsyncTransport, AsyncTurnSink
@@ -102,8 +102,7 @@ class _DeviceCodeState(_LoginState):
         self.user_code: str = result.get("userCode", "")
 
 
-@calls.shell
-class ChatgptLogin(_LoginState, calls.SyncCalls):
+class ChatgptLogin(_LoginState, ChatgptLoginRequests):
     """A ChatGPT browser login in progress: open :attr:`auth_url`, then :meth:`wait` (or :meth:`cancel`)."""
 
     _transport: SyncTransport
@@ -123,19 +122,15 @@ class ChatgptLogin(_LoginState, calls.SyncCalls):
             if done is not None:
                 return done
 
-    def _send(self, method: str, params: Any) -> Any:
+    def _request(self, method: str, params: Any) -> Any:
         return self._transport.request(method, params)
-
-    def cancel(self) -> None:
-        return self._call(calls.cancel)
 
 
 class DeviceCodeLogin(_DeviceCodeState, ChatgptLogin):
     """A device-code login in progress: show :attr:`verification_url` and :attr:`user_code`, then wait."""
 
 
-@calls.shell
-class AsyncChatgptLogin(_LoginState, calls.AsyncCalls):
+class AsyncChatgptLogin(_LoginState, AsyncChatgptLoginRequests):
     """The asyncio twin of :class:`ChatgptLogin`."""
 
     _transport: AsyncTransport
@@ -157,11 +152,8 @@ class AsyncChatgptLogin(_LoginState, calls.AsyncCalls):
             if done is not None:
                 return done
 
-    async def _send(self, method: str, params: Any) -> Any:
+    async def _request(self, method: str, params: Any) -> Any:
         return await self._transport.request(method, params)
-
-    async def cancel(self) -> None:
-        return await self._call(calls.cancel)
 
 
 class AsyncDeviceCodeLogin(_DeviceCodeState, AsyncChatgptLogin):

@@ -6,14 +6,13 @@ Importing the ~800 generated models is the expensive part of this SDK, so nothin
 
 from __future__ import annotations
 
-from functools import cache
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["notification_model", "params_fields", "protocol_attr"]
+__all__ = ["notification_model", "protocol_attr"]
 
 
 def protocol_attr(name: str) -> Any:
@@ -26,10 +25,3 @@ def notification_model(method: str) -> type[BaseModel] | None:
     from openai_codex.generated.notifications import NOTIFICATION_MODELS
 
     return NOTIFICATION_MODELS.get(method)
-
-
-@cache
-def params_fields(model_name: str) -> dict[str, str]:
-    """snake_case field name -> wire (camelCase) name for a generated params model."""
-    model = protocol_attr(model_name)
-    return {name: field.alias or name for name, field in model.model_fields.items()}

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from openai_codex import tools
 from openai_codex._drivers import (
@@ -47,6 +47,9 @@ from openai_codex._runtime import (
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.notifications import Notification
+
+if TYPE_CHECKING:
+    from openai_codex._transport import Transport
 
 __all__ = ["SyncTransport", "TurnSink"]
 
@@ -182,7 +185,8 @@ class SyncTransport:
             self._slots.release()  # after connection loss this wakes the next waiter, which raises too
 
     def request(self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = _UNSET) -> Any:
-        """Send a request and wait for its result (raises JsonRpcError / TransportClosedError / TimeoutError).
+        """Send a request and wait for its result (the contract: :mod:`openai_codex._transport`; this driver
+        was started by its constructor, so there is nothing to start here).
 
         ``timeout`` defaults to ``CodexConfig.request_timeout_s``; ``None`` waits as long as it takes.
         """
@@ -350,3 +354,9 @@ class SyncTransport:
     @property
     def pid(self) -> int:
         return self._proc.pid
+
+
+if TYPE_CHECKING:  # mypy holds the driver to the one contract
+
+    def _keeps_the_contract(transport: SyncTransport) -> Transport[Any, None]:
+        return transport

@@ -10,6 +10,10 @@ Modules (import them when needed; ``protocol`` holds ~917 pydantic models and is
   ``Model.model_validate(data)`` and serialise with ``model_dump(by_alias=True, exclude_none=True)``.
 - ``notifications``: ``NOTIFICATION_MODELS``, server notification method -> payload model.
 - ``rpc_methods``: params and result models of client requests and server requests, per method.
+- ``rpc``: ``Rpc`` / ``AsyncRpc`` (``codex.rpc``), one typed method per client request.
+- ``api``: the named request methods of ``Codex``, ``Thread``, ... (mixins of the hand-written classes).
+
+Every model derives from ``openai_codex._model_base.CodexModel`` (hand-written).
 """
 
 CODEX_VERSION = "0.171.0"

@@ -4,7 +4,7 @@
 """Server notifications: JSON-RPC method -> payload (``params``) model."""
 
 from openai_codex.generated import protocol as _m
-from openai_codex.generated._base import CodexModel
+from openai_codex._model_base import CodexModel
 
 __all__ = ["NOTIFICATION_METHODS", "NOTIFICATION_MODELS"]
 

@@ -5,7 +5,7 @@
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from openai_codex.generated._base import CodexModel
+from openai_codex._model_base import CodexModel
 from pydantic import ConfigDict, Field, conint
 from typing_extensions import TypeAliasType
 

@@ -12,15 +12,17 @@ methods are coroutines. Some methods need ``CodexConfig(experimental_api=True)``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from openai_codex._params import to_wire_value
-from openai_codex._rpc import AsyncRpcBase, RpcBase, wire_params
+from openai_codex._requests import AsyncRpcBase, RpcBase, parse_result, wire_params
 
 if TYPE_CHECKING:
     from openai_codex.generated import protocol as _m
 
 __all__ = ["AsyncRpc", "Rpc"]
+
+_ = (Literal, Mapping)  # names the methods' annotations may use
 
 
 class Rpc(RpcBase):
@@ -28,445 +30,2408 @@ class Rpc(RpcBase):
 
     __slots__ = ()
 
-    def account_gateway_oauth_cancel(self) -> Any:
-        """``account/gatewayOAuth/cancel`` (no params, raw JSON result)."""
-        return self._call("account/gatewayOAuth/cancel", None, None)
+    def account_gateway_oauth_cancel(
+        self,
+    ) -> Any:
+        """``account/gatewayOAuth/cancel`` (no params, raw JSON result).
+        """
+        return self._request("account/gatewayOAuth/cancel", None)
 
-    def account_gateway_oauth_login(self, *, device_auth: bool | None = None, model_provider: str | None = None) -> _m.GatewayOAuthLoginResponse:
-        """``account/gatewayOAuth/login`` (params ``GatewayOAuthLoginParams``, result ``GatewayOAuthLoginResponse``)."""
-        return self._call("account/gatewayOAuth/login", wire_params({"deviceAuth": device_auth, "modelProvider": model_provider}), "GatewayOAuthLoginResponse")
+    def account_gateway_oauth_login(
+        self,
+        *,
+        device_auth: bool | None = None,
+        model_provider: str | None = None,
+    ) -> _m.GatewayOAuthLoginResponse:
+        """``account/gatewayOAuth/login`` (params ``GatewayOAuthLoginParams``, result ``GatewayOAuthLoginResponse``).
 
-    def account_gateway_oauth_read(self, *, model_provider: str | None = None) -> _m.GatewayOAuthReadResponse:
-        """``account/gatewayOAuth/read`` (params ``GatewayOAuthReadParams``, result ``GatewayOAuthReadResponse``)."""
-        return self._call("account/gatewayOAuth/read", wire_params({"modelProvider": model_provider}), "GatewayOAuthReadResponse")
+        Args:
+            device_auth: Select device authorization when the server advertises support for it.
+            model_provider: Defaults to the current provider when omitted.
+        """
+        _params = wire_params(
+            {
+                "deviceAuth": device_auth,
+                "modelProvider": model_provider,
+            }
+        )
+        answer: _m.GatewayOAuthLoginResponse = parse_result("GatewayOAuthLoginResponse", self._request("account/gatewayOAuth/login", _params))
+        return answer
 
-    def account_login_cancel(self, *, login_id: str) -> _m.CancelLoginAccountResponse:
-        """``account/login/cancel`` (params ``CancelLoginAccountParams``, result ``CancelLoginAccountResponse``)."""
-        return self._call("account/login/cancel", wire_params({"loginId": login_id}), "CancelLoginAccountResponse")
+    def account_gateway_oauth_read(
+        self,
+        *,
+        model_provider: str | None = None,
+    ) -> _m.GatewayOAuthReadResponse:
+        """``account/gatewayOAuth/read`` (params ``GatewayOAuthReadParams``, result ``GatewayOAuthReadResponse``).
+
+        Args:
+            model_provider: Defaults to the current provider when omitted.
+        """
+        _params = wire_params(
+            {
+                "modelProvider": model_provider,
+            }
+        )
+        answer: _m.GatewayOAuthReadResponse = parse_result("GatewayOAuthReadResponse", self._request("account/gatewayOAuth/read", _params))
+        return answer
+
+    def account_login_cancel(
+        self,
+        *,
+        login_id: str,
+    ) -> _m.CancelLoginAccountResponse:
+        """``account/login/cancel`` (params ``CancelLoginAccountParams``, result ``CancelLoginAccountResponse``).
+        """
+        _params = wire_params(
+            {
+                "loginId": login_id,
+            }
+        )
+        answer: _m.CancelLoginAccountResponse = parse_result("CancelLoginAccountResponse", self._request("account/login/cancel", _params))
+        return answer
 
     def account_login_start(self, params: _m.LoginAccountParams | Mapping[str, Any]) -> _m.LoginAccountResponse:
-        """``account/login/start`` (params ``LoginAccountParams``, result ``LoginAccountResponse``)."""
-        return self._call("account/login/start", to_wire_value(params), "LoginAccountResponse")
-
-    def account_logout(self) -> Any:
-        """``account/logout`` (no params, raw JSON result)."""
-        return self._call("account/logout", None, None)
-
-    def account_rate_limit_reset_credit_consume(self, *, idempotency_key: str, credit_id: str | None = None) -> _m.ConsumeAccountRateLimitResetCreditResponse:
-        """``account/rateLimitResetCredit/consume`` (params ``ConsumeAccountRateLimitResetCreditParams``, result ``ConsumeAccountRateLimitResetCreditResponse``)."""
-        return self._call("account/rateLimitResetCredit/consume", wire_params({"creditId": credit_id, "idempotencyKey": idempotency_key}), "ConsumeAccountRateLimitResetCreditResponse")
-
-    def account_rate_limits_read(self, *, exclude_reset_credit_details: bool | None = None, supports_luna_reserve: bool | None = None) -> _m.GetAccountRateLimitsResponse:
-        """``account/rateLimits/read`` (params ``GetAccountRateLimitsParams``, result ``GetAccountRateLimitsResponse``)."""
-        return self._call("account/rateLimits/read", wire_params({"excludeResetCreditDetails": exclude_reset_credit_details, "supportsLunaReserve": supports_luna_reserve}), "GetAccountRateLimitsResponse")
-
-    def account_read(self, *, refresh_token: bool | None = None) -> _m.GetAccountResponse:
-        """``account/read`` (params ``GetAccountParams``, result ``GetAccountResponse``)."""
-        return self._call("account/read", wire_params({"refreshToken": refresh_token}), "GetAccountResponse")
-
-    def account_security_setup_read(self) -> Any:
-        """``account/securitySetup/read`` (no params, raw JSON result)."""
-        return self._call("account/securitySetup/read", None, None)
-
-    def account_send_add_credits_nudge_email(self, *, credit_type: _m.AddCreditsNudgeCreditType) -> _m.SendAddCreditsNudgeEmailResponse:
-        """``account/sendAddCreditsNudgeEmail`` (params ``SendAddCreditsNudgeEmailParams``, result ``SendAddCreditsNudgeEmailResponse``)."""
-        return self._call("account/sendAddCreditsNudgeEmail", wire_params({"creditType": credit_type}), "SendAddCreditsNudgeEmailResponse")
-
-    def account_usage_read(self, *, thread_id: str | None = None) -> _m.GetAccountTokenUsageResponse:
-        """``account/usage/read`` (params ``GetAccountTokenUsageParams``, result ``GetAccountTokenUsageResponse``)."""
-        return self._call("account/usage/read", wire_params({"threadId": thread_id}), "GetAccountTokenUsageResponse")
-
-    def account_workspace_messages_read(self) -> Any:
-        """``account/workspaceMessages/read`` (no params, raw JSON result)."""
-        return self._call("account/workspaceMessages/read", None, None)
-
-    def app_installed(self, *, force_refresh: bool | None = None, thread_id: str | None = None) -> _m.AppsInstalledResponse:
-        """``app/installed`` (params ``AppsInstalledParams``, result ``AppsInstalledResponse``)."""
-        return self._call("app/installed", wire_params({"forceRefresh": force_refresh, "threadId": thread_id}), "AppsInstalledResponse")
-
-    def app_list(self, *, cursor: str | None = None, force_refetch: bool | None = None, limit: conint(ge=0) | None = None, thread_id: str | None = None) -> _m.AppsListResponse:
-        """``app/list`` (params ``AppsListParams``, result ``AppsListResponse``)."""
-        return self._call("app/list", wire_params({"cursor": cursor, "forceRefetch": force_refetch, "limit": limit, "threadId": thread_id}), "AppsListResponse")
-
-    def app_read(self, *, app_ids: list[str], include_tools: bool | None = None, thread_id: str | None = None) -> _m.AppsReadResponse:
-        """``app/read`` (params ``AppsReadParams``, result ``AppsReadResponse``)."""
-        return self._call("app/read", wire_params({"appIds": app_ids, "includeTools": include_tools, "threadId": thread_id}), "AppsReadResponse")
-
-    def command_exec(self, *, command: list[str], cwd: str | None = None, disable_output_cap: bool | None = None, disable_timeout: bool | None = None, env: dict[str, Any] | None = None, output_bytes_cap: conint(ge=0) | None = None, process_id: str | None = None, sandbox_policy: _m.SandboxPolicy | None = None, size: _m.CommandExecTerminalSize | None = None, stream_stdin: bool | None = None, stream_stdout_stderr: bool | None = None, timeout_ms: int | None = None, tty: bool | None = None) -> _m.CommandExecResponse:
-        """``command/exec`` (params ``CommandExecParams``, result ``CommandExecResponse``)."""
-        return self._call("command/exec", wire_params({"command": command, "cwd": cwd, "disableOutputCap": disable_output_cap, "disableTimeout": disable_timeout, "env": env, "outputBytesCap": output_bytes_cap, "processId": process_id, "sandboxPolicy": sandbox_policy, "size": size, "streamStdin": stream_stdin, "streamStdoutStderr": stream_stdout_stderr, "timeoutMs": timeout_ms, "tty": tty}), "CommandExecResponse")
-
-    def command_exec_resize(self, *, process_id: str, size: _m.CommandExecTerminalSize) -> _m.CommandExecResizeResponse:
-        """``command/exec/resize`` (params ``CommandExecResizeParams``, result ``CommandExecResizeResponse``)."""
-        return self._call("command/exec/resize", wire_params({"processId": process_id, "size": size}), "CommandExecResizeResponse")
-
-    def command_exec_terminate(self, *, process_id: str) -> _m.CommandExecTerminateResponse:
-        """``command/exec/terminate`` (params ``CommandExecTerminateParams``, result ``CommandExecTerminateResponse``)."""
-        return self._call("command/exec/terminate", wire_params({"processId": process_id}), "CommandExecTerminateResponse")
-
-    def command_exec_write(self, *, process_id: str, close_stdin: bool | None = None, delta_base64: str | None = None) -> _m.CommandExecWriteResponse:
-        """``command/exec/write`` (params ``CommandExecWriteParams``, result ``CommandExecWriteResponse``)."""
-        return self._call("command/exec/write", wire_params({"closeStdin": close_stdin, "deltaBase64": delta_base64, "processId": process_id}), "CommandExecWriteResponse")
-
-    def config_batch_write(self, *, edits: list[_m.ConfigEdit], expected_version: str | None = None, file_path: str | None = None, reload_user_config: bool | None = None) -> Any:
-        """``config/batchWrite`` (params ``ConfigBatchWriteParams``, raw JSON result)."""
-        return self._call("config/batchWrite", wire_params({"edits": edits, "expectedVersion": expected_version, "filePath": file_path, "reloadUserConfig": reload_user_config}), None)
-
-    def config_mcp_server_reload(self) -> Any:
-        """``config/mcpServer/reload`` (no params, raw JSON result)."""
-        return self._call("config/mcpServer/reload", None, None)
-
-    def config_read(self, *, cwd: str | None = None, include_layers: bool | None = None) -> _m.ConfigReadResponse:
-        """``config/read`` (params ``ConfigReadParams``, result ``ConfigReadResponse``)."""
-        return self._call("config/read", wire_params({"cwd": cwd, "includeLayers": include_layers}), "ConfigReadResponse")
-
-    def config_value_write(self, *, key_path: str, merge_strategy: _m.MergeStrategy, value: Any, expected_version: str | None = None, file_path: str | None = None) -> Any:
-        """``config/value/write`` (params ``ConfigValueWriteParams``, raw JSON result)."""
-        return self._call("config/value/write", wire_params({"expectedVersion": expected_version, "filePath": file_path, "keyPath": key_path, "mergeStrategy": merge_strategy, "value": value}), None)
-
-    def config_requirements_read(self) -> Any:
-        """``configRequirements/read`` (no params, raw JSON result)."""
-        return self._call("configRequirements/read", None, None)
-
-    def experimental_feature_enablement_set(self, *, enablement: dict[str, bool]) -> _m.ExperimentalFeatureEnablementSetResponse:
-        """``experimentalFeature/enablement/set`` (params ``ExperimentalFeatureEnablementSetParams``, result ``ExperimentalFeatureEnablementSetResponse``)."""
-        return self._call("experimentalFeature/enablement/set", wire_params({"enablement": enablement}), "ExperimentalFeatureEnablementSetResponse")
-
-    def experimental_feature_list(self, *, cursor: str | None = None, limit: conint(ge=0) | None = None, thread_id: str | None = None) -> _m.ExperimentalFeatureListResponse:
-        """``experimentalFeature/list`` (params ``ExperimentalFeatureListParams``, result ``ExperimentalFeatureListResponse``)."""
-        return self._call("experimentalFeature/list", wire_params({"cursor": cursor, "limit": limit, "threadId": thread_id}), "ExperimentalFeatureListResponse")
-
-    def external_agent_config_detect(self, *, cwds: list[str] | None = None, include_home: bool | None = None, max_session_age_days: conint(ge=0) | None = None, max_sessions: conint(ge=0) | None = None, migration_source: str | None = None, source: str | None = None) -> _m.ExternalAgentConfigDetectResponse:
-        """``externalAgentConfig/detect`` (params ``ExternalAgentConfigDetectParams``, result ``ExternalAgentConfigDetectResponse``)."""
-        return self._call("externalAgentConfig/detect", wire_params({"cwds": cwds, "includeHome": include_home, "maxSessionAgeDays": max_session_age_days, "maxSessions": max_sessions, "migrationSource": migration_source, "source": source}), "ExternalAgentConfigDetectResponse")
-
-    def external_agent_config_import(self, *, migration_items: list[_m.ExternalAgentConfigMigrationItem], migration_source: str | None = None, provider_id: str | None = None, source: str | None = None) -> _m.ExternalAgentConfigImportResponse:
-        """``externalAgentConfig/import`` (params ``ExternalAgentConfigImportParams``, result ``ExternalAgentConfigImportResponse``)."""
-        return self._call("externalAgentConfig/import", wire_params({"migrationItems": migration_items, "migrationSource": migration_source, "providerId": provider_id, "source": source}), "ExternalAgentConfigImportResponse")
-
-    def external_agent_config_import_read_histories(self) -> Any:
-        """``externalAgentConfig/import/readHistories`` (no params, raw JSON result)."""
-        return self._call("externalAgentConfig/import/readHistories", None, None)
-
-    def external_agent_config_import_record_history(self, *, item_type_results: list[_m.ExternalAgentConfigImportHistoryRecordTypeResultParams], provider_id: str) -> _m.ExternalAgentConfigImportHistoryRecordResponse:
-        """``externalAgentConfig/import/recordHistory`` (params ``ExternalAgentConfigImportHistoryRecordParams``, result ``ExternalAgentConfigImportHistoryRecordResponse``)."""
-        return self._call("externalAgentConfig/import/recordHistory", wire_params({"itemTypeResults": item_type_results, "providerId": provider_id}), "ExternalAgentConfigImportHistoryRecordResponse")
-
-    def feedback_save(self, *, classification: str, save_path: _m.LegacyAppPathString, extra_log_files: list[str] | None = None, include_logs: bool | None = None, reason: str | None = None, tags: dict[str, Any] | None = None, thread_id: str | None = None) -> _m.FeedbackSaveResponse:
-        """``feedback/save`` (params ``FeedbackSaveParams``, result ``FeedbackSaveResponse``)."""
-        return self._call("feedback/save", wire_params({"classification": classification, "extraLogFiles": extra_log_files, "includeLogs": include_logs, "reason": reason, "savePath": save_path, "tags": tags, "threadId": thread_id}), "FeedbackSaveResponse")
-
-    def feedback_upload(self, *, classification: str, extra_log_files: list[str] | None = None, include_logs: bool | None = None, reason: str | None = None, tags: dict[str, Any] | None = None, thread_id: str | None = None) -> _m.FeedbackUploadResponse:
-        """``feedback/upload`` (params ``FeedbackUploadParams``, result ``FeedbackUploadResponse``)."""
-        return self._call("feedback/upload", wire_params({"classification": classification, "extraLogFiles": extra_log_files, "includeLogs": include_logs, "reason": reason, "tags": tags, "threadId": thread_id}), "FeedbackUploadResponse")
-
-    def fs_copy(self, *, destination_path: _m.AbsolutePathBuf, source_path: _m.AbsolutePathBuf, recursive: bool | None = None) -> _m.FsCopyResponse:
-        """``fs/copy`` (params ``FsCopyParams``, result ``FsCopyResponse``)."""
-        return self._call("fs/copy", wire_params({"destinationPath": destination_path, "recursive": recursive, "sourcePath": source_path}), "FsCopyResponse")
-
-    def fs_create_directory(self, *, path: _m.AbsolutePathBuf, recursive: bool | None = None) -> _m.FsCreateDirectoryResponse:
-        """``fs/createDirectory`` (params ``FsCreateDirectoryParams``, result ``FsCreateDirectoryResponse``)."""
-        return self._call("fs/createDirectory", wire_params({"path": path, "recursive": recursive}), "FsCreateDirectoryResponse")
-
-    def fs_get_metadata(self, *, path: _m.AbsolutePathBuf) -> _m.FsGetMetadataResponse:
-        """``fs/getMetadata`` (params ``FsGetMetadataParams``, result ``FsGetMetadataResponse``)."""
-        return self._call("fs/getMetadata", wire_params({"path": path}), "FsGetMetadataResponse")
-
-    def fs_read_directory(self, *, path: _m.AbsolutePathBuf) -> _m.FsReadDirectoryResponse:
-        """``fs/readDirectory`` (params ``FsReadDirectoryParams``, result ``FsReadDirectoryResponse``)."""
-        return self._call("fs/readDirectory", wire_params({"path": path}), "FsReadDirectoryResponse")
-
-    def fs_read_file(self, *, path: _m.AbsolutePathBuf) -> _m.FsReadFileResponse:
-        """``fs/readFile`` (params ``FsReadFileParams``, result ``FsReadFileResponse``)."""
-        return self._call("fs/readFile", wire_params({"path": path}), "FsReadFileResponse")
-
-    def fs_remove(self, *, path: _m.AbsolutePathBuf, force: bool | None = None, recursive: bool | None = None) -> _m.FsRemoveResponse:
-        """``fs/remove`` (params ``FsRemoveParams``, result ``FsRemoveResponse``)."""
-        return self._call("fs/remove", wire_params({"force": force, "path": path, "recursive": recursive}), "FsRemoveResponse")
-
-    def fs_unwatch(self, *, watch_id: str) -> _m.FsUnwatchResponse:
-        """``fs/unwatch`` (params ``FsUnwatchParams``, result ``FsUnwatchResponse``)."""
-        return self._call("fs/unwatch", wire_params({"watchId": watch_id}), "FsUnwatchResponse")
-
-    def fs_watch(self, *, path: _m.AbsolutePathBuf, watch_id: str) -> _m.FsWatchResponse:
-        """``fs/watch`` (params ``FsWatchParams``, result ``FsWatchResponse``)."""
-        return self._call("fs/watch", wire_params({"path": path, "watchId": watch_id}), "FsWatchResponse")
-
-    def fs_write_file(self, *, data_base64: str, path: _m.AbsolutePathBuf) -> _m.FsWriteFileResponse:
-        """``fs/writeFile`` (params ``FsWriteFileParams``, result ``FsWriteFileResponse``)."""
-        return self._call("fs/writeFile", wire_params({"dataBase64": data_base64, "path": path}), "FsWriteFileResponse")
-
-    def fuzzy_file_search(self, *, query: str, roots: list[str], cancellation_token: str | None = None) -> _m.FuzzyFileSearchResponse:
-        """``fuzzyFileSearch`` (params ``FuzzyFileSearchParams``, result ``FuzzyFileSearchResponse``)."""
-        return self._call("fuzzyFileSearch", wire_params({"cancellationToken": cancellation_token, "query": query, "roots": roots}), "FuzzyFileSearchResponse")
-
-    def hooks_list(self, *, cwds: list[str] | None = None, thread_id: str | None = None) -> _m.HooksListResponse:
-        """``hooks/list`` (params ``HooksListParams``, result ``HooksListResponse``)."""
-        return self._call("hooks/list", wire_params({"cwds": cwds, "threadId": thread_id}), "HooksListResponse")
-
-    def initialize(self, *, client_info: _m.ClientInfo, capabilities: _m.InitializeCapabilities | None = None) -> _m.InitializeResponse:
-        """``initialize`` (params ``InitializeParams``, result ``InitializeResponse``)."""
-        return self._call("initialize", wire_params({"capabilities": capabilities, "clientInfo": client_info}), "InitializeResponse")
-
-    def marketplace_add(self, *, source: str, ref_name: str | None = None, sparse_paths: list[str] | None = None) -> _m.MarketplaceAddResponse:
-        """``marketplace/add`` (params ``MarketplaceAddParams``, result ``MarketplaceAddResponse``)."""
-        return self._call("marketplace/add", wire_params({"refName": ref_name, "source": source, "sparsePaths": sparse_paths}), "MarketplaceAddResponse")
-
-    def marketplace_remove(self, *, marketplace_name: str) -> _m.MarketplaceRemoveResponse:
-        """``marketplace/remove`` (params ``MarketplaceRemoveParams``, result ``MarketplaceRemoveResponse``)."""
-        return self._call("marketplace/remove", wire_params({"marketplaceName": marketplace_name}), "MarketplaceRemoveResponse")
-
-    def marketplace_upgrade(self, *, marketplace_name: str | None = None) -> _m.MarketplaceUpgradeResponse:
-        """``marketplace/upgrade`` (params ``MarketplaceUpgradeParams``, result ``MarketplaceUpgradeResponse``)."""
-        return self._call("marketplace/upgrade", wire_params({"marketplaceName": marketplace_name}), "MarketplaceUpgradeResponse")
-
-    def mcp_server_oauth_login(self, *, name: str, client_registration: _m.McpServerOauthClientRegistration | None = None, environment_id: str | None = None, scopes: list[str] | None = None, thread_id: str | None = None, timeout_secs: int | None = None) -> _m.McpServerOauthLoginResponse:
-        """``mcpServer/oauth/login`` (params ``McpServerOauthLoginParams``, result ``McpServerOauthLoginResponse``)."""
-        return self._call("mcpServer/oauth/login", wire_params({"clientRegistration": client_registration, "environmentId": environment_id, "name": name, "scopes": scopes, "threadId": thread_id, "timeoutSecs": timeout_secs}), "McpServerOauthLoginResponse")
-
-    def mcp_server_resource_read(self, *, server: str, uri: str, field_meta: dict[str, Any] | None = None, connector_id: str | None = None, environment_id: str | None = None, origin_call_id: str | None = None, target: _m.McpResourceReadTarget | None = None, thread_id: str | None = None) -> _m.McpResourceReadResponse:
-        """``mcpServer/resource/read`` (params ``McpResourceReadParams``, result ``McpResourceReadResponse``)."""
-        return self._call("mcpServer/resource/read", wire_params({"_meta": field_meta, "connectorId": connector_id, "environmentId": environment_id, "originCallId": origin_call_id, "server": server, "target": target, "threadId": thread_id, "uri": uri}), "McpResourceReadResponse")
-
-    def mcp_server_tool_call(self, *, server: str, thread_id: str, tool: str, field_meta: Any | None = None, arguments: Any | None = None, environment_id: str | None = None) -> _m.McpServerToolCallResponse:
-        """``mcpServer/tool/call`` (params ``McpServerToolCallParams``, result ``McpServerToolCallResponse``)."""
-        return self._call("mcpServer/tool/call", wire_params({"_meta": field_meta, "arguments": arguments, "environmentId": environment_id, "server": server, "threadId": thread_id, "tool": tool}), "McpServerToolCallResponse")
-
-    def mcp_server_status_list(self, *, cursor: str | None = None, detail: _m.McpServerStatusDetail | None = None, environment_id: str | None = None, limit: conint(ge=0) | None = None, server_name: str | None = None, thread_id: str | None = None) -> _m.ListMcpServerStatusResponse:
-        """``mcpServerStatus/list`` (params ``ListMcpServerStatusParams``, result ``ListMcpServerStatusResponse``)."""
-        return self._call("mcpServerStatus/list", wire_params({"cursor": cursor, "detail": detail, "environmentId": environment_id, "limit": limit, "serverName": server_name, "threadId": thread_id}), "ListMcpServerStatusResponse")
-
-    def model_list(self, *, cursor: str | None = None, include_hidden: bool | None = None, limit: conint(ge=0) | None = None, model_provider: str | None = None) -> _m.ModelListResponse:
-        """``model/list`` (params ``ModelListParams``, result ``ModelListResponse``)."""
-        return self._call("model/list", wire_params({"cursor": cursor, "includeHidden": include_hidden, "limit": limit, "modelProvider": model_provider}), "ModelListResponse")
-
-    def model_provider_capabilities_read(self) -> _m.ModelProviderCapabilitiesReadResponse:
-        """``modelProvider/capabilities/read`` (params ``ModelProviderCapabilitiesReadParams``, result ``ModelProviderCapabilitiesReadResponse``)."""
-        return self._call("modelProvider/capabilities/read", wire_params({}), "ModelProviderCapabilitiesReadResponse")
-
-    def model_provider_config_write(self, *, settings: _m.ProviderSettingsPatch) -> _m.ModelProviderConfigWriteResponse:
-        """``modelProvider/config/write`` (params ``ModelProviderConfigWriteParams``, result ``ModelProviderConfigWriteResponse``)."""
-        return self._call("modelProvider/config/write", wire_params({"settings": settings}), "ModelProviderConfigWriteResponse")
-
-    def model_provider_default_set(self, *, provider_id: str) -> Any:
-        """``modelProvider/default/set`` (params ``ModelProviderDefaultSetParams``, raw JSON result)."""
-        return self._call("modelProvider/default/set", wire_params({"providerId": provider_id}), None)
-
-    def model_provider_list(self) -> _m.ModelProviderListResponse:
-        """``modelProvider/list`` (params ``ModelProviderListParams``, result ``ModelProviderListResponse``)."""
-        return self._call("modelProvider/list", wire_params({}), "ModelProviderListResponse")
-
-    def permission_profile_list(self, *, cursor: str | None = None, cwd: str | None = None, limit: conint(ge=0) | None = None) -> _m.PermissionProfileListResponse:
-        """``permissionProfile/list`` (params ``PermissionProfileListParams``, result ``PermissionProfileListResponse``)."""
-        return self._call("permissionProfile/list", wire_params({"cursor": cursor, "cwd": cwd, "limit": limit}), "PermissionProfileListResponse")
-
-    def plugin_install(self, *, plugin_name: str, install_attempt_id: str | None = None, marketplace_path: _m.AbsolutePathBuf | None = None, remote_marketplace_name: str | None = None) -> _m.PluginInstallResponse:
-        """``plugin/install`` (params ``PluginInstallParams``, result ``PluginInstallResponse``)."""
-        return self._call("plugin/install", wire_params({"installAttemptId": install_attempt_id, "marketplacePath": marketplace_path, "pluginName": plugin_name, "remoteMarketplaceName": remote_marketplace_name}), "PluginInstallResponse")
-
-    def plugin_installed(self, *, cwds: list[_m.AbsolutePathBuf] | None = None, install_suggestion_plugin_names: list[str] | None = None) -> _m.PluginInstalledResponse:
-        """``plugin/installed`` (params ``PluginInstalledParams``, result ``PluginInstalledResponse``)."""
-        return self._call("plugin/installed", wire_params({"cwds": cwds, "installSuggestionPluginNames": install_suggestion_plugin_names}), "PluginInstalledResponse")
-
-    def plugin_list(self, *, cwds: list[_m.AbsolutePathBuf] | None = None, force_refetch: bool | None = None, marketplace_kinds: list[_m.PluginListMarketplaceKind] | None = None) -> _m.PluginListResponse:
-        """``plugin/list`` (params ``PluginListParams``, result ``PluginListResponse``)."""
-        return self._call("plugin/list", wire_params({"cwds": cwds, "forceRefetch": force_refetch, "marketplaceKinds": marketplace_kinds}), "PluginListResponse")
-
-    def plugin_read(self, *, plugin_name: str, marketplace_path: _m.AbsolutePathBuf | None = None, remote_marketplace_name: str | None = None) -> _m.PluginReadResponse:
-        """``plugin/read`` (params ``PluginReadParams``, result ``PluginReadResponse``)."""
-        return self._call("plugin/read", wire_params({"marketplacePath": marketplace_path, "pluginName": plugin_name, "remoteMarketplaceName": remote_marketplace_name}), "PluginReadResponse")
-
-    def plugin_reconcile(self, *, reason: str | None = None) -> _m.PluginReconcileResponse:
-        """``plugin/reconcile`` (params ``PluginReconcileParams``, result ``PluginReconcileResponse``)."""
-        return self._call("plugin/reconcile", wire_params({"reason": reason}), "PluginReconcileResponse")
-
-    def plugin_share_checkout(self, *, remote_plugin_id: str) -> _m.PluginShareCheckoutResponse:
-        """``plugin/share/checkout`` (params ``PluginShareCheckoutParams``, result ``PluginShareCheckoutResponse``)."""
-        return self._call("plugin/share/checkout", wire_params({"remotePluginId": remote_plugin_id}), "PluginShareCheckoutResponse")
-
-    def plugin_share_delete(self, *, remote_plugin_id: str) -> _m.PluginShareDeleteResponse:
-        """``plugin/share/delete`` (params ``PluginShareDeleteParams``, result ``PluginShareDeleteResponse``)."""
-        return self._call("plugin/share/delete", wire_params({"remotePluginId": remote_plugin_id}), "PluginShareDeleteResponse")
-
-    def plugin_share_list(self) -> _m.PluginShareListResponse:
-        """``plugin/share/list`` (params ``PluginShareListParams``, result ``PluginShareListResponse``)."""
-        return self._call("plugin/share/list", wire_params({}), "PluginShareListResponse")
-
-    def plugin_share_save(self, *, plugin_path: _m.AbsolutePathBuf, discoverability: _m.PluginShareDiscoverability | None = None, remote_plugin_id: str | None = None, share_targets: list[_m.PluginShareTarget] | None = None) -> _m.PluginShareSaveResponse:
-        """``plugin/share/save`` (params ``PluginShareSaveParams``, result ``PluginShareSaveResponse``)."""
-        return self._call("plugin/share/save", wire_params({"discoverability": discoverability, "pluginPath": plugin_path, "remotePluginId": remote_plugin_id, "shareTargets": share_targets}), "PluginShareSaveResponse")
-
-    def plugin_share_update_targets(self, *, discoverability: _m.PluginShareUpdateDiscoverability, remote_plugin_id: str, share_targets: list[_m.PluginShareTarget]) -> _m.PluginShareUpdateTargetsResponse:
-        """``plugin/share/updateTargets`` (params ``PluginShareUpdateTargetsParams``, result ``PluginShareUpdateTargetsResponse``)."""
-        return self._call("plugin/share/updateTargets", wire_params({"discoverability": discoverability, "remotePluginId": remote_plugin_id, "shareTargets": share_targets}), "PluginShareUpdateTargetsResponse")
-
-    def plugin_skill_read(self, *, remote_marketplace_name: str, remote_plugin_id: str, skill_name: str) -> _m.PluginSkillReadResponse:
-        """``plugin/skill/read`` (params ``PluginSkillReadParams``, result ``PluginSkillReadResponse``)."""
-        return self._call("plugin/skill/read", wire_params({"remoteMarketplaceName": remote_marketplace_name, "remotePluginId": remote_plugin_id, "skillName": skill_name}), "PluginSkillReadResponse")
-
-    def plugin_uninstall(self, *, plugin_id: str) -> _m.PluginUninstallResponse:
-        """``plugin/uninstall`` (params ``PluginUninstallParams``, result ``PluginUninstallResponse``)."""
-        return self._call("plugin/uninstall", wire_params({"pluginId": plugin_id}), "PluginUninstallResponse")
-
-    def review_start(self, *, target: _m.ReviewTarget, thread_id: str, delivery: _m.ReviewDelivery | None = None) -> _m.ReviewStartResponse:
-        """``review/start`` (params ``ReviewStartParams``, result ``ReviewStartResponse``)."""
-        return self._call("review/start", wire_params({"delivery": delivery, "target": target, "threadId": thread_id}), "ReviewStartResponse")
-
-    def skills_config_write(self, *, enabled: bool, name: str | None = None, path: _m.AbsolutePathBuf | None = None) -> _m.SkillsConfigWriteResponse:
-        """``skills/config/write`` (params ``SkillsConfigWriteParams``, result ``SkillsConfigWriteResponse``)."""
-        return self._call("skills/config/write", wire_params({"enabled": enabled, "name": name, "path": path}), "SkillsConfigWriteResponse")
-
-    def skills_extra_roots_set(self, *, extra_roots: list[_m.AbsolutePathBuf]) -> _m.SkillsExtraRootsSetResponse:
-        """``skills/extraRoots/set`` (params ``SkillsExtraRootsSetParams``, result ``SkillsExtraRootsSetResponse``)."""
-        return self._call("skills/extraRoots/set", wire_params({"extraRoots": extra_roots}), "SkillsExtraRootsSetResponse")
-
-    def skills_list(self, *, cwds: list[str] | None = None, force_reload: bool | None = None) -> _m.SkillsListResponse:
-        """``skills/list`` (params ``SkillsListParams``, result ``SkillsListResponse``)."""
-        return self._call("skills/list", wire_params({"cwds": cwds, "forceReload": force_reload}), "SkillsListResponse")
-
-    def thread_approve_guardian_denied_action(self, *, event: Any, thread_id: str) -> _m.ThreadApproveGuardianDeniedActionResponse:
-        """``thread/approveGuardianDeniedAction`` (params ``ThreadApproveGuardianDeniedActionParams``, result ``ThreadApproveGuardianDeniedActionResponse``)."""
-        return self._call("thread/approveGuardianDeniedAction", wire_params({"event": event, "threadId": thread_id}), "ThreadApproveGuardianDeniedActionResponse")
-
-    def thread_archive(self, *, thread_id: str) -> _m.ThreadArchiveResponse:
-        """``thread/archive`` (params ``ThreadArchiveParams``, result ``ThreadArchiveResponse``)."""
-        return self._call("thread/archive", wire_params({"threadId": thread_id}), "ThreadArchiveResponse")
-
-    def thread_attachment_add(self, *, attachment_type: str, identity_key: str, payload: Any, thread_id: str) -> _m.ThreadAttachmentAddResponse:
-        """``thread/attachment/add`` (params ``ThreadAttachmentAddParams``, result ``ThreadAttachmentAddResponse``)."""
-        return self._call("thread/attachment/add", wire_params({"attachmentType": attachment_type, "identityKey": identity_key, "payload": payload, "threadId": thread_id}), "ThreadAttachmentAddResponse")
-
-    def thread_attachment_list(self, *, thread_id: str, cursor: str | None = None, limit: conint(ge=0) | None = None) -> _m.ThreadAttachmentListResponse:
-        """``thread/attachment/list`` (params ``ThreadAttachmentListParams``, result ``ThreadAttachmentListResponse``)."""
-        return self._call("thread/attachment/list", wire_params({"cursor": cursor, "limit": limit, "threadId": thread_id}), "ThreadAttachmentListResponse")
-
-    def thread_attachment_remove(self, *, attachment_type: str, identity_key: str, thread_id: str) -> _m.ThreadAttachmentRemoveResponse:
-        """``thread/attachment/remove`` (params ``ThreadAttachmentRemoveParams``, result ``ThreadAttachmentRemoveResponse``)."""
-        return self._call("thread/attachment/remove", wire_params({"attachmentType": attachment_type, "identityKey": identity_key, "threadId": thread_id}), "ThreadAttachmentRemoveResponse")
-
-    def thread_attachment_owner_list(self, *, attachment_type: str, identity_key: str, archived: bool | None = None, cursor: str | None = None, limit: conint(ge=0) | None = None) -> _m.ThreadAttachmentOwnerListResponse:
-        """``thread/attachmentOwner/list`` (params ``ThreadAttachmentOwnerListParams``, result ``ThreadAttachmentOwnerListResponse``)."""
-        return self._call("thread/attachmentOwner/list", wire_params({"archived": archived, "attachmentType": attachment_type, "cursor": cursor, "identityKey": identity_key, "limit": limit}), "ThreadAttachmentOwnerListResponse")
-
-    def thread_compact_start(self, *, thread_id: str) -> _m.ThreadCompactStartResponse:
-        """``thread/compact/start`` (params ``ThreadCompactStartParams``, result ``ThreadCompactStartResponse``)."""
-        return self._call("thread/compact/start", wire_params({"threadId": thread_id}), "ThreadCompactStartResponse")
-
-    def thread_delete(self, *, thread_id: str) -> _m.ThreadDeleteResponse:
-        """``thread/delete`` (params ``ThreadDeleteParams``, result ``ThreadDeleteResponse``)."""
-        return self._call("thread/delete", wire_params({"threadId": thread_id}), "ThreadDeleteResponse")
-
-    def thread_fork(self, *, thread_id: str, approval_policy: _m.AskForApproval | None = None, approvals_reviewer: _m.ApprovalsReviewer | None = None, base_instructions: str | None = None, config: dict[str, Any] | None = None, cwd: str | None = None, developer_instructions: str | None = None, ephemeral: bool | None = None, exclude_turns: bool | None = None, last_turn_id: str | None = None, model: str | None = None, model_provider: str | None = None, sandbox: _m.SandboxMode | None = None, service_tier: str | None = None, thread_source: _m.ThreadSource | None = None) -> _m.ThreadForkResponse:
-        """``thread/fork`` (params ``ThreadForkParams``, result ``ThreadForkResponse``)."""
-        return self._call("thread/fork", wire_params({"approvalPolicy": approval_policy, "approvalsReviewer": approvals_reviewer, "baseInstructions": base_instructions, "config": config, "cwd": cwd, "developerInstructions": developer_instructions, "ephemeral": ephemeral, "excludeTurns": exclude_turns, "lastTurnId": last_turn_id, "model": model, "modelProvider": model_provider, "sandbox": sandbox, "serviceTier": service_tier, "threadId": thread_id, "threadSource": thread_source}), "ThreadForkResponse")
-
-    def thread_goal_clear(self, *, thread_id: str, origin: _m.ThreadGoalMutationOrigin | None = None) -> _m.ThreadGoalClearResponse:
-        """``thread/goal/clear`` (params ``ThreadGoalClearParams``, result ``ThreadGoalClearResponse``)."""
-        return self._call("thread/goal/clear", wire_params({"origin": origin, "threadId": thread_id}), "ThreadGoalClearResponse")
-
-    def thread_goal_get(self, *, thread_id: str) -> _m.ThreadGoalGetResponse:
-        """``thread/goal/get`` (params ``ThreadGoalGetParams``, result ``ThreadGoalGetResponse``)."""
-        return self._call("thread/goal/get", wire_params({"threadId": thread_id}), "ThreadGoalGetResponse")
-
-    def thread_goal_set(self, *, thread_id: str, objective: str | None = None, origin: _m.ThreadGoalMutationOrigin | None = None, status: _m.ThreadGoalStatus | None = None, token_budget: int | None = None) -> _m.ThreadGoalSetResponse:
-        """``thread/goal/set`` (params ``ThreadGoalSetParams``, result ``ThreadGoalSetResponse``)."""
-        return self._call("thread/goal/set", wire_params({"objective": objective, "origin": origin, "status": status, "threadId": thread_id, "tokenBudget": token_budget}), "ThreadGoalSetResponse")
-
-    def thread_inject_items(self, *, items: list[Any], thread_id: str) -> _m.ThreadInjectItemsResponse:
-        """``thread/inject_items`` (params ``ThreadInjectItemsParams``, result ``ThreadInjectItemsResponse``)."""
-        return self._call("thread/inject_items", wire_params({"items": items, "threadId": thread_id}), "ThreadInjectItemsResponse")
-
-    def thread_items_list(self, *, thread_id: str, cursor: _m.ThreadItemsListCursor | None = None, defer_output: _m.ThreadItemOutputDeferral | None = None, limit: conint(ge=0) | None = None, sort_direction: _m.SortDirection | None = None, turn_id: str | None = None) -> _m.ThreadItemsListResponse:
-        """``thread/items/list`` (params ``ThreadItemsListParams``, result ``ThreadItemsListResponse``)."""
-        return self._call("thread/items/list", wire_params({"cursor": cursor, "deferOutput": defer_output, "limit": limit, "sortDirection": sort_direction, "threadId": thread_id, "turnId": turn_id}), "ThreadItemsListResponse")
-
-    def thread_list(self, *, archived: bool | None = None, current_account_only: bool | None = None, cursor: str | None = None, cwd: _m.ThreadListCwdFilter | None = None, excluded_thread_ids: list[str] | None = None, included_thread_ids: list[str] | None = None, limit: conint(ge=0) | None = None, model_providers: list[str] | None = None, originators: list[str] | None = None, search_term: str | None = None, section_id: str | None = None, sort_direction: _m.SortDirection | None = None, sort_key: _m.ThreadSortKey | None = None, source_kinds: list[_m.ThreadSourceKind] | None = None, use_state_db_only: bool | None = None) -> _m.ThreadListResponse:
-        """``thread/list`` (params ``ThreadListParams``, result ``ThreadListResponse``)."""
-        return self._call("thread/list", wire_params({"archived": archived, "currentAccountOnly": current_account_only, "cursor": cursor, "cwd": cwd, "excludedThreadIds": excluded_thread_ids, "includedThreadIds": included_thread_ids, "limit": limit, "modelProviders": model_providers, "originators": originators, "searchTerm": search_term, "sectionId": section_id, "sortDirection": sort_direction, "sortKey": sort_key, "sourceKinds": source_kinds, "useStateDbOnly": use_state_db_only}), "ThreadListResponse")
-
-    def thread_loaded_list(self, *, cursor: str | None = None, limit: conint(ge=0) | None = None) -> _m.ThreadLoadedListResponse:
-        """``thread/loaded/list`` (params ``ThreadLoadedListParams``, result ``ThreadLoadedListResponse``)."""
-        return self._call("thread/loaded/list", wire_params({"cursor": cursor, "limit": limit}), "ThreadLoadedListResponse")
-
-    def thread_metadata_update(self, *, thread_id: str, git_info: _m.ThreadMetadataGitInfoUpdateParams | None = None) -> _m.ThreadMetadataUpdateResponse:
-        """``thread/metadata/update`` (params ``ThreadMetadataUpdateParams``, result ``ThreadMetadataUpdateResponse``)."""
-        return self._call("thread/metadata/update", wire_params({"gitInfo": git_info, "threadId": thread_id}), "ThreadMetadataUpdateResponse")
-
-    def thread_name_set(self, *, name: str, thread_id: str) -> _m.ThreadSetNameResponse:
-        """``thread/name/set`` (params ``ThreadSetNameParams``, result ``ThreadSetNameResponse``)."""
-        return self._call("thread/name/set", wire_params({"name": name, "threadId": thread_id}), "ThreadSetNameResponse")
-
-    def thread_read(self, *, thread_id: str, include_turns: bool | None = None) -> _m.ThreadReadResponse:
-        """``thread/read`` (params ``ThreadReadParams``, result ``ThreadReadResponse``)."""
-        return self._call("thread/read", wire_params({"includeTurns": include_turns, "threadId": thread_id}), "ThreadReadResponse")
-
-    def thread_resume(self, *, thread_id: str, approval_policy: _m.AskForApproval | None = None, approvals_reviewer: _m.ApprovalsReviewer | None = None, base_instructions: str | None = None, config: dict[str, Any] | None = None, cwd: str | None = None, developer_instructions: str | None = None, exclude_turns: bool | None = None, model: str | None = None, model_provider: str | None = None, personality: _m.Personality | None = None, sandbox: _m.SandboxMode | None = None, service_tier: str | None = None) -> _m.ThreadResumeResponse:
-        """``thread/resume`` (params ``ThreadResumeParams``, result ``ThreadResumeResponse``)."""
-        return self._call("thread/resume", wire_params({"approvalPolicy": approval_policy, "approvalsReviewer": approvals_reviewer, "baseInstructions": base_instructions, "config": config, "cwd": cwd, "developerInstructions": developer_instructions, "excludeTurns": exclude_turns, "model": model, "modelProvider": model_provider, "personality": personality, "sandbox": sandbox, "serviceTier": service_tier, "threadId": thread_id}), "ThreadResumeResponse")
-
-    def thread_revert(self, *, before_turn_id: str, thread_id: str) -> _m.ThreadRevertResponse:
-        """``thread/revert`` (params ``ThreadRevertParams``, result ``ThreadRevertResponse``)."""
-        return self._call("thread/revert", wire_params({"beforeTurnId": before_turn_id, "threadId": thread_id}), "ThreadRevertResponse")
-
-    def thread_section_move(self, *, section_id: str | None, thread_id: str, before_thread_id: str | None = None) -> _m.ThreadSectionMoveResponse:
-        """``thread/section/move`` (params ``ThreadSectionMoveParams``, result ``ThreadSectionMoveResponse``)."""
-        return self._call("thread/section/move", wire_params({"beforeThreadId": before_thread_id, "sectionId": section_id, "threadId": thread_id}), "ThreadSectionMoveResponse")
-
-    def thread_shell_command(self, *, command: str, thread_id: str, timeout_ms: int | None = None) -> _m.ThreadShellCommandResponse:
-        """``thread/shellCommand`` (params ``ThreadShellCommandParams``, result ``ThreadShellCommandResponse``)."""
-        return self._call("thread/shellCommand", wire_params({"command": command, "threadId": thread_id, "timeoutMs": timeout_ms}), "ThreadShellCommandResponse")
-
-    def thread_start(self, *, approval_policy: _m.AskForApproval | None = None, approvals_reviewer: _m.ApprovalsReviewer | None = None, base_instructions: str | None = None, config: dict[str, Any] | None = None, cwd: str | None = None, developer_instructions: str | None = None, ephemeral: bool | None = None, model: str | None = None, model_provider: str | None = None, personality: _m.Personality | None = None, sandbox: _m.SandboxMode | None = None, service_name: str | None = None, service_tier: str | None = None, session_start_source: _m.ThreadStartSource | None = None, thread_source: _m.ThreadSource | None = None) -> _m.ThreadStartResponse:
-        """``thread/start`` (params ``ThreadStartParams``, result ``ThreadStartResponse``)."""
-        return self._call("thread/start", wire_params({"approvalPolicy": approval_policy, "approvalsReviewer": approvals_reviewer, "baseInstructions": base_instructions, "config": config, "cwd": cwd, "developerInstructions": developer_instructions, "ephemeral": ephemeral, "model": model, "modelProvider": model_provider, "personality": personality, "sandbox": sandbox, "serviceName": service_name, "serviceTier": service_tier, "sessionStartSource": session_start_source, "threadSource": thread_source}), "ThreadStartResponse")
-
-    def thread_turns_list(self, *, thread_id: str, cursor: str | None = None, items_view: _m.TurnItemsView | None = None, limit: conint(ge=0) | None = None, sort_direction: _m.SortDirection | None = None) -> _m.ThreadTurnsListResponse:
-        """``thread/turns/list`` (params ``ThreadTurnsListParams``, result ``ThreadTurnsListResponse``)."""
-        return self._call("thread/turns/list", wire_params({"cursor": cursor, "itemsView": items_view, "limit": limit, "sortDirection": sort_direction, "threadId": thread_id}), "ThreadTurnsListResponse")
-
-    def thread_unarchive(self, *, thread_id: str) -> _m.ThreadUnarchiveResponse:
-        """``thread/unarchive`` (params ``ThreadUnarchiveParams``, result ``ThreadUnarchiveResponse``)."""
-        return self._call("thread/unarchive", wire_params({"threadId": thread_id}), "ThreadUnarchiveResponse")
-
-    def thread_unsubscribe(self, *, thread_id: str) -> _m.ThreadUnsubscribeResponse:
-        """``thread/unsubscribe`` (params ``ThreadUnsubscribeParams``, result ``ThreadUnsubscribeResponse``)."""
-        return self._call("thread/unsubscribe", wire_params({"threadId": thread_id}), "ThreadUnsubscribeResponse")
-
-    def thread_section_create(self, *, name: str, appearance: _m.ThreadSectionAppearance | None = None) -> _m.ThreadSectionCreateResponse:
-        """``threadSection/create`` (params ``ThreadSectionCreateParams``, result ``ThreadSectionCreateResponse``)."""
-        return self._call("threadSection/create", wire_params({"appearance": appearance, "name": name}), "ThreadSectionCreateResponse")
-
-    def thread_section_delete(self, *, section_id: str) -> _m.ThreadSectionDeleteResponse:
-        """``threadSection/delete`` (params ``ThreadSectionDeleteParams``, result ``ThreadSectionDeleteResponse``)."""
-        return self._call("threadSection/delete", wire_params({"sectionId": section_id}), "ThreadSectionDeleteResponse")
-
-    def thread_section_list(self, *, cursor: str | None = None, limit: conint(ge=0) | None = None) -> _m.ThreadSectionListResponse:
-        """``threadSection/list`` (params ``ThreadSectionListParams``, result ``ThreadSectionListResponse``)."""
-        return self._call("threadSection/list", wire_params({"cursor": cursor, "limit": limit}), "ThreadSectionListResponse")
-
-    def thread_section_update(self, *, name: str, section_id: str, appearance: _m.ThreadSectionAppearance | None = None) -> _m.ThreadSectionUpdateResponse:
-        """``threadSection/update`` (params ``ThreadSectionUpdateParams``, result ``ThreadSectionUpdateResponse``)."""
-        return self._call("threadSection/update", wire_params({"appearance": appearance, "name": name, "sectionId": section_id}), "ThreadSectionUpdateResponse")
-
-    def turn_interrupt(self, *, thread_id: str, turn_id: str) -> _m.TurnInterruptResponse:
-        """``turn/interrupt`` (params ``TurnInterruptParams``, result ``TurnInterruptResponse``)."""
-        return self._call("turn/interrupt", wire_params({"threadId": thread_id, "turnId": turn_id}), "TurnInterruptResponse")
-
-    def turn_start(self, *, input: list[_m.UserInput], thread_id: str, approval_policy: _m.AskForApproval | None = None, approvals_reviewer: _m.ApprovalsReviewer | None = None, client_user_message_id: str | None = None, cwd: str | None = None, disabled_plugin_ids: list[str] | None = None, effort: _m.ReasoningEffort | None = None, model: str | None = None, output_schema: Any | None = None, parent_turn_id: str | None = None, personality: _m.Personality | None = None, root_turn_id: str | None = None, sandbox_policy: _m.SandboxPolicy | None = None, service_tier: str | None = None, service_tier_for_turn: str | None = None, summary: _m.ReasoningSummary | None = None, tool_output: _m.TurnToolOutput | None = None, turn_trigger: str | None = None) -> _m.TurnStartResponse:
-        """``turn/start`` (params ``TurnStartParams``, result ``TurnStartResponse``)."""
-        return self._call("turn/start", wire_params({"approvalPolicy": approval_policy, "approvalsReviewer": approvals_reviewer, "clientUserMessageId": client_user_message_id, "cwd": cwd, "disabledPluginIds": disabled_plugin_ids, "effort": effort, "input": input, "model": model, "outputSchema": output_schema, "parentTurnId": parent_turn_id, "personality": personality, "rootTurnId": root_turn_id, "sandboxPolicy": sandbox_policy, "serviceTier": service_tier, "serviceTierForTurn": service_tier_for_turn, "summary": summary, "threadId": thread_id, "toolOutput": tool_output, "turnTrigger": turn_trigger}), "TurnStartResponse")
-
-    def turn_steer(self, *, expected_turn_id: str, input: list[_m.UserInput], thread_id: str, client_user_message_id: str | None = None) -> _m.TurnSteerResponse:
-        """``turn/steer`` (params ``TurnSteerParams``, result ``TurnSteerResponse``)."""
-        return self._call("turn/steer", wire_params({"clientUserMessageId": client_user_message_id, "expectedTurnId": expected_turn_id, "input": input, "threadId": thread_id}), "TurnSteerResponse")
-
-    def windows_sandbox_readiness(self) -> Any:
-        """``windowsSandbox/readiness`` (no params, raw JSON result)."""
-        return self._call("windowsSandbox/readiness", None, None)
-
-    def windows_sandbox_setup_start(self, *, mode: _m.WindowsSandboxSetupMode, cwd: _m.AbsolutePathBuf | None = None) -> _m.WindowsSandboxSetupStartResponse:
-        """``windowsSandbox/setupStart`` (params ``WindowsSandboxSetupStartParams``, result ``WindowsSandboxSetupStartResponse``)."""
-        return self._call("windowsSandbox/setupStart", wire_params({"cwd": cwd, "mode": mode}), "WindowsSandboxSetupStartResponse")
+        """``account/login/start`` (params ``LoginAccountParams``, one of its shapes as a model or JSON)."""
+        answer: _m.LoginAccountResponse = parse_result("LoginAccountResponse", self._request("account/login/start", to_wire_value(params)))
+        return answer
+
+    def account_logout(
+        self,
+    ) -> Any:
+        """``account/logout`` (no params, raw JSON result).
+        """
+        return self._request("account/logout", None)
+
+    def account_rate_limit_reset_credit_consume(
+        self,
+        *,
+        idempotency_key: str,
+        credit_id: str | None = None,
+    ) -> _m.ConsumeAccountRateLimitResetCreditResponse:
+        """``account/rateLimitResetCredit/consume`` (params ``ConsumeAccountRateLimitResetCreditParams``, result ``ConsumeAccountRateLimitResetCreditResponse``).
+
+        Args:
+            idempotency_key: Identifies one logical reset attempt. A UUID is recommended; reuse the same value
+                when retrying that attempt.
+            credit_id: Opaque reset-credit identifier to redeem. When omitted, the backend selects the next
+                available credit.
+        """
+        _params = wire_params(
+            {
+                "idempotencyKey": idempotency_key,
+                "creditId": credit_id,
+            }
+        )
+        answer: _m.ConsumeAccountRateLimitResetCreditResponse = parse_result("ConsumeAccountRateLimitResetCreditResponse", self._request("account/rateLimitResetCredit/consume", _params))
+        return answer
+
+    def account_rate_limits_read(
+        self,
+        *,
+        exclude_reset_credit_details: bool | None = None,
+        supports_luna_reserve: bool | None = None,
+    ) -> _m.GetAccountRateLimitsResponse:
+        """``account/rateLimits/read`` (params ``GetAccountRateLimitsParams``, result ``GetAccountRateLimitsResponse``).
+
+        Args:
+            exclude_reset_credit_details: Skip the separate reset-credit detail lookup for background usage
+                polls. The usage response still includes the available count; omitted/false preserves detailed
+                reads.
+            supports_luna_reserve: The client supports automatic Luna Reserve fallback. For eligible ChatGPT CLI
+                users, allow the backend to record experiment exposure after ordinary usage is blocked.
+        """
+        _params = wire_params(
+            {
+                "excludeResetCreditDetails": exclude_reset_credit_details,
+                "supportsLunaReserve": supports_luna_reserve,
+            }
+        )
+        answer: _m.GetAccountRateLimitsResponse = parse_result("GetAccountRateLimitsResponse", self._request("account/rateLimits/read", _params))
+        return answer
+
+    def account_read(
+        self,
+        *,
+        refresh_token: bool | None = None,
+    ) -> _m.GetAccountResponse:
+        """``account/read`` (params ``GetAccountParams``, result ``GetAccountResponse``).
+
+        Args:
+            refresh_token: When `true`, requests a proactive token refresh before returning.
+        """
+        _params = wire_params(
+            {
+                "refreshToken": refresh_token,
+            }
+        )
+        answer: _m.GetAccountResponse = parse_result("GetAccountResponse", self._request("account/read", _params))
+        return answer
+
+    def account_security_setup_read(
+        self,
+    ) -> Any:
+        """``account/securitySetup/read`` (no params, raw JSON result).
+        """
+        return self._request("account/securitySetup/read", None)
+
+    def account_send_add_credits_nudge_email(
+        self,
+        *,
+        credit_type: _m.AddCreditsNudgeCreditType | Literal["credits", "usage_limit"],
+    ) -> _m.SendAddCreditsNudgeEmailResponse:
+        """``account/sendAddCreditsNudgeEmail`` (params ``SendAddCreditsNudgeEmailParams``, result ``SendAddCreditsNudgeEmailResponse``).
+        """
+        _params = wire_params(
+            {
+                "creditType": credit_type,
+            }
+        )
+        answer: _m.SendAddCreditsNudgeEmailResponse = parse_result("SendAddCreditsNudgeEmailResponse", self._request("account/sendAddCreditsNudgeEmail", _params))
+        return answer
+
+    def account_usage_read(
+        self,
+        *,
+        thread_id: str | None = None,
+    ) -> _m.GetAccountTokenUsageResponse:
+        """``account/usage/read`` (params ``GetAccountTokenUsageParams``, result ``GetAccountTokenUsageResponse``).
+
+        Args:
+            thread_id: When present, read estimated usage for this thread instead of account-wide token
+                activity.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.GetAccountTokenUsageResponse = parse_result("GetAccountTokenUsageResponse", self._request("account/usage/read", _params))
+        return answer
+
+    def account_workspace_messages_read(
+        self,
+    ) -> Any:
+        """``account/workspaceMessages/read`` (no params, raw JSON result).
+        """
+        return self._request("account/workspaceMessages/read", None)
+
+    def app_installed(
+        self,
+        *,
+        force_refresh: bool | None = None,
+        thread_id: str | None = None,
+    ) -> _m.AppsInstalledResponse:
+        """``app/installed`` (params ``AppsInstalledParams``, result ``AppsInstalledResponse``).
+
+        Args:
+            force_refresh: When true and Apps are permitted, refresh and publish the hosted connector runtime
+                tool snapshot first.
+            thread_id: Optional loaded thread id used to evaluate effective app configuration.
+        """
+        _params = wire_params(
+            {
+                "forceRefresh": force_refresh,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.AppsInstalledResponse = parse_result("AppsInstalledResponse", self._request("app/installed", _params))
+        return answer
+
+    def app_list(
+        self,
+        *,
+        cursor: str | None = None,
+        force_refetch: bool | None = None,
+        limit: int | None = None,
+        thread_id: str | None = None,
+    ) -> _m.AppsListResponse:
+        """``app/list`` (params ``AppsListParams``, result ``AppsListResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            force_refetch: When true, bypass app caches and fetch the latest data from sources.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            thread_id: Optional thread id used to evaluate app feature gating from that thread's config.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "forceRefetch": force_refetch,
+                "limit": limit,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.AppsListResponse = parse_result("AppsListResponse", self._request("app/list", _params))
+        return answer
+
+    def app_read(
+        self,
+        *,
+        app_ids: list[str],
+        include_tools: bool | None = None,
+        thread_id: str | None = None,
+    ) -> _m.AppsReadResponse:
+        """``app/read`` (params ``AppsReadParams``, result ``AppsReadResponse``).
+
+        Args:
+            app_ids: App ids to read. The server accepts at most 100 ids and deduplicates repeated ids while
+                preserving their first-request order.
+            include_tools: When true, include display-only public tool summaries in the returned metadata.
+            thread_id: Optional loaded thread id used to evaluate effective app configuration.
+        """
+        _params = wire_params(
+            {
+                "appIds": app_ids,
+                "includeTools": include_tools,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.AppsReadResponse = parse_result("AppsReadResponse", self._request("app/read", _params))
+        return answer
+
+    def command_exec(
+        self,
+        *,
+        command: list[str],
+        cwd: str | None = None,
+        disable_output_cap: bool | None = None,
+        disable_timeout: bool | None = None,
+        env: dict[str, Any] | None = None,
+        output_bytes_cap: int | None = None,
+        process_id: str | None = None,
+        sandbox_policy: _m.SandboxPolicy | Mapping[str, Any] | None = None,
+        size: _m.CommandExecTerminalSize | Mapping[str, Any] | None = None,
+        stream_stdin: bool | None = None,
+        stream_stdout_stderr: bool | None = None,
+        timeout_ms: int | None = None,
+        tty: bool | None = None,
+    ) -> _m.CommandExecResponse:
+        """``command/exec`` (params ``CommandExecParams``, result ``CommandExecResponse``).
+
+        Args:
+            command: Command argv vector. Empty arrays are rejected.
+            cwd: Optional working directory. Defaults to the server cwd.
+            disable_output_cap: Disable stdout/stderr capture truncation for this request.
+            disable_timeout: Disable the timeout entirely for this request.
+            env: Optional environment overrides merged into the server-computed environment.
+            output_bytes_cap: Optional per-stream stdout/stderr capture cap in bytes.
+            process_id: Optional client-supplied, connection-scoped process id.
+            sandbox_policy: Optional sandbox policy for this command.
+            size: Optional initial PTY size in character cells. Only valid when `tty` is true.
+            stream_stdin: Allow follow-up `command/exec/write` requests to write stdin bytes.
+            stream_stdout_stderr: Stream stdout/stderr via `command/exec/outputDelta` notifications.
+            timeout_ms: Optional timeout in milliseconds.
+            tty: Enable PTY mode.
+        """
+        _params = wire_params(
+            {
+                "command": command,
+                "cwd": cwd,
+                "disableOutputCap": disable_output_cap,
+                "disableTimeout": disable_timeout,
+                "env": env,
+                "outputBytesCap": output_bytes_cap,
+                "processId": process_id,
+                "sandboxPolicy": sandbox_policy,
+                "size": size,
+                "streamStdin": stream_stdin,
+                "streamStdoutStderr": stream_stdout_stderr,
+                "timeoutMs": timeout_ms,
+                "tty": tty,
+            }
+        )
+        answer: _m.CommandExecResponse = parse_result("CommandExecResponse", self._request("command/exec", _params))
+        return answer
+
+    def command_exec_resize(
+        self,
+        *,
+        process_id: str,
+        size: _m.CommandExecTerminalSize | Mapping[str, Any],
+    ) -> _m.CommandExecResizeResponse:
+        """``command/exec/resize`` (params ``CommandExecResizeParams``, result ``CommandExecResizeResponse``).
+
+        Args:
+            process_id: Client-supplied, connection-scoped `processId` from the original `command/exec` request.
+            size: New PTY size in character cells.
+        """
+        _params = wire_params(
+            {
+                "processId": process_id,
+                "size": size,
+            }
+        )
+        answer: _m.CommandExecResizeResponse = parse_result("CommandExecResizeResponse", self._request("command/exec/resize", _params))
+        return answer
+
+    def command_exec_terminate(
+        self,
+        *,
+        process_id: str,
+    ) -> _m.CommandExecTerminateResponse:
+        """``command/exec/terminate`` (params ``CommandExecTerminateParams``, result ``CommandExecTerminateResponse``).
+
+        Args:
+            process_id: Client-supplied, connection-scoped `processId` from the original `command/exec` request.
+        """
+        _params = wire_params(
+            {
+                "processId": process_id,
+            }
+        )
+        answer: _m.CommandExecTerminateResponse = parse_result("CommandExecTerminateResponse", self._request("command/exec/terminate", _params))
+        return answer
+
+    def command_exec_write(
+        self,
+        *,
+        process_id: str,
+        close_stdin: bool | None = None,
+        delta_base64: str | None = None,
+    ) -> _m.CommandExecWriteResponse:
+        """``command/exec/write`` (params ``CommandExecWriteParams``, result ``CommandExecWriteResponse``).
+
+        Args:
+            process_id: Client-supplied, connection-scoped `processId` from the original `command/exec` request.
+            close_stdin: Close stdin after writing `deltaBase64`, if present.
+            delta_base64: Optional base64-encoded stdin bytes to write.
+        """
+        _params = wire_params(
+            {
+                "processId": process_id,
+                "closeStdin": close_stdin,
+                "deltaBase64": delta_base64,
+            }
+        )
+        answer: _m.CommandExecWriteResponse = parse_result("CommandExecWriteResponse", self._request("command/exec/write", _params))
+        return answer
+
+    def config_batch_write(
+        self,
+        *,
+        edits: list[_m.ConfigEdit | Mapping[str, Any]],
+        expected_version: str | None = None,
+        file_path: str | None = None,
+        reload_user_config: bool | None = None,
+    ) -> Any:
+        """``config/batchWrite`` (params ``ConfigBatchWriteParams``, raw JSON result).
+
+        Args:
+            file_path: Path to the config file to write; defaults to the user's `config.toml` when omitted.
+            reload_user_config: When true, hot-reload updated runtime settings into loaded threads after
+                writing. Session-static model, reasoning-effort, Plan-mode reasoning-effort, and service-tier
+                defaults are not reloaded. The deprecated personality setting is also not reloaded.
+        """
+        _params = wire_params(
+            {
+                "edits": edits,
+                "expectedVersion": expected_version,
+                "filePath": file_path,
+                "reloadUserConfig": reload_user_config,
+            }
+        )
+        return self._request("config/batchWrite", _params)
+
+    def config_mcp_server_reload(
+        self,
+    ) -> Any:
+        """``config/mcpServer/reload`` (no params, raw JSON result).
+        """
+        return self._request("config/mcpServer/reload", None)
+
+    def config_read(
+        self,
+        *,
+        cwd: str | None = None,
+        include_layers: bool | None = None,
+    ) -> _m.ConfigReadResponse:
+        """``config/read`` (params ``ConfigReadParams``, result ``ConfigReadResponse``).
+
+        Args:
+            cwd: Optional working directory to resolve project config layers. If specified, return the effective
+                config as seen from that directory (i.e., including any project layers between `cwd` and the
+                project/repo root).
+        """
+        _params = wire_params(
+            {
+                "cwd": cwd,
+                "includeLayers": include_layers,
+            }
+        )
+        answer: _m.ConfigReadResponse = parse_result("ConfigReadResponse", self._request("config/read", _params))
+        return answer
+
+    def config_value_write(
+        self,
+        *,
+        key_path: str,
+        merge_strategy: _m.MergeStrategy | Literal["replace", "upsert"],
+        value: Any,
+        expected_version: str | None = None,
+        file_path: str | None = None,
+    ) -> Any:
+        """``config/value/write`` (params ``ConfigValueWriteParams``, raw JSON result).
+
+        Args:
+            file_path: Path to the config file to write; defaults to the user's `config.toml` when omitted.
+        """
+        _params = wire_params(
+            {
+                "keyPath": key_path,
+                "mergeStrategy": merge_strategy,
+                "value": value,
+                "expectedVersion": expected_version,
+                "filePath": file_path,
+            }
+        )
+        return self._request("config/value/write", _params)
+
+    def config_requirements_read(
+        self,
+    ) -> Any:
+        """``configRequirements/read`` (no params, raw JSON result).
+        """
+        return self._request("configRequirements/read", None)
+
+    def experimental_feature_enablement_set(
+        self,
+        *,
+        enablement: dict[str, bool],
+    ) -> _m.ExperimentalFeatureEnablementSetResponse:
+        """``experimentalFeature/enablement/set`` (params ``ExperimentalFeatureEnablementSetParams``, result ``ExperimentalFeatureEnablementSetResponse``).
+
+        Args:
+            enablement: Process-wide runtime feature enablement keyed by canonical feature name.
+        """
+        _params = wire_params(
+            {
+                "enablement": enablement,
+            }
+        )
+        answer: _m.ExperimentalFeatureEnablementSetResponse = parse_result("ExperimentalFeatureEnablementSetResponse", self._request("experimentalFeature/enablement/set", _params))
+        return answer
+
+    def experimental_feature_list(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+        thread_id: str | None = None,
+    ) -> _m.ExperimentalFeatureListResponse:
+        """``experimentalFeature/list`` (params ``ExperimentalFeatureListParams``, result ``ExperimentalFeatureListResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            thread_id: Optional loaded thread id. Pass this when showing feature state for an existing thread so
+                enablement is computed from that thread's refreshed config, including project-local config for
+                the thread's cwd.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "limit": limit,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ExperimentalFeatureListResponse = parse_result("ExperimentalFeatureListResponse", self._request("experimentalFeature/list", _params))
+        return answer
+
+    def external_agent_config_detect(
+        self,
+        *,
+        cwds: list[str] | None = None,
+        include_home: bool | None = None,
+        max_session_age_days: int | None = None,
+        max_sessions: int | None = None,
+        migration_source: str | None = None,
+        source: str | None = None,
+    ) -> _m.ExternalAgentConfigDetectResponse:
+        """``externalAgentConfig/detect`` (params ``ExternalAgentConfigDetectParams``, result ``ExternalAgentConfigDetectResponse``).
+
+        Args:
+            cwds: Zero or more working directories to include for repo-scoped detection.
+            include_home: If true, include detection under the user's home directory.
+            max_session_age_days: Maximum age in days for detected sessions. Missing values use the default
+                limit.
+            max_sessions: Maximum number of sessions to detect. Missing values use the default limit.
+            migration_source: Optional migration-source selector. Missing or unrecognized values use the default
+                source.
+            source: Deprecated field retained for compatibility. This field is ignored; use `migrationSource` to
+                select the migration source.
+        """
+        _params = wire_params(
+            {
+                "cwds": cwds,
+                "includeHome": include_home,
+                "maxSessionAgeDays": max_session_age_days,
+                "maxSessions": max_sessions,
+                "migrationSource": migration_source,
+                "source": source,
+            }
+        )
+        answer: _m.ExternalAgentConfigDetectResponse = parse_result("ExternalAgentConfigDetectResponse", self._request("externalAgentConfig/detect", _params))
+        return answer
+
+    def external_agent_config_import(
+        self,
+        *,
+        migration_items: list[_m.ExternalAgentConfigMigrationItem | Mapping[str, Any]],
+        migration_source: str | None = None,
+        provider_id: str | None = None,
+        source: str | None = None,
+    ) -> _m.ExternalAgentConfigImportResponse:
+        """``externalAgentConfig/import`` (params ``ExternalAgentConfigImportParams``, result ``ExternalAgentConfigImportResponse``).
+
+        Args:
+            migration_source: Migration-source selector used to produce the migration items. Pass the same value
+                to detection and import; missing or unrecognized values use the default source.
+            provider_id: Opaque provider identifier supplied by the caller for analytics attribution and import
+                history display. This does not select the migration source.
+            source: Optional identifier for the product that initiated the import.
+        """
+        _params = wire_params(
+            {
+                "migrationItems": migration_items,
+                "migrationSource": migration_source,
+                "providerId": provider_id,
+                "source": source,
+            }
+        )
+        answer: _m.ExternalAgentConfigImportResponse = parse_result("ExternalAgentConfigImportResponse", self._request("externalAgentConfig/import", _params))
+        return answer
+
+    def external_agent_config_import_read_histories(
+        self,
+    ) -> Any:
+        """``externalAgentConfig/import/readHistories`` (no params, raw JSON result).
+        """
+        return self._request("externalAgentConfig/import/readHistories", None)
+
+    def external_agent_config_import_record_history(
+        self,
+        *,
+        item_type_results: list[_m.ExternalAgentConfigImportHistoryRecordTypeResultParams | Mapping[str, Any]],
+        provider_id: str,
+    ) -> _m.ExternalAgentConfigImportHistoryRecordResponse:
+        """``externalAgentConfig/import/recordHistory`` (params ``ExternalAgentConfigImportHistoryRecordParams``, result ``ExternalAgentConfigImportHistoryRecordResponse``).
+
+        Args:
+            item_type_results: Completed results grouped by imported item type.
+            provider_id: Opaque provider identifier for the externally completed import.
+        """
+        _params = wire_params(
+            {
+                "itemTypeResults": item_type_results,
+                "providerId": provider_id,
+            }
+        )
+        answer: _m.ExternalAgentConfigImportHistoryRecordResponse = parse_result("ExternalAgentConfigImportHistoryRecordResponse", self._request("externalAgentConfig/import/recordHistory", _params))
+        return answer
+
+    def feedback_save(
+        self,
+        *,
+        classification: str,
+        save_path: _m.LegacyAppPathString,
+        extra_log_files: list[str] | None = None,
+        include_logs: bool | None = None,
+        reason: str | None = None,
+        tags: dict[str, Any] | None = None,
+        thread_id: str | None = None,
+    ) -> _m.FeedbackSaveResponse:
+        """``feedback/save`` (params ``FeedbackSaveParams``, result ``FeedbackSaveResponse``).
+
+        Args:
+            save_path: Absolute, previously unused ZIP path on the app-server host. The caller owns this file,
+                including after a disconnected RPC.
+        """
+        _params = wire_params(
+            {
+                "classification": classification,
+                "savePath": save_path,
+                "extraLogFiles": extra_log_files,
+                "includeLogs": include_logs,
+                "reason": reason,
+                "tags": tags,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.FeedbackSaveResponse = parse_result("FeedbackSaveResponse", self._request("feedback/save", _params))
+        return answer
+
+    def feedback_upload(
+        self,
+        *,
+        classification: str,
+        extra_log_files: list[str] | None = None,
+        include_logs: bool | None = None,
+        reason: str | None = None,
+        tags: dict[str, Any] | None = None,
+        thread_id: str | None = None,
+    ) -> _m.FeedbackUploadResponse:
+        """``feedback/upload`` (params ``FeedbackUploadParams``, result ``FeedbackUploadResponse``).
+        """
+        _params = wire_params(
+            {
+                "classification": classification,
+                "extraLogFiles": extra_log_files,
+                "includeLogs": include_logs,
+                "reason": reason,
+                "tags": tags,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.FeedbackUploadResponse = parse_result("FeedbackUploadResponse", self._request("feedback/upload", _params))
+        return answer
+
+    def fs_copy(
+        self,
+        *,
+        destination_path: _m.AbsolutePathBuf,
+        source_path: _m.AbsolutePathBuf,
+        recursive: bool | None = None,
+    ) -> _m.FsCopyResponse:
+        """``fs/copy`` (params ``FsCopyParams``, result ``FsCopyResponse``).
+
+        Args:
+            destination_path: Absolute destination path.
+            source_path: Absolute source path.
+            recursive: Required for directory copies; ignored for file copies.
+        """
+        _params = wire_params(
+            {
+                "destinationPath": destination_path,
+                "sourcePath": source_path,
+                "recursive": recursive,
+            }
+        )
+        answer: _m.FsCopyResponse = parse_result("FsCopyResponse", self._request("fs/copy", _params))
+        return answer
+
+    def fs_create_directory(
+        self,
+        *,
+        path: _m.AbsolutePathBuf,
+        recursive: bool | None = None,
+    ) -> _m.FsCreateDirectoryResponse:
+        """``fs/createDirectory`` (params ``FsCreateDirectoryParams``, result ``FsCreateDirectoryResponse``).
+
+        Args:
+            path: Absolute directory path to create.
+            recursive: Whether parent directories should also be created. Defaults to `true`.
+        """
+        _params = wire_params(
+            {
+                "path": path,
+                "recursive": recursive,
+            }
+        )
+        answer: _m.FsCreateDirectoryResponse = parse_result("FsCreateDirectoryResponse", self._request("fs/createDirectory", _params))
+        return answer
+
+    def fs_get_metadata(
+        self,
+        *,
+        path: _m.AbsolutePathBuf,
+    ) -> _m.FsGetMetadataResponse:
+        """``fs/getMetadata`` (params ``FsGetMetadataParams``, result ``FsGetMetadataResponse``).
+
+        Args:
+            path: Absolute path to inspect.
+        """
+        _params = wire_params(
+            {
+                "path": path,
+            }
+        )
+        answer: _m.FsGetMetadataResponse = parse_result("FsGetMetadataResponse", self._request("fs/getMetadata", _params))
+        return answer
+
+    def fs_read_directory(
+        self,
+        *,
+        path: _m.AbsolutePathBuf,
+    ) -> _m.FsReadDirectoryResponse:
+        """``fs/readDirectory`` (params ``FsReadDirectoryParams``, result ``FsReadDirectoryResponse``).
+
+        Args:
+            path: Absolute directory path to read.
+        """
+        _params = wire_params(
+            {
+                "path": path,
+            }
+        )
+        answer: _m.FsReadDirectoryResponse = parse_result("FsReadDirectoryResponse", self._request("fs/readDirectory", _params))
+        return answer
+
+    def fs_read_file(
+        self,
+        *,
+        path: _m.AbsolutePathBuf,
+    ) -> _m.FsReadFileResponse:
+        """``fs/readFile`` (params ``FsReadFileParams``, result ``FsReadFileResponse``).
+
+        Args:
+            path: Absolute path to read.
+        """
+        _params = wire_params(
+            {
+                "path": path,
+            }
+        )
+        answer: _m.FsReadFileResponse = parse_result("FsReadFileResponse", self._request("fs/readFile", _params))
+        return answer
+
+    def fs_remove(
+        self,
+        *,
+        path: _m.AbsolutePathBuf,
+        force: bool | None = None,
+        recursive: bool | None = None,
+    ) -> _m.FsRemoveResponse:
+        """``fs/remove`` (params ``FsRemoveParams``, result ``FsRemoveResponse``).
+
+        Args:
+            path: Absolute path to remove.
+            force: Whether missing paths should be ignored. Defaults to `true`.
+            recursive: Whether directory removal should recurse. Defaults to `true`.
+        """
+        _params = wire_params(
+            {
+                "path": path,
+                "force": force,
+                "recursive": recursive,
+            }
+        )
+        answer: _m.FsRemoveResponse = parse_result("FsRemoveResponse", self._request("fs/remove", _params))
+        return answer
+
+    def fs_unwatch(
+        self,
+        *,
+        watch_id: str,
+    ) -> _m.FsUnwatchResponse:
+        """``fs/unwatch`` (params ``FsUnwatchParams``, result ``FsUnwatchResponse``).
+
+        Args:
+            watch_id: Watch identifier previously provided to `fs/watch`.
+        """
+        _params = wire_params(
+            {
+                "watchId": watch_id,
+            }
+        )
+        answer: _m.FsUnwatchResponse = parse_result("FsUnwatchResponse", self._request("fs/unwatch", _params))
+        return answer
+
+    def fs_watch(
+        self,
+        *,
+        path: _m.AbsolutePathBuf,
+        watch_id: str,
+    ) -> _m.FsWatchResponse:
+        """``fs/watch`` (params ``FsWatchParams``, result ``FsWatchResponse``).
+
+        Args:
+            path: Absolute file or directory path to watch.
+            watch_id: Connection-scoped watch identifier used for `fs/unwatch` and `fs/changed`.
+        """
+        _params = wire_params(
+            {
+                "path": path,
+                "watchId": watch_id,
+            }
+        )
+        answer: _m.FsWatchResponse = parse_result("FsWatchResponse", self._request("fs/watch", _params))
+        return answer
+
+    def fs_write_file(
+        self,
+        *,
+        data_base64: str,
+        path: _m.AbsolutePathBuf,
+    ) -> _m.FsWriteFileResponse:
+        """``fs/writeFile`` (params ``FsWriteFileParams``, result ``FsWriteFileResponse``).
+
+        Args:
+            data_base64: File contents encoded as base64.
+            path: Absolute path to write.
+        """
+        _params = wire_params(
+            {
+                "dataBase64": data_base64,
+                "path": path,
+            }
+        )
+        answer: _m.FsWriteFileResponse = parse_result("FsWriteFileResponse", self._request("fs/writeFile", _params))
+        return answer
+
+    def fuzzy_file_search(
+        self,
+        *,
+        query: str,
+        roots: list[str],
+        cancellation_token: str | None = None,
+    ) -> _m.FuzzyFileSearchResponse:
+        """``fuzzyFileSearch`` (params ``FuzzyFileSearchParams``, result ``FuzzyFileSearchResponse``).
+        """
+        _params = wire_params(
+            {
+                "query": query,
+                "roots": roots,
+                "cancellationToken": cancellation_token,
+            }
+        )
+        answer: _m.FuzzyFileSearchResponse = parse_result("FuzzyFileSearchResponse", self._request("fuzzyFileSearch", _params))
+        return answer
+
+    def hooks_list(
+        self,
+        *,
+        cwds: list[str] | None = None,
+        thread_id: str | None = None,
+    ) -> _m.HooksListResponse:
+        """``hooks/list`` (params ``HooksListParams``, result ``HooksListResponse``).
+
+        Args:
+            cwds: Working directories to inspect when no thread is specified. An empty list uses the session
+                cwd.
+            thread_id: List a loaded thread's hooks, including its selected environments. Omit `cwds` in this
+                mode.
+        """
+        _params = wire_params(
+            {
+                "cwds": cwds,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.HooksListResponse = parse_result("HooksListResponse", self._request("hooks/list", _params))
+        return answer
+
+    def initialize(
+        self,
+        *,
+        client_info: _m.ClientInfo | Mapping[str, Any],
+        capabilities: _m.InitializeCapabilities | Mapping[str, Any] | None = None,
+    ) -> _m.InitializeResponse:
+        """``initialize`` (params ``InitializeParams``, result ``InitializeResponse``).
+        """
+        _params = wire_params(
+            {
+                "clientInfo": client_info,
+                "capabilities": capabilities,
+            }
+        )
+        answer: _m.InitializeResponse = parse_result("InitializeResponse", self._request("initialize", _params))
+        return answer
+
+    def marketplace_add(
+        self,
+        *,
+        source: str,
+        ref_name: str | None = None,
+        sparse_paths: list[str] | None = None,
+    ) -> _m.MarketplaceAddResponse:
+        """``marketplace/add`` (params ``MarketplaceAddParams``, result ``MarketplaceAddResponse``).
+        """
+        _params = wire_params(
+            {
+                "source": source,
+                "refName": ref_name,
+                "sparsePaths": sparse_paths,
+            }
+        )
+        answer: _m.MarketplaceAddResponse = parse_result("MarketplaceAddResponse", self._request("marketplace/add", _params))
+        return answer
+
+    def marketplace_remove(
+        self,
+        *,
+        marketplace_name: str,
+    ) -> _m.MarketplaceRemoveResponse:
+        """``marketplace/remove`` (params ``MarketplaceRemoveParams``, result ``MarketplaceRemoveResponse``).
+        """
+        _params = wire_params(
+            {
+                "marketplaceName": marketplace_name,
+            }
+        )
+        answer: _m.MarketplaceRemoveResponse = parse_result("MarketplaceRemoveResponse", self._request("marketplace/remove", _params))
+        return answer
+
+    def marketplace_upgrade(
+        self,
+        *,
+        marketplace_name: str | None = None,
+    ) -> _m.MarketplaceUpgradeResponse:
+        """``marketplace/upgrade`` (params ``MarketplaceUpgradeParams``, result ``MarketplaceUpgradeResponse``).
+        """
+        _params = wire_params(
+            {
+                "marketplaceName": marketplace_name,
+            }
+        )
+        answer: _m.MarketplaceUpgradeResponse = parse_result("MarketplaceUpgradeResponse", self._request("marketplace/upgrade", _params))
+        return answer
+
+    def mcp_server_oauth_login(
+        self,
+        *,
+        name: str,
+        client_registration: _m.McpServerOauthClientRegistration | Literal["auto", "cimd", "dcr"] | None = None,
+        environment_id: str | None = None,
+        scopes: list[str] | None = None,
+        thread_id: str | None = None,
+        timeout_secs: int | None = None,
+    ) -> _m.McpServerOauthLoginResponse:
+        """``mcpServer/oauth/login`` (params ``McpServerOauthLoginParams``, result ``McpServerOauthLoginResponse``).
+
+        Args:
+            client_registration: Registration strategy for this login only; omission selects automatic
+                discovery.
+            environment_id: Exact registration scope; omission preserves legacy name-only selection.
+        """
+        _params = wire_params(
+            {
+                "name": name,
+                "clientRegistration": client_registration,
+                "environmentId": environment_id,
+                "scopes": scopes,
+                "threadId": thread_id,
+                "timeoutSecs": timeout_secs,
+            }
+        )
+        answer: _m.McpServerOauthLoginResponse = parse_result("McpServerOauthLoginResponse", self._request("mcpServer/oauth/login", _params))
+        return answer
+
+    def mcp_server_resource_read(
+        self,
+        *,
+        server: str,
+        uri: str,
+        field_meta: dict[str, Any] | None = None,
+        connector_id: str | None = None,
+        environment_id: str | None = None,
+        origin_call_id: str | None = None,
+        target: _m.McpResourceReadTarget | Mapping[str, Any] | None = None,
+        thread_id: str | None = None,
+    ) -> _m.McpResourceReadResponse:
+        """``mcpServer/resource/read`` (params ``McpResourceReadParams``, result ``McpResourceReadResponse``).
+
+        Args:
+            field_meta: Additional MCP request metadata. Account and turn routing keys are reserved.
+            environment_id: Exact registration scope; omission preserves legacy name-only selection.
+            origin_call_id: Originating MCP tool call used to select the resource's app.
+            target: Explicit hosted app/account. Omit to retain legacy resource discovery.
+        """
+        _params = wire_params(
+            {
+                "server": server,
+                "uri": uri,
+                "_meta": field_meta,
+                "connectorId": connector_id,
+                "environmentId": environment_id,
+                "originCallId": origin_call_id,
+                "target": target,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.McpResourceReadResponse = parse_result("McpResourceReadResponse", self._request("mcpServer/resource/read", _params))
+        return answer
+
+    def mcp_server_tool_call(
+        self,
+        *,
+        server: str,
+        thread_id: str,
+        tool: str,
+        field_meta: Any | None = None,
+        arguments: Any | None = None,
+        environment_id: str | None = None,
+    ) -> _m.McpServerToolCallResponse:
+        """``mcpServer/tool/call`` (params ``McpServerToolCallParams``, result ``McpServerToolCallResponse``).
+
+        Args:
+            environment_id: Exact registration scope; omission preserves legacy name-only selection.
+        """
+        _params = wire_params(
+            {
+                "server": server,
+                "threadId": thread_id,
+                "tool": tool,
+                "_meta": field_meta,
+                "arguments": arguments,
+                "environmentId": environment_id,
+            }
+        )
+        answer: _m.McpServerToolCallResponse = parse_result("McpServerToolCallResponse", self._request("mcpServer/tool/call", _params))
+        return answer
+
+    def mcp_server_status_list(
+        self,
+        *,
+        cursor: str | None = None,
+        detail: _m.McpServerStatusDetail | Literal["full", "toolsAndAuthOnly"] | None = None,
+        environment_id: str | None = None,
+        limit: int | None = None,
+        server_name: str | None = None,
+        thread_id: str | None = None,
+    ) -> _m.ListMcpServerStatusResponse:
+        """``mcpServerStatus/list`` (params ``ListMcpServerStatusParams``, result ``ListMcpServerStatusResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            detail: Controls how much MCP inventory data to fetch for each server. Defaults to `Full` when
+                omitted.
+            environment_id: Select this environment's registration. Requires `serverName` and `threadId`. When
+                omitted, a named request uses the same server as older clients.
+            limit: Optional page size; defaults to a server-defined value.
+            server_name: Limit discovery to one server. With a thread ID, reuse that thread's MCP connection.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "detail": detail,
+                "environmentId": environment_id,
+                "limit": limit,
+                "serverName": server_name,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ListMcpServerStatusResponse = parse_result("ListMcpServerStatusResponse", self._request("mcpServerStatus/list", _params))
+        return answer
+
+    def model_list(
+        self,
+        *,
+        cursor: str | None = None,
+        include_hidden: bool | None = None,
+        limit: int | None = None,
+        model_provider: str | None = None,
+    ) -> _m.ModelListResponse:
+        """``model/list`` (params ``ModelListParams``, result ``ModelListResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            include_hidden: When true, include models that are hidden from the default picker list.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            model_provider: List models for this configured provider instead of the app-server default.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "includeHidden": include_hidden,
+                "limit": limit,
+                "modelProvider": model_provider,
+            }
+        )
+        answer: _m.ModelListResponse = parse_result("ModelListResponse", self._request("model/list", _params))
+        return answer
+
+    def model_provider_capabilities_read(
+        self,
+    ) -> _m.ModelProviderCapabilitiesReadResponse:
+        """``modelProvider/capabilities/read`` (params ``ModelProviderCapabilitiesReadParams``, result ``ModelProviderCapabilitiesReadResponse``).
+        """
+        _params: dict[str, Any] = {}
+        answer: _m.ModelProviderCapabilitiesReadResponse = parse_result("ModelProviderCapabilitiesReadResponse", self._request("modelProvider/capabilities/read", _params))
+        return answer
+
+    def model_provider_config_write(
+        self,
+        *,
+        settings: _m.ProviderSettingsPatch | Mapping[str, Any],
+    ) -> _m.ModelProviderConfigWriteResponse:
+        """``modelProvider/config/write`` (params ``ModelProviderConfigWriteParams``, result ``ModelProviderConfigWriteResponse``).
+        """
+        _params = wire_params(
+            {
+                "settings": settings,
+            }
+        )
+        answer: _m.ModelProviderConfigWriteResponse = parse_result("ModelProviderConfigWriteResponse", self._request("modelProvider/config/write", _params))
+        return answer
+
+    def model_provider_default_set(
+        self,
+        *,
+        provider_id: str,
+    ) -> Any:
+        """``modelProvider/default/set`` (params ``ModelProviderDefaultSetParams``, raw JSON result).
+
+        Args:
+            provider_id: Configured provider to use by default for new threads and unscoped model lists.
+        """
+        _params = wire_params(
+            {
+                "providerId": provider_id,
+            }
+        )
+        return self._request("modelProvider/default/set", _params)
+
+    def model_provider_list(
+        self,
+    ) -> _m.ModelProviderListResponse:
+        """``modelProvider/list`` (params ``ModelProviderListParams``, result ``ModelProviderListResponse``).
+        """
+        _params: dict[str, Any] = {}
+        answer: _m.ModelProviderListResponse = parse_result("ModelProviderListResponse", self._request("modelProvider/list", _params))
+        return answer
+
+    def permission_profile_list(
+        self,
+        *,
+        cursor: str | None = None,
+        cwd: str | None = None,
+        limit: int | None = None,
+    ) -> _m.PermissionProfileListResponse:
+        """``permissionProfile/list`` (params ``PermissionProfileListParams``, result ``PermissionProfileListResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            cwd: Optional working directory to resolve project config layers.
+            limit: Optional page size; defaults to the full result set.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "cwd": cwd,
+                "limit": limit,
+            }
+        )
+        answer: _m.PermissionProfileListResponse = parse_result("PermissionProfileListResponse", self._request("permissionProfile/list", _params))
+        return answer
+
+    def plugin_install(
+        self,
+        *,
+        plugin_name: str,
+        install_attempt_id: str | None = None,
+        marketplace_path: _m.AbsolutePathBuf | None = None,
+        remote_marketplace_name: str | None = None,
+    ) -> _m.PluginInstallResponse:
+        """``plugin/install`` (params ``PluginInstallParams``, result ``PluginInstallResponse``).
+
+        Args:
+            install_attempt_id: Client-generated identifier used to correlate one installation attempt.
+        """
+        _params = wire_params(
+            {
+                "pluginName": plugin_name,
+                "installAttemptId": install_attempt_id,
+                "marketplacePath": marketplace_path,
+                "remoteMarketplaceName": remote_marketplace_name,
+            }
+        )
+        answer: _m.PluginInstallResponse = parse_result("PluginInstallResponse", self._request("plugin/install", _params))
+        return answer
+
+    def plugin_installed(
+        self,
+        *,
+        cwds: list[_m.AbsolutePathBuf] | None = None,
+        install_suggestion_plugin_names: list[str] | None = None,
+    ) -> _m.PluginInstalledResponse:
+        """``plugin/installed`` (params ``PluginInstalledParams``, result ``PluginInstalledResponse``).
+
+        Args:
+            cwds: Optional working directories used to discover repo marketplaces.
+            install_suggestion_plugin_names: Additional uninstalled plugin names that should be returned when
+                present locally. This is used by mention surfaces that intentionally expose install entrypoints.
+        """
+        _params = wire_params(
+            {
+                "cwds": cwds,
+                "installSuggestionPluginNames": install_suggestion_plugin_names,
+            }
+        )
+        answer: _m.PluginInstalledResponse = parse_result("PluginInstalledResponse", self._request("plugin/installed", _params))
+        return answer
+
+    def plugin_list(
+        self,
+        *,
+        cwds: list[_m.AbsolutePathBuf] | None = None,
+        force_refetch: bool | None = None,
+        marketplace_kinds: list[_m.PluginListMarketplaceKind | Literal["local", "vertical", "workspace-directory", "shared-with-me", "created-by-me-remote"]] | None = None,
+    ) -> _m.PluginListResponse:
+        """``plugin/list`` (params ``PluginListParams``, result ``PluginListResponse``).
+
+        Args:
+            cwds: Optional working directories used to discover repo marketplaces. When omitted, only home-
+                scoped marketplaces and the official curated marketplace are considered.
+            force_refetch: Whether the client requests a fresh remote plugin catalog fetch.
+            marketplace_kinds: Optional marketplace kind filter. When omitted, only local marketplaces are
+                queried, plus the default remote catalog when enabled by feature flag.
+        """
+        _params = wire_params(
+            {
+                "cwds": cwds,
+                "forceRefetch": force_refetch,
+                "marketplaceKinds": marketplace_kinds,
+            }
+        )
+        answer: _m.PluginListResponse = parse_result("PluginListResponse", self._request("plugin/list", _params))
+        return answer
+
+    def plugin_read(
+        self,
+        *,
+        plugin_name: str,
+        marketplace_path: _m.AbsolutePathBuf | None = None,
+        remote_marketplace_name: str | None = None,
+    ) -> _m.PluginReadResponse:
+        """``plugin/read`` (params ``PluginReadParams``, result ``PluginReadResponse``).
+        """
+        _params = wire_params(
+            {
+                "pluginName": plugin_name,
+                "marketplacePath": marketplace_path,
+                "remoteMarketplaceName": remote_marketplace_name,
+            }
+        )
+        answer: _m.PluginReadResponse = parse_result("PluginReadResponse", self._request("plugin/read", _params))
+        return answer
+
+    def plugin_reconcile(
+        self,
+        *,
+        reason: str | None = None,
+    ) -> _m.PluginReconcileResponse:
+        """``plugin/reconcile`` (params ``PluginReconcileParams``, result ``PluginReconcileResponse``).
+
+        Args:
+            reason: Optional client-provided reason recorded with the reconciliation attempt.
+        """
+        _params = wire_params(
+            {
+                "reason": reason,
+            }
+        )
+        answer: _m.PluginReconcileResponse = parse_result("PluginReconcileResponse", self._request("plugin/reconcile", _params))
+        return answer
+
+    def plugin_share_checkout(
+        self,
+        *,
+        remote_plugin_id: str,
+    ) -> _m.PluginShareCheckoutResponse:
+        """``plugin/share/checkout`` (params ``PluginShareCheckoutParams``, result ``PluginShareCheckoutResponse``).
+        """
+        _params = wire_params(
+            {
+                "remotePluginId": remote_plugin_id,
+            }
+        )
+        answer: _m.PluginShareCheckoutResponse = parse_result("PluginShareCheckoutResponse", self._request("plugin/share/checkout", _params))
+        return answer
+
+    def plugin_share_delete(
+        self,
+        *,
+        remote_plugin_id: str,
+    ) -> _m.PluginShareDeleteResponse:
+        """``plugin/share/delete`` (params ``PluginShareDeleteParams``, result ``PluginShareDeleteResponse``).
+        """
+        _params = wire_params(
+            {
+                "remotePluginId": remote_plugin_id,
+            }
+        )
+        answer: _m.PluginShareDeleteResponse = parse_result("PluginShareDeleteResponse", self._request("plugin/share/delete", _params))
+        return answer
+
+    def plugin_share_list(
+        self,
+    ) -> _m.PluginShareListResponse:
+        """``plugin/share/list`` (params ``PluginShareListParams``, result ``PluginShareListResponse``).
+        """
+        _params: dict[str, Any] = {}
+        answer: _m.PluginShareListResponse = parse_result("PluginShareListResponse", self._request("plugin/share/list", _params))
+        return answer
+
+    def plugin_share_save(
+        self,
+        *,
+        plugin_path: _m.AbsolutePathBuf,
+        discoverability: _m.PluginShareDiscoverability | Literal["LISTED", "UNLISTED", "PRIVATE"] | None = None,
+        remote_plugin_id: str | None = None,
+        share_targets: list[_m.PluginShareTarget | Mapping[str, Any]] | None = None,
+    ) -> _m.PluginShareSaveResponse:
+        """``plugin/share/save`` (params ``PluginShareSaveParams``, result ``PluginShareSaveResponse``).
+        """
+        _params = wire_params(
+            {
+                "pluginPath": plugin_path,
+                "discoverability": discoverability,
+                "remotePluginId": remote_plugin_id,
+                "shareTargets": share_targets,
+            }
+        )
+        answer: _m.PluginShareSaveResponse = parse_result("PluginShareSaveResponse", self._request("plugin/share/save", _params))
+        return answer
+
+    def plugin_share_update_targets(
+        self,
+        *,
+        discoverability: _m.PluginShareUpdateDiscoverability | Literal["UNLISTED", "PRIVATE", "LISTED"],
+        remote_plugin_id: str,
+        share_targets: list[_m.PluginShareTarget | Mapping[str, Any]],
+    ) -> _m.PluginShareUpdateTargetsResponse:
+        """``plugin/share/updateTargets`` (params ``PluginShareUpdateTargetsParams``, result ``PluginShareUpdateTargetsResponse``).
+        """
+        _params = wire_params(
+            {
+                "discoverability": discoverability,
+                "remotePluginId": remote_plugin_id,
+                "shareTargets": share_targets,
+            }
+        )
+        answer: _m.PluginShareUpdateTargetsResponse = parse_result("PluginShareUpdateTargetsResponse", self._request("plugin/share/updateTargets", _params))
+        return answer
+
+    def plugin_skill_read(
+        self,
+        *,
+        remote_marketplace_name: str,
+        remote_plugin_id: str,
+        skill_name: str,
+    ) -> _m.PluginSkillReadResponse:
+        """``plugin/skill/read`` (params ``PluginSkillReadParams``, result ``PluginSkillReadResponse``).
+        """
+        _params = wire_params(
+            {
+                "remoteMarketplaceName": remote_marketplace_name,
+                "remotePluginId": remote_plugin_id,
+                "skillName": skill_name,
+            }
+        )
+        answer: _m.PluginSkillReadResponse = parse_result("PluginSkillReadResponse", self._request("plugin/skill/read", _params))
+        return answer
+
+    def plugin_uninstall(
+        self,
+        *,
+        plugin_id: str,
+    ) -> _m.PluginUninstallResponse:
+        """``plugin/uninstall`` (params ``PluginUninstallParams``, result ``PluginUninstallResponse``).
+        """
+        _params = wire_params(
+            {
+                "pluginId": plugin_id,
+            }
+        )
+        answer: _m.PluginUninstallResponse = parse_result("PluginUninstallResponse", self._request("plugin/uninstall", _params))
+        return answer
+
+    def review_start(
+        self,
+        *,
+        target: _m.ReviewTarget | Mapping[str, Any],
+        thread_id: str,
+        delivery: _m.ReviewDelivery | None = None,
+    ) -> _m.ReviewStartResponse:
+        """``review/start`` (params ``ReviewStartParams``, result ``ReviewStartResponse``).
+
+        Args:
+            delivery: Reviews run inline on the supplied thread. Omit this field or pass `inline`. To review on
+                a separate thread, start a thread first and use its id.
+        """
+        _params = wire_params(
+            {
+                "target": target,
+                "threadId": thread_id,
+                "delivery": delivery,
+            }
+        )
+        answer: _m.ReviewStartResponse = parse_result("ReviewStartResponse", self._request("review/start", _params))
+        return answer
+
+    def skills_config_write(
+        self,
+        *,
+        enabled: bool,
+        name: str | None = None,
+        path: _m.AbsolutePathBuf | None = None,
+    ) -> _m.SkillsConfigWriteResponse:
+        """``skills/config/write`` (params ``SkillsConfigWriteParams``, result ``SkillsConfigWriteResponse``).
+
+        Args:
+            name: Name-based selector.
+            path: Path-based selector.
+        """
+        _params = wire_params(
+            {
+                "enabled": enabled,
+                "name": name,
+                "path": path,
+            }
+        )
+        answer: _m.SkillsConfigWriteResponse = parse_result("SkillsConfigWriteResponse", self._request("skills/config/write", _params))
+        return answer
+
+    def skills_extra_roots_set(
+        self,
+        *,
+        extra_roots: list[_m.AbsolutePathBuf],
+    ) -> _m.SkillsExtraRootsSetResponse:
+        """``skills/extraRoots/set`` (params ``SkillsExtraRootsSetParams``, result ``SkillsExtraRootsSetResponse``).
+        """
+        _params = wire_params(
+            {
+                "extraRoots": extra_roots,
+            }
+        )
+        answer: _m.SkillsExtraRootsSetResponse = parse_result("SkillsExtraRootsSetResponse", self._request("skills/extraRoots/set", _params))
+        return answer
+
+    def skills_list(
+        self,
+        *,
+        cwds: list[str] | None = None,
+        force_reload: bool | None = None,
+    ) -> _m.SkillsListResponse:
+        """``skills/list`` (params ``SkillsListParams``, result ``SkillsListResponse``).
+
+        Args:
+            cwds: When empty, defaults to the current session working directory.
+            force_reload: When true, bypass the skills cache and re-scan skills from disk.
+        """
+        _params = wire_params(
+            {
+                "cwds": cwds,
+                "forceReload": force_reload,
+            }
+        )
+        answer: _m.SkillsListResponse = parse_result("SkillsListResponse", self._request("skills/list", _params))
+        return answer
+
+    def thread_approve_guardian_denied_action(
+        self,
+        *,
+        event: Any,
+        thread_id: str,
+    ) -> _m.ThreadApproveGuardianDeniedActionResponse:
+        """``thread/approveGuardianDeniedAction`` (params ``ThreadApproveGuardianDeniedActionParams``, result ``ThreadApproveGuardianDeniedActionResponse``).
+
+        Args:
+            event: Serialized `codex_protocol::protocol::GuardianAssessmentEvent`.
+        """
+        _params = wire_params(
+            {
+                "event": event,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadApproveGuardianDeniedActionResponse = parse_result("ThreadApproveGuardianDeniedActionResponse", self._request("thread/approveGuardianDeniedAction", _params))
+        return answer
+
+    def thread_archive(
+        self,
+        *,
+        thread_id: str,
+    ) -> _m.ThreadArchiveResponse:
+        """``thread/archive`` (params ``ThreadArchiveParams``, result ``ThreadArchiveResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadArchiveResponse = parse_result("ThreadArchiveResponse", self._request("thread/archive", _params))
+        return answer
+
+    def thread_attachment_add(
+        self,
+        *,
+        attachment_type: str,
+        identity_key: str,
+        payload: Any,
+        thread_id: str,
+    ) -> _m.ThreadAttachmentAddResponse:
+        """``thread/attachment/add`` (params ``ThreadAttachmentAddParams``, result ``ThreadAttachmentAddResponse``).
+        """
+        _params = wire_params(
+            {
+                "attachmentType": attachment_type,
+                "identityKey": identity_key,
+                "payload": payload,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadAttachmentAddResponse = parse_result("ThreadAttachmentAddResponse", self._request("thread/attachment/add", _params))
+        return answer
+
+    def thread_attachment_list(
+        self,
+        *,
+        thread_id: str,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> _m.ThreadAttachmentListResponse:
+        """``thread/attachment/list`` (params ``ThreadAttachmentListParams``, result ``ThreadAttachmentListResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "cursor": cursor,
+                "limit": limit,
+            }
+        )
+        answer: _m.ThreadAttachmentListResponse = parse_result("ThreadAttachmentListResponse", self._request("thread/attachment/list", _params))
+        return answer
+
+    def thread_attachment_remove(
+        self,
+        *,
+        attachment_type: str,
+        identity_key: str,
+        thread_id: str,
+    ) -> _m.ThreadAttachmentRemoveResponse:
+        """``thread/attachment/remove`` (params ``ThreadAttachmentRemoveParams``, result ``ThreadAttachmentRemoveResponse``).
+        """
+        _params = wire_params(
+            {
+                "attachmentType": attachment_type,
+                "identityKey": identity_key,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadAttachmentRemoveResponse = parse_result("ThreadAttachmentRemoveResponse", self._request("thread/attachment/remove", _params))
+        return answer
+
+    def thread_attachment_owner_list(
+        self,
+        *,
+        attachment_type: str,
+        identity_key: str,
+        archived: bool | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> _m.ThreadAttachmentOwnerListResponse:
+        """``thread/attachmentOwner/list`` (params ``ThreadAttachmentOwnerListParams``, result ``ThreadAttachmentOwnerListResponse``).
+
+        Args:
+            archived: Omitted or null returns all matches; false returns non-archived threads only.
+        """
+        _params = wire_params(
+            {
+                "attachmentType": attachment_type,
+                "identityKey": identity_key,
+                "archived": archived,
+                "cursor": cursor,
+                "limit": limit,
+            }
+        )
+        answer: _m.ThreadAttachmentOwnerListResponse = parse_result("ThreadAttachmentOwnerListResponse", self._request("thread/attachmentOwner/list", _params))
+        return answer
+
+    def thread_compact_start(
+        self,
+        *,
+        thread_id: str,
+    ) -> _m.ThreadCompactStartResponse:
+        """``thread/compact/start`` (params ``ThreadCompactStartParams``, result ``ThreadCompactStartResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadCompactStartResponse = parse_result("ThreadCompactStartResponse", self._request("thread/compact/start", _params))
+        return answer
+
+    def thread_delete(
+        self,
+        *,
+        thread_id: str,
+    ) -> _m.ThreadDeleteResponse:
+        """``thread/delete`` (params ``ThreadDeleteParams``, result ``ThreadDeleteResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadDeleteResponse = parse_result("ThreadDeleteResponse", self._request("thread/delete", _params))
+        return answer
+
+    def thread_fork(
+        self,
+        *,
+        thread_id: str,
+        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
+        base_instructions: str | None = None,
+        config: dict[str, Any] | None = None,
+        cwd: str | None = None,
+        developer_instructions: str | None = None,
+        ephemeral: bool | None = None,
+        exclude_turns: bool | None = None,
+        last_turn_id: str | None = None,
+        model: str | None = None,
+        model_provider: str | None = None,
+        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        service_tier: str | None = None,
+        thread_source: _m.ThreadSource | None = None,
+    ) -> _m.ThreadForkResponse:
+        """``thread/fork`` (params ``ThreadForkParams``, result ``ThreadForkResponse``).
+
+        Args:
+            approvals_reviewer: Override where approval requests are routed for review on this thread and
+                subsequent turns.
+            exclude_turns: When true, return only thread metadata and live fork state without populating
+                `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately
+                after forking. Full-history hydration is deprecated for paginated threads; use this with
+                `thread/turns/list` and `thread/items/list` instead.
+            last_turn_id: Optional last turn id to fork through, inclusive.
+            model: Configuration overrides for the forked thread, if any.
+            thread_source: Optional client-supplied analytics source classification for this forked thread.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "approvalPolicy": approval_policy,
+                "approvalsReviewer": approvals_reviewer,
+                "baseInstructions": base_instructions,
+                "config": config,
+                "cwd": cwd,
+                "developerInstructions": developer_instructions,
+                "ephemeral": ephemeral,
+                "excludeTurns": exclude_turns,
+                "lastTurnId": last_turn_id,
+                "model": model,
+                "modelProvider": model_provider,
+                "sandbox": sandbox,
+                "serviceTier": service_tier,
+                "threadSource": thread_source,
+            }
+        )
+        answer: _m.ThreadForkResponse = parse_result("ThreadForkResponse", self._request("thread/fork", _params))
+        return answer
+
+    def thread_goal_clear(
+        self,
+        *,
+        thread_id: str,
+        origin: _m.ThreadGoalMutationOrigin | Literal["user", "automatic"] | None = None,
+    ) -> _m.ThreadGoalClearResponse:
+        """``thread/goal/clear`` (params ``ThreadGoalClearParams``, result ``ThreadGoalClearResponse``).
+
+        Args:
+            origin: Missing provenance does not supply user authorization.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "origin": origin,
+            }
+        )
+        answer: _m.ThreadGoalClearResponse = parse_result("ThreadGoalClearResponse", self._request("thread/goal/clear", _params))
+        return answer
+
+    def thread_goal_get(
+        self,
+        *,
+        thread_id: str,
+    ) -> _m.ThreadGoalGetResponse:
+        """``thread/goal/get`` (params ``ThreadGoalGetParams``, result ``ThreadGoalGetResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadGoalGetResponse = parse_result("ThreadGoalGetResponse", self._request("thread/goal/get", _params))
+        return answer
+
+    def thread_goal_set(
+        self,
+        *,
+        thread_id: str,
+        objective: str | None = None,
+        origin: _m.ThreadGoalMutationOrigin | Literal["user", "automatic"] | None = None,
+        status: _m.ThreadGoalStatus | Literal["active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"] | None = None,
+        token_budget: int | None = None,
+    ) -> _m.ThreadGoalSetResponse:
+        """``thread/goal/set`` (params ``ThreadGoalSetParams``, result ``ThreadGoalSetResponse``).
+
+        Args:
+            origin: Missing provenance does not supply user authorization.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "objective": objective,
+                "origin": origin,
+                "status": status,
+                "tokenBudget": token_budget,
+            }
+        )
+        answer: _m.ThreadGoalSetResponse = parse_result("ThreadGoalSetResponse", self._request("thread/goal/set", _params))
+        return answer
+
+    def thread_inject_items(
+        self,
+        *,
+        items: list[Any],
+        thread_id: str,
+    ) -> _m.ThreadInjectItemsResponse:
+        """``thread/inject_items`` (params ``ThreadInjectItemsParams``, result ``ThreadInjectItemsResponse``).
+
+        Args:
+            items: Raw Responses API items to append to the thread's model-visible history.
+        """
+        _params = wire_params(
+            {
+                "items": items,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadInjectItemsResponse = parse_result("ThreadInjectItemsResponse", self._request("thread/inject_items", _params))
+        return answer
+
+    def thread_items_list(
+        self,
+        *,
+        thread_id: str,
+        cursor: _m.ThreadItemsListCursor | Mapping[str, Any] | None = None,
+        defer_output: _m.ThreadItemOutputDeferral | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort_direction: _m.SortDirection | Literal["asc", "desc"] | None = None,
+        turn_id: str | None = None,
+    ) -> _m.ThreadItemsListResponse:
+        """``thread/items/list`` (params ``ThreadItemsListParams``, result ``ThreadItemsListResponse``).
+
+        Args:
+            cursor: Opaque continuation cursor or an exclusive item anchor in the requested visible turn. An
+                item anchor requires a non-empty `turnId`; ascending (the default) returns items after it, and
+                descending returns items before it. Continue with the returned string cursor.
+            defer_output: For a single turn, choose which saved outputs to fetch separately by item ID.
+            limit: Optional item page size.
+            sort_direction: Optional item pagination direction; defaults to ascending.
+            turn_id: Optional turn id to filter by. When omitted, returns items across the thread.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "cursor": cursor,
+                "deferOutput": defer_output,
+                "limit": limit,
+                "sortDirection": sort_direction,
+                "turnId": turn_id,
+            }
+        )
+        answer: _m.ThreadItemsListResponse = parse_result("ThreadItemsListResponse", self._request("thread/items/list", _params))
+        return answer
+
+    def thread_list(
+        self,
+        *,
+        archived: bool | None = None,
+        current_account_only: bool | None = None,
+        cursor: str | None = None,
+        cwd: _m.ThreadListCwdFilter | None = None,
+        excluded_thread_ids: list[str] | None = None,
+        included_thread_ids: list[str] | None = None,
+        limit: int | None = None,
+        model_providers: list[str] | None = None,
+        originators: list[str] | None = None,
+        search_term: str | None = None,
+        section_id: str | None = None,
+        sort_direction: _m.SortDirection | Literal["asc", "desc"] | None = None,
+        sort_key: _m.ThreadSortKey | Literal["created_at", "updated_at", "recency_at", "section_position"] | None = None,
+        source_kinds: list[_m.ThreadSourceKind | Literal["cli", "vscode", "exec", "appServer", "subAgent", "subAgentReview", "subAgentCompact", "subAgentThreadSpawn", "subAgentOther", "unknown"]] | None = None,
+        use_state_db_only: bool | None = None,
+    ) -> _m.ThreadListResponse:
+        """``thread/list`` (params ``ThreadListParams``, result ``ThreadListResponse``).
+
+        Args:
+            archived: Optional archived filter; when set to true, only archived threads are returned. If false
+                or null, only non-archived threads are returned.
+            current_account_only: Show local history visible to the current ChatGPT account. Defaults to false.
+            cursor: Opaque pagination cursor returned by a previous call.
+            cwd: Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of
+                these paths are returned.
+            excluded_thread_ids: Thread IDs to exclude before applying the result limit. Up to 100 entries;
+                invalid IDs or a larger list are rejected, never truncated. Send the same exclusions on each
+                page. Omitted, null, or empty means no exclusions.
+            included_thread_ids: Restrict results to up to 100 thread IDs before pagination. Omit or send null
+                for unrestricted results. An empty list matches nothing. Exclusions still apply. Repeat the same
+                IDs on each page. The local store uses indexed metadata for this filter.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            model_providers: Optional provider filter; when set, only sessions recorded under these providers
+                are returned. When present but empty, includes all providers.
+            originators: Optional originator allowlist, matching any supplied value exactly. Supported by hosted
+                backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave
+                originators unrestricted.
+            search_term: Optional substring filter for the extracted thread title.
+            section_id: Omit to include every section, set to `null` for unsectioned threads, or provide a
+                section ID to return only threads in that section.
+            sort_direction: Optional sort direction; defaults to descending (newest first).
+            sort_key: Optional sort key; defaults to created_at.
+            source_kinds: Optional source filter; when set, only sessions from these source kinds are returned.
+                When omitted or empty, defaults to interactive sources.
+            use_state_db_only: If true, the local store returns indexed metadata without scanning JSONL rollouts
+                for repairs. Requests with `includedThreadIds` always use indexed metadata.
+        """
+        _params = wire_params(
+            {
+                "archived": archived,
+                "currentAccountOnly": current_account_only,
+                "cursor": cursor,
+                "cwd": cwd,
+                "excludedThreadIds": excluded_thread_ids,
+                "includedThreadIds": included_thread_ids,
+                "limit": limit,
+                "modelProviders": model_providers,
+                "originators": originators,
+                "searchTerm": search_term,
+                "sectionId": section_id,
+                "sortDirection": sort_direction,
+                "sortKey": sort_key,
+                "sourceKinds": source_kinds,
+                "useStateDbOnly": use_state_db_only,
+            }
+        )
+        answer: _m.ThreadListResponse = parse_result("ThreadListResponse", self._request("thread/list", _params))
+        return answer
+
+    def thread_loaded_list(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> _m.ThreadLoadedListResponse:
+        """``thread/loaded/list`` (params ``ThreadLoadedListParams``, result ``ThreadLoadedListResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            limit: Optional page size; defaults to no limit.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "limit": limit,
+            }
+        )
+        answer: _m.ThreadLoadedListResponse = parse_result("ThreadLoadedListResponse", self._request("thread/loaded/list", _params))
+        return answer
+
+    def thread_metadata_update(
+        self,
+        *,
+        thread_id: str,
+        git_info: _m.ThreadMetadataGitInfoUpdateParams | Mapping[str, Any] | None = None,
+    ) -> _m.ThreadMetadataUpdateResponse:
+        """``thread/metadata/update`` (params ``ThreadMetadataUpdateParams``, result ``ThreadMetadataUpdateResponse``).
+
+        Args:
+            git_info: Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it
+                to `null` to clear it, or provide a string to replace the stored value.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "gitInfo": git_info,
+            }
+        )
+        answer: _m.ThreadMetadataUpdateResponse = parse_result("ThreadMetadataUpdateResponse", self._request("thread/metadata/update", _params))
+        return answer
+
+    def thread_name_set(
+        self,
+        *,
+        name: str,
+        thread_id: str,
+    ) -> _m.ThreadSetNameResponse:
+        """``thread/name/set`` (params ``ThreadSetNameParams``, result ``ThreadSetNameResponse``).
+        """
+        _params = wire_params(
+            {
+                "name": name,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadSetNameResponse = parse_result("ThreadSetNameResponse", self._request("thread/name/set", _params))
+        return answer
+
+    def thread_read(
+        self,
+        *,
+        thread_id: str,
+        include_turns: bool | None = None,
+    ) -> _m.ThreadReadResponse:
+        """``thread/read`` (params ``ThreadReadParams``, result ``ThreadReadResponse``).
+
+        Args:
+            include_turns: When true, include turns and their items from rollout history. Full-history hydration
+                is deprecated for paginated threads; prefer a metadata-only read and page with
+                `thread/turns/list` and `thread/items/list`.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "includeTurns": include_turns,
+            }
+        )
+        answer: _m.ThreadReadResponse = parse_result("ThreadReadResponse", self._request("thread/read", _params))
+        return answer
+
+    def thread_resume(
+        self,
+        *,
+        thread_id: str,
+        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
+        base_instructions: str | None = None,
+        config: dict[str, Any] | None = None,
+        cwd: str | None = None,
+        developer_instructions: str | None = None,
+        exclude_turns: bool | None = None,
+        model: str | None = None,
+        model_provider: str | None = None,
+        personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
+        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        service_tier: str | None = None,
+    ) -> _m.ThreadResumeResponse:
+        """``thread/resume`` (params ``ThreadResumeParams``, result ``ThreadResumeResponse``).
+
+        Args:
+            approvals_reviewer: Override where approval requests are routed for review on this thread and
+                subsequent turns.
+            exclude_turns: When true, return only thread metadata and live-resume state without populating
+                `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately
+                after resuming. Full-history hydration is deprecated for paginated threads; use this with
+                `thread/turns/list` and `thread/items/list` instead.
+            model: Configuration overrides for the resumed thread, if any.
+            personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not
+                rewrite the thread's existing instructions.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "approvalPolicy": approval_policy,
+                "approvalsReviewer": approvals_reviewer,
+                "baseInstructions": base_instructions,
+                "config": config,
+                "cwd": cwd,
+                "developerInstructions": developer_instructions,
+                "excludeTurns": exclude_turns,
+                "model": model,
+                "modelProvider": model_provider,
+                "personality": personality,
+                "sandbox": sandbox,
+                "serviceTier": service_tier,
+            }
+        )
+        answer: _m.ThreadResumeResponse = parse_result("ThreadResumeResponse", self._request("thread/resume", _params))
+        return answer
+
+    def thread_revert(
+        self,
+        *,
+        before_turn_id: str,
+        thread_id: str,
+    ) -> _m.ThreadRevertResponse:
+        """``thread/revert`` (params ``ThreadRevertParams``, result ``ThreadRevertResponse``).
+
+        Args:
+            before_turn_id: Turn excluded from the replacement history, together with every later turn.
+        """
+        _params = wire_params(
+            {
+                "beforeTurnId": before_turn_id,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadRevertResponse = parse_result("ThreadRevertResponse", self._request("thread/revert", _params))
+        return answer
+
+    def thread_section_move(
+        self,
+        *,
+        section_id: str | None,
+        thread_id: str,
+        before_thread_id: str | None = None,
+    ) -> _m.ThreadSectionMoveResponse:
+        """``thread/section/move`` (params ``ThreadSectionMoveParams``, result ``ThreadSectionMoveResponse``).
+
+        Args:
+            section_id: Destination section, or `null` to remove the thread from its section.
+            thread_id: Thread to move into, within, or out of a section.
+            before_thread_id: Existing thread to insert before; omission or null appends to the section.
+        """
+        _params = wire_params(
+            {
+                "sectionId": section_id,
+                "threadId": thread_id,
+                "beforeThreadId": before_thread_id,
+            }
+        )
+        answer: _m.ThreadSectionMoveResponse = parse_result("ThreadSectionMoveResponse", self._request("thread/section/move", _params))
+        return answer
+
+    def thread_shell_command(
+        self,
+        *,
+        command: str,
+        thread_id: str,
+        timeout_ms: int | None = None,
+    ) -> _m.ThreadShellCommandResponse:
+        """``thread/shellCommand`` (params ``ThreadShellCommandParams``, result ``ThreadShellCommandResponse``).
+
+        Args:
+            command: Shell command string evaluated by the thread's configured shell. Unlike `command/exec`,
+                this intentionally preserves shell syntax such as pipes, redirects, and quoting. This runs
+                unsandboxed with full access rather than inheriting the thread sandbox policy.
+            timeout_ms: Maximum execution time in milliseconds. Defaults to one hour when omitted or null. Must
+                be non-negative; zero requests an immediate timeout, not unlimited execution. Does not affect
+                the immediate RPC acknowledgement.
+        """
+        _params = wire_params(
+            {
+                "command": command,
+                "threadId": thread_id,
+                "timeoutMs": timeout_ms,
+            }
+        )
+        answer: _m.ThreadShellCommandResponse = parse_result("ThreadShellCommandResponse", self._request("thread/shellCommand", _params))
+        return answer
+
+    def thread_start(
+        self,
+        *,
+        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
+        base_instructions: str | None = None,
+        config: dict[str, Any] | None = None,
+        cwd: str | None = None,
+        developer_instructions: str | None = None,
+        ephemeral: bool | None = None,
+        model: str | None = None,
+        model_provider: str | None = None,
+        personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
+        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        service_name: str | None = None,
+        service_tier: str | None = None,
+        session_start_source: _m.ThreadStartSource | Literal["startup", "clear"] | None = None,
+        thread_source: _m.ThreadSource | None = None,
+    ) -> _m.ThreadStartResponse:
+        """``thread/start`` (params ``ThreadStartParams``, result ``ThreadStartResponse``).
+
+        Args:
+            approvals_reviewer: Override where approval requests are routed for review on this thread and
+                subsequent turns.
+            personality: @deprecated `friendly` and `pragmatic` no longer select a style.
+            thread_source: Optional client-supplied analytics source classification for this thread.
+        """
+        _params = wire_params(
+            {
+                "approvalPolicy": approval_policy,
+                "approvalsReviewer": approvals_reviewer,
+                "baseInstructions": base_instructions,
+                "config": config,
+                "cwd": cwd,
+                "developerInstructions": developer_instructions,
+                "ephemeral": ephemeral,
+                "model": model,
+                "modelProvider": model_provider,
+                "personality": personality,
+                "sandbox": sandbox,
+                "serviceName": service_name,
+                "serviceTier": service_tier,
+                "sessionStartSource": session_start_source,
+                "threadSource": thread_source,
+            }
+        )
+        answer: _m.ThreadStartResponse = parse_result("ThreadStartResponse", self._request("thread/start", _params))
+        return answer
+
+    def thread_turns_list(
+        self,
+        *,
+        thread_id: str,
+        cursor: str | None = None,
+        items_view: _m.TurnItemsView | None = None,
+        limit: int | None = None,
+        sort_direction: _m.SortDirection | Literal["asc", "desc"] | None = None,
+    ) -> _m.ThreadTurnsListResponse:
+        """``thread/turns/list`` (params ``ThreadTurnsListParams``, result ``ThreadTurnsListResponse``).
+
+        Args:
+            cursor: Opaque cursor to pass to the next call to continue after the last turn.
+            items_view: How much item detail to include for each returned turn; defaults to summary.
+            limit: Optional turn page size.
+            sort_direction: Optional turn pagination direction; defaults to descending.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "cursor": cursor,
+                "itemsView": items_view,
+                "limit": limit,
+                "sortDirection": sort_direction,
+            }
+        )
+        answer: _m.ThreadTurnsListResponse = parse_result("ThreadTurnsListResponse", self._request("thread/turns/list", _params))
+        return answer
+
+    def thread_unarchive(
+        self,
+        *,
+        thread_id: str,
+    ) -> _m.ThreadUnarchiveResponse:
+        """``thread/unarchive`` (params ``ThreadUnarchiveParams``, result ``ThreadUnarchiveResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadUnarchiveResponse = parse_result("ThreadUnarchiveResponse", self._request("thread/unarchive", _params))
+        return answer
+
+    def thread_unsubscribe(
+        self,
+        *,
+        thread_id: str,
+    ) -> _m.ThreadUnsubscribeResponse:
+        """``thread/unsubscribe`` (params ``ThreadUnsubscribeParams``, result ``ThreadUnsubscribeResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadUnsubscribeResponse = parse_result("ThreadUnsubscribeResponse", self._request("thread/unsubscribe", _params))
+        return answer
+
+    def thread_section_create(
+        self,
+        *,
+        name: str,
+        appearance: _m.ThreadSectionAppearance | Mapping[str, Any] | None = None,
+    ) -> _m.ThreadSectionCreateResponse:
+        """``threadSection/create`` (params ``ThreadSectionCreateParams``, result ``ThreadSectionCreateResponse``).
+
+        Args:
+            name: The user-visible name of the section.
+        """
+        _params = wire_params(
+            {
+                "name": name,
+                "appearance": appearance,
+            }
+        )
+        answer: _m.ThreadSectionCreateResponse = parse_result("ThreadSectionCreateResponse", self._request("threadSection/create", _params))
+        return answer
+
+    def thread_section_delete(
+        self,
+        *,
+        section_id: str,
+    ) -> _m.ThreadSectionDeleteResponse:
+        """``threadSection/delete`` (params ``ThreadSectionDeleteParams``, result ``ThreadSectionDeleteResponse``).
+
+        Args:
+            section_id: The stable, server-generated identity of the section to delete.
+        """
+        _params = wire_params(
+            {
+                "sectionId": section_id,
+            }
+        )
+        answer: _m.ThreadSectionDeleteResponse = parse_result("ThreadSectionDeleteResponse", self._request("threadSection/delete", _params))
+        return answer
+
+    def thread_section_list(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> _m.ThreadSectionListResponse:
+        """``threadSection/list`` (params ``ThreadSectionListParams``, result ``ThreadSectionListResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            limit: Maximum number of sections to return.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "limit": limit,
+            }
+        )
+        answer: _m.ThreadSectionListResponse = parse_result("ThreadSectionListResponse", self._request("threadSection/list", _params))
+        return answer
+
+    def thread_section_update(
+        self,
+        *,
+        name: str,
+        section_id: str,
+        appearance: _m.ThreadSectionAppearance | Mapping[str, Any] | None = None,
+    ) -> _m.ThreadSectionUpdateResponse:
+        """``threadSection/update`` (params ``ThreadSectionUpdateParams``, result ``ThreadSectionUpdateResponse``).
+
+        Args:
+            name: The updated user-visible name of the section.
+            section_id: The stable, server-generated identity of the section to update.
+            appearance: Omit to preserve appearance, use `null` to clear it, or provide a replacement.
+        """
+        _params = wire_params(
+            {
+                "name": name,
+                "sectionId": section_id,
+                "appearance": appearance,
+            }
+        )
+        answer: _m.ThreadSectionUpdateResponse = parse_result("ThreadSectionUpdateResponse", self._request("threadSection/update", _params))
+        return answer
+
+    def turn_interrupt(
+        self,
+        *,
+        thread_id: str,
+        turn_id: str,
+    ) -> _m.TurnInterruptResponse:
+        """``turn/interrupt`` (params ``TurnInterruptParams``, result ``TurnInterruptResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "turnId": turn_id,
+            }
+        )
+        answer: _m.TurnInterruptResponse = parse_result("TurnInterruptResponse", self._request("turn/interrupt", _params))
+        return answer
+
+    def turn_start(
+        self,
+        *,
+        input: list[_m.UserInput | Mapping[str, Any]],
+        thread_id: str,
+        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
+        client_user_message_id: str | None = None,
+        cwd: str | None = None,
+        disabled_plugin_ids: list[str] | None = None,
+        effort: _m.ReasoningEffort | None = None,
+        model: str | None = None,
+        output_schema: Any | None = None,
+        parent_turn_id: str | None = None,
+        personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
+        root_turn_id: str | None = None,
+        sandbox_policy: _m.SandboxPolicy | Mapping[str, Any] | None = None,
+        service_tier: str | None = None,
+        service_tier_for_turn: str | None = None,
+        summary: _m.ReasoningSummary | Literal["auto", "concise", "detailed"] | None = None,
+        tool_output: _m.TurnToolOutput | Mapping[str, Any] | None = None,
+        turn_trigger: str | None = None,
+    ) -> _m.TurnStartResponse:
+        """``turn/start`` (params ``TurnStartParams``, result ``TurnStartResponse``).
+
+        Args:
+            approval_policy: Override the approval policy for this turn and subsequent turns.
+            approvals_reviewer: Override where approval requests are routed for review on this turn and
+                subsequent turns.
+            cwd: Override the working directory for this turn and subsequent turns.
+            disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; []
+                clears it.
+            effort: Override the reasoning effort for this turn and subsequent turns.
+            model: Override the model for this turn and subsequent turns.
+            output_schema: Optional JSON Schema used to constrain the final assistant message for this turn.
+            parent_turn_id: ID of the turn that caused this new turn to start.
+            personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not
+                rewrite the thread's existing instructions.
+            root_turn_id: ID of the first turn in the chain of work that led to this new turn.
+            sandbox_policy: Override the sandbox policy for this turn and subsequent turns.
+            service_tier: Override the service tier for this turn and subsequent turns.
+            service_tier_for_turn: Override the service tier only when this request starts a new turn. Use
+                "default" for standard speed. Omitted or null inherits the thread's tier. Does not change the
+                thread's tier or a turn being steered.
+            summary: Override the reasoning summary for this turn and subsequent turns.
+            turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this
+                request steers an already-active turn.
+        """
+        _params = wire_params(
+            {
+                "input": input,
+                "threadId": thread_id,
+                "approvalPolicy": approval_policy,
+                "approvalsReviewer": approvals_reviewer,
+                "clientUserMessageId": client_user_message_id,
+                "cwd": cwd,
+                "disabledPluginIds": disabled_plugin_ids,
+                "effort": effort,
+                "model": model,
+                "outputSchema": output_schema,
+                "parentTurnId": parent_turn_id,
+                "personality": personality,
+                "rootTurnId": root_turn_id,
+                "sandboxPolicy": sandbox_policy,
+                "serviceTier": service_tier,
+                "serviceTierForTurn": service_tier_for_turn,
+                "summary": summary,
+                "toolOutput": tool_output,
+                "turnTrigger": turn_trigger,
+            }
+        )
+        answer: _m.TurnStartResponse = parse_result("TurnStartResponse", self._request("turn/start", _params))
+        return answer
+
+    def turn_steer(
+        self,
+        *,
+        expected_turn_id: str,
+        input: list[_m.UserInput | Mapping[str, Any]],
+        thread_id: str,
+        client_user_message_id: str | None = None,
+    ) -> _m.TurnSteerResponse:
+        """``turn/steer`` (params ``TurnSteerParams``, result ``TurnSteerResponse``).
+
+        Args:
+            expected_turn_id: Required active turn id precondition. The request fails when it does not match the
+                currently active turn.
+        """
+        _params = wire_params(
+            {
+                "expectedTurnId": expected_turn_id,
+                "input": input,
+                "threadId": thread_id,
+                "clientUserMessageId": client_user_message_id,
+            }
+        )
+        answer: _m.TurnSteerResponse = parse_result("TurnSteerResponse", self._request("turn/steer", _params))
+        return answer
+
+    def windows_sandbox_readiness(
+        self,
+    ) -> Any:
+        """``windowsSandbox/readiness`` (no params, raw JSON result).
+        """
+        return self._request("windowsSandbox/readiness", None)
+
+    def windows_sandbox_setup_start(
+        self,
+        *,
+        mode: _m.WindowsSandboxSetupMode | Literal["elevated", "unelevated"],
+        cwd: _m.AbsolutePathBuf | None = None,
+    ) -> _m.WindowsSandboxSetupStartResponse:
+        """``windowsSandbox/setupStart`` (params ``WindowsSandboxSetupStartParams``, result ``WindowsSandboxSetupStartResponse``).
+        """
+        _params = wire_params(
+            {
+                "mode": mode,
+                "cwd": cwd,
+            }
+        )
+        answer: _m.WindowsSandboxSetupStartResponse = parse_result("WindowsSandboxSetupStartResponse", self._request("windowsSandbox/setupStart", _params))
+        return answer
 
 
 class AsyncRpc(AsyncRpcBase):
@@ -474,442 +2439,2405 @@ class AsyncRpc(AsyncRpcBase):
 
     __slots__ = ()
 
-    async def account_gateway_oauth_cancel(self) -> Any:
-        """``account/gatewayOAuth/cancel`` (no params, raw JSON result)."""
-        return await self._call("account/gatewayOAuth/cancel", None, None)
+    async def account_gateway_oauth_cancel(
+        self,
+    ) -> Any:
+        """``account/gatewayOAuth/cancel`` (no params, raw JSON result).
+        """
+        return await self._request("account/gatewayOAuth/cancel", None)
 
-    async def account_gateway_oauth_login(self, *, device_auth: bool | None = None, model_provider: str | None = None) -> _m.GatewayOAuthLoginResponse:
-        """``account/gatewayOAuth/login`` (params ``GatewayOAuthLoginParams``, result ``GatewayOAuthLoginResponse``)."""
-        return await self._call("account/gatewayOAuth/login", wire_params({"deviceAuth": device_auth, "modelProvider": model_provider}), "GatewayOAuthLoginResponse")
+    async def account_gateway_oauth_login(
+        self,
+        *,
+        device_auth: bool | None = None,
+        model_provider: str | None = None,
+    ) -> _m.GatewayOAuthLoginResponse:
+        """``account/gatewayOAuth/login`` (params ``GatewayOAuthLoginParams``, result ``GatewayOAuthLoginResponse``).
 
-    async def account_gateway_oauth_read(self, *, model_provider: str | None = None) -> _m.GatewayOAuthReadResponse:
-        """``account/gatewayOAuth/read`` (params ``GatewayOAuthReadParams``, result ``GatewayOAuthReadResponse``)."""
-        return await self._call("account/gatewayOAuth/read", wire_params({"modelProvider": model_provider}), "GatewayOAuthReadResponse")
+        Args:
+            device_auth: Select device authorization when the server advertises support for it.
+            model_provider: Defaults to the current provider when omitted.
+        """
+        _params = wire_params(
+            {
+                "deviceAuth": device_auth,
+                "modelProvider": model_provider,
+            }
+        )
+        answer: _m.GatewayOAuthLoginResponse = parse_result("GatewayOAuthLoginResponse", await self._request("account/gatewayOAuth/login", _params))
+        return answer
 
-    async def account_login_cancel(self, *, login_id: str) -> _m.CancelLoginAccountResponse:
-        """``account/login/cancel`` (params ``CancelLoginAccountParams``, result ``CancelLoginAccountResponse``)."""
-        return await self._call("account/login/cancel", wire_params({"loginId": login_id}), "CancelLoginAccountResponse")
+    async def account_gateway_oauth_read(
+        self,
+        *,
+        model_provider: str | None = None,
+    ) -> _m.GatewayOAuthReadResponse:
+        """``account/gatewayOAuth/read`` (params ``GatewayOAuthReadParams``, result ``GatewayOAuthReadResponse``).
+
+        Args:
+            model_provider: Defaults to the current provider when omitted.
+        """
+        _params = wire_params(
+            {
+                "modelProvider": model_provider,
+            }
+        )
+        answer: _m.GatewayOAuthReadResponse = parse_result("GatewayOAuthReadResponse", await self._request("account/gatewayOAuth/read", _params))
+        return answer
+
+    async def account_login_cancel(
+        self,
+        *,
+        login_id: str,
+    ) -> _m.CancelLoginAccountResponse:
+        """``account/login/cancel`` (params ``CancelLoginAccountParams``, result ``CancelLoginAccountResponse``).
+        """
+        _params = wire_params(
+            {
+                "loginId": login_id,
+            }
+        )
+        answer: _m.CancelLoginAccountResponse = parse_result("CancelLoginAccountResponse", await self._request("account/login/cancel", _params))
+        return answer
 
     async def account_login_start(self, params: _m.LoginAccountParams | Mapping[str, Any]) -> _m.LoginAccountResponse:
-        """``account/login/start`` (params ``LoginAccountParams``, result ``LoginAccountResponse``)."""
-        return await self._call("account/login/start", to_wire_value(params), "LoginAccountResponse")
-
-    async def account_logout(self) -> Any:
-        """``account/logout`` (no params, raw JSON result)."""
-        return await self._call("account/logout", None, None)
-
-    async def account_rate_limit_reset_credit_consume(self, *, idempotency_key: str, credit_id: str | None = None) -> _m.ConsumeAccountRateLimitResetCreditResponse:
-        """``account/rateLimitResetCredit/consume`` (params ``ConsumeAccountRateLimitResetCreditParams``, result ``ConsumeAccountRateLimitResetCreditResponse``)."""
-        return await self._call("account/rateLimitResetCredit/consume", wire_params({"creditId": credit_id, "idempotencyKey": idempotency_key}), "ConsumeAccountRateLimitResetCreditResponse")
-
-    async def account_rate_limits_read(self, *, exclude_reset_credit_details: bool | None = None, supports_luna_reserve: bool | None = None) -> _m.GetAccountRateLimitsResponse:
-        """``account/rateLimits/read`` (params ``GetAccountRateLimitsParams``, result ``GetAccountRateLimitsResponse``)."""
-        return await self._call("account/rateLimits/read", wire_params({"excludeResetCreditDetails": exclude_reset_credit_details, "supportsLunaReserve": supports_luna_reserve}), "GetAccountRateLimitsResponse")
-
-    async def account_read(self, *, refresh_token: bool | None = None) -> _m.GetAccountResponse:
-        """``account/read`` (params ``GetAccountParams``, result ``GetAccountResponse``)."""
-        return await self._call("account/read", wire_params({"refreshToken": refresh_token}), "GetAccountResponse")
-
-    async def account_security_setup_read(self) -> Any:
-        """``account/securitySetup/read`` (no params, raw JSON result)."""
-        return await self._call("account/securitySetup/read", None, None)
-
-    async def account_send_add_credits_nudge_email(self, *, credit_type: _m.AddCreditsNudgeCreditType) -> _m.SendAddCreditsNudgeEmailResponse:
-        """``account/sendAddCreditsNudgeEmail`` (params ``SendAddCreditsNudgeEmailParams``, result ``SendAddCreditsNudgeEmailResponse``)."""
-        return await self._call("account/sendAddCreditsNudgeEmail", wire_params({"creditType": credit_type}), "SendAddCreditsNudgeEmailResponse")
-
-    async def account_usage_read(self, *, thread_id: str | None = None) -> _m.GetAccountTokenUsageResponse:
-        """``account/usage/read`` (params ``GetAccountTokenUsageParams``, result ``GetAccountTokenUsageResponse``)."""
-        return await self._call("account/usage/read", wire_params({"threadId": thread_id}), "GetAccountTokenUsageResponse")
-
-    async def account_workspace_messages_read(self) -> Any:
-        """``account/workspaceMessages/read`` (no params, raw JSON result)."""
-        return await self._call("account/workspaceMessages/read", None, None)
-
-    async def app_installed(self, *, force_refresh: bool | None = None, thread_id: str | None = None) -> _m.AppsInstalledResponse:
-        """``app/installed`` (params ``AppsInstalledParams``, result ``AppsInstalledResponse``)."""
-        return await self._call("app/installed", wire_params({"forceRefresh": force_refresh, "threadId": thread_id}), "AppsInstalledResponse")
-
-    async def app_list(self, *, cursor: str | None = None, force_refetch: bool | None = None, limit: conint(ge=0) | None = None, thread_id: str | None = None) -> _m.AppsListResponse:
-        """``app/list`` (params ``AppsListParams``, result ``AppsListResponse``)."""
-        return await self._call("app/list", wire_params({"cursor": cursor, "forceRefetch": force_refetch, "limit": limit, "threadId": thread_id}), "AppsListResponse")
-
-    async def app_read(self, *, app_ids: list[str], include_tools: bool | None = None, thread_id: str | None = None) -> _m.AppsReadResponse:
-        """``app/read`` (params ``AppsReadParams``, result ``AppsReadResponse``)."""
-        return await self._call("app/read", wire_params({"appIds": app_ids, "includeTools": include_tools, "threadId": thread_id}), "AppsReadResponse")
-
-    async def command_exec(self, *, command: list[str], cwd: str | None = None, disable_output_cap: bool | None = None, disable_timeout: bool | None = None, env: dict[str, Any] | None = None, output_bytes_cap: conint(ge=0) | None = None, process_id: str | None = None, sandbox_policy: _m.SandboxPolicy | None = None, size: _m.CommandExecTerminalSize | None = None, stream_stdin: bool | None = None, stream_stdout_stderr: bool | None = None, timeout_ms: int | None = None, tty: bool | None = None) -> _m.CommandExecResponse:
-        """``command/exec`` (params ``CommandExecParams``, result ``CommandExecResponse``)."""
-        return await self._call("command/exec", wire_params({"command": command, "cwd": cwd, "disableOutputCap": disable_output_cap, "disableTimeout": disable_timeout, "env": env, "outputBytesCap": output_bytes_cap, "processId": process_id, "sandboxPolicy": sandbox_policy, "size": size, "streamStdin": stream_stdin, "streamStdoutStderr": stream_stdout_stderr, "timeoutMs": timeout_ms, "tty": tty}), "CommandExecResponse")
-
-    async def command_exec_resize(self, *, process_id: str, size: _m.CommandExecTerminalSize) -> _m.CommandExecResizeResponse:
-        """``command/exec/resize`` (params ``CommandExecResizeParams``, result ``CommandExecResizeResponse``)."""
-        return await self._call("command/exec/resize", wire_params({"processId": process_id, "size": size}), "CommandExecResizeResponse")
-
-    async def command_exec_terminate(self, *, process_id: str) -> _m.CommandExecTerminateResponse:
-        """``command/exec/terminate`` (params ``CommandExecTerminateParams``, result ``CommandExecTerminateResponse``)."""
-        return await self._call("command/exec/terminate", wire_params({"processId": process_id}), "CommandExecTerminateResponse")
-
-    async def command_exec_write(self, *, process_id: str, close_stdin: bool | None = None, delta_base64: str | None = None) -> _m.CommandExecWriteResponse:
-        """``command/exec/write`` (params ``CommandExecWriteParams``, result ``CommandExecWriteResponse``)."""
-        return await self._call("command/exec/write", wire_params({"closeStdin": close_stdin, "deltaBase64": delta_base64, "processId": process_id}), "CommandExecWriteResponse")
-
-    async def config_batch_write(self, *, edits: list[_m.ConfigEdit], expected_version: str | None = None, file_path: str | None = None, reload_user_config: bool | None = None) -> Any:
-        """``config/batchWrite`` (params ``ConfigBatchWriteParams``, raw JSON result)."""
-        return await self._call("config/batchWrite", wire_params({"edits": edits, "expectedVersion": expected_version, "filePath": file_path, "reloadUserConfig": reload_user_config}), None)
-
-    async def config_mcp_server_reload(self) -> Any:
-        """``config/mcpServer/reload`` (no params, raw JSON result)."""
-        return await self._call("config/mcpServer/reload", None, None)
-
-    async def config_read(self, *, cwd: str | None = None, include_layers: bool | None = None) -> _m.ConfigReadResponse:
-        """``config/read`` (params ``ConfigReadParams``, result ``ConfigReadResponse``)."""
-        return await self._call("config/read", wire_params({"cwd": cwd, "includeLayers": include_layers}), "ConfigReadResponse")
-
-    async def config_value_write(self, *, key_path: str, merge_strategy: _m.MergeStrategy, value: Any, expected_version: str | None = None, file_path: str | None = None) -> Any:
-        """``config/value/write`` (params ``ConfigValueWriteParams``, raw JSON result)."""
-        return await self._call("config/value/write", wire_params({"expectedVersion": expected_version, "filePath": file_path, "keyPath": key_path, "mergeStrategy": merge_strategy, "value": value}), None)
-
-    async def config_requirements_read(self) -> Any:
-        """``configRequirements/read`` (no params, raw JSON result)."""
-        return await self._call("configRequirements/read", None, None)
-
-    async def experimental_feature_enablement_set(self, *, enablement: dict[str, bool]) -> _m.ExperimentalFeatureEnablementSetResponse:
-        """``experimentalFeature/enablement/set`` (params ``ExperimentalFeatureEnablementSetParams``, result ``ExperimentalFeatureEnablementSetResponse``)."""
-        return await self._call("experimentalFeature/enablement/set", wire_params({"enablement": enablement}), "ExperimentalFeatureEnablementSetResponse")
-
-    async def experimental_feature_list(self, *, cursor: str | None = None, limit: conint(ge=0) | None = None, thread_id: str | None = None) -> _m.ExperimentalFeatureListResponse:
-        """``experimentalFeature/list`` (params ``ExperimentalFeatureListParams``, result ``ExperimentalFeatureListResponse``)."""
-        return await self._call("experimentalFeature/list", wire_params({"cursor": cursor, "limit": limit, "threadId": thread_id}), "ExperimentalFeatureListResponse")
-
-    async def external_agent_config_detect(self, *, cwds: list[str] | None = None, include_home: bool | None = None, max_session_age_days: conint(ge=0) | None = None, max_sessions: conint(ge=0) | None = None, migration_source: str | None = None, source: str | None = None) -> _m.ExternalAgentConfigDetectResponse:
-        """``externalAgentConfig/detect`` (params ``ExternalAgentConfigDetectParams``, result ``ExternalAgentConfigDetectResponse``)."""
-        return await self._call("externalAgentConfig/detect", wire_params({"cwds": cwds, "includeHome": include_home, "maxSessionAgeDays": max_session_age_days, "maxSessions": max_sessions, "migrationSource": migration_source, "source": source}), "ExternalAgentConfigDetectResponse")
-
-    async def external_agent_config_import(self, *, migration_items: list[_m.ExternalAgentConfigMigrationItem], migration_source: str | None = None, provider_id: str | None = None, source: str | None = None) -> _m.ExternalAgentConfigImportResponse:
-        """``externalAgentConfig/import`` (params ``ExternalAgentConfigImportParams``, result ``ExternalAgentConfigImportResponse``)."""
-        return await self._call("externalAgentConfig/import", wire_params({"migrationItems": migration_items, "migrationSource": migration_source, "providerId": provider_id, "source": source}), "ExternalAgentConfigImportResponse")
-
-    async def external_agent_config_import_read_histories(self) -> Any:
-        """``externalAgentConfig/import/readHistories`` (no params, raw JSON result)."""
-        return await self._call("externalAgentConfig/import/readHistories", None, None)
-
-    async def external_agent_config_import_record_history(self, *, item_type_results: list[_m.ExternalAgentConfigImportHistoryRecordTypeResultParams], provider_id: str) -> _m.ExternalAgentConfigImportHistoryRecordResponse:
-        """``externalAgentConfig/import/recordHistory`` (params ``ExternalAgentConfigImportHistoryRecordParams``, result ``ExternalAgentConfigImportHistoryRecordResponse``)."""
-        return await self._call("externalAgentConfig/import/recordHistory", wire_params({"itemTypeResults": item_type_results, "providerId": provider_id}), "ExternalAgentConfigImportHistoryRecordResponse")
-
-    async def feedback_save(self, *, classification: str, save_path: _m.LegacyAppPathString, extra_log_files: list[str] | None = None, include_logs: bool | None = None, reason: str | None = None, tags: dict[str, Any] | None = None, thread_id: str | None = None) -> _m.FeedbackSaveResponse:
-        """``feedback/save`` (params ``FeedbackSaveParams``, result ``FeedbackSaveResponse``)."""
-        return await self._call("feedback/save", wire_params({"classification": classification, "extraLogFiles": extra_log_files, "includeLogs": include_logs, "reason": reason, "savePath": save_path, "tags": tags, "threadId": thread_id}), "FeedbackSaveResponse")
-
-    async def feedback_upload(self, *, classification: str, extra_log_files: list[str] | None = None, include_logs: bool | None = None, reason: str | None = None, tags: dict[str, Any] | None = None, thread_id: str | None = None) -> _m.FeedbackUploadResponse:
-        """``feedback/upload`` (params ``FeedbackUploadParams``, result ``FeedbackUploadResponse``)."""
-        return await self._call("feedback/upload", wire_params({"classification": classification, "extraLogFiles": extra_log_files, "includeLogs": include_logs, "reason": reason, "tags": tags, "threadId": thread_id}), "FeedbackUploadResponse")
-
-    async def fs_copy(self, *, destination_path: _m.AbsolutePathBuf, source_path: _m.AbsolutePathBuf, recursive: bool | None = None) -> _m.FsCopyResponse:
-        """``fs/copy`` (params ``FsCopyParams``, result ``FsCopyResponse``)."""
-        return await self._call("fs/copy", wire_params({"destinationPath": destination_path, "recursive": recursive, "sourcePath": source_path}), "FsCopyResponse")
-
-    async def fs_create_directory(self, *, path: _m.AbsolutePathBuf, recursive: bool | None = None) -> _m.FsCreateDirectoryResponse:
-        """``fs/createDirectory`` (params ``FsCreateDirectoryParams``, result ``FsCreateDirectoryResponse``)."""
-        return await self._call("fs/createDirectory", wire_params({"path": path, "recursive": recursive}), "FsCreateDirectoryResponse")
-
-    async def fs_get_metadata(self, *, path: _m.AbsolutePathBuf) -> _m.FsGetMetadataResponse:
-        """``fs/getMetadata`` (params ``FsGetMetadataParams``, result ``FsGetMetadataResponse``)."""
-        return await self._call("fs/getMetadata", wire_params({"path": path}), "FsGetMetadataResponse")
-
-    async def fs_read_directory(self, *, path: _m.AbsolutePathBuf) -> _m.FsReadDirectoryResponse:
-        """``fs/readDirectory`` (params ``FsReadDirectoryParams``, result ``FsReadDirectoryResponse``)."""
-        return await self._call("fs/readDirectory", wire_params({"path": path}), "FsReadDirectoryResponse")
-
-    async def fs_read_file(self, *, path: _m.AbsolutePathBuf) -> _m.FsReadFileResponse:
-        """``fs/readFile`` (params ``FsReadFileParams``, result ``FsReadFileResponse``)."""
-        return await self._call("fs/readFile", wire_params({"path": path}), "FsReadFileResponse")
-
-    async def fs_remove(self, *, path: _m.AbsolutePathBuf, force: bool | None = None, recursive: bool | None = None) -> _m.FsRemoveResponse:
-        """``fs/remove`` (params ``FsRemoveParams``, result ``FsRemoveResponse``)."""
-        return await self._call("fs/remove", wire_params({"force": force, "path": path, "recursive": recursive}), "FsRemoveResponse")
-
-    async def fs_unwatch(self, *, watch_id: str) -> _m.FsUnwatchResponse:
-        """``fs/unwatch`` (params ``FsUnwatchParams``, result ``FsUnwatchResponse``)."""
-        return await self._call("fs/unwatch", wire_params({"watchId": watch_id}), "FsUnwatchResponse")
-
-    async def fs_watch(self, *, path: _m.AbsolutePathBuf, watch_id: str) -> _m.FsWatchResponse:
-        """``fs/watch`` (params ``FsWatchParams``, result ``FsWatchResponse``)."""
-        return await self._call("fs/watch", wire_params({"path": path, "watchId": watch_id}), "FsWatchResponse")
-
-    async def fs_write_file(self, *, data_base64: str, path: _m.AbsolutePathBuf) -> _m.FsWriteFileResponse:
-        """``fs/writeFile`` (params ``FsWriteFileParams``, result ``FsWriteFileResponse``)."""
-        return await self._call("fs/writeFile", wire_params({"dataBase64": data_base64, "path": path}), "FsWriteFileResponse")
-
-    async def fuzzy_file_search(self, *, query: str, roots: list[str], cancellation_token: str | None = None) -> _m.FuzzyFileSearchResponse:
-        """``fuzzyFileSearch`` (params ``FuzzyFileSearchParams``, result ``FuzzyFileSearchResponse``)."""
-        return await self._call("fuzzyFileSearch", wire_params({"cancellationToken": cancellation_token, "query": query, "roots": roots}), "FuzzyFileSearchResponse")
-
-    async def hooks_list(self, *, cwds: list[str] | None = None, thread_id: str | None = None) -> _m.HooksListResponse:
-        """``hooks/list`` (params ``HooksListParams``, result ``HooksListResponse``)."""
-        return await self._call("hooks/list", wire_params({"cwds": cwds, "threadId": thread_id}), "HooksListResponse")
-
-    async def initialize(self, *, client_info: _m.ClientInfo, capabilities: _m.InitializeCapabilities | None = None) -> _m.InitializeResponse:
-        """``initialize`` (params ``InitializeParams``, result ``InitializeResponse``)."""
-        return await self._call("initialize", wire_params({"capabilities": capabilities, "clientInfo": client_info}), "InitializeResponse")
-
-    async def marketplace_add(self, *, source: str, ref_name: str | None = None, sparse_paths: list[str] | None = None) -> _m.MarketplaceAddResponse:
-        """``marketplace/add`` (params ``MarketplaceAddParams``, result ``MarketplaceAddResponse``)."""
-        return await self._call("marketplace/add", wire_params({"refName": ref_name, "source": source, "sparsePaths": sparse_paths}), "MarketplaceAddResponse")
-
-    async def marketplace_remove(self, *, marketplace_name: str) -> _m.MarketplaceRemoveResponse:
-        """``marketplace/remove`` (params ``MarketplaceRemoveParams``, result ``MarketplaceRemoveResponse``)."""
-        return await self._call("marketplace/remove", wire_params({"marketplaceName": marketplace_name}), "MarketplaceRemoveResponse")
-
-    async def marketplace_upgrade(self, *, marketplace_name: str | None = None) -> _m.MarketplaceUpgradeResponse:
-        """``marketplace/upgrade`` (params ``MarketplaceUpgradeParams``, result ``MarketplaceUpgradeResponse``)."""
-        return await self._call("marketplace/upgrade", wire_params({"marketplaceName": marketplace_name}), "MarketplaceUpgradeResponse")
-
-    async def mcp_server_oauth_login(self, *, name: str, client_registration: _m.McpServerOauthClientRegistration | None = None, environment_id: str | None = None, scopes: list[str] | None = None, thread_id: str | None = None, timeout_secs: int | None = None) -> _m.McpServerOauthLoginResponse:
-        """``mcpServer/oauth/login`` (params ``McpServerOauthLoginParams``, result ``McpServerOauthLoginResponse``)."""
-        return await self._call("mcpServer/oauth/login", wire_params({"clientRegistration": client_registration, "environmentId": environment_id, "name": name, "scopes": scopes, "threadId": thread_id, "timeoutSecs": timeout_secs}), "McpServerOauthLoginResponse")
-
-    async def mcp_server_resource_read(self, *, server: str, uri: str, field_meta: dict[str, Any] | None = None, connector_id: str | None = None, environment_id: str | None = None, origin_call_id: str | None = None, target: _m.McpResourceReadTarget | None = None, thread_id: str | None = None) -> _m.McpResourceReadResponse:
-        """``mcpServer/resource/read`` (params ``McpResourceReadParams``, result ``McpResourceReadResponse``)."""
-        return await self._call("mcpServer/resource/read", wire_params({"_meta": field_meta, "connectorId": connector_id, "environmentId": environment_id, "originCallId": origin_call_id, "server": server, "target": target, "threadId": thread_id, "uri": uri}), "McpResourceReadResponse")
-
-    async def mcp_server_tool_call(self, *, server: str, thread_id: str, tool: str, field_meta: Any | None = None, arguments: Any | None = None, environment_id: str | None = None) -> _m.McpServerToolCallResponse:
-        """``mcpServer/tool/call`` (params ``McpServerToolCallParams``, result ``McpServerToolCallResponse``)."""
-        return await self._call("mcpServer/tool/call", wire_params({"_meta": field_meta, "arguments": arguments, "environmentId": environment_id, "server": server, "threadId": thread_id, "tool": tool}), "McpServerToolCallResponse")
-
-    async def mcp_server_status_list(self, *, cursor: str | None = None, detail: _m.McpServerStatusDetail | None = None, environment_id: str | None = None, limit: conint(ge=0) | None = None, server_name: str | None = None, thread_id: str | None = None) -> _m.ListMcpServerStatusResponse:
-        """``mcpServerStatus/list`` (params ``ListMcpServerStatusParams``, result ``ListMcpServerStatusResponse``)."""
-        return await self._call("mcpServerStatus/list", wire_params({"cursor": cursor, "detail": detail, "environmentId": environment_id, "limit": limit, "serverName": server_name, "threadId": thread_id}), "ListMcpServerStatusResponse")
-
-    async def model_list(self, *, cursor: str | None = None, include_hidden: bool | None = None, limit: conint(ge=0) | None = None, model_provider: str | None = None) -> _m.ModelListResponse:
-        """``model/list`` (params ``ModelListParams``, result ``ModelListResponse``)."""
-        return await self._call("model/list", wire_params({"cursor": cursor, "includeHidden": include_hidden, "limit": limit, "modelProvider": model_provider}), "ModelListResponse")
-
-    async def model_provider_capabilities_read(self) -> _m.ModelProviderCapabilitiesReadResponse:
-        """``modelProvider/capabilities/read`` (params ``ModelProviderCapabilitiesReadParams``, result ``ModelProviderCapabilitiesReadResponse``)."""
-        return await self._call("modelProvider/capabilities/read", wire_params({}), "ModelProviderCapabilitiesReadResponse")
-
-    async def model_provider_config_write(self, *, settings: _m.ProviderSettingsPatch) -> _m.ModelProviderConfigWriteResponse:
-        """``modelProvider/config/write`` (params ``ModelProviderConfigWriteParams``, result ``ModelProviderConfigWriteResponse``)."""
-        return await self._call("modelProvider/config/write", wire_params({"settings": settings}), "ModelProviderConfigWriteResponse")
-
-    async def model_provider_default_set(self, *, provider_id: str) -> Any:
-        """``modelProvider/default/set`` (params ``ModelProviderDefaultSetParams``, raw JSON result)."""
-        return await self._call("modelProvider/default/set", wire_params({"providerId": provider_id}), None)
-
-    async def model_provider_list(self) -> _m.ModelProviderListResponse:
-        """``modelProvider/list`` (params ``ModelProviderListParams``, result ``ModelProviderListResponse``)."""
-        return await self._call("modelProvider/list", wire_params({}), "ModelProviderListResponse")
-
-    async def permission_profile_list(self, *, cursor: str | None = None, cwd: str | None = None, limit: conint(ge=0) | None = None) -> _m.PermissionProfileListResponse:
-        """``permissionProfile/list`` (params ``PermissionProfileListParams``, result ``PermissionProfileListResponse``)."""
-        return await self._call("permissionProfile/list", wire_params({"cursor": cursor, "cwd": cwd, "limit": limit}), "PermissionProfileListResponse")
-
-    async def plugin_install(self, *, plugin_name: str, install_attempt_id: str | None = None, marketplace_path: _m.AbsolutePathBuf | None = None, remote_marketplace_name: str | None = None) -> _m.PluginInstallResponse:
-        """``plugin/install`` (params ``PluginInstallParams``, result ``PluginInstallResponse``)."""
-        return await self._call("plugin/install", wire_params({"installAttemptId": install_attempt_id, "marketplacePath": marketplace_path, "pluginName": plugin_name, "remoteMarketplaceName": remote_marketplace_name}), "PluginInstallResponse")
-
-    async def plugin_installed(self, *, cwds: list[_m.AbsolutePathBuf] | None = None, install_suggestion_plugin_names: list[str] | None = None) -> _m.PluginInstalledResponse:
-        """``plugin/installed`` (params ``PluginInstalledParams``, result ``PluginInstalledResponse``)."""
-        return await self._call("plugin/installed", wire_params({"cwds": cwds, "installSuggestionPluginNames": install_suggestion_plugin_names}), "PluginInstalledResponse")
-
-    async def plugin_list(self, *, cwds: list[_m.AbsolutePathBuf] | None = None, force_refetch: bool | None = None, marketplace_kinds: list[_m.PluginListMarketplaceKind] | None = None) -> _m.PluginListResponse:
-        """``plugin/list`` (params ``PluginListParams``, result ``PluginListResponse``)."""
-        return await self._call("plugin/list", wire_params({"cwds": cwds, "forceRefetch": force_refetch, "marketplaceKinds": marketplace_kinds}), "PluginListResponse")
-
-    async def plugin_read(self, *, plugin_name: str, marketplace_path: _m.AbsolutePathBuf | None = None, remote_marketplace_name: str | None = None) -> _m.PluginReadResponse:
-        """``plugin/read`` (params ``PluginReadParams``, result ``PluginReadResponse``)."""
-        return await self._call("plugin/read", wire_params({"marketplacePath": marketplace_path, "pluginName": plugin_name, "remoteMarketplaceName": remote_marketplace_name}), "PluginReadResponse")
-
-    async def plugin_reconcile(self, *, reason: str | None = None) -> _m.PluginReconcileResponse:
-        """``plugin/reconcile`` (params ``PluginReconcileParams``, result ``PluginReconcileResponse``)."""
-        return await self._call("plugin/reconcile", wire_params({"reason": reason}), "PluginReconcileResponse")
-
-    async def plugin_share_checkout(self, *, remote_plugin_id: str) -> _m.PluginShareCheckoutResponse:
-        """``plugin/share/checkout`` (params ``PluginShareCheckoutParams``, result ``PluginShareCheckoutResponse``)."""
-        return await self._call("plugin/share/checkout", wire_params({"remotePluginId": remote_plugin_id}), "PluginShareCheckoutResponse")
-
-    async def plugin_share_delete(self, *, remote_plugin_id: str) -> _m.PluginShareDeleteResponse:
-        """``plugin/share/delete`` (params ``PluginShareDeleteParams``, result ``PluginShareDeleteResponse``)."""
-        return await self._call("plugin/share/delete", wire_params({"remotePluginId": remote_plugin_id}), "PluginShareDeleteResponse")
-
-    async def plugin_share_list(self) -> _m.PluginShareListResponse:
-        """``plugin/share/list`` (params ``PluginShareListParams``, result ``PluginShareListResponse``)."""
-        return await self._call("plugin/share/list", wire_params({}), "PluginShareListResponse")
-
-    async def plugin_share_save(self, *, plugin_path: _m.AbsolutePathBuf, discoverability: _m.PluginShareDiscoverability | None = None, remote_plugin_id: str | None = None, share_targets: list[_m.PluginShareTarget] | None = None) -> _m.PluginShareSaveResponse:
-        """``plugin/share/save`` (params ``PluginShareSaveParams``, result ``PluginShareSaveResponse``)."""
-        return await self._call("plugin/share/save", wire_params({"discoverability": discoverability, "pluginPath": plugin_path, "remotePluginId": remote_plugin_id, "shareTargets": share_targets}), "PluginShareSaveResponse")
-
-    async def plugin_share_update_targets(self, *, discoverability: _m.PluginShareUpdateDiscoverability, remote_plugin_id: str, share_targets: list[_m.PluginShareTarget]) -> _m.PluginShareUpdateTargetsResponse:
-        """``plugin/share/updateTargets`` (params ``PluginShareUpdateTargetsParams``, result ``PluginShareUpdateTargetsResponse``)."""
-        return await self._call("plugin/share/updateTargets", wire_params({"discoverability": discoverability, "remotePluginId": remote_plugin_id, "shareTargets": share_targets}), "PluginShareUpdateTargetsResponse")
-
-    async def plugin_skill_read(self, *, remote_marketplace_name: str, remote_plugin_id: str, skill_name: str) -> _m.PluginSkillReadResponse:
-        """``plugin/skill/read`` (params ``PluginSkillReadParams``, result ``PluginSkillReadResponse``)."""
-        return await self._call("plugin/skill/read", wire_params({"remoteMarketplaceName": remote_marketplace_name, "remotePluginId": remote_plugin_id, "skillName": skill_name}), "PluginSkillReadResponse")
-
-    async def plugin_uninstall(self, *, plugin_id: str) -> _m.PluginUninstallResponse:
-        """``plugin/uninstall`` (params ``PluginUninstallParams``, result ``PluginUninstallResponse``)."""
-        return await self._call("plugin/uninstall", wire_params({"pluginId": plugin_id}), "PluginUninstallResponse")
-
-    async def review_start(self, *, target: _m.ReviewTarget, thread_id: str, delivery: _m.ReviewDelivery | None = None) -> _m.ReviewStartResponse:
-        """``review/start`` (params ``ReviewStartParams``, result ``ReviewStartResponse``)."""
-        return await self._call("review/start", wire_params({"delivery": delivery, "target": target, "threadId": thread_id}), "ReviewStartResponse")
-
-    async def skills_config_write(self, *, enabled: bool, name: str | None = None, path: _m.AbsolutePathBuf | None = None) -> _m.SkillsConfigWriteResponse:
-        """``skills/config/write`` (params ``SkillsConfigWriteParams``, result ``SkillsConfigWriteResponse``)."""
-        return await self._call("skills/config/write", wire_params({"enabled": enabled, "name": name, "path": path}), "SkillsConfigWriteResponse")
-
-    async def skills_extra_roots_set(self, *, extra_roots: list[_m.AbsolutePathBuf]) -> _m.SkillsExtraRootsSetResponse:
-        """``skills/extraRoots/set`` (params ``SkillsExtraRootsSetParams``, result ``SkillsExtraRootsSetResponse``)."""
-        return await self._call("skills/extraRoots/set", wire_params({"extraRoots": extra_roots}), "SkillsExtraRootsSetResponse")
-
-    async def skills_list(self, *, cwds: list[str] | None = None, force_reload: bool | None = None) -> _m.SkillsListResponse:
-        """``skills/list`` (params ``SkillsListParams``, result ``SkillsListResponse``)."""
-        return await self._call("skills/list", wire_params({"cwds": cwds, "forceReload": force_reload}), "SkillsListResponse")
-
-    async def thread_approve_guardian_denied_action(self, *, event: Any, thread_id: str) -> _m.ThreadApproveGuardianDeniedActionResponse:
-        """``thread/approveGuardianDeniedAction`` (params ``ThreadApproveGuardianDeniedActionParams``, result ``ThreadApproveGuardianDeniedActionResponse``)."""
-        return await self._call("thread/approveGuardianDeniedAction", wire_params({"event": event, "threadId": thread_id}), "ThreadApproveGuardianDeniedActionResponse")
-
-    async def thread_archive(self, *, thread_id: str) -> _m.ThreadArchiveResponse:
-        """``thread/archive`` (params ``ThreadArchiveParams``, result ``ThreadArchiveResponse``)."""
-        return await self._call("thread/archive", wire_params({"threadId": thread_id}), "ThreadArchiveResponse")
-
-    async def thread_attachment_add(self, *, attachment_type: str, identity_key: str, payload: Any, thread_id: str) -> _m.ThreadAttachmentAddResponse:
-        """``thread/attachment/add`` (params ``ThreadAttachmentAddParams``, result ``ThreadAttachmentAddResponse``)."""
-        return await self._call("thread/attachment/add", wire_params({"attachmentType": attachment_type, "identityKey": identity_key, "payload": payload, "threadId": thread_id}), "ThreadAttachmentAddResponse")
-
-    async def thread_attachment_list(self, *, thread_id: str, cursor: str | None = None, limit: conint(ge=0) | None = None) -> _m.ThreadAttachmentListResponse:
-        """``thread/attachment/list`` (params ``ThreadAttachmentListParams``, result ``ThreadAttachmentListResponse``)."""
-        return await self._call("thread/attachment/list", wire_params({"cursor": cursor, "limit": limit, "threadId": thread_id}), "ThreadAttachmentListResponse")
-
-    async def thread_attachment_remove(self, *, attachment_type: str, identity_key: str, thread_id: str) -> _m.ThreadAttachmentRemoveResponse:
-        """``thread/attachment/remove`` (params ``ThreadAttachmentRemoveParams``, result ``ThreadAttachmentRemoveResponse``)."""
-        return await self._call("thread/attachment/remove", wire_params({"attachmentType": attachment_type, "identityKey": identity_key, "threadId": thread_id}), "ThreadAttachmentRemoveResponse")
-
-    async def thread_attachment_owner_list(self, *, attachment_type: str, identity_key: str, archived: bool | None = None, cursor: str | None = None, limit: conint(ge=0) | None = None) -> _m.ThreadAttachmentOwnerListResponse:
-        """``thread/attachmentOwner/list`` (params ``ThreadAttachmentOwnerListParams``, result ``ThreadAttachmentOwnerListResponse``)."""
-        return await self._call("thread/attachmentOwner/list", wire_params({"archived": archived, "attachmentType": attachment_type, "cursor": cursor, "identityKey": identity_key, "limit": limit}), "ThreadAttachmentOwnerListResponse")
-
-    async def thread_compact_start(self, *, thread_id: str) -> _m.ThreadCompactStartResponse:
-        """``thread/compact/start`` (params ``ThreadCompactStartParams``, result ``ThreadCompactStartResponse``)."""
-        return await self._call("thread/compact/start", wire_params({"threadId": thread_id}), "ThreadCompactStartResponse")
-
-    async def thread_delete(self, *, thread_id: str) -> _m.ThreadDeleteResponse:
-        """``thread/delete`` (params ``ThreadDeleteParams``, result ``ThreadDeleteResponse``)."""
-        return await self._call("thread/delete", wire_params({"threadId": thread_id}), "ThreadDeleteResponse")
-
-    async def thread_fork(self, *, thread_id: str, approval_policy: _m.AskForApproval | None = None, approvals_reviewer: _m.ApprovalsReviewer | None = None, base_instructions: str | None = None, config: dict[str, Any] | None = None, cwd: str | None = None, developer_instructions: str | None = None, ephemeral: bool | None = None, exclude_turns: bool | None = None, last_turn_id: str | None = None, model: str | None = None, model_provider: str | None = None, sandbox: _m.SandboxMode | None = None, service_tier: str | None = None, thread_source: _m.ThreadSource | None = None) -> _m.ThreadForkResponse:
-        """``thread/fork`` (params ``ThreadForkParams``, result ``ThreadForkResponse``)."""
-        return await self._call("thread/fork", wire_params({"approvalPolicy": approval_policy, "approvalsReviewer": approvals_reviewer, "baseInstructions": base_instructions, "config": config, "cwd": cwd, "developerInstructions": developer_instructions, "ephemeral": ephemeral, "excludeTurns": exclude_turns, "lastTurnId": last_turn_id, "model": model, "modelProvider": model_provider, "sandbox": sandbox, "serviceTier": service_tier, "threadId": thread_id, "threadSource": thread_source}), "ThreadForkResponse")
-
-    async def thread_goal_clear(self, *, thread_id: str, origin: _m.ThreadGoalMutationOrigin | None = None) -> _m.ThreadGoalClearResponse:
-        """``thread/goal/clear`` (params ``ThreadGoalClearParams``, result ``ThreadGoalClearResponse``)."""
-        return await self._call("thread/goal/clear", wire_params({"origin": origin, "threadId": thread_id}), "ThreadGoalClearResponse")
-
-    async def thread_goal_get(self, *, thread_id: str) -> _m.ThreadGoalGetResponse:
-        """``thread/goal/get`` (params ``ThreadGoalGetParams``, result ``ThreadGoalGetResponse``)."""
-        return await self._call("thread/goal/get", wire_params({"threadId": thread_id}), "ThreadGoalGetResponse")
-
-    async def thread_goal_set(self, *, thread_id: str, objective: str | None = None, origin: _m.ThreadGoalMutationOrigin | None = None, status: _m.ThreadGoalStatus | None = None, token_budget: int | None = None) -> _m.ThreadGoalSetResponse:
-        """``thread/goal/set`` (params ``ThreadGoalSetParams``, result ``ThreadGoalSetResponse``)."""
-        return await self._call("thread/goal/set", wire_params({"objective": objective, "origin": origin, "status": status, "threadId": thread_id, "tokenBudget": token_budget}), "ThreadGoalSetResponse")
-
-    async def thread_inject_items(self, *, items: list[Any], thread_id: str) -> _m.ThreadInjectItemsResponse:
-        """``thread/inject_items`` (params ``ThreadInjectItemsParams``, result ``ThreadInjectItemsResponse``)."""
-        return await self._call("thread/inject_items", wire_params({"items": items, "threadId": thread_id}), "ThreadInjectItemsResponse")
-
-    async def thread_items_list(self, *, thread_id: str, cursor: _m.ThreadItemsListCursor | None = None, defer_output: _m.ThreadItemOutputDeferral | None = None, limit: conint(ge=0) | None = None, sort_direction: _m.SortDirection | None = None, turn_id: str | None = None) -> _m.ThreadItemsListResponse:
-        """``thread/items/list`` (params ``ThreadItemsListParams``, result ``ThreadItemsListResponse``)."""
-        return await self._call("thread/items/list", wire_params({"cursor": cursor, "deferOutput": defer_output, "limit": limit, "sortDirection": sort_direction, "threadId": thread_id, "turnId": turn_id}), "ThreadItemsListResponse")
-
-    async def thread_list(self, *, archived: bool | None = None, current_account_only: bool | None = None, cursor: str | None = None, cwd: _m.ThreadListCwdFilter | None = None, excluded_thread_ids: list[str] | None = None, included_thread_ids: list[str] | None = None, limit: conint(ge=0) | None = None, model_providers: list[str] | None = None, originators: list[str] | None = None, search_term: str | None = None, section_id: str | None = None, sort_direction: _m.SortDirection | None = None, sort_key: _m.ThreadSortKey | None = None, source_kinds: list[_m.ThreadSourceKind] | None = None, use_state_db_only: bool | None = None) -> _m.ThreadListResponse:
-        """``thread/list`` (params ``ThreadListParams``, result ``ThreadListResponse``)."""
-        return await self._call("thread/list", wire_params({"archived": archived, "currentAccountOnly": current_account_only, "cursor": cursor, "cwd": cwd, "excludedThreadIds": excluded_thread_ids, "includedThreadIds": included_thread_ids, "limit": limit, "modelProviders": model_providers, "originators": originators, "searchTerm": search_term, "sectionId": section_id, "sortDirection": sort_direction, "sortKey": sort_key, "sourceKinds": source_kinds, "useStateDbOnly": use_state_db_only}), "ThreadListResponse")
-
-    async def thread_loaded_list(self, *, cursor: str | None = None, limit: conint(ge=0) | None = None) -> _m.ThreadLoadedListResponse:
-        """``thread/loaded/list`` (params ``ThreadLoadedListParams``, result ``ThreadLoadedListResponse``)."""
-        return await self._call("thread/loaded/list", wire_params({"cursor": cursor, "limit": limit}), "ThreadLoadedListResponse")
-
-    async def thread_metadata_update(self, *, thread_id: str, git_info: _m.ThreadMetadataGitInfoUpdateParams | None = None) -> _m.ThreadMetadataUpdateResponse:
-        """``thread/metadata/update`` (params ``ThreadMetadataUpdateParams``, result ``ThreadMetadataUpdateResponse``)."""
-        return await self._call("thread/metadata/update", wire_params({"gitInfo": git_info, "threadId": thread_id}), "ThreadMetadataUpdateResponse")
-
-    async def thread_name_set(self, *, name: str, thread_id: str) -> _m.ThreadSetNameResponse:
-        """``thread/name/set`` (params ``ThreadSetNameParams``, result ``ThreadSetNameResponse``)."""
-        return await self._call("thread/name/set", wire_params({"name": name, "threadId": thread_id}), "ThreadSetNameResponse")
-
-    async def thread_read(self, *, thread_id: str, include_turns: bool | None = None) -> _m.ThreadReadResponse:
-        """``thread/read`` (params ``ThreadReadParams``, result ``ThreadReadResponse``)."""
-        return await self._call("thread/read", wire_params({"includeTurns": include_turns, "threadId": thread_id}), "ThreadReadResponse")
-
-    async def thread_resume(self, *, thread_id: str, approval_policy: _m.AskForApproval | None = None, approvals_reviewer: _m.ApprovalsReviewer | None = None, base_instructions: str | None = None, config: dict[str, Any] | None = None, cwd: str | None = None, developer_instructions: str | None = None, exclude_turns: bool | None = None, model: str | None = None, model_provider: str | None = None, personality: _m.Personality | None = None, sandbox: _m.SandboxMode | None = None, service_tier: str | None = None) -> _m.ThreadResumeResponse:
-        """``thread/resume`` (params ``ThreadResumeParams``, result ``ThreadResumeResponse``)."""
-        return await self._call("thread/resume", wire_params({"approvalPolicy": approval_policy, "approvalsReviewer": approvals_reviewer, "baseInstructions": base_instructions, "config": config, "cwd": cwd, "developerInstructions": developer_instructions, "excludeTurns": exclude_turns, "model": model, "modelProvider": model_provider, "personality": personality, "sandbox": sandbox, "serviceTier": service_tier, "threadId": thread_id}), "ThreadResumeResponse")
-
-    async def thread_revert(self, *, before_turn_id: str, thread_id: str) -> _m.ThreadRevertResponse:
-        """``thread/revert`` (params ``ThreadRevertParams``, result ``ThreadRevertResponse``)."""
-        return await self._call("thread/revert", wire_params({"beforeTurnId": before_turn_id, "threadId": thread_id}), "ThreadRevertResponse")
-
-    async def thread_section_move(self, *, section_id: str | None, thread_id: str, before_thread_id: str | None = None) -> _m.ThreadSectionMoveResponse:
-        """``thread/section/move`` (params ``ThreadSectionMoveParams``, result ``ThreadSectionMoveResponse``)."""
-        return await self._call("thread/section/move", wire_params({"beforeThreadId": before_thread_id, "sectionId": section_id, "threadId": thread_id}), "ThreadSectionMoveResponse")
-
-    async def thread_shell_command(self, *, command: str, thread_id: str, timeout_ms: int | None = None) -> _m.ThreadShellCommandResponse:
-        """``thread/shellCommand`` (params ``ThreadShellCommandParams``, result ``ThreadShellCommandResponse``)."""
-        return await self._call("thread/shellCommand", wire_params({"command": command, "threadId": thread_id, "timeoutMs": timeout_ms}), "ThreadShellCommandResponse")
-
-    async def thread_start(self, *, approval_policy: _m.AskForApproval | None = None, approvals_reviewer: _m.ApprovalsReviewer | None = None, base_instructions: str | None = None, config: dict[str, Any] | None = None, cwd: str | None = None, developer_instructions: str | None = None, ephemeral: bool | None = None, model: str | None = None, model_provider: str | None = None, personality: _m.Personality | None = None, sandbox: _m.SandboxMode | None = None, service_name: str | None = None, service_tier: str | None = None, session_start_source: _m.ThreadStartSource | None = None, thread_source: _m.ThreadSource | None = None) -> _m.ThreadStartResponse:
-        """``thread/start`` (params ``ThreadStartParams``, result ``ThreadStartResponse``)."""
-        return await self._call("thread/start", wire_params({"approvalPolicy": approval_policy, "approvalsReviewer": approvals_reviewer, "baseInstructions": base_instructions, "config": config, "cwd": cwd, "developerInstructions": developer_instructions, "ephemeral": ephemeral, "model": model, "modelProvider": model_provider, "personality": personality, "sandbox": sandbox, "serviceName": service_name, "serviceTier": service_tier, "sessionStartSource": session_start_source, "threadSource": thread_source}), "ThreadStartResponse")
-
-    async def thread_turns_list(self, *, thread_id: str, cursor: str | None = None, items_view: _m.TurnItemsView | None = None, limit: conint(ge=0) | None = None, sort_direction: _m.SortDirection | None = None) -> _m.ThreadTurnsListResponse:
-        """``thread/turns/list`` (params ``ThreadTurnsListParams``, result ``ThreadTurnsListResponse``)."""
-        return await self._call("thread/turns/list", wire_params({"cursor": cursor, "itemsView": items_view, "limit": limit, "sortDirection": sort_direction, "threadId": thread_id}), "ThreadTurnsListResponse")
-
-    async def thread_unarchive(self, *, thread_id: str) -> _m.ThreadUnarchiveResponse:
-        """``thread/unarchive`` (params ``ThreadUnarchiveParams``, result ``ThreadUnarchiveResponse``)."""
-        return await self._call("thread/unarchive", wire_params({"threadId": thread_id}), "ThreadUnarchiveResponse")
-
-    async def thread_unsubscribe(self, *, thread_id: str) -> _m.ThreadUnsubscribeResponse:
-        """``thread/unsubscribe`` (params ``ThreadUnsubscribeParams``, result ``ThreadUnsubscribeResponse``)."""
-        return await self._call("thread/unsubscribe", wire_params({"threadId": thread_id}), "ThreadUnsubscribeResponse")
-
-    async def thread_section_create(self, *, name: str, appearance: _m.ThreadSectionAppearance | None = None) -> _m.ThreadSectionCreateResponse:
-        """``threadSection/create`` (params ``ThreadSectionCreateParams``, result ``ThreadSectionCreateResponse``)."""
-        return await self._call("threadSection/create", wire_params({"appearance": appearance, "name": name}), "ThreadSectionCreateResponse")
-
-    async def thread_section_delete(self, *, section_id: str) -> _m.ThreadSectionDeleteResponse:
-        """``threadSection/delete`` (params ``ThreadSectionDeleteParams``, result ``ThreadSectionDeleteResponse``)."""
-        return await self._call("threadSection/delete", wire_params({"sectionId": section_id}), "ThreadSectionDeleteResponse")
-
-    async def thread_section_list(self, *, cursor: str | None = None, limit: conint(ge=0) | None = None) -> _m.ThreadSectionListResponse:
-        """``threadSection/list`` (params ``ThreadSectionListParams``, result ``ThreadSectionListResponse``)."""
-        return await self._call("threadSection/list", wire_params({"cursor": cursor, "limit": limit}), "ThreadSectionListResponse")
-
-    async def thread_section_update(self, *, name: str, section_id: str, appearance: _m.ThreadSectionAppearance | None = None) -> _m.ThreadSectionUpdateResponse:
-        """``threadSection/update`` (params ``ThreadSectionUpdateParams``, result ``ThreadSectionUpdateResponse``)."""
-        return await self._call("threadSection/update", wire_params({"appearance": appearance, "name": name, "sectionId": section_id}), "ThreadSectionUpdateResponse")
-
-    async def turn_interrupt(self, *, thread_id: str, turn_id: str) -> _m.TurnInterruptResponse:
-        """``turn/interrupt`` (params ``TurnInterruptParams``, result ``TurnInterruptResponse``)."""
-        return await self._call("turn/interrupt", wire_params({"threadId": thread_id, "turnId": turn_id}), "TurnInterruptResponse")
-
-    async def turn_start(self, *, input: list[_m.UserInput], thread_id: str, approval_policy: _m.AskForApproval | None = None, approvals_reviewer: _m.ApprovalsReviewer | None = None, client_user_message_id: str | None = None, cwd: str | None = None, disabled_plugin_ids: list[str] | None = None, effort: _m.ReasoningEffort | None = None, model: str | None = None, output_schema: Any | None = None, parent_turn_id: str | None = None, personality: _m.Personality | None = None, root_turn_id: str | None = None, sandbox_policy: _m.SandboxPolicy | None = None, service_tier: str | None = None, service_tier_for_turn: str | None = None, summary: _m.ReasoningSummary | None = None, tool_output: _m.TurnToolOutput | None = None, turn_trigger: str | None = None) -> _m.TurnStartResponse:
-        """``turn/start`` (params ``TurnStartParams``, result ``TurnStartResponse``)."""
-        return await self._call("turn/start", wire_params({"approvalPolicy": approval_policy, "approvalsReviewer": approvals_reviewer, "clientUserMessageId": client_user_message_id, "cwd": cwd, "disabledPluginIds": disabled_plugin_ids, "effort": effort, "input": input, "model": model, "outputSchema": output_schema, "parentTurnId": parent_turn_id, "personality": personality, "rootTurnId": root_turn_id, "sandboxPolicy": sandbox_policy, "serviceTier": service_tier, "serviceTierForTurn": service_tier_for_turn, "summary": summary, "threadId": thread_id, "toolOutput": tool_output, "turnTrigger": turn_trigger}), "TurnStartResponse")
-
-    async def turn_steer(self, *, expected_turn_id: str, input: list[_m.UserInput], thread_id: str, client_user_message_id: str | None = None) -> _m.TurnSteerResponse:
-        """``turn/steer`` (params ``TurnSteerParams``, result ``TurnSteerResponse``)."""
-        return await self._call("turn/steer", wire_params({"clientUserMessageId": client_user_message_id, "expectedTurnId": expected_turn_id, "input": input, "threadId": thread_id}), "TurnSteerResponse")
-
-    async def windows_sandbox_readiness(self) -> Any:
-        """``windowsSandbox/readiness`` (no params, raw JSON result)."""
-        return await self._call("windowsSandbox/readiness", None, None)
-
-    async def windows_sandbox_setup_start(self, *, mode: _m.WindowsSandboxSetupMode, cwd: _m.AbsolutePathBuf | None = None) -> _m.WindowsSandboxSetupStartResponse:
-        """``windowsSandbox/setupStart`` (params ``WindowsSandboxSetupStartParams``, result ``WindowsSandboxSetupStartResponse``)."""
-        return await self._call("windowsSandbox/setupStart", wire_params({"cwd": cwd, "mode": mode}), "WindowsSandboxSetupStartResponse")
+        """``account/login/start`` (params ``LoginAccountParams``, one of its shapes as a model or JSON)."""
+        answer: _m.LoginAccountResponse = parse_result("LoginAccountResponse", await self._request("account/login/start", to_wire_value(params)))
+        return answer
+
+    async def account_logout(
+        self,
+    ) -> Any:
+        """``account/logout`` (no params, raw JSON result).
+        """
+        return await self._request("account/logout", None)
+
+    async def account_rate_limit_reset_credit_consume(
+        self,
+        *,
+        idempotency_key: str,
+        credit_id: str | None = None,
+    ) -> _m.ConsumeAccountRateLimitResetCreditResponse:
+        """``account/rateLimitResetCredit/consume`` (params ``ConsumeAccountRateLimitResetCreditParams``, result ``ConsumeAccountRateLimitResetCreditResponse``).
+
+        Args:
+            idempotency_key: Identifies one logical reset attempt. A UUID is recommended; reuse the same value
+                when retrying that attempt.
+            credit_id: Opaque reset-credit identifier to redeem. When omitted, the backend selects the next
+                available credit.
+        """
+        _params = wire_params(
+            {
+                "idempotencyKey": idempotency_key,
+                "creditId": credit_id,
+            }
+        )
+        answer: _m.ConsumeAccountRateLimitResetCreditResponse = parse_result("ConsumeAccountRateLimitResetCreditResponse", await self._request("account/rateLimitResetCredit/consume", _params))
+        return answer
+
+    async def account_rate_limits_read(
+        self,
+        *,
+        exclude_reset_credit_details: bool | None = None,
+        supports_luna_reserve: bool | None = None,
+    ) -> _m.GetAccountRateLimitsResponse:
+        """``account/rateLimits/read`` (params ``GetAccountRateLimitsParams``, result ``GetAccountRateLimitsResponse``).
+
+        Args:
+            exclude_reset_credit_details: Skip the separate reset-credit detail lookup for background usage
+                polls. The usage response still includes the available count; omitted/false preserves detailed
+                reads.
+            supports_luna_reserve: The client supports automatic Luna Reserve fallback. For eligible ChatGPT CLI
+                users, allow the backend to record experiment exposure after ordinary usage is blocked.
+        """
+        _params = wire_params(
+            {
+                "excludeResetCreditDetails": exclude_reset_credit_details,
+                "supportsLunaReserve": supports_luna_reserve,
+            }
+        )
+        answer: _m.GetAccountRateLimitsResponse = parse_result("GetAccountRateLimitsResponse", await self._request("account/rateLimits/read", _params))
+        return answer
+
+    async def account_read(
+        self,
+        *,
+        refresh_token: bool | None = None,
+    ) -> _m.GetAccountResponse:
+        """``account/read`` (params ``GetAccountParams``, result ``GetAccountResponse``).
+
+        Args:
+            refresh_token: When `true`, requests a proactive token refresh before returning.
+        """
+        _params = wire_params(
+            {
+                "refreshToken": refresh_token,
+            }
+        )
+        answer: _m.GetAccountResponse = parse_result("GetAccountResponse", await self._request("account/read", _params))
+        return answer
+
+    async def account_security_setup_read(
+        self,
+    ) -> Any:
+        """``account/securitySetup/read`` (no params, raw JSON result).
+        """
+        return await self._request("account/securitySetup/read", None)
+
+    async def account_send_add_credits_nudge_email(
+        self,
+        *,
+        credit_type: _m.AddCreditsNudgeCreditType | Literal["credits", "usage_limit"],
+    ) -> _m.SendAddCreditsNudgeEmailResponse:
+        """``account/sendAddCreditsNudgeEmail`` (params ``SendAddCreditsNudgeEmailParams``, result ``SendAddCreditsNudgeEmailResponse``).
+        """
+        _params = wire_params(
+            {
+                "creditType": credit_type,
+            }
+        )
+        answer: _m.SendAddCreditsNudgeEmailResponse = parse_result("SendAddCreditsNudgeEmailResponse", await self._request("account/sendAddCreditsNudgeEmail", _params))
+        return answer
+
+    async def account_usage_read(
+        self,
+        *,
+        thread_id: str | None = None,
+    ) -> _m.GetAccountTokenUsageResponse:
+        """``account/usage/read`` (params ``GetAccountTokenUsageParams``, result ``GetAccountTokenUsageResponse``).
+
+        Args:
+            thread_id: When present, read estimated usage for this thread instead of account-wide token
+                activity.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.GetAccountTokenUsageResponse = parse_result("GetAccountTokenUsageResponse", await self._request("account/usage/read", _params))
+        return answer
+
+    async def account_workspace_messages_read(
+        self,
+    ) -> Any:
+        """``account/workspaceMessages/read`` (no params, raw JSON result).
+        """
+        return await self._request("account/workspaceMessages/read", None)
+
+    async def app_installed(
+        self,
+        *,
+        force_refresh: bool | None = None,
+        thread_id: str | None = None,
+    ) -> _m.AppsInstalledResponse:
+        """``app/installed`` (params ``AppsInstalledParams``, result ``AppsInstalledResponse``).
+
+        Args:
+            force_refresh: When true and Apps are permitted, refresh and publish the hosted connector runtime
+                tool snapshot first.
+            thread_id: Optional loaded thread id used to evaluate effective app configuration.
+        """
+        _params = wire_params(
+            {
+                "forceRefresh": force_refresh,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.AppsInstalledResponse = parse_result("AppsInstalledResponse", await self._request("app/installed", _params))
+        return answer
+
+    async def app_list(
+        self,
+        *,
+        cursor: str | None = None,
+        force_refetch: bool | None = None,
+        limit: int | None = None,
+        thread_id: str | None = None,
+    ) -> _m.AppsListResponse:
+        """``app/list`` (params ``AppsListParams``, result ``AppsListResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            force_refetch: When true, bypass app caches and fetch the latest data from sources.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            thread_id: Optional thread id used to evaluate app feature gating from that thread's config.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "forceRefetch": force_refetch,
+                "limit": limit,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.AppsListResponse = parse_result("AppsListResponse", await self._request("app/list", _params))
+        return answer
+
+    async def app_read(
+        self,
+        *,
+        app_ids: list[str],
+        include_tools: bool | None = None,
+        thread_id: str | None = None,
+    ) -> _m.AppsReadResponse:
+        """``app/read`` (params ``AppsReadParams``, result ``AppsReadResponse``).
+
+        Args:
+            app_ids: App ids to read. The server accepts at most 100 ids and deduplicates repeated ids while
+                preserving their first-request order.
+            include_tools: When true, include display-only public tool summaries in the returned metadata.
+            thread_id: Optional loaded thread id used to evaluate effective app configuration.
+        """
+        _params = wire_params(
+            {
+                "appIds": app_ids,
+                "includeTools": include_tools,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.AppsReadResponse = parse_result("AppsReadResponse", await self._request("app/read", _params))
+        return answer
+
+    async def command_exec(
+        self,
+        *,
+        command: list[str],
+        cwd: str | None = None,
+        disable_output_cap: bool | None = None,
+        disable_timeout: bool | None = None,
+        env: dict[str, Any] | None = None,
+        output_bytes_cap: int | None = None,
+        process_id: str | None = None,
+        sandbox_policy: _m.SandboxPolicy | Mapping[str, Any] | None = None,
+        size: _m.CommandExecTerminalSize | Mapping[str, Any] | None = None,
+        stream_stdin: bool | None = None,
+        stream_stdout_stderr: bool | None = None,
+        timeout_ms: int | None = None,
+        tty: bool | None = None,
+    ) -> _m.CommandExecResponse:
+        """``command/exec`` (params ``CommandExecParams``, result ``CommandExecResponse``).
+
+        Args:
+            command: Command argv vector. Empty arrays are rejected.
+            cwd: Optional working directory. Defaults to the server cwd.
+            disable_output_cap: Disable stdout/stderr capture truncation for this request.
+            disable_timeout: Disable the timeout entirely for this request.
+            env: Optional environment overrides merged into the server-computed environment.
+            output_bytes_cap: Optional per-stream stdout/stderr capture cap in bytes.
+            process_id: Optional client-supplied, connection-scoped process id.
+            sandbox_policy: Optional sandbox policy for this command.
+            size: Optional initial PTY size in character cells. Only valid when `tty` is true.
+            stream_stdin: Allow follow-up `command/exec/write` requests to write stdin bytes.
+            stream_stdout_stderr: Stream stdout/stderr via `command/exec/outputDelta` notifications.
+            timeout_ms: Optional timeout in milliseconds.
+            tty: Enable PTY mode.
+        """
+        _params = wire_params(
+            {
+                "command": command,
+                "cwd": cwd,
+                "disableOutputCap": disable_output_cap,
+                "disableTimeout": disable_timeout,
+                "env": env,
+                "outputBytesCap": output_bytes_cap,
+                "processId": process_id,
+                "sandboxPolicy": sandbox_policy,
+                "size": size,
+                "streamStdin": stream_stdin,
+                "streamStdoutStderr": stream_stdout_stderr,
+                "timeoutMs": timeout_ms,
+                "tty": tty,
+            }
+        )
+        answer: _m.CommandExecResponse = parse_result("CommandExecResponse", await self._request("command/exec", _params))
+        return answer
+
+    async def command_exec_resize(
+        self,
+        *,
+        process_id: str,
+        size: _m.CommandExecTerminalSize | Mapping[str, Any],
+    ) -> _m.CommandExecResizeResponse:
+        """``command/exec/resize`` (params ``CommandExecResizeParams``, result ``CommandExecResizeResponse``).
+
+        Args:
+            process_id: Client-supplied, connection-scoped `processId` from the original `command/exec` request.
+            size: New PTY size in character cells.
+        """
+        _params = wire_params(
+            {
+                "processId": process_id,
+                "size": size,
+            }
+        )
+        answer: _m.CommandExecResizeResponse = parse_result("CommandExecResizeResponse", await self._request("command/exec/resize", _params))
+        return answer
+
+    async def command_exec_terminate(
+        self,
+        *,
+        process_id: str,
+    ) -> _m.CommandExecTerminateResponse:
+        """``command/exec/terminate`` (params ``CommandExecTerminateParams``, result ``CommandExecTerminateResponse``).
+
+        Args:
+            process_id: Client-supplied, connection-scoped `processId` from the original `command/exec` request.
+        """
+        _params = wire_params(
+            {
+                "processId": process_id,
+            }
+        )
+        answer: _m.CommandExecTerminateResponse = parse_result("CommandExecTerminateResponse", await self._request("command/exec/terminate", _params))
+        return answer
+
+    async def command_exec_write(
+        self,
+        *,
+        process_id: str,
+        close_stdin: bool | None = None,
+        delta_base64: str | None = None,
+    ) -> _m.CommandExecWriteResponse:
+        """``command/exec/write`` (params ``CommandExecWriteParams``, result ``CommandExecWriteResponse``).
+
+        Args:
+            process_id: Client-supplied, connection-scoped `processId` from the original `command/exec` request.
+            close_stdin: Close stdin after writing `deltaBase64`, if present.
+            delta_base64: Optional base64-encoded stdin bytes to write.
+        """
+        _params = wire_params(
+            {
+                "processId": process_id,
+                "closeStdin": close_stdin,
+                "deltaBase64": delta_base64,
+            }
+        )
+        answer: _m.CommandExecWriteResponse = parse_result("CommandExecWriteResponse", await self._request("command/exec/write", _params))
+        return answer
+
+    async def config_batch_write(
+        self,
+        *,
+        edits: list[_m.ConfigEdit | Mapping[str, Any]],
+        expected_version: str | None = None,
+        file_path: str | None = None,
+        reload_user_config: bool | None = None,
+    ) -> Any:
+        """``config/batchWrite`` (params ``ConfigBatchWriteParams``, raw JSON result).
+
+        Args:
+            file_path: Path to the config file to write; defaults to the user's `config.toml` when omitted.
+            reload_user_config: When true, hot-reload updated runtime settings into loaded threads after
+                writing. Session-static model, reasoning-effort, Plan-mode reasoning-effort, and service-tier
+                defaults are not reloaded. The deprecated personality setting is also not reloaded.
+        """
+        _params = wire_params(
+            {
+                "edits": edits,
+                "expectedVersion": expected_version,
+                "filePath": file_path,
+                "reloadUserConfig": reload_user_config,
+            }
+        )
+        return await self._request("config/batchWrite", _params)
+
+    async def config_mcp_server_reload(
+        self,
+    ) -> Any:
+        """``config/mcpServer/reload`` (no params, raw JSON result).
+        """
+        return await self._request("config/mcpServer/reload", None)
+
+    async def config_read(
+        self,
+        *,
+        cwd: str | None = None,
+        include_layers: bool | None = None,
+    ) -> _m.ConfigReadResponse:
+        """``config/read`` (params ``ConfigReadParams``, result ``ConfigReadResponse``).
+
+        Args:
+            cwd: Optional working directory to resolve project config layers. If specified, return the effective
+                config as seen from that directory (i.e., including any project layers between `cwd` and the
+                project/repo root).
+        """
+        _params = wire_params(
+            {
+                "cwd": cwd,
+                "includeLayers": include_layers,
+            }
+        )
+        answer: _m.ConfigReadResponse = parse_result("ConfigReadResponse", await self._request("config/read", _params))
+        return answer
+
+    async def config_value_write(
+        self,
+        *,
+        key_path: str,
+        merge_strategy: _m.MergeStrategy | Literal["replace", "upsert"],
+        value: Any,
+        expected_version: str | None = None,
+        file_path: str | None = None,
+    ) -> Any:
+        """``config/value/write`` (params ``ConfigValueWriteParams``, raw JSON result).
+
+        Args:
+            file_path: Path to the config file to write; defaults to the user's `config.toml` when omitted.
+        """
+        _params = wire_params(
+            {
+                "keyPath": key_path,
+                "mergeStrategy": merge_strategy,
+                "value": value,
+                "expectedVersion": expected_version,
+                "filePath": file_path,
+            }
+        )
+        return await self._request("config/value/write", _params)
+
+    async def config_requirements_read(
+        self,
+    ) -> Any:
+        """``configRequirements/read`` (no params, raw JSON result).
+        """
+        return await self._request("configRequirements/read", None)
+
+    async def experimental_feature_enablement_set(
+        self,
+        *,
+        enablement: dict[str, bool],
+    ) -> _m.ExperimentalFeatureEnablementSetResponse:
+        """``experimentalFeature/enablement/set`` (params ``ExperimentalFeatureEnablementSetParams``, result ``ExperimentalFeatureEnablementSetResponse``).
+
+        Args:
+            enablement: Process-wide runtime feature enablement keyed by canonical feature name.
+        """
+        _params = wire_params(
+            {
+                "enablement": enablement,
+            }
+        )
+        answer: _m.ExperimentalFeatureEnablementSetResponse = parse_result("ExperimentalFeatureEnablementSetResponse", await self._request("experimentalFeature/enablement/set", _params))
+        return answer
+
+    async def experimental_feature_list(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+        thread_id: str | None = None,
+    ) -> _m.ExperimentalFeatureListResponse:
+        """``experimentalFeature/list`` (params ``ExperimentalFeatureListParams``, result ``ExperimentalFeatureListResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            thread_id: Optional loaded thread id. Pass this when showing feature state for an existing thread so
+                enablement is computed from that thread's refreshed config, including project-local config for
+                the thread's cwd.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "limit": limit,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ExperimentalFeatureListResponse = parse_result("ExperimentalFeatureListResponse", await self._request("experimentalFeature/list", _params))
+        return answer
+
+    async def external_agent_config_detect(
+        self,
+        *,
+        cwds: list[str] | None = None,
+        include_home: bool | None = None,
+        max_session_age_days: int | None = None,
+        max_sessions: int | None = None,
+        migration_source: str | None = None,
+        source: str | None = None,
+    ) -> _m.ExternalAgentConfigDetectResponse:
+        """``externalAgentConfig/detect`` (params ``ExternalAgentConfigDetectParams``, result ``ExternalAgentConfigDetectResponse``).
+
+        Args:
+            cwds: Zero or more working directories to include for repo-scoped detection.
+            include_home: If true, include detection under the user's home directory.
+            max_session_age_days: Maximum age in days for detected sessions. Missing values use the default
+                limit.
+            max_sessions: Maximum number of sessions to detect. Missing values use the default limit.
+            migration_source: Optional migration-source selector. Missing or unrecognized values use the default
+                source.
+            source: Deprecated field retained for compatibility. This field is ignored; use `migrationSource` to
+                select the migration source.
+        """
+        _params = wire_params(
+            {
+                "cwds": cwds,
+                "includeHome": include_home,
+                "maxSessionAgeDays": max_session_age_days,
+                "maxSessions": max_sessions,
+                "migrationSource": migration_source,
+                "source": source,
+            }
+        )
+        answer: _m.ExternalAgentConfigDetectResponse = parse_result("ExternalAgentConfigDetectResponse", await self._request("externalAgentConfig/detect", _params))
+        return answer
+
+    async def external_agent_config_import(
+        self,
+        *,
+        migration_items: list[_m.ExternalAgentConfigMigrationItem | Mapping[str, Any]],
+        migration_source: str | None = None,
+        provider_id: str | None = None,
+        source: str | None = None,
+    ) -> _m.ExternalAgentConfigImportResponse:
+        """``externalAgentConfig/import`` (params ``ExternalAgentConfigImportParams``, result ``ExternalAgentConfigImportResponse``).
+
+        Args:
+            migration_source: Migration-source selector used to produce the migration items. Pass the same value
+                to detection and import; missing or unrecognized values use the default source.
+            provider_id: Opaque provider identifier supplied by the caller for analytics attribution and import
+                history display. This does not select the migration source.
+            source: Optional identifier for the product that initiated the import.
+        """
+        _params = wire_params(
+            {
+                "migrationItems": migration_items,
+                "migrationSource": migration_source,
+                "providerId": provider_id,
+                "source": source,
+            }
+        )
+        answer: _m.ExternalAgentConfigImportResponse = parse_result("ExternalAgentConfigImportResponse", await self._request("externalAgentConfig/import", _params))
+        return answer
+
+    async def external_agent_config_import_read_histories(
+        self,
+    ) -> Any:
+        """``externalAgentConfig/import/readHistories`` (no params, raw JSON result).
+        """
+        return await self._request("externalAgentConfig/import/readHistories", None)
+
+    async def external_agent_config_import_record_history(
+        self,
+        *,
+        item_type_results: list[_m.ExternalAgentConfigImportHistoryRecordTypeResultParams | Mapping[str, Any]],
+        provider_id: str,
+    ) -> _m.ExternalAgentConfigImportHistoryRecordResponse:
+        """``externalAgentConfig/import/recordHistory`` (params ``ExternalAgentConfigImportHistoryRecordParams``, result ``ExternalAgentConfigImportHistoryRecordResponse``).
+
+        Args:
+            item_type_results: Completed results grouped by imported item type.
+            provider_id: Opaque provider identifier for the externally completed import.
+        """
+        _params = wire_params(
+            {
+                "itemTypeResults": item_type_results,
+                "providerId": provider_id,
+            }
+        )
+        answer: _m.ExternalAgentConfigImportHistoryRecordResponse = parse_result("ExternalAgentConfigImportHistoryRecordResponse", await self._request("externalAgentConfig/import/recordHistory", _params))
+        return answer
+
+    async def feedback_save(
+        self,
+        *,
+        classification: str,
+        save_path: _m.LegacyAppPathString,
+        extra_log_files: list[str] | None = None,
+        include_logs: bool | None = None,
+        reason: str | None = None,
+        tags: dict[str, Any] | None = None,
+        thread_id: str | None = None,
+    ) -> _m.FeedbackSaveResponse:
+        """``feedback/save`` (params ``FeedbackSaveParams``, result ``FeedbackSaveResponse``).
+
+        Args:
+            save_path: Absolute, previously unused ZIP path on the app-server host. The caller owns this file,
+                including after a disconnected RPC.
+        """
+        _params = wire_params(
+            {
+                "classification": classification,
+                "savePath": save_path,
+                "extraLogFiles": extra_log_files,
+                "includeLogs": include_logs,
+                "reason": reason,
+                "tags": tags,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.FeedbackSaveResponse = parse_result("FeedbackSaveResponse", await self._request("feedback/save", _params))
+        return answer
+
+    async def feedback_upload(
+        self,
+        *,
+        classification: str,
+        extra_log_files: list[str] | None = None,
+        include_logs: bool | None = None,
+        reason: str | None = None,
+        tags: dict[str, Any] | None = None,
+        thread_id: str | None = None,
+    ) -> _m.FeedbackUploadResponse:
+        """``feedback/upload`` (params ``FeedbackUploadParams``, result ``FeedbackUploadResponse``).
+        """
+        _params = wire_params(
+            {
+                "classification": classification,
+                "extraLogFiles": extra_log_files,
+                "includeLogs": include_logs,
+                "reason": reason,
+                "tags": tags,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.FeedbackUploadResponse = parse_result("FeedbackUploadResponse", await self._request("feedback/upload", _params))
+        return answer
+
+    async def fs_copy(
+        self,
+        *,
+        destination_path: _m.AbsolutePathBuf,
+        source_path: _m.AbsolutePathBuf,
+        recursive: bool | None = None,
+    ) -> _m.FsCopyResponse:
+        """``fs/copy`` (params ``FsCopyParams``, result ``FsCopyResponse``).
+
+        Args:
+            destination_path: Absolute destination path.
+            source_path: Absolute source path.
+            recursive: Required for directory copies; ignored for file copies.
+        """
+        _params = wire_params(
+            {
+                "destinationPath": destination_path,
+                "sourcePath": source_path,
+                "recursive": recursive,
+            }
+        )
+        answer: _m.FsCopyResponse = parse_result("FsCopyResponse", await self._request("fs/copy", _params))
+        return answer
+
+    async def fs_create_directory(
+        self,
+        *,
+        path: _m.AbsolutePathBuf,
+        recursive: bool | None = None,
+    ) -> _m.FsCreateDirectoryResponse:
+        """``fs/createDirectory`` (params ``FsCreateDirectoryParams``, result ``FsCreateDirectoryResponse``).
+
+        Args:
+            path: Absolute directory path to create.
+            recursive: Whether parent directories should also be created. Defaults to `true`.
+        """
+        _params = wire_params(
+            {
+                "path": path,
+                "recursive": recursive,
+            }
+        )
+        answer: _m.FsCreateDirectoryResponse = parse_result("FsCreateDirectoryResponse", await self._request("fs/createDirectory", _params))
+        return answer
+
+    async def fs_get_metadata(
+        self,
+        *,
+        path: _m.AbsolutePathBuf,
+    ) -> _m.FsGetMetadataResponse:
+        """``fs/getMetadata`` (params ``FsGetMetadataParams``, result ``FsGetMetadataResponse``).
+
+        Args:
+            path: Absolute path to inspect.
+        """
+        _params = wire_params(
+            {
+                "path": path,
+            }
+        )
+        answer: _m.FsGetMetadataResponse = parse_result("FsGetMetadataResponse", await self._request("fs/getMetadata", _params))
+        return answer
+
+    async def fs_read_directory(
+        self,
+        *,
+        path: _m.AbsolutePathBuf,
+    ) -> _m.FsReadDirectoryResponse:
+        """``fs/readDirectory`` (params ``FsReadDirectoryParams``, result ``FsReadDirectoryResponse``).
+
+        Args:
+            path: Absolute directory path to read.
+        """
+        _params = wire_params(
+            {
+                "path": path,
+            }
+        )
+        answer: _m.FsReadDirectoryResponse = parse_result("FsReadDirectoryResponse", await self._request("fs/readDirectory", _params))
+        return answer
+
+    async def fs_read_file(
+        self,
+        *,
+        path: _m.AbsolutePathBuf,
+    ) -> _m.FsReadFileResponse:
+        """``fs/readFile`` (params ``FsReadFileParams``, result ``FsReadFileResponse``).
+
+        Args:
+            path: Absolute path to read.
+        """
+        _params = wire_params(
+            {
+                "path": path,
+            }
+        )
+        answer: _m.FsReadFileResponse = parse_result("FsReadFileResponse", await self._request("fs/readFile", _params))
+        return answer
+
+    async def fs_remove(
+        self,
+        *,
+        path: _m.AbsolutePathBuf,
+        force: bool | None = None,
+        recursive: bool | None = None,
+    ) -> _m.FsRemoveResponse:
+        """``fs/remove`` (params ``FsRemoveParams``, result ``FsRemoveResponse``).
+
+        Args:
+            path: Absolute path to remove.
+            force: Whether missing paths should be ignored. Defaults to `true`.
+            recursive: Whether directory removal should recurse. Defaults to `true`.
+        """
+        _params = wire_params(
+            {
+                "path": path,
+                "force": force,
+                "recursive": recursive,
+            }
+        )
+        answer: _m.FsRemoveResponse = parse_result("FsRemoveResponse", await self._request("fs/remove", _params))
+        return answer
+
+    async def fs_unwatch(
+        self,
+        *,
+        watch_id: str,
+    ) -> _m.FsUnwatchResponse:
+        """``fs/unwatch`` (params ``FsUnwatchParams``, result ``FsUnwatchResponse``).
+
+        Args:
+            watch_id: Watch identifier previously provided to `fs/watch`.
+        """
+        _params = wire_params(
+            {
+                "watchId": watch_id,
+            }
+        )
+        answer: _m.FsUnwatchResponse = parse_result("FsUnwatchResponse", await self._request("fs/unwatch", _params))
+        return answer
+
+    async def fs_watch(
+        self,
+        *,
+        path: _m.AbsolutePathBuf,
+        watch_id: str,
+    ) -> _m.FsWatchResponse:
+        """``fs/watch`` (params ``FsWatchParams``, result ``FsWatchResponse``).
+
+        Args:
+            path: Absolute file or directory path to watch.
+            watch_id: Connection-scoped watch identifier used for `fs/unwatch` and `fs/changed`.
+        """
+        _params = wire_params(
+            {
+                "path": path,
+                "watchId": watch_id,
+            }
+        )
+        answer: _m.FsWatchResponse = parse_result("FsWatchResponse", await self._request("fs/watch", _params))
+        return answer
+
+    async def fs_write_file(
+        self,
+        *,
+        data_base64: str,
+        path: _m.AbsolutePathBuf,
+    ) -> _m.FsWriteFileResponse:
+        """``fs/writeFile`` (params ``FsWriteFileParams``, result ``FsWriteFileResponse``).
+
+        Args:
+            data_base64: File contents encoded as base64.
+            path: Absolute path to write.
+        """
+        _params = wire_params(
+            {
+                "dataBase64": data_base64,
+                "path": path,
+            }
+        )
+        answer: _m.FsWriteFileResponse = parse_result("FsWriteFileResponse", await self._request("fs/writeFile", _params))
+        return answer
+
+    async def fuzzy_file_search(
+        self,
+        *,
+        query: str,
+        roots: list[str],
+        cancellation_token: str | None = None,
+    ) -> _m.FuzzyFileSearchResponse:
+        """``fuzzyFileSearch`` (params ``FuzzyFileSearchParams``, result ``FuzzyFileSearchResponse``).
+        """
+        _params = wire_params(
+            {
+                "query": query,
+                "roots": roots,
+                "cancellationToken": cancellation_token,
+            }
+        )
+        answer: _m.FuzzyFileSearchResponse = parse_result("FuzzyFileSearchResponse", await self._request("fuzzyFileSearch", _params))
+        return answer
+
+    async def hooks_list(
+        self,
+        *,
+        cwds: list[str] | None = None,
+        thread_id: str | None = None,
+    ) -> _m.HooksListResponse:
+        """``hooks/list`` (params ``HooksListParams``, result ``HooksListResponse``).
+
+        Args:
+            cwds: Working directories to inspect when no thread is specified. An empty list uses the session
+                cwd.
+            thread_id: List a loaded thread's hooks, including its selected environments. Omit `cwds` in this
+                mode.
+        """
+        _params = wire_params(
+            {
+                "cwds": cwds,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.HooksListResponse = parse_result("HooksListResponse", await self._request("hooks/list", _params))
+        return answer
+
+    async def initialize(
+        self,
+        *,
+        client_info: _m.ClientInfo | Mapping[str, Any],
+        capabilities: _m.InitializeCapabilities | Mapping[str, Any] | None = None,
+    ) -> _m.InitializeResponse:
+        """``initialize`` (params ``InitializeParams``, result ``InitializeResponse``).
+        """
+        _params = wire_params(
+            {
+                "clientInfo": client_info,
+                "capabilities": capabilities,
+            }
+        )
+        answer: _m.InitializeResponse = parse_result("InitializeResponse", await self._request("initialize", _params))
+        return answer
+
+    async def marketplace_add(
+        self,
+        *,
+        source: str,
+        ref_name: str | None = None,
+        sparse_paths: list[str] | None = None,
+    ) -> _m.MarketplaceAddResponse:
+        """``marketplace/add`` (params ``MarketplaceAddParams``, result ``MarketplaceAddResponse``).
+        """
+        _params = wire_params(
+            {
+                "source": source,
+                "refName": ref_name,
+                "sparsePaths": sparse_paths,
+            }
+        )
+        answer: _m.MarketplaceAddResponse = parse_result("MarketplaceAddResponse", await self._request("marketplace/add", _params))
+        return answer
+
+    async def marketplace_remove(
+        self,
+        *,
+        marketplace_name: str,
+    ) -> _m.MarketplaceRemoveResponse:
+        """``marketplace/remove`` (params ``MarketplaceRemoveParams``, result ``MarketplaceRemoveResponse``).
+        """
+        _params = wire_params(
+            {
+                "marketplaceName": marketplace_name,
+            }
+        )
+        answer: _m.MarketplaceRemoveResponse = parse_result("MarketplaceRemoveResponse", await self._request("marketplace/remove", _params))
+        return answer
+
+    async def marketplace_upgrade(
+        self,
+        *,
+        marketplace_name: str | None = None,
+    ) -> _m.MarketplaceUpgradeResponse:
+        """``marketplace/upgrade`` (params ``MarketplaceUpgradeParams``, result ``MarketplaceUpgradeResponse``).
+        """
+        _params = wire_params(
+            {
+                "marketplaceName": marketplace_name,
+            }
+        )
+        answer: _m.MarketplaceUpgradeResponse = parse_result("MarketplaceUpgradeResponse", await self._request("marketplace/upgrade", _params))
+        return answer
+
+    async def mcp_server_oauth_login(
+        self,
+        *,
+        name: str,
+        client_registration: _m.McpServerOauthClientRegistration | Literal["auto", "cimd", "dcr"] | None = None,
+        environment_id: str | None = None,
+        scopes: list[str] | None = None,
+        thread_id: str | None = None,
+        timeout_secs: int | None = None,
+    ) -> _m.McpServerOauthLoginResponse:
+        """``mcpServer/oauth/login`` (params ``McpServerOauthLoginParams``, result ``McpServerOauthLoginResponse``).
+
+        Args:
+            client_registration: Registration strategy for this login only; omission selects automatic
+                discovery.
+            environment_id: Exact registration scope; omission preserves legacy name-only selection.
+        """
+        _params = wire_params(
+            {
+                "name": name,
+                "clientRegistration": client_registration,
+                "environmentId": environment_id,
+                "scopes": scopes,
+                "threadId": thread_id,
+                "timeoutSecs": timeout_secs,
+            }
+        )
+        answer: _m.McpServerOauthLoginResponse = parse_result("McpServerOauthLoginResponse", await self._request("mcpServer/oauth/login", _params))
+        return answer
+
+    async def mcp_server_resource_read(
+        self,
+        *,
+        server: str,
+        uri: str,
+        field_meta: dict[str, Any] | None = None,
+        connector_id: str | None = None,
+        environment_id: str | None = None,
+        origin_call_id: str | None = None,
+        target: _m.McpResourceReadTarget | Mapping[str, Any] | None = None,
+        thread_id: str | None = None,
+    ) -> _m.McpResourceReadResponse:
+        """``mcpServer/resource/read`` (params ``McpResourceReadParams``, result ``McpResourceReadResponse``).
+
+        Args:
+            field_meta: Additional MCP request metadata. Account and turn routing keys are reserved.
+            environment_id: Exact registration scope; omission preserves legacy name-only selection.
+            origin_call_id: Originating MCP tool call used to select the resource's app.
+            target: Explicit hosted app/account. Omit to retain legacy resource discovery.
+        """
+        _params = wire_params(
+            {
+                "server": server,
+                "uri": uri,
+                "_meta": field_meta,
+                "connectorId": connector_id,
+                "environmentId": environment_id,
+                "originCallId": origin_call_id,
+                "target": target,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.McpResourceReadResponse = parse_result("McpResourceReadResponse", await self._request("mcpServer/resource/read", _params))
+        return answer
+
+    async def mcp_server_tool_call(
+        self,
+        *,
+        server: str,
+        thread_id: str,
+        tool: str,
+        field_meta: Any | None = None,
+        arguments: Any | None = None,
+        environment_id: str | None = None,
+    ) -> _m.McpServerToolCallResponse:
+        """``mcpServer/tool/call`` (params ``McpServerToolCallParams``, result ``McpServerToolCallResponse``).
+
+        Args:
+            environment_id: Exact registration scope; omission preserves legacy name-only selection.
+        """
+        _params = wire_params(
+            {
+                "server": server,
+                "threadId": thread_id,
+                "tool": tool,
+                "_meta": field_meta,
+                "arguments": arguments,
+                "environmentId": environment_id,
+            }
+        )
+        answer: _m.McpServerToolCallResponse = parse_result("McpServerToolCallResponse", await self._request("mcpServer/tool/call", _params))
+        return answer
+
+    async def mcp_server_status_list(
+        self,
+        *,
+        cursor: str | None = None,
+        detail: _m.McpServerStatusDetail | Literal["full", "toolsAndAuthOnly"] | None = None,
+        environment_id: str | None = None,
+        limit: int | None = None,
+        server_name: str | None = None,
+        thread_id: str | None = None,
+    ) -> _m.ListMcpServerStatusResponse:
+        """``mcpServerStatus/list`` (params ``ListMcpServerStatusParams``, result ``ListMcpServerStatusResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            detail: Controls how much MCP inventory data to fetch for each server. Defaults to `Full` when
+                omitted.
+            environment_id: Select this environment's registration. Requires `serverName` and `threadId`. When
+                omitted, a named request uses the same server as older clients.
+            limit: Optional page size; defaults to a server-defined value.
+            server_name: Limit discovery to one server. With a thread ID, reuse that thread's MCP connection.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "detail": detail,
+                "environmentId": environment_id,
+                "limit": limit,
+                "serverName": server_name,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ListMcpServerStatusResponse = parse_result("ListMcpServerStatusResponse", await self._request("mcpServerStatus/list", _params))
+        return answer
+
+    async def model_list(
+        self,
+        *,
+        cursor: str | None = None,
+        include_hidden: bool | None = None,
+        limit: int | None = None,
+        model_provider: str | None = None,
+    ) -> _m.ModelListResponse:
+        """``model/list`` (params ``ModelListParams``, result ``ModelListResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            include_hidden: When true, include models that are hidden from the default picker list.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            model_provider: List models for this configured provider instead of the app-server default.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "includeHidden": include_hidden,
+                "limit": limit,
+                "modelProvider": model_provider,
+            }
+        )
+        answer: _m.ModelListResponse = parse_result("ModelListResponse", await self._request("model/list", _params))
+        return answer
+
+    async def model_provider_capabilities_read(
+        self,
+    ) -> _m.ModelProviderCapabilitiesReadResponse:
+        """``modelProvider/capabilities/read`` (params ``ModelProviderCapabilitiesReadParams``, result ``ModelProviderCapabilitiesReadResponse``).
+        """
+        _params: dict[str, Any] = {}
+        answer: _m.ModelProviderCapabilitiesReadResponse = parse_result("ModelProviderCapabilitiesReadResponse", await self._request("modelProvider/capabilities/read", _params))
+        return answer
+
+    async def model_provider_config_write(
+        self,
+        *,
+        settings: _m.ProviderSettingsPatch | Mapping[str, Any],
+    ) -> _m.ModelProviderConfigWriteResponse:
+        """``modelProvider/config/write`` (params ``ModelProviderConfigWriteParams``, result ``ModelProviderConfigWriteResponse``).
+        """
+        _params = wire_params(
+            {
+                "settings": settings,
+            }
+        )
+        answer: _m.ModelProviderConfigWriteResponse = parse_result("ModelProviderConfigWriteResponse", await self._request("modelProvider/config/write", _params))
+        return answer
+
+    async def model_provider_default_set(
+        self,
+        *,
+        provider_id: str,
+    ) -> Any:
+        """``modelProvider/default/set`` (params ``ModelProviderDefaultSetParams``, raw JSON result).
+
+        Args:
+            provider_id: Configured provider to use by default for new threads and unscoped model lists.
+        """
+        _params = wire_params(
+            {
+                "providerId": provider_id,
+            }
+        )
+        return await self._request("modelProvider/default/set", _params)
+
+    async def model_provider_list(
+        self,
+    ) -> _m.ModelProviderListResponse:
+        """``modelProvider/list`` (params ``ModelProviderListParams``, result ``ModelProviderListResponse``).
+        """
+        _params: dict[str, Any] = {}
+        answer: _m.ModelProviderListResponse = parse_result("ModelProviderListResponse", await self._request("modelProvider/list", _params))
+        return answer
+
+    async def permission_profile_list(
+        self,
+        *,
+        cursor: str | None = None,
+        cwd: str | None = None,
+        limit: int | None = None,
+    ) -> _m.PermissionProfileListResponse:
+        """``permissionProfile/list`` (params ``PermissionProfileListParams``, result ``PermissionProfileListResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            cwd: Optional working directory to resolve project config layers.
+            limit: Optional page size; defaults to the full result set.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "cwd": cwd,
+                "limit": limit,
+            }
+        )
+        answer: _m.PermissionProfileListResponse = parse_result("PermissionProfileListResponse", await self._request("permissionProfile/list", _params))
+        return answer
+
+    async def plugin_install(
+        self,
+        *,
+        plugin_name: str,
+        install_attempt_id: str | None = None,
+        marketplace_path: _m.AbsolutePathBuf | None = None,
+        remote_marketplace_name: str | None = None,
+    ) -> _m.PluginInstallResponse:
+        """``plugin/install`` (params ``PluginInstallParams``, result ``PluginInstallResponse``).
+
+        Args:
+            install_attempt_id: Client-generated identifier used to correlate one installation attempt.
+        """
+        _params = wire_params(
+            {
+                "pluginName": plugin_name,
+                "installAttemptId": install_attempt_id,
+                "marketplacePath": marketplace_path,
+                "remoteMarketplaceName": remote_marketplace_name,
+            }
+        )
+        answer: _m.PluginInstallResponse = parse_result("PluginInstallResponse", await self._request("plugin/install", _params))
+        return answer
+
+    async def plugin_installed(
+        self,
+        *,
+        cwds: list[_m.AbsolutePathBuf] | None = None,
+        install_suggestion_plugin_names: list[str] | None = None,
+    ) -> _m.PluginInstalledResponse:
+        """``plugin/installed`` (params ``PluginInstalledParams``, result ``PluginInstalledResponse``).
+
+        Args:
+            cwds: Optional working directories used to discover repo marketplaces.
+            install_suggestion_plugin_names: Additional uninstalled plugin names that should be returned when
+                present locally. This is used by mention surfaces that intentionally expose install entrypoints.
+        """
+        _params = wire_params(
+            {
+                "cwds": cwds,
+                "installSuggestionPluginNames": install_suggestion_plugin_names,
+            }
+        )
+        answer: _m.PluginInstalledResponse = parse_result("PluginInstalledResponse", await self._request("plugin/installed", _params))
+        return answer
+
+    async def plugin_list(
+        self,
+        *,
+        cwds: list[_m.AbsolutePathBuf] | None = None,
+        force_refetch: bool | None = None,
+        marketplace_kinds: list[_m.PluginListMarketplaceKind | Literal["local", "vertical", "workspace-directory", "shared-with-me", "created-by-me-remote"]] | None = None,
+    ) -> _m.PluginListResponse:
+        """``plugin/list`` (params ``PluginListParams``, result ``PluginListResponse``).
+
+        Args:
+            cwds: Optional working directories used to discover repo marketplaces. When omitted, only home-
+                scoped marketplaces and the official curated marketplace are considered.
+            force_refetch: Whether the client requests a fresh remote plugin catalog fetch.
+            marketplace_kinds: Optional marketplace kind filter. When omitted, only local marketplaces are
+                queried, plus the default remote catalog when enabled by feature flag.
+        """
+        _params = wire_params(
+            {
+                "cwds": cwds,
+                "forceRefetch": force_refetch,
+                "marketplaceKinds": marketplace_kinds,
+            }
+        )
+        answer: _m.PluginListResponse = parse_result("PluginListResponse", await self._request("plugin/list", _params))
+        return answer
+
+    async def plugin_read(
+        self,
+        *,
+        plugin_name: str,
+        marketplace_path: _m.AbsolutePathBuf | None = None,
+        remote_marketplace_name: str | None = None,
+    ) -> _m.PluginReadResponse:
+        """``plugin/read`` (params ``PluginReadParams``, result ``PluginReadResponse``).
+        """
+        _params = wire_params(
+            {
+                "pluginName": plugin_name,
+                "marketplacePath": marketplace_path,
+                "remoteMarketplaceName": remote_marketplace_name,
+            }
+        )
+        answer: _m.PluginReadResponse = parse_result("PluginReadResponse", await self._request("plugin/read", _params))
+        return answer
+
+    async def plugin_reconcile(
+        self,
+        *,
+        reason: str | None = None,
+    ) -> _m.PluginReconcileResponse:
+        """``plugin/reconcile`` (params ``PluginReconcileParams``, result ``PluginReconcileResponse``).
+
+        Args:
+            reason: Optional client-provided reason recorded with the reconciliation attempt.
+        """
+        _params = wire_params(
+            {
+                "reason": reason,
+            }
+        )
+        answer: _m.PluginReconcileResponse = parse_result("PluginReconcileResponse", await self._request("plugin/reconcile", _params))
+        return answer
+
+    async def plugin_share_checkout(
+        self,
+        *,
+        remote_plugin_id: str,
+    ) -> _m.PluginShareCheckoutResponse:
+        """``plugin/share/checkout`` (params ``PluginShareCheckoutParams``, result ``PluginShareCheckoutResponse``).
+        """
+        _params = wire_params(
+            {
+                "remotePluginId": remote_plugin_id,
+            }
+        )
+        answer: _m.PluginShareCheckoutResponse = parse_result("PluginShareCheckoutResponse", await self._request("plugin/share/checkout", _params))
+        return answer
+
+    async def plugin_share_delete(
+        self,
+        *,
+        remote_plugin_id: str,
+    ) -> _m.PluginShareDeleteResponse:
+        """``plugin/share/delete`` (params ``PluginShareDeleteParams``, result ``PluginShareDeleteResponse``).
+        """
+        _params = wire_params(
+            {
+                "remotePluginId": remote_plugin_id,
+            }
+        )
+        answer: _m.PluginShareDeleteResponse = parse_result("PluginShareDeleteResponse", await self._request("plugin/share/delete", _params))
+        return answer
+
+    async def plugin_share_list(
+        self,
+    ) -> _m.PluginShareListResponse:
+        """``plugin/share/list`` (params ``PluginShareListParams``, result ``PluginShareListResponse``).
+        """
+        _params: dict[str, Any] = {}
+        answer: _m.PluginShareListResponse = parse_result("PluginShareListResponse", await self._request("plugin/share/list", _params))
+        return answer
+
+    async def plugin_share_save(
+        self,
+        *,
+        plugin_path: _m.AbsolutePathBuf,
+        discoverability: _m.PluginShareDiscoverability | Literal["LISTED", "UNLISTED", "PRIVATE"] | None = None,
+        remote_plugin_id: str | None = None,
+        share_targets: list[_m.PluginShareTarget | Mapping[str, Any]] | None = None,
+    ) -> _m.PluginShareSaveResponse:
+        """``plugin/share/save`` (params ``PluginShareSaveParams``, result ``PluginShareSaveResponse``).
+        """
+        _params = wire_params(
+            {
+                "pluginPath": plugin_path,
+                "discoverability": discoverability,
+                "remotePluginId": remote_plugin_id,
+                "shareTargets": share_targets,
+            }
+        )
+        answer: _m.PluginShareSaveResponse = parse_result("PluginShareSaveResponse", await self._request("plugin/share/save", _params))
+        return answer
+
+    async def plugin_share_update_targets(
+        self,
+        *,
+        discoverability: _m.PluginShareUpdateDiscoverability | Literal["UNLISTED", "PRIVATE", "LISTED"],
+        remote_plugin_id: str,
+        share_targets: list[_m.PluginShareTarget | Mapping[str, Any]],
+    ) -> _m.PluginShareUpdateTargetsResponse:
+        """``plugin/share/updateTargets`` (params ``PluginShareUpdateTargetsParams``, result ``PluginShareUpdateTargetsResponse``).
+        """
+        _params = wire_params(
+            {
+                "discoverability": discoverability,
+                "remotePluginId": remote_plugin_id,
+                "shareTargets": share_targets,
+            }
+        )
+        answer: _m.PluginShareUpdateTargetsResponse = parse_result("PluginShareUpdateTargetsResponse", await self._request("plugin/share/updateTargets", _params))
+        return answer
+
+    async def plugin_skill_read(
+        self,
+        *,
+        remote_marketplace_name: str,
+        remote_plugin_id: str,
+        skill_name: str,
+    ) -> _m.PluginSkillReadResponse:
+        """``plugin/skill/read`` (params ``PluginSkillReadParams``, result ``PluginSkillReadResponse``).
+        """
+        _params = wire_params(
+            {
+                "remoteMarketplaceName": remote_marketplace_name,
+                "remotePluginId": remote_plugin_id,
+                "skillName": skill_name,
+            }
+        )
+        answer: _m.PluginSkillReadResponse = parse_result("PluginSkillReadResponse", await self._request("plugin/skill/read", _params))
+        return answer
+
+    async def plugin_uninstall(
+        self,
+        *,
+        plugin_id: str,
+    ) -> _m.PluginUninstallResponse:
+        """``plugin/uninstall`` (params ``PluginUninstallParams``, result ``PluginUninstallResponse``).
+        """
+        _params = wire_params(
+            {
+                "pluginId": plugin_id,
+            }
+        )
+        answer: _m.PluginUninstallResponse = parse_result("PluginUninstallResponse", await self._request("plugin/uninstall", _params))
+        return answer
+
+    async def review_start(
+        self,
+        *,
+        target: _m.ReviewTarget | Mapping[str, Any],
+        thread_id: str,
+        delivery: _m.ReviewDelivery | None = None,
+    ) -> _m.ReviewStartResponse:
+        """``review/start`` (params ``ReviewStartParams``, result ``ReviewStartResponse``).
+
+        Args:
+            delivery: Reviews run inline on the supplied thread. Omit this field or pass `inline`. To review on
+                a separate thread, start a thread first and use its id.
+        """
+        _params = wire_params(
+            {
+                "target": target,
+                "threadId": thread_id,
+                "delivery": delivery,
+            }
+        )
+        answer: _m.ReviewStartResponse = parse_result("ReviewStartResponse", await self._request("review/start", _params))
+        return answer
+
+    async def skills_config_write(
+        self,
+        *,
+        enabled: bool,
+        name: str | None = None,
+        path: _m.AbsolutePathBuf | None = None,
+    ) -> _m.SkillsConfigWriteResponse:
+        """``skills/config/write`` (params ``SkillsConfigWriteParams``, result ``SkillsConfigWriteResponse``).
+
+        Args:
+            name: Name-based selector.
+            path: Path-based selector.
+        """
+        _params = wire_params(
+            {
+                "enabled": enabled,
+                "name": name,
+                "path": path,
+            }
+        )
+        answer: _m.SkillsConfigWriteResponse = parse_result("SkillsConfigWriteResponse", await self._request("skills/config/write", _params))
+        return answer
+
+    async def skills_extra_roots_set(
+        self,
+        *,
+        extra_roots: list[_m.AbsolutePathBuf],
+    ) -> _m.SkillsExtraRootsSetResponse:
+        """``skills/extraRoots/set`` (params ``SkillsExtraRootsSetParams``, result ``SkillsExtraRootsSetResponse``).
+        """
+        _params = wire_params(
+            {
+                "extraRoots": extra_roots,
+            }
+        )
+        answer: _m.SkillsExtraRootsSetResponse = parse_result("SkillsExtraRootsSetResponse", await self._request("skills/extraRoots/set", _params))
+        return answer
+
+    async def skills_list(
+        self,
+        *,
+        cwds: list[str] | None = None,
+        force_reload: bool | None = None,
+    ) -> _m.SkillsListResponse:
+        """``skills/list`` (params ``SkillsListParams``, result ``SkillsListResponse``).
+
+        Args:
+            cwds: When empty, defaults to the current session working directory.
+            force_reload: When true, bypass the skills cache and re-scan skills from disk.
+        """
+        _params = wire_params(
+            {
+                "cwds": cwds,
+                "forceReload": force_reload,
+            }
+        )
+        answer: _m.SkillsListResponse = parse_result("SkillsListResponse", await self._request("skills/list", _params))
+        return answer
+
+    async def thread_approve_guardian_denied_action(
+        self,
+        *,
+        event: Any,
+        thread_id: str,
+    ) -> _m.ThreadApproveGuardianDeniedActionResponse:
+        """``thread/approveGuardianDeniedAction`` (params ``ThreadApproveGuardianDeniedActionParams``, result ``ThreadApproveGuardianDeniedActionResponse``).
+
+        Args:
+            event: Serialized `codex_protocol::protocol::GuardianAssessmentEvent`.
+        """
+        _params = wire_params(
+            {
+                "event": event,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadApproveGuardianDeniedActionResponse = parse_result("ThreadApproveGuardianDeniedActionResponse", await self._request("thread/approveGuardianDeniedAction", _params))
+        return answer
+
+    async def thread_archive(
+        self,
+        *,
+        thread_id: str,
+    ) -> _m.ThreadArchiveResponse:
+        """``thread/archive`` (params ``ThreadArchiveParams``, result ``ThreadArchiveResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadArchiveResponse = parse_result("ThreadArchiveResponse", await self._request("thread/archive", _params))
+        return answer
+
+    async def thread_attachment_add(
+        self,
+        *,
+        attachment_type: str,
+        identity_key: str,
+        payload: Any,
+        thread_id: str,
+    ) -> _m.ThreadAttachmentAddResponse:
+        """``thread/attachment/add`` (params ``ThreadAttachmentAddParams``, result ``ThreadAttachmentAddResponse``).
+        """
+        _params = wire_params(
+            {
+                "attachmentType": attachment_type,
+                "identityKey": identity_key,
+                "payload": payload,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadAttachmentAddResponse = parse_result("ThreadAttachmentAddResponse", await self._request("thread/attachment/add", _params))
+        return answer
+
+    async def thread_attachment_list(
+        self,
+        *,
+        thread_id: str,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> _m.ThreadAttachmentListResponse:
+        """``thread/attachment/list`` (params ``ThreadAttachmentListParams``, result ``ThreadAttachmentListResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "cursor": cursor,
+                "limit": limit,
+            }
+        )
+        answer: _m.ThreadAttachmentListResponse = parse_result("ThreadAttachmentListResponse", await self._request("thread/attachment/list", _params))
+        return answer
+
+    async def thread_attachment_remove(
+        self,
+        *,
+        attachment_type: str,
+        identity_key: str,
+        thread_id: str,
+    ) -> _m.ThreadAttachmentRemoveResponse:
+        """``thread/attachment/remove`` (params ``ThreadAttachmentRemoveParams``, result ``ThreadAttachmentRemoveResponse``).
+        """
+        _params = wire_params(
+            {
+                "attachmentType": attachment_type,
+                "identityKey": identity_key,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadAttachmentRemoveResponse = parse_result("ThreadAttachmentRemoveResponse", await self._request("thread/attachment/remove", _params))
+        return answer
+
+    async def thread_attachment_owner_list(
+        self,
+        *,
+        attachment_type: str,
+        identity_key: str,
+        archived: bool | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> _m.ThreadAttachmentOwnerListResponse:
+        """``thread/attachmentOwner/list`` (params ``ThreadAttachmentOwnerListParams``, result ``ThreadAttachmentOwnerListResponse``).
+
+        Args:
+            archived: Omitted or null returns all matches; false returns non-archived threads only.
+        """
+        _params = wire_params(
+            {
+                "attachmentType": attachment_type,
+                "identityKey": identity_key,
+                "archived": archived,
+                "cursor": cursor,
+                "limit": limit,
+            }
+        )
+        answer: _m.ThreadAttachmentOwnerListResponse = parse_result("ThreadAttachmentOwnerListResponse", await self._request("thread/attachmentOwner/list", _params))
+        return answer
+
+    async def thread_compact_start(
+        self,
+        *,
+        thread_id: str,
+    ) -> _m.ThreadCompactStartResponse:
+        """``thread/compact/start`` (params ``ThreadCompactStartParams``, result ``ThreadCompactStartResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadCompactStartResponse = parse_result("ThreadCompactStartResponse", await self._request("thread/compact/start", _params))
+        return answer
+
+    async def thread_delete(
+        self,
+        *,
+        thread_id: str,
+    ) -> _m.ThreadDeleteResponse:
+        """``thread/delete`` (params ``ThreadDeleteParams``, result ``ThreadDeleteResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadDeleteResponse = parse_result("ThreadDeleteResponse", await self._request("thread/delete", _params))
+        return answer
+
+    async def thread_fork(
+        self,
+        *,
+        thread_id: str,
+        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
+        base_instructions: str | None = None,
+        config: dict[str, Any] | None = None,
+        cwd: str | None = None,
+        developer_instructions: str | None = None,
+        ephemeral: bool | None = None,
+        exclude_turns: bool | None = None,
+        last_turn_id: str | None = None,
+        model: str | None = None,
+        model_provider: str | None = None,
+        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        service_tier: str | None = None,
+        thread_source: _m.ThreadSource | None = None,
+    ) -> _m.ThreadForkResponse:
+        """``thread/fork`` (params ``ThreadForkParams``, result ``ThreadForkResponse``).
+
+        Args:
+            approvals_reviewer: Override where approval requests are routed for review on this thread and
+                subsequent turns.
+            exclude_turns: When true, return only thread metadata and live fork state without populating
+                `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately
+                after forking. Full-history hydration is deprecated for paginated threads; use this with
+                `thread/turns/list` and `thread/items/list` instead.
+            last_turn_id: Optional last turn id to fork through, inclusive.
+            model: Configuration overrides for the forked thread, if any.
+            thread_source: Optional client-supplied analytics source classification for this forked thread.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "approvalPolicy": approval_policy,
+                "approvalsReviewer": approvals_reviewer,
+                "baseInstructions": base_instructions,
+                "config": config,
+                "cwd": cwd,
+                "developerInstructions": developer_instructions,
+                "ephemeral": ephemeral,
+                "excludeTurns": exclude_turns,
+                "lastTurnId": last_turn_id,
+                "model": model,
+                "modelProvider": model_provider,
+                "sandbox": sandbox,
+                "serviceTier": service_tier,
+                "threadSource": thread_source,
+            }
+        )
+        answer: _m.ThreadForkResponse = parse_result("ThreadForkResponse", await self._request("thread/fork", _params))
+        return answer
+
+    async def thread_goal_clear(
+        self,
+        *,
+        thread_id: str,
+        origin: _m.ThreadGoalMutationOrigin | Literal["user", "automatic"] | None = None,
+    ) -> _m.ThreadGoalClearResponse:
+        """``thread/goal/clear`` (params ``ThreadGoalClearParams``, result ``ThreadGoalClearResponse``).
+
+        Args:
+            origin: Missing provenance does not supply user authorization.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "origin": origin,
+            }
+        )
+        answer: _m.ThreadGoalClearResponse = parse_result("ThreadGoalClearResponse", await self._request("thread/goal/clear", _params))
+        return answer
+
+    async def thread_goal_get(
+        self,
+        *,
+        thread_id: str,
+    ) -> _m.ThreadGoalGetResponse:
+        """``thread/goal/get`` (params ``ThreadGoalGetParams``, result ``ThreadGoalGetResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadGoalGetResponse = parse_result("ThreadGoalGetResponse", await self._request("thread/goal/get", _params))
+        return answer
+
+    async def thread_goal_set(
+        self,
+        *,
+        thread_id: str,
+        objective: str | None = None,
+        origin: _m.ThreadGoalMutationOrigin | Literal["user", "automatic"] | None = None,
+        status: _m.ThreadGoalStatus | Literal["active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"] | None = None,
+        token_budget: int | None = None,
+    ) -> _m.ThreadGoalSetResponse:
+        """``thread/goal/set`` (params ``ThreadGoalSetParams``, result ``ThreadGoalSetResponse``).
+
+        Args:
+            origin: Missing provenance does not supply user authorization.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "objective": objective,
+                "origin": origin,
+                "status": status,
+                "tokenBudget": token_budget,
+            }
+        )
+        answer: _m.ThreadGoalSetResponse = parse_result("ThreadGoalSetResponse", await self._request("thread/goal/set", _params))
+        return answer
+
+    async def thread_inject_items(
+        self,
+        *,
+        items: list[Any],
+        thread_id: str,
+    ) -> _m.ThreadInjectItemsResponse:
+        """``thread/inject_items`` (params ``ThreadInjectItemsParams``, result ``ThreadInjectItemsResponse``).
+
+        Args:
+            items: Raw Responses API items to append to the thread's model-visible history.
+        """
+        _params = wire_params(
+            {
+                "items": items,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadInjectItemsResponse = parse_result("ThreadInjectItemsResponse", await self._request("thread/inject_items", _params))
+        return answer
+
+    async def thread_items_list(
+        self,
+        *,
+        thread_id: str,
+        cursor: _m.ThreadItemsListCursor | Mapping[str, Any] | None = None,
+        defer_output: _m.ThreadItemOutputDeferral | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        sort_direction: _m.SortDirection | Literal["asc", "desc"] | None = None,
+        turn_id: str | None = None,
+    ) -> _m.ThreadItemsListResponse:
+        """``thread/items/list`` (params ``ThreadItemsListParams``, result ``ThreadItemsListResponse``).
+
+        Args:
+            cursor: Opaque continuation cursor or an exclusive item anchor in the requested visible turn. An
+                item anchor requires a non-empty `turnId`; ascending (the default) returns items after it, and
+                descending returns items before it. Continue with the returned string cursor.
+            defer_output: For a single turn, choose which saved outputs to fetch separately by item ID.
+            limit: Optional item page size.
+            sort_direction: Optional item pagination direction; defaults to ascending.
+            turn_id: Optional turn id to filter by. When omitted, returns items across the thread.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "cursor": cursor,
+                "deferOutput": defer_output,
+                "limit": limit,
+                "sortDirection": sort_direction,
+                "turnId": turn_id,
+            }
+        )
+        answer: _m.ThreadItemsListResponse = parse_result("ThreadItemsListResponse", await self._request("thread/items/list", _params))
+        return answer
+
+    async def thread_list(
+        self,
+        *,
+        archived: bool | None = None,
+        current_account_only: bool | None = None,
+        cursor: str | None = None,
+        cwd: _m.ThreadListCwdFilter | None = None,
+        excluded_thread_ids: list[str] | None = None,
+        included_thread_ids: list[str] | None = None,
+        limit: int | None = None,
+        model_providers: list[str] | None = None,
+        originators: list[str] | None = None,
+        search_term: str | None = None,
+        section_id: str | None = None,
+        sort_direction: _m.SortDirection | Literal["asc", "desc"] | None = None,
+        sort_key: _m.ThreadSortKey | Literal["created_at", "updated_at", "recency_at", "section_position"] | None = None,
+        source_kinds: list[_m.ThreadSourceKind | Literal["cli", "vscode", "exec", "appServer", "subAgent", "subAgentReview", "subAgentCompact", "subAgentThreadSpawn", "subAgentOther", "unknown"]] | None = None,
+        use_state_db_only: bool | None = None,
+    ) -> _m.ThreadListResponse:
+        """``thread/list`` (params ``ThreadListParams``, result ``ThreadListResponse``).
+
+        Args:
+            archived: Optional archived filter; when set to true, only archived threads are returned. If false
+                or null, only non-archived threads are returned.
+            current_account_only: Show local history visible to the current ChatGPT account. Defaults to false.
+            cursor: Opaque pagination cursor returned by a previous call.
+            cwd: Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of
+                these paths are returned.
+            excluded_thread_ids: Thread IDs to exclude before applying the result limit. Up to 100 entries;
+                invalid IDs or a larger list are rejected, never truncated. Send the same exclusions on each
+                page. Omitted, null, or empty means no exclusions.
+            included_thread_ids: Restrict results to up to 100 thread IDs before pagination. Omit or send null
+                for unrestricted results. An empty list matches nothing. Exclusions still apply. Repeat the same
+                IDs on each page. The local store uses indexed metadata for this filter.
+            limit: Optional page size; defaults to a reasonable server-side value.
+            model_providers: Optional provider filter; when set, only sessions recorded under these providers
+                are returned. When present but empty, includes all providers.
+            originators: Optional originator allowlist, matching any supplied value exactly. Supported by hosted
+                backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave
+                originators unrestricted.
+            search_term: Optional substring filter for the extracted thread title.
+            section_id: Omit to include every section, set to `null` for unsectioned threads, or provide a
+                section ID to return only threads in that section.
+            sort_direction: Optional sort direction; defaults to descending (newest first).
+            sort_key: Optional sort key; defaults to created_at.
+            source_kinds: Optional source filter; when set, only sessions from these source kinds are returned.
+                When omitted or empty, defaults to interactive sources.
+            use_state_db_only: If true, the local store returns indexed metadata without scanning JSONL rollouts
+                for repairs. Requests with `includedThreadIds` always use indexed metadata.
+        """
+        _params = wire_params(
+            {
+                "archived": archived,
+                "currentAccountOnly": current_account_only,
+                "cursor": cursor,
+                "cwd": cwd,
+                "excludedThreadIds": excluded_thread_ids,
+                "includedThreadIds": included_thread_ids,
+                "limit": limit,
+                "modelProviders": model_providers,
+                "originators": originators,
+                "searchTerm": search_term,
+                "sectionId": section_id,
+                "sortDirection": sort_direction,
+                "sortKey": sort_key,
+                "sourceKinds": source_kinds,
+                "useStateDbOnly": use_state_db_only,
+            }
+        )
+        answer: _m.ThreadListResponse = parse_result("ThreadListResponse", await self._request("thread/list", _params))
+        return answer
+
+    async def thread_loaded_list(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> _m.ThreadLoadedListResponse:
+        """``thread/loaded/list`` (params ``ThreadLoadedListParams``, result ``ThreadLoadedListResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            limit: Optional page size; defaults to no limit.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "limit": limit,
+            }
+        )
+        answer: _m.ThreadLoadedListResponse = parse_result("ThreadLoadedListResponse", await self._request("thread/loaded/list", _params))
+        return answer
+
+    async def thread_metadata_update(
+        self,
+        *,
+        thread_id: str,
+        git_info: _m.ThreadMetadataGitInfoUpdateParams | Mapping[str, Any] | None = None,
+    ) -> _m.ThreadMetadataUpdateResponse:
+        """``thread/metadata/update`` (params ``ThreadMetadataUpdateParams``, result ``ThreadMetadataUpdateResponse``).
+
+        Args:
+            git_info: Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it
+                to `null` to clear it, or provide a string to replace the stored value.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "gitInfo": git_info,
+            }
+        )
+        answer: _m.ThreadMetadataUpdateResponse = parse_result("ThreadMetadataUpdateResponse", await self._request("thread/metadata/update", _params))
+        return answer
+
+    async def thread_name_set(
+        self,
+        *,
+        name: str,
+        thread_id: str,
+    ) -> _m.ThreadSetNameResponse:
+        """``thread/name/set`` (params ``ThreadSetNameParams``, result ``ThreadSetNameResponse``).
+        """
+        _params = wire_params(
+            {
+                "name": name,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadSetNameResponse = parse_result("ThreadSetNameResponse", await self._request("thread/name/set", _params))
+        return answer
+
+    async def thread_read(
+        self,
+        *,
+        thread_id: str,
+        include_turns: bool | None = None,
+    ) -> _m.ThreadReadResponse:
+        """``thread/read`` (params ``ThreadReadParams``, result ``ThreadReadResponse``).
+
+        Args:
+            include_turns: When true, include turns and their items from rollout history. Full-history hydration
+                is deprecated for paginated threads; prefer a metadata-only read and page with
+                `thread/turns/list` and `thread/items/list`.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "includeTurns": include_turns,
+            }
+        )
+        answer: _m.ThreadReadResponse = parse_result("ThreadReadResponse", await self._request("thread/read", _params))
+        return answer
+
+    async def thread_resume(
+        self,
+        *,
+        thread_id: str,
+        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
+        base_instructions: str | None = None,
+        config: dict[str, Any] | None = None,
+        cwd: str | None = None,
+        developer_instructions: str | None = None,
+        exclude_turns: bool | None = None,
+        model: str | None = None,
+        model_provider: str | None = None,
+        personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
+        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        service_tier: str | None = None,
+    ) -> _m.ThreadResumeResponse:
+        """``thread/resume`` (params ``ThreadResumeParams``, result ``ThreadResumeResponse``).
+
+        Args:
+            approvals_reviewer: Override where approval requests are routed for review on this thread and
+                subsequent turns.
+            exclude_turns: When true, return only thread metadata and live-resume state without populating
+                `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately
+                after resuming. Full-history hydration is deprecated for paginated threads; use this with
+                `thread/turns/list` and `thread/items/list` instead.
+            model: Configuration overrides for the resumed thread, if any.
+            personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not
+                rewrite the thread's existing instructions.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "approvalPolicy": approval_policy,
+                "approvalsReviewer": approvals_reviewer,
+                "baseInstructions": base_instructions,
+                "config": config,
+                "cwd": cwd,
+                "developerInstructions": developer_instructions,
+                "excludeTurns": exclude_turns,
+                "model": model,
+                "modelProvider": model_provider,
+                "personality": personality,
+                "sandbox": sandbox,
+                "serviceTier": service_tier,
+            }
+        )
+        answer: _m.ThreadResumeResponse = parse_result("ThreadResumeResponse", await self._request("thread/resume", _params))
+        return answer
+
+    async def thread_revert(
+        self,
+        *,
+        before_turn_id: str,
+        thread_id: str,
+    ) -> _m.ThreadRevertResponse:
+        """``thread/revert`` (params ``ThreadRevertParams``, result ``ThreadRevertResponse``).
+
+        Args:
+            before_turn_id: Turn excluded from the replacement history, together with every later turn.
+        """
+        _params = wire_params(
+            {
+                "beforeTurnId": before_turn_id,
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadRevertResponse = parse_result("ThreadRevertResponse", await self._request("thread/revert", _params))
+        return answer
+
+    async def thread_section_move(
+        self,
+        *,
+        section_id: str | None,
+        thread_id: str,
+        before_thread_id: str | None = None,
+    ) -> _m.ThreadSectionMoveResponse:
+        """``thread/section/move`` (params ``ThreadSectionMoveParams``, result ``ThreadSectionMoveResponse``).
+
+        Args:
+            section_id: Destination section, or `null` to remove the thread from its section.
+            thread_id: Thread to move into, within, or out of a section.
+            before_thread_id: Existing thread to insert before; omission or null appends to the section.
+        """
+        _params = wire_params(
+            {
+                "sectionId": section_id,
+                "threadId": thread_id,
+                "beforeThreadId": before_thread_id,
+            }
+        )
+        answer: _m.ThreadSectionMoveResponse = parse_result("ThreadSectionMoveResponse", await self._request("thread/section/move", _params))
+        return answer
+
+    async def thread_shell_command(
+        self,
+        *,
+        command: str,
+        thread_id: str,
+        timeout_ms: int | None = None,
+    ) -> _m.ThreadShellCommandResponse:
+        """``thread/shellCommand`` (params ``ThreadShellCommandParams``, result ``ThreadShellCommandResponse``).
+
+        Args:
+            command: Shell command string evaluated by the thread's configured shell. Unlike `command/exec`,
+                this intentionally preserves shell syntax such as pipes, redirects, and quoting. This runs
+                unsandboxed with full access rather than inheriting the thread sandbox policy.
+            timeout_ms: Maximum execution time in milliseconds. Defaults to one hour when omitted or null. Must
+                be non-negative; zero requests an immediate timeout, not unlimited execution. Does not affect
+                the immediate RPC acknowledgement.
+        """
+        _params = wire_params(
+            {
+                "command": command,
+                "threadId": thread_id,
+                "timeoutMs": timeout_ms,
+            }
+        )
+        answer: _m.ThreadShellCommandResponse = parse_result("ThreadShellCommandResponse", await self._request("thread/shellCommand", _params))
+        return answer
+
+    async def thread_start(
+        self,
+        *,
+        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
+        base_instructions: str | None = None,
+        config: dict[str, Any] | None = None,
+        cwd: str | None = None,
+        developer_instructions: str | None = None,
+        ephemeral: bool | None = None,
+        model: str | None = None,
+        model_provider: str | None = None,
+        personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
+        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        service_name: str | None = None,
+        service_tier: str | None = None,
+        session_start_source: _m.ThreadStartSource | Literal["startup", "clear"] | None = None,
+        thread_source: _m.ThreadSource | None = None,
+    ) -> _m.ThreadStartResponse:
+        """``thread/start`` (params ``ThreadStartParams``, result ``ThreadStartResponse``).
+
+        Args:
+            approvals_reviewer: Override where approval requests are routed for review on this thread and
+                subsequent turns.
+            personality: @deprecated `friendly` and `pragmatic` no longer select a style.
+            thread_source: Optional client-supplied analytics source classification for this thread.
+        """
+        _params = wire_params(
+            {
+                "approvalPolicy": approval_policy,
+                "approvalsReviewer": approvals_reviewer,
+                "baseInstructions": base_instructions,
+                "config": config,
+                "cwd": cwd,
+                "developerInstructions": developer_instructions,
+                "ephemeral": ephemeral,
+                "model": model,
+                "modelProvider": model_provider,
+                "personality": personality,
+                "sandbox": sandbox,
+                "serviceName": service_name,
+                "serviceTier": service_tier,
+                "sessionStartSource": session_start_source,
+                "threadSource": thread_source,
+            }
+        )
+        answer: _m.ThreadStartResponse = parse_result("ThreadStartResponse", await self._request("thread/start", _params))
+        return answer
+
+    async def thread_turns_list(
+        self,
+        *,
+        thread_id: str,
+        cursor: str | None = None,
+        items_view: _m.TurnItemsView | None = None,
+        limit: int | None = None,
+        sort_direction: _m.SortDirection | Literal["asc", "desc"] | None = None,
+    ) -> _m.ThreadTurnsListResponse:
+        """``thread/turns/list`` (params ``ThreadTurnsListParams``, result ``ThreadTurnsListResponse``).
+
+        Args:
+            cursor: Opaque cursor to pass to the next call to continue after the last turn.
+            items_view: How much item detail to include for each returned turn; defaults to summary.
+            limit: Optional turn page size.
+            sort_direction: Optional turn pagination direction; defaults to descending.
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "cursor": cursor,
+                "itemsView": items_view,
+                "limit": limit,
+                "sortDirection": sort_direction,
+            }
+        )
+        answer: _m.ThreadTurnsListResponse = parse_result("ThreadTurnsListResponse", await self._request("thread/turns/list", _params))
+        return answer
+
+    async def thread_unarchive(
+        self,
+        *,
+        thread_id: str,
+    ) -> _m.ThreadUnarchiveResponse:
+        """``thread/unarchive`` (params ``ThreadUnarchiveParams``, result ``ThreadUnarchiveResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadUnarchiveResponse = parse_result("ThreadUnarchiveResponse", await self._request("thread/unarchive", _params))
+        return answer
+
+    async def thread_unsubscribe(
+        self,
+        *,
+        thread_id: str,
+    ) -> _m.ThreadUnsubscribeResponse:
+        """``thread/unsubscribe`` (params ``ThreadUnsubscribeParams``, result ``ThreadUnsubscribeResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+            }
+        )
+        answer: _m.ThreadUnsubscribeResponse = parse_result("ThreadUnsubscribeResponse", await self._request("thread/unsubscribe", _params))
+        return answer
+
+    async def thread_section_create(
+        self,
+        *,
+        name: str,
+        appearance: _m.ThreadSectionAppearance | Mapping[str, Any] | None = None,
+    ) -> _m.ThreadSectionCreateResponse:
+        """``threadSection/create`` (params ``ThreadSectionCreateParams``, result ``ThreadSectionCreateResponse``).
+
+        Args:
+            name: The user-visible name of the section.
+        """
+        _params = wire_params(
+            {
+                "name": name,
+                "appearance": appearance,
+            }
+        )
+        answer: _m.ThreadSectionCreateResponse = parse_result("ThreadSectionCreateResponse", await self._request("threadSection/create", _params))
+        return answer
+
+    async def thread_section_delete(
+        self,
+        *,
+        section_id: str,
+    ) -> _m.ThreadSectionDeleteResponse:
+        """``threadSection/delete`` (params ``ThreadSectionDeleteParams``, result ``ThreadSectionDeleteResponse``).
+
+        Args:
+            section_id: The stable, server-generated identity of the section to delete.
+        """
+        _params = wire_params(
+            {
+                "sectionId": section_id,
+            }
+        )
+        answer: _m.ThreadSectionDeleteResponse = parse_result("ThreadSectionDeleteResponse", await self._request("threadSection/delete", _params))
+        return answer
+
+    async def thread_section_list(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> _m.ThreadSectionListResponse:
+        """``threadSection/list`` (params ``ThreadSectionListParams``, result ``ThreadSectionListResponse``).
+
+        Args:
+            cursor: Opaque pagination cursor returned by a previous call.
+            limit: Maximum number of sections to return.
+        """
+        _params = wire_params(
+            {
+                "cursor": cursor,
+                "limit": limit,
+            }
+        )
+        answer: _m.ThreadSectionListResponse = parse_result("ThreadSectionListResponse", await self._request("threadSection/list", _params))
+        return answer
+
+    async def thread_section_update(
+        self,
+        *,
+        name: str,
+        section_id: str,
+        appearance: _m.ThreadSectionAppearance | Mapping[str, Any] | None = None,
+    ) -> _m.ThreadSectionUpdateResponse:
+        """``threadSection/update`` (params ``ThreadSectionUpdateParams``, result ``ThreadSectionUpdateResponse``).
+
+        Args:
+            name: The updated user-visible name of the section.
+            section_id: The stable, server-generated identity of the section to update.
+            appearance: Omit to preserve appearance, use `null` to clear it, or provide a replacement.
+        """
+        _params = wire_params(
+            {
+                "name": name,
+                "sectionId": section_id,
+                "appearance": appearance,
+            }
+        )
+        answer: _m.ThreadSectionUpdateResponse = parse_result("ThreadSectionUpdateResponse", await self._request("threadSection/update", _params))
+        return answer
+
+    async def turn_interrupt(
+        self,
+        *,
+        thread_id: str,
+        turn_id: str,
+    ) -> _m.TurnInterruptResponse:
+        """``turn/interrupt`` (params ``TurnInterruptParams``, result ``TurnInterruptResponse``).
+        """
+        _params = wire_params(
+            {
+                "threadId": thread_id,
+                "turnId": turn_id,
+            }
+        )
+        answer: _m.TurnInterruptResponse = parse_result("TurnInterruptResponse", await self._request("turn/interrupt", _params))
+        return answer
+
+    async def turn_start(
+        self,
+        *,
+        input: list[_m.UserInput | Mapping[str, Any]],
+        thread_id: str,
+        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
+        client_user_message_id: str | None = None,
+        cwd: str | None = None,
+        disabled_plugin_ids: list[str] | None = None,
+        effort: _m.ReasoningEffort | None = None,
+        model: str | None = None,
+        output_schema: Any | None = None,
+        parent_turn_id: str | None = None,
+        personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
+        root_turn_id: str | None = None,
+        sandbox_policy: _m.SandboxPolicy | Mapping[str, Any] | None = None,
+        service_tier: str | None = None,
+        service_tier_for_turn: str | None = None,
+        summary: _m.ReasoningSummary | Literal["auto", "concise", "detailed"] | None = None,
+        tool_output: _m.TurnToolOutput | Mapping[str, Any] | None = None,
+        turn_trigger: str | None = None,
+    ) -> _m.TurnStartResponse:
+        """``turn/start`` (params ``TurnStartParams``, result ``TurnStartResponse``).
+
+        Args:
+            approval_policy: Override the approval policy for this turn and subsequent turns.
+            approvals_reviewer: Override where approval requests are routed for review on this turn and
+                subsequent turns.
+            cwd: Override the working directory for this turn and subsequent turns.
+            disabled_plugin_ids: Replace this thread's disabled plugin IDs. Omitted/null preserves the list; []
+                clears it.
+            effort: Override the reasoning effort for this turn and subsequent turns.
+            model: Override the model for this turn and subsequent turns.
+            output_schema: Optional JSON Schema used to constrain the final assistant message for this turn.
+            parent_turn_id: ID of the turn that caused this new turn to start.
+            personality: @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not
+                rewrite the thread's existing instructions.
+            root_turn_id: ID of the first turn in the chain of work that led to this new turn.
+            sandbox_policy: Override the sandbox policy for this turn and subsequent turns.
+            service_tier: Override the service tier for this turn and subsequent turns.
+            service_tier_for_turn: Override the service tier only when this request starts a new turn. Use
+                "default" for standard speed. Omitted or null inherits the thread's tier. Does not change the
+                thread's tier or a turn being steered.
+            summary: Override the reasoning summary for this turn and subsequent turns.
+            turn_trigger: Optional source classification for the caller that starts this turn. Ignored when this
+                request steers an already-active turn.
+        """
+        _params = wire_params(
+            {
+                "input": input,
+                "threadId": thread_id,
+                "approvalPolicy": approval_policy,
+                "approvalsReviewer": approvals_reviewer,
+                "clientUserMessageId": client_user_message_id,
+                "cwd": cwd,
+                "disabledPluginIds": disabled_plugin_ids,
+                "effort": effort,
+                "model": model,
+                "outputSchema": output_schema,
+                "parentTurnId": parent_turn_id,
+                "personality": personality,
+                "rootTurnId": root_turn_id,
+                "sandboxPolicy": sandbox_policy,
+                "serviceTier": service_tier,
+                "serviceTierForTurn": service_tier_for_turn,
+                "summary": summary,
+                "toolOutput": tool_output,
+                "turnTrigger": turn_trigger,
+            }
+        )
+        answer: _m.TurnStartResponse = parse_result("TurnStartResponse", await self._request("turn/start", _params))
+        return answer
+
+    async def turn_steer(
+        self,
+        *,
+        expected_turn_id: str,
+        input: list[_m.UserInput | Mapping[str, Any]],
+        thread_id: str,
+        client_user_message_id: str | None = None,
+    ) -> _m.TurnSteerResponse:
+        """``turn/steer`` (params ``TurnSteerParams``, result ``TurnSteerResponse``).
+
+        Args:
+            expected_turn_id: Required active turn id precondition. The request fails when it does not match the
+                currently active turn.
+        """
+        _params = wire_params(
+            {
+                "expectedTurnId": expected_turn_id,
+                "input": input,
+                "threadId": thread_id,
+                "clientUserMessageId": client_user_message_id,
+            }
+        )
+        answer: _m.TurnSteerResponse = parse_result("TurnSteerResponse", await self._request("turn/steer", _params))
+        return answer
+
+    async def windows_sandbox_readiness(
+        self,
+    ) -> Any:
+        """``windowsSandbox/readiness`` (no params, raw JSON result).
+        """
+        return await self._request("windowsSandbox/readiness", None)
+
+    async def windows_sandbox_setup_start(
+        self,
+        *,
+        mode: _m.WindowsSandboxSetupMode | Literal["elevated", "unelevated"],
+        cwd: _m.AbsolutePathBuf | None = None,
+    ) -> _m.WindowsSandboxSetupStartResponse:
+        """``windowsSandbox/setupStart`` (params ``WindowsSandboxSetupStartParams``, result ``WindowsSandboxSetupStartResponse``).
+        """
+        _params = wire_params(
+            {
+                "mode": mode,
+                "cwd": cwd,
+            }
+        )
+        answer: _m.WindowsSandboxSetupStartResponse = parse_result("WindowsSandboxSetupStartResponse", await self._request("windowsSandbox/setupStart", _params))
+        return answer

@@ -12,7 +12,7 @@ params or no such result type.
 from typing import Any
 
 from openai_codex.generated import protocol as _m
-from openai_codex.generated._base import CodexModel
+from openai_codex._model_base import CodexModel
 
 __all__ = [
     "CLIENT_NOTIFICATION_METHODS",
