@@ -19,8 +19,8 @@ TYPE_CHECKING = False  # not `from typing import TYPE_CHECKING`: importing typin
 if TYPE_CHECKING:
     from typing import Any
 
-    from openai_codex._async_client import AsyncCodex, AsyncThread, AsyncTurnHandle
-    from openai_codex._client import Codex, Thread, TurnHandle
+    from openai_codex._async_client import AsyncCodex, AsyncEventSubscription, AsyncThread, AsyncTurnHandle
+    from openai_codex._client import Codex, EventSubscription, Thread, TurnHandle
     from openai_codex._turns import TurnResult
     from openai_codex.approvals import ApprovalDecision, ApprovalHandler, ApprovalRequest
     from openai_codex.config import CodexConfig
@@ -41,20 +41,26 @@ if TYPE_CHECKING:
         TransportClosedError,
         is_retryable_error,
     )
+    from openai_codex.hooks import Allow, Deny, Hooks
     from openai_codex.inputs import ImageInput, Input, InputItem, LocalImageInput, MentionInput, SkillInput, TextInput
     from openai_codex.notifications import Notification
     from openai_codex.retry import retry_on_overload, retry_on_overload_async
 
 __all__ = [
+    "Allow",
     "ApprovalDecision",
     "ApprovalHandler",
     "ApprovalRequest",
     "AsyncCodex",
+    "AsyncEventSubscription",
     "AsyncThread",
     "AsyncTurnHandle",
     "Codex",
     "CodexConfig",
     "CodexError",
+    "Deny",
+    "EventSubscription",
+    "Hooks",
     "ImageInput",
     "IncompatibleRuntimeError",
     "Input",
@@ -91,6 +97,7 @@ _HOMES = (
     "openai_codex.inputs",
     "openai_codex.notifications",
     "openai_codex.approvals",
+    "openai_codex.hooks",
     "openai_codex._turns",
     "openai_codex._client",
     "openai_codex._async_client",

@@ -13,13 +13,15 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from openai_codex._async_transport import AsyncTransport, AsyncTurnSink
+from openai_codex._async_transport import AsyncEventSubscription, AsyncTransport, AsyncTurnSink
+from openai_codex._drivers import EVENTS_CAP
 from openai_codex._requests import offer_tools, thread_info
 from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._turns import TurnResult, TurnState, interrupted_timeout_error, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError
 from openai_codex.generated.api import AsyncCodexRequests, AsyncThreadRequests, AsyncTurnHandleRequests
+from openai_codex.hooks import Hooks, checked_hooks
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from openai_codex.tools import Tool
     from openai_codex.types import Turn
 
-__all__ = ["AsyncCodex", "AsyncThread", "AsyncTurnHandle"]
+__all__ = ["AsyncCodex", "AsyncEventSubscription", "AsyncThread", "AsyncTurnHandle"]
 
 L = TypeVar("L", bound="AsyncChatgptLogin")
 
@@ -47,9 +49,11 @@ class AsyncCodex(AsyncCodexRequests):
     Use one instance from one event loop. Start-up failures raise the same errors as ``Codex()``.
     """
 
-    def __init__(self, config: CodexConfig | None = None) -> None:
+    def __init__(self, config: CodexConfig | None = None, *, hooks: Hooks | None = None) -> None:
+        """``hooks``: callbacks around the agent's commands, file changes and MCP tool calls
+        (:class:`~openai_codex.Hooks`, see :mod:`openai_codex.hooks`)."""
         self.config = config or CodexConfig()
-        self._transport = AsyncTransport(self.config)
+        self._transport = AsyncTransport(self.config, checked_hooks(hooks))
         # Dropped unclosed: its runtime is killed when it is collected (the event loop's tasks hold only
         # the transport, never this object).
         self._finalizer = weakref.finalize(self, self._transport.abandon)
@@ -99,6 +103,17 @@ class AsyncCodex(AsyncCodexRequests):
             self._rpc = AsyncRpc(self._transport.request)
         return self._rpc
 
+    def events(self, *, max_buffered: int = EVENTS_CAP) -> AsyncEventSubscription:
+        """Every notification no turn handle consumes, from now on: rate limits, MCP server start-up,
+        thread status, account changes, goal updates between turns, ``thread/search/partial``, ... (and the
+        SDK's own :data:`~openai_codex.hooks.HOOK_FAILED` reports).
+
+        Subscribe, then receive: nothing from before this call; at most ``max_buffered`` unread (the oldest
+        dropped beyond that, counted in ``dropped``). ``async for`` ends when the
+        subscription or the client is closed. See :class:`~openai_codex.AsyncEventSubscription`.
+        """
+        return AsyncEventSubscription(self._transport, None, max_buffered)
+
     # ---------------------------------------------------------------- primitives of the generated methods
     async def _request(self, method: str, params: Any) -> Any:
         return await self._transport.request(method, params)
@@ -145,6 +160,11 @@ class AsyncThread(AsyncThreadRequests):
 
     def __repr__(self) -> str:
         return f"AsyncThread(id={self.id!r})"
+
+    def events(self, *, max_buffered: int = EVENTS_CAP) -> AsyncEventSubscription:
+        """This thread's notifications that no turn handle consumes (those naming this thread: its status,
+        name, goal between turns, ...), from now on; the contract of :meth:`AsyncCodex.events`."""
+        return AsyncEventSubscription(self._codex._transport, self.id, max_buffered)
 
     # ---------------------------------------------------------------- primitives of the generated methods
     async def _request(self, method: str, params: Any) -> Any:

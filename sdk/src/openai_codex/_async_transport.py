@@ -2,8 +2,9 @@
 
 No threads: one task reads stdout in chunks (so line length is unbounded, unlike
 ``StreamReader.readline``'s limit) and feeds the :class:`ProtocolCore`, one drains stderr, and each
-server-to-client request is answered in its own task. Callers await ``asyncio.Future`` objects (requests)
-and ``asyncio.Queue`` objects (one per running turn).
+server-to-client request is answered in its own task, as is each tool hook. Callers await ``asyncio.Future``
+objects (requests), ``asyncio.Queue`` objects (one per running turn) and the bounded buffers of events
+subscriptions.
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from openai_codex import tools
 from openai_codex._drivers import (
+    EVENTS_CAP,
+    EventBuffer,
+    completed_items,
     dispatch,
     encode_answer,
     end_process_tree,
     fail_all,
     handler_failed,
+    hook_failure,
     input_closed_error,
     plan_answer,
     request_timeout_error,
@@ -42,14 +47,18 @@ from openai_codex._runtime import (
     sdk_version,
     startup_timeout_error,
 )
+from openai_codex.approvals import ApprovalRequest
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
+from openai_codex.hooks import Hooks, judge
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from openai_codex._transport import Transport
 
-__all__ = ["AsyncTransport", "AsyncTurnSink"]
+__all__ = ["AsyncEventSubscription", "AsyncTransport", "AsyncTurnSink"]
 
 _log = logging.getLogger("openai_codex")
 _READ_CHUNK = 1 << 16
@@ -70,6 +79,100 @@ class AsyncTurnSink:
 
     def put(self, item: Notification | CodexError) -> None:
         self.queue.put_nowait(item)
+
+
+class AsyncEventSubscription:
+    """What ``AsyncCodex.events()`` and ``AsyncThread.events()`` return: every notification no turn handle
+    consumes, as an async iterator (``async for note in codex.events()``).
+
+    The same contract as :class:`~openai_codex.EventSubscription`: subscribe, then receive (nothing from
+    before it was made; nothing kept while nobody subscribes); at most ``max_buffered`` unread (default
+    1,000), the oldest dropped beyond that and counted in :attr:`dropped`; iteration ends
+    (``StopAsyncIteration``) when the subscription or the client is closed, and raises
+    :class:`~openai_codex.TransportClosedError` if the app-server dies. ``with`` or ``async with`` closes it.
+    """
+
+    def __init__(self, transport: AsyncTransport, thread_id: str | None = None, max_buffered: int = EVENTS_CAP) -> None:
+        self._buffer = EventBuffer(max_buffered)
+        self._wakeup: asyncio.Event | None = None
+        self._transport = transport
+        self.thread_id = thread_id
+        """The thread whose events this receives (``None``: every thread's and the client-wide ones)."""
+        transport.subscribe(self, thread_id)
+
+    def __repr__(self) -> str:
+        return f"AsyncEventSubscription(thread_id={self.thread_id!r}, dropped={self.dropped})"
+
+    @property
+    def dropped(self) -> int:
+        """How many notifications were dropped, unread, because ``max_buffered`` were waiting."""
+        return self._buffer.dropped
+
+    def put(self, item: Notification | CodexError) -> None:
+        self._buffer.push(item)
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def get(self, timeout: float | None = None) -> Notification | None:
+        """The next notification, waiting up to ``timeout`` seconds (``None``: as long as it takes) and then
+        raising :class:`TimeoutError`; ``None`` once the subscription has ended."""
+        if timeout is not None:
+            try:
+                return await asyncio.wait_for(self.get(), timeout)
+            except asyncio.TimeoutError:
+                raise TimeoutError(f"no event within {timeout:g}s") from None
+        while not self._buffer.items and not self._buffer.ended:
+            if self._wakeup is None:
+                self._wakeup = asyncio.Event()
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        return self._buffer.pop(self._transport.closing)
+
+    def __aiter__(self) -> AsyncEventSubscription:
+        return self
+
+    async def __anext__(self) -> Notification:
+        note = await self.get()
+        if note is None:
+            raise StopAsyncIteration
+        return note
+
+    def close(self) -> None:
+        """Stop receiving (what is unread is discarded); iteration ends. Idempotent."""
+        self._transport.unsubscribe(self)
+        self._buffer.close()
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def __enter__(self) -> AsyncEventSubscription:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> AsyncEventSubscription:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+async def _call_hook(hook: Any, argument: Any) -> object:
+    """Call a hook: a coroutine function on this loop, a plain function in a worker thread. Returns the
+    exception it raised instead of raising it."""
+    try:
+        if inspect.iscoroutinefunction(hook):
+            return await hook(argument)
+        outcome = await asyncio.to_thread(hook, argument)
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+        return outcome
+    except Exception as exc:
+        return exc
 
 
 _UNSET: Any = object()
@@ -111,9 +214,10 @@ async def _spawn(on_exit: weakref.WeakMethod[Any], argv: list[str], **options: A
 class AsyncTransport:
     """One running ``codex app-server`` and its connection, driven by the running event loop."""
 
-    def __init__(self, config: CodexConfig) -> None:
+    def __init__(self, config: CodexConfig, hooks: Hooks | None = None) -> None:
         self._config = config
-        self._core: ProtocolCore[AsyncTurnSink] = ProtocolCore()
+        self.hooks = hooks
+        self._core: ProtocolCore[AsyncTurnSink | AsyncEventSubscription] = ProtocolCore()
         self._stderr = StderrTail()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -294,6 +398,25 @@ class AsyncTransport:
     def release(self, sink: AsyncTurnSink) -> None:
         self._core.remove_sink(sink)
 
+    def subscribe(self, subscription: AsyncEventSubscription, thread_id: str | None) -> None:
+        """Route every notification no turn claims (of ``thread_id`` only, if given) to ``subscription``
+        (before the start too: it then sees the start-up's notifications)."""
+        closed = self._core.closed
+        if closed is None and self._closed_by_user:
+            closed = TransportClosedError("the Codex client is closed")
+        if closed is not None:
+            subscription.put(closed)
+        else:
+            self._core.subscribe(subscription, thread_id)
+
+    def unsubscribe(self, subscription: AsyncEventSubscription) -> None:
+        self._core.unsubscribe(subscription)
+
+    @property
+    def closing(self) -> bool:
+        """Whether the client closed (or abandoned) the connection, as opposed to the app-server leaving."""
+        return self._closing or self._closed_by_user
+
     # ------------------------------------------------------------------ incoming
     async def _read_loop(self, stdout: asyncio.StreamReader) -> None:
         try:
@@ -315,13 +438,50 @@ class AsyncTransport:
 
     def _dispatch(self, events: list[Any]) -> None:
         dispatch(events, self._start_answer)
+        if self.hooks is not None and self.hooks.any_after:
+            for note in completed_items(events):
+                found = self.hooks.after(note)
+                if found is not None:
+                    self._start_task(self._after(*found, note), "codex-hook")
 
-    def _start_answer(self, request: ServerRequest) -> None:
-        task = asyncio.create_task(self._answer(request), name=f"codex-{request.method}")
+    def _start_task(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _after(self, name: str, hook: Any, note: Notification) -> None:
+        outcome = await _call_hook(hook, note.payload)
+        if isinstance(outcome, BaseException):
+            self._report(hook_failure(name, outcome, note.method, note.params))
+
+    def _report(self, note: Notification) -> None:
+        dispatch(self._core.publish(note), self._start_answer)
+
+    def _start_answer(self, request: ServerRequest) -> None:
+        self._start_task(self._answer(request), f"codex-{request.method}")
+
+    async def _answer_by_hook(self, request: ServerRequest, hooks: Hooks) -> bool:
+        """Let a ``before_*`` hook decide ``request``; False when none did (no hook, or it returned None)."""
+        approval = ApprovalRequest(request.method, request.params)
+        found = hooks.before(approval)
+        if found is None:
+            return False
+        name, hook = found
+        verdict = judge(name, approval, await _call_hook(hook, approval))
+        if verdict is None:
+            return False
+        if verdict.failure is not None:
+            self._report(hook_failure(name, verdict.failure, request.method, request.params))
+        if verdict.steer is not None:  # the reason, for the model: the answer itself cannot carry one
+            with contextlib.suppress(CodexError, TimeoutError):
+                await self._exchange("turn/steer", verdict.steer, 10.0)
+        with contextlib.suppress(CodexError):
+            await self._write(encode_answer(request.request_id, approval, verdict.decision))
+        return True
+
     async def _answer(self, request: ServerRequest) -> None:
+        if self.hooks is not None and await self._answer_by_hook(request, self.hooks):
+            return
         approval, tool, decision = plan_answer(request, self._config, self.tools)
         if tool is not None:
             decision = await tools.run_async(tool, request.params)
@@ -413,6 +573,9 @@ class AsyncTransport:
         self._closed_by_user = True
         if self._started:
             await self._shutdown(grace=self._config.shutdown_timeout_s)
+        elif self._proc is None and not self._lost:  # never spawned: still end the events subscriptions
+            self._closing = True
+            await self._lose_connection(None)
 
     async def _shutdown(self, grace: float) -> None:
         if self._shutting_down:

@@ -17,13 +17,15 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from openai_codex._drivers import EVENTS_CAP
 from openai_codex._requests import offer_tools, thread_info
 from openai_codex._runtime import TERMINATE_GRACE_S
-from openai_codex._sync_transport import SyncTransport, TurnSink
+from openai_codex._sync_transport import EventSubscription, SyncTransport, TurnSink
 from openai_codex._turns import TurnResult, TurnState, interrupted_timeout_error, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError
 from openai_codex.generated.api import CodexRequests, ThreadRequests, TurnHandleRequests
+from openai_codex.hooks import Hooks, checked_hooks
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from openai_codex.tools import Tool
     from openai_codex.types import Turn
 
-__all__ = ["Codex", "Thread", "TurnHandle"]
+__all__ = ["Codex", "EventSubscription", "Thread", "TurnHandle"]
 
 L = TypeVar("L", bound="ChatgptLogin")
 
@@ -55,9 +57,11 @@ class Codex(CodexRequests):
     the app-server cannot be started; nothing is left running then.
     """
 
-    def __init__(self, config: CodexConfig | None = None) -> None:
+    def __init__(self, config: CodexConfig | None = None, *, hooks: Hooks | None = None) -> None:
+        """``hooks``: callbacks around the agent's commands, file changes and MCP tool calls
+        (:class:`~openai_codex.Hooks`, see :mod:`openai_codex.hooks`)."""
         self.config = config or CodexConfig()
-        self._transport = SyncTransport(self.config)
+        self._transport = SyncTransport(self.config, checked_hooks(hooks))
         # Dropped unclosed: its runtime is killed when it is collected (the transport's threads hold
         # only the transport, never this object).
         self._finalizer = weakref.finalize(self, self._transport.abandon)
@@ -101,6 +105,17 @@ class Codex(CodexRequests):
 
             self._rpc = Rpc(self._transport.request)
         return self._rpc
+
+    def events(self, *, max_buffered: int = EVENTS_CAP) -> EventSubscription:
+        """Every notification no turn handle consumes, from now on: rate limits, MCP server start-up,
+        thread status, account changes, goal updates between turns, ``thread/search/partial``, ... (and the
+        SDK's own :data:`~openai_codex.hooks.HOOK_FAILED` reports).
+
+        Subscribe, then receive: nothing from before this call; at most ``max_buffered`` unread (the oldest
+        dropped beyond that, counted in ``dropped``). Iteration ends when the
+        subscription or the client is closed. See :class:`~openai_codex.EventSubscription`.
+        """
+        return EventSubscription(self._transport, None, max_buffered)
 
     # ---------------------------------------------------------------- primitives of the generated methods
     def _request(self, method: str, params: Any) -> Any:
@@ -152,6 +167,11 @@ class Thread(ThreadRequests):
 
     def __repr__(self) -> str:
         return f"Thread(id={self.id!r})"
+
+    def events(self, *, max_buffered: int = EVENTS_CAP) -> EventSubscription:
+        """This thread's notifications that no turn handle consumes (those naming this thread: its status,
+        name, goal between turns, ...), from now on; the contract of :meth:`Codex.events`."""
+        return EventSubscription(self._codex._transport, self.id, max_buffered)
 
     # ---------------------------------------------------------------- primitives of the generated methods
     def _request(self, method: str, params: Any) -> Any:

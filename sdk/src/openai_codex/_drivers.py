@@ -3,7 +3,8 @@
 The drivers (:mod:`._sync_transport`, :mod:`._async_transport`) only move bytes, wait and start threads or
 tasks. Everything they decide the same way lives here: acting on the core's events, waking every waiter
 when the connection ends, the answer to a server request (a client-defined tool, a handler, or the
-default), the errors of a request that timed out or of input that can no longer be written, and the steps
+default), a tool hook's verdict and the report of its failure, the bounded buffer of an events subscription,
+the errors of a request that timed out or of input that can no longer be written, and the steps
 of ending the app-server's process tree. (The start-up and connection-closed errors are in :mod:`._runtime`,
 the answer a decision string stands for in :mod:`.approvals`.)
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,18 +22,23 @@ from openai_codex._protocol import Deliver, Event, ProtocolCore, ProtocolViolati
 from openai_codex._runtime import TERMINATE_GRACE_S, kill_tree, signal_tree
 from openai_codex.approvals import ApprovalRequest, UnsupportedServerRequest, answer_for, server_request_answer
 from openai_codex.errors import CodexError, TransportClosedError
+from openai_codex.hooks import HOOK_FAILED, failure_params
+from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
     from openai_codex.config import CodexConfig
-    from openai_codex.notifications import Notification
 
 __all__ = [
+    "EVENTS_CAP",
+    "EventBuffer",
     "Sink",
+    "completed_items",
     "dispatch",
     "encode_answer",
     "end_process_tree",
     "fail_all",
     "handler_failed",
+    "hook_failure",
     "input_closed_error",
     "plan_answer",
     "request_timeout_error",
@@ -70,6 +77,76 @@ def dispatch(events: Iterable[Event[Any]], answer: Callable[[ServerRequest], Non
             _log.debug("unrouted notification %s", event.notification.method)
         elif isinstance(event, ProtocolViolation):
             _log.warning("ignoring a line from codex app-server: %s: %.200r", event.reason, event.line)
+
+
+def completed_items(events: Iterable[Event[Any]]) -> list[Notification]:
+    """The ``item/completed`` notifications among ``events``, each once (one may go to several sinks)."""
+    found: list[Notification] = []
+    for event in events:
+        if isinstance(event, (Deliver, Unrouted)):
+            note = event.notification
+            if note.method == "item/completed" and not any(note is seen for seen in found):
+                found.append(note)
+    return found
+
+
+def hook_failure(name: str, error: BaseException, method: str, params: Mapping[str, Any]) -> Notification:
+    """Log a hook's failure; the client-made notification that reports it to the events subscribers."""
+    _log.error("the %s hook failed on %s", name, method, exc_info=error)
+    return Notification(HOOK_FAILED, failure_params(name, error, method, params))
+
+
+EVENTS_CAP = 1000
+"""How many notifications an events subscription holds unread by default; beyond that the oldest is dropped."""
+
+
+class EventBuffer:
+    """The bounded buffer of one events subscription (``codex.events()``, ``thread.events()``); each driver
+    adds its own waiting around it. Holds at most ``cap`` unread notifications: one more drops the oldest,
+    counted in ``dropped`` (the first drop logs one warning). Ends with the connection's error, or when closed."""
+
+    def __init__(self, cap: int) -> None:
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise ValueError(f"max_buffered must be an int >= 1, got {cap!r}")
+        self.cap = cap
+        self.items: deque[Notification] = deque()
+        self.dropped = 0
+        self.end: CodexError | None = None
+        self.closed = False
+
+    @property
+    def ended(self) -> bool:
+        return self.closed or self.end is not None
+
+    def push(self, item: Notification | CodexError) -> None:
+        if self.ended:
+            return
+        if isinstance(item, CodexError):
+            self.end = item
+            return
+        if len(self.items) >= self.cap:
+            self.items.popleft()
+            self.dropped += 1
+            if self.dropped == 1:
+                _log.warning(
+                    "an events subscription holds %d unread notifications: dropping the oldest from now on "
+                    "(its `dropped` counts them; read faster or pass a larger max_buffered)",
+                    self.cap,
+                )
+        self.items.append(item)
+
+    def pop(self, client_closed: bool) -> Notification | None:
+        """The next notification; ``None`` once it has ended (closed, or the client was); the connection's
+        error when the app-server went away on its own. Only when :attr:`items` or :attr:`ended`."""
+        if self.items:
+            return self.items.popleft()
+        if self.end is not None and not self.closed and not client_closed:
+            raise self.end
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+        self.items.clear()
 
 
 def fail_all(waiters: Iterable[Any], sinks: Iterable[Sink], error: CodexError) -> None:

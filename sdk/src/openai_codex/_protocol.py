@@ -11,6 +11,8 @@ request / notification / response to write. The core:
 * routes notifications to the turn they belong to (:class:`Deliver`): a turn's sink is registered before
   ``turn/start`` is sent, buffers what arrives for that thread before the response names the turn id,
   then receives exactly its own events; ``turn/completed`` is the last one it gets;
+* hands every notification no turn claims to the event subscribers (``codex.events()``, ``thread.events()``:
+  :meth:`ProtocolCore.subscribe`), or reports it :class:`Unrouted` when nobody subscribed (nothing is kept);
 * surfaces server-to-client requests (:class:`ServerRequest`), which the driver must always answer;
 * on connection loss hands back every pending request and sink so the driver can wake them all at once.
 
@@ -97,7 +99,7 @@ class Deliver(Generic[S]):
 
 @dataclass(frozen=True)
 class Unrouted:
-    """A notification no turn sink claims (client-wide events, other clients' threads, ...)."""
+    """A notification no turn sink and no event subscriber claims (client-wide events while nobody listens)."""
 
     notification: Notification
 
@@ -154,6 +156,7 @@ class ProtocolCore(Generic[S]):
         self._turn_starts: dict[int, _TurnRoute[S]] = {}
         self._routes: dict[str, list[_TurnRoute[S]]] = {}
         self._watchers: dict[str, list[S]] = {}
+        self._subscribers: list[tuple[S, str | None]] = []
         self._closed: CodexError | None = None
 
     # ---------------------------------------------------------------- outgoing
@@ -210,6 +213,20 @@ class ProtocolCore(Generic[S]):
                 sinks.remove(sink)
             if not sinks:
                 del self._watchers[method]
+
+    def subscribe(self, sink: S, thread_id: str | None = None) -> None:
+        """Deliver to ``sink`` every notification no turn claims (only those naming ``thread_id``, if given),
+        from now on: nothing that arrived before is kept for it."""
+        self._subscribers.append((sink, thread_id))
+
+    def unsubscribe(self, sink: S) -> None:
+        self._subscribers = [entry for entry in self._subscribers if entry[0] is not sink]
+
+    def publish(self, note: Notification) -> list[Event[S]]:
+        """The events that hand ``note`` (made by the client, e.g. a hook's failure) to the subscribers."""
+        events: list[Event[S]] = []
+        self._unclaimed(note, events)
+        return events
 
     @staticmethod
     def notification(method: str, params: Mapping[str, Any] | None = None) -> bytes:
@@ -305,10 +322,9 @@ class ProtocolCore(Generic[S]):
             events.append(Deliver(sink, note))
         routes = self._routes.get(note.thread_id or "") if note.thread_id else None
         if not routes:
-            if not watchers:
-                events.append(Unrouted(note))
+            self._unclaimed(note, events)
             return
-        claimed = bool(watchers)
+        claimed = False
         for route in list(routes):
             if route.turn_id is None:
                 route.early.append(note)
@@ -317,6 +333,17 @@ class ProtocolCore(Generic[S]):
                 self._deliver(route, note, events)
                 claimed = True
         if not claimed:
+            self._unclaimed(note, events)
+
+    def _unclaimed(self, note: Notification, events: list[Event[S]]) -> None:
+        """``note`` belongs to no turn: it goes to every subscriber that wants it (a login's watcher may
+        have had it too), else it is :class:`Unrouted`."""
+        delivered = False
+        for sink, thread_id in self._subscribers:
+            if thread_id is None or thread_id == note.thread_id:
+                events.append(Deliver(sink, note))
+                delivered = True
+        if not delivered:
             events.append(Unrouted(note))
 
     def _deliver(self, route: _TurnRoute[S], note: Notification, events: list[Event[S]]) -> None:
@@ -343,8 +370,10 @@ class ProtocolCore(Generic[S]):
         self._turn_starts.clear()
         sinks = [route.sink for routes in self._routes.values() for route in routes]
         sinks += [sink for watchers in self._watchers.values() for sink in watchers]
+        sinks += [sink for sink, _thread_id in self._subscribers]
         self._routes.clear()
         self._watchers.clear()
+        self._subscribers.clear()
         if self._splitter.pending_bytes:
             _log.debug("app-server closed with %d bytes of an unfinished line", self._splitter.pending_bytes)
         return pending, sinks

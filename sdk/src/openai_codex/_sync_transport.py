@@ -2,13 +2,14 @@
 
 Threads: one reads stdout and feeds the :class:`ProtocolCore`, one drains stderr into a bounded tail, and
 server-to-client requests are answered on short-lived threads (a handler may block, e.g. to ask a human,
-without stalling the event stream). Callers block on ``concurrent.futures.Future`` objects (requests) and
-``queue.SimpleQueue`` objects (one per running turn).
+without stalling the event stream), as are tool hooks. Callers block on ``concurrent.futures.Future`` objects
+(requests), ``queue.SimpleQueue`` objects (one per running turn) and the bounded buffers of events subscriptions.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import os
 import queue
@@ -23,10 +24,14 @@ from typing import IO, TYPE_CHECKING, Any
 
 from openai_codex import tools
 from openai_codex._drivers import (
+    EVENTS_CAP,
+    EventBuffer,
+    completed_items,
     dispatch,
     encode_answer,
     end_process_tree,
     fail_all,
+    hook_failure,
     input_closed_error,
     plan_answer,
     request_timeout_error,
@@ -44,14 +49,18 @@ from openai_codex._runtime import (
     startup_timeout_error,
     wait_for_exit,
 )
+from openai_codex.approvals import ApprovalRequest
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
+from openai_codex.hooks import Hooks, judge
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from openai_codex._transport import Transport
 
-__all__ = ["SyncTransport", "TurnSink"]
+__all__ = ["EventSubscription", "SyncTransport", "TurnSink"]
 
 _log = logging.getLogger("openai_codex")
 _READ_CHUNK = 1 << 16
@@ -75,6 +84,93 @@ class TurnSink:
         self.queue.put_nowait(item)
 
 
+class EventSubscription:
+    """What ``codex.events()`` and ``thread.events()`` return: every notification no turn handle consumes.
+
+    Subscribe, then receive: it gets what arrives after it was made, nothing from before (and nothing is
+    kept while nobody subscribes). It holds at most ``max_buffered`` unread notifications (default
+    1,000): when one more arrives the oldest is dropped and counted in :attr:`dropped` (the first drop logs
+    one warning), so a subscriber that stops reading costs bounded memory. Iterate it (blocking), or call
+    :meth:`get` with a timeout. Iteration ends (``StopIteration``) when the subscription or the client is
+    closed; if the app-server dies it raises :class:`~openai_codex.TransportClosedError`. A context manager:
+    leaving the ``with`` block closes it.
+    """
+
+    def __init__(self, transport: SyncTransport, thread_id: str | None = None, max_buffered: int = EVENTS_CAP) -> None:
+        self._buffer = EventBuffer(max_buffered)
+        self._ready = threading.Condition()
+        self._transport = transport
+        self.thread_id = thread_id
+        """The thread whose events this receives (``None``: every thread's and the client-wide ones)."""
+        transport.subscribe(self, thread_id)
+
+    def __repr__(self) -> str:
+        return f"EventSubscription(thread_id={self.thread_id!r}, dropped={self.dropped})"
+
+    @property
+    def dropped(self) -> int:
+        """How many notifications were dropped, unread, because ``max_buffered`` were waiting."""
+        return self._buffer.dropped
+
+    def put(self, item: Notification | CodexError) -> None:
+        with self._ready:
+            self._buffer.push(item)
+            self._ready.notify_all()
+
+    def get(self, timeout: float | None = None) -> Notification | None:
+        """The next notification, waiting up to ``timeout`` seconds (``None``: as long as it takes) and then
+        raising :class:`TimeoutError`; ``None`` once the subscription has ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._ready:
+            while not self._buffer.items and not self._buffer.ended:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(f"no event within {timeout:g}s")
+                self._ready.wait(remaining)
+            return self._buffer.pop(self._transport.closing)
+
+    def __iter__(self) -> EventSubscription:
+        return self
+
+    def __next__(self) -> Notification:
+        note = self.get()
+        if note is None:
+            raise StopIteration
+        return note
+
+    def close(self) -> None:
+        """Stop receiving (what is unread is discarded); iteration ends. Idempotent."""
+        self._transport.unsubscribe(self)
+        with self._ready:
+            self._buffer.close()
+            self._ready.notify_all()
+
+    def __enter__(self) -> EventSubscription:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _call_hook(hook: Any, argument: Any) -> object:
+    """Call a hook in this (its own) thread; a coroutine runs on a private event loop. Returns the
+    exception it raised instead of raising it."""
+    try:
+        outcome = hook(argument)
+        if inspect.isawaitable(outcome):
+            import asyncio
+
+            async def _await(awaitable: Any) -> object:
+                return await awaitable
+
+            outcome = asyncio.run(_await(outcome))
+        return outcome
+    except Exception as exc:
+        return exc
+
+
 _UNSET: Any = object()
 
 
@@ -89,12 +185,13 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float) -> bool:
 class SyncTransport:
     """One running ``codex app-server`` and its connection; initialised when constructed."""
 
-    def __init__(self, config: CodexConfig) -> None:
+    def __init__(self, config: CodexConfig, hooks: Hooks | None = None) -> None:
         self._config = config
+        self.hooks = hooks
         argv, env = launch_spec(config)
         self._argv, self._env = argv, env
         self.binary = argv[0]
-        self._core: ProtocolCore[TurnSink] = ProtocolCore()
+        self._core: ProtocolCore[TurnSink | EventSubscription] = ProtocolCore()
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._stderr = StderrTail()
@@ -238,6 +335,24 @@ class SyncTransport:
         with self._lock:
             self._core.remove_sink(sink)
 
+    def subscribe(self, subscription: EventSubscription, thread_id: str | None) -> None:
+        """Route every notification no turn claims (of ``thread_id`` only, if given) to ``subscription``."""
+        with self._lock:
+            closed = self._core.closed
+            if closed is None:
+                self._core.subscribe(subscription, thread_id)
+        if closed is not None:
+            subscription.put(closed)
+
+    def unsubscribe(self, subscription: EventSubscription) -> None:
+        with self._lock:
+            self._core.unsubscribe(subscription)
+
+    @property
+    def closing(self) -> bool:
+        """Whether the client closed (or abandoned) the connection, as opposed to the app-server leaving."""
+        return self._closing
+
     # ------------------------------------------------------------------ incoming
     def _read_loop(self, stdout: IO[bytes]) -> None:
         try:
@@ -253,18 +368,54 @@ class SyncTransport:
         finally:
             self._on_eof()
 
-    def _dispatch(self, events: list[Event[TurnSink]]) -> None:
+    def _dispatch(self, events: list[Event[TurnSink | EventSubscription]]) -> None:
+        dispatch(events, self._start_answer)
+        if self.hooks is not None and self.hooks.any_after:
+            for note in completed_items(events):
+                found = self.hooks.after(note)
+                if found is not None:
+                    threading.Thread(target=self._after, args=(*found, note), name="codex-hook", daemon=True).start()
+
+    def _after(self, name: str, hook: Any, note: Notification) -> None:
+        outcome = _call_hook(hook, note.payload)
+        if isinstance(outcome, BaseException):
+            self._report(hook_failure(name, outcome, note.method, note.params))
+
+    def _report(self, note: Notification) -> None:
+        with self._lock:
+            events = self._core.publish(note)
         dispatch(events, self._start_answer)
 
     def _start_answer(self, request: ServerRequest) -> None:
         threading.Thread(target=self._answer, args=(request,), name="codex-approval", daemon=True).start()
 
     def _answer(self, request: ServerRequest) -> None:
+        if self.hooks is not None and self._answer_by_hook(request, self.hooks):
+            return
         approval, tool, decision = plan_answer(request, self._config, self.tools)
         if tool is not None:
             decision = tools.run(tool, request.params)
         with contextlib.suppress(CodexError):
             self._write(encode_answer(request.request_id, approval, decision))
+
+    def _answer_by_hook(self, request: ServerRequest, hooks: Hooks) -> bool:
+        """Let a ``before_*`` hook decide ``request``; False when none did (no hook, or it returned None)."""
+        approval = ApprovalRequest(request.method, request.params)
+        found = hooks.before(approval)
+        if found is None:
+            return False
+        name, hook = found
+        verdict = judge(name, approval, _call_hook(hook, approval))
+        if verdict is None:
+            return False
+        if verdict.failure is not None:
+            self._report(hook_failure(name, verdict.failure, request.method, request.params))
+        if verdict.steer is not None:  # the reason, for the model: the answer itself cannot carry one
+            with contextlib.suppress(CodexError, TimeoutError):
+                self.request("turn/steer", verdict.steer, timeout=10.0)
+        with contextlib.suppress(CodexError):
+            self._write(encode_answer(request.request_id, approval, verdict.decision))
+        return True
 
     def _drain_stderr(self, stderr: IO[bytes]) -> None:
         try:
