@@ -179,6 +179,11 @@ def main() -> int:
         if method == "turn/interrupt":
             send({"id": request_id, "result": {}})
             continue
+        if method == "fake/emit":  # notifications of no turn, e.g. to flood an events subscription
+            for index in range(int(params.get("count", 1))):
+                notify(params.get("method", "account/rateLimits/updated"), {**params.get("params", {}), "index": index})
+            send({"id": request_id, "result": {}})
+            continue
         if method == "sleep":
             time.sleep(float(params.get("seconds", 0)))
             send({"id": request_id, "result": {}})
