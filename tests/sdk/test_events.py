@@ -150,7 +150,8 @@ async def test_every_event_async(real_config: CodexConfig) -> None:
             assert note is not None
             methods.append(note.method)
         named = await thread_events.get(timeout=10)
-        assert named is not None and named.method == "thread/name/updated"
+        assert named is not None
+        assert named.method == "thread/name/updated"
         assert named.payload.thread_name == "async alpha"  # type: ignore[union-attr]
 
         async def read_all() -> list[str]:

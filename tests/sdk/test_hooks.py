@@ -87,7 +87,8 @@ def test_none_leaves_it_to_the_approval_handler_and_an_async_hook_runs_on_a_priv
     config = replace(real_config, approval_handler="accept")
     with Codex(config, hooks=Hooks(before_command=undecided)) as codex:
         codex.thread_start(approval_policy="untrusted", sandbox="workspace-write").run("Create the marker.")
-    assert len(asked) == 1 and "echo ok > marker.txt" in asked[0]
+    assert len(asked) == 1
+    assert "echo ok > marker.txt" in asked[0]
     assert (workdir / "marker.txt").exists()  # the approval handler accepted
 
 
@@ -108,7 +109,8 @@ def test_a_raising_hook_denies_and_is_reported(
     assert not (workdir / "marker.txt").exists()
     assert report.params["hook"] == "before_command"
     assert "the policy service is down" in report.params["error"]
-    assert report.thread_id == thread.id and report.turn_id is not None
+    assert report.thread_id == thread.id
+    assert report.turn_id is not None
     assert "hook failed" in _follow_up(fake_model).replace("Still here.", "")
 
 
@@ -134,7 +136,8 @@ async def test_async_hooks(real_config: CodexConfig, fake_model: FakeResponsesSe
     assert (workdir / "allowed.txt").exists()
     assert not (workdir / "forbidden.txt").exists()
     assert "no forbidden files" in _follow_up(fake_model)
-    assert outputs[0] == "completed" and len(outputs) == 2
+    assert outputs[0] == "completed"
+    assert len(outputs) == 2
 
 
 async def test_a_raising_async_hook_is_reported(
@@ -153,16 +156,18 @@ async def test_a_raising_async_hook_is_reported(
         while report is None or report.method != HOOK_FAILED:
             report = await events.get(timeout=10)
     assert (workdir / "marker.txt").exists()  # an after hook cannot undo; its failure is only reported
-    assert report.params["hook"] == "after_command" and "after hook bug" in report.params["error"]
+    assert report.params["hook"] == "after_command"
+    assert "after hook bug" in report.params["error"]
 
 
 def test_hooks_are_checked() -> None:
     with pytest.raises(TypeError, match="before_command"):
         Hooks(before_command="allow")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="openai_codex.Hooks"):
+    with pytest.raises(TypeError, match=r"openai_codex\.Hooks"):
         Codex(hooks={"before_command": print})  # type: ignore[arg-type]
     legacy = ApprovalRequest("execCommandApproval", {"conversationId": "t", "command": ["ls"]})
     verdict = judge("before_command", legacy, Deny("not today"))
-    assert verdict is not None and verdict.steer is None  # the legacy answer carries the reason itself
+    assert verdict is not None
+    assert verdict.steer is None
     assert verdict.decision == {"decision": {"denied": {"rejection": "not today"}}}
     assert judge("before_command", legacy, None) is None

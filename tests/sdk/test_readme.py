@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.checks.fake_responses import FakeResponsesServer, Text
+from codex_release.checks.fake_responses import FakeResponsesServer, ShellCall, Text
 from tests.sdk.scripts import run_python
 
 README = Path(__file__).resolve().parents[2] / "sdk" / "README.md"
@@ -42,3 +42,34 @@ def test_quickstart_runs_as_written(
     )
     assert stdout == "This directory holds one tidy project.\n"
     assert "Describe this directory" in str(fake_model.model_requests[0].body["input"])
+
+
+def _block_with(marker: str) -> str:
+    [block] = [block for block in python_blocks() if marker in block]
+    return block
+
+
+@pytest.mark.runtime
+@pytest.mark.parametrize("marker", ["hooks=Hooks(", "codex.events()"], ids=["tool hooks", "every event"])
+def test_hooks_and_events_snippets_run_as_written(
+    marker: str, bundled_runtime_site: Path, fake_model: FakeResponsesServer, codex_home: Path, workdir: Path
+) -> None:
+    fake_model.enqueue(ShellCall("echo hooked > note.txt"), Text("Printed it."))
+    (codex_home / "config.toml").write_text("\n".join(fake_model.config_overrides()) + "\n", encoding="utf-8")
+    stdout = run_python(
+        "-c",
+        _block_with(marker),
+        cwd=workdir,
+        env={"CODEX_HOME": str(codex_home), "PYTHONPATH": str(bundled_runtime_site)},
+        unset=["OPENAI_CODEX_BIN"],
+    )
+    if marker == "hooks=Hooks(":
+        [ran] = [line for line in stdout.splitlines() if line.startswith("ran:")]
+        assert "echo hooked > note.txt" in ran
+        assert ran.endswith("-> 0")
+        assert stdout.endswith("Printed it.\n")
+        assert (workdir / "note.txt").exists()
+    else:
+        assert "event: thread/name/updated" in stdout
+        assert "Notification(method='thread/name/updated'" in stdout
+        assert "dropped: 0" in stdout
