@@ -19,8 +19,9 @@ TYPE_CHECKING = False  # not `from typing import TYPE_CHECKING`: importing typin
 if TYPE_CHECKING:
     from typing import Any
 
-    from openai_codex._async_client import AsyncCodex, AsyncThread, AsyncTurnHandle
-    from openai_codex._client import Codex, Thread, TurnHandle
+    from openai_codex._async_client import AsyncCodex, AsyncGoalHandle, AsyncThread, AsyncTurnHandle
+    from openai_codex._client import Codex, GoalHandle, Thread, TurnHandle
+    from openai_codex._goals import INTERRUPT_WAIT_S, GoalResult
     from openai_codex._turns import TurnResult
     from openai_codex.approvals import ApprovalDecision, ApprovalHandler, ApprovalRequest
     from openai_codex.config import CodexConfig
@@ -46,15 +47,19 @@ if TYPE_CHECKING:
     from openai_codex.retry import retry_on_overload, retry_on_overload_async
 
 __all__ = [
+    "INTERRUPT_WAIT_S",
     "ApprovalDecision",
     "ApprovalHandler",
     "ApprovalRequest",
     "AsyncCodex",
+    "AsyncGoalHandle",
     "AsyncThread",
     "AsyncTurnHandle",
     "Codex",
     "CodexConfig",
     "CodexError",
+    "GoalHandle",
+    "GoalResult",
     "ImageInput",
     "IncompatibleRuntimeError",
     "Input",
@@ -92,6 +97,7 @@ _HOMES = (
     "openai_codex.notifications",
     "openai_codex.approvals",
     "openai_codex._turns",
+    "openai_codex._goals",
     "openai_codex._client",
     "openai_codex._async_client",
     "openai_codex.retry",

@@ -414,9 +414,7 @@ class ProtocolCore(Generic[S]):
         if not claimed:
             events.append(Unrouted(note))
 
-    def _goal_claims(
-        self, goal: _GoalRoute[S], note: Notification, routes: Any, events: list[Event[S]]
-    ) -> bool:
+    def _goal_claims(self, goal: _GoalRoute[S], note: Notification, routes: Any, events: list[Event[S]]) -> bool:
         """Deliver ``note`` to the goal run if it is the thread's own or one of the goal's turns' (adopting a
         turn the runtime started that no ``turn/start`` of ours claims)."""
         turn_id = note.turn_id
