@@ -364,6 +364,10 @@ class AsyncGoalHandle(AsyncGoalHandleRequests):
             pass
         return self._state.result()
 
+    # ---------------------------------------------------------------- primitives of the generated methods
+    async def _request(self, method: str, params: Any) -> Any:
+        return await self._codex._request(method, params)
+
     async def _stop(self, wait: float = INTERRUPT_WAIT_S) -> None:
         """Interrupt the goal's turn (and one that starts meanwhile) and wait up to ``wait`` seconds for the run
         to end (no error)."""

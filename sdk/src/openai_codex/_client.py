@@ -347,6 +347,10 @@ class GoalHandle(GoalHandleRequests):
             pass
         return self._state.result()
 
+    # ---------------------------------------------------------------- primitives of the generated methods
+    def _request(self, method: str, params: Any) -> Any:
+        return self._codex._request(method, params)
+
     def _stop(self, wait: float = INTERRUPT_WAIT_S) -> None:
         """Interrupt the goal's turn (and one that starts meanwhile) and wait up to ``wait`` seconds for the run
         to end (no error)."""
