@@ -56,14 +56,19 @@ async def test_asyncio_timeout_interrupts_stream(real_config: CodexConfig, fake_
         thread = await codex.thread_start()
         handle = await thread.turn("Talk slowly.")
         seen: list[str] = []
-        with pytest.raises(TimeoutError):
+
+        async def consume() -> None:
             async with asyncio.timeout(None) as scope:
                 async for note in handle.stream():
                     seen.append(note.method)
                     if note.method == "item/agentMessage/delta":  # the model is now holding its stream
                         scope.reschedule(asyncio.get_running_loop().time() + 0.2)
+
+        with pytest.raises(TimeoutError):
+            await consume()
         assert "item/agentMessage/delta" in seen
-        assert handle.done and handle._state.turn().status.value == "interrupted"
+        assert handle.done
+        assert handle._state.turn().status.value == "interrupted"
         assert await _last_turn_status_async(thread) == "interrupted"
         assert (await thread.run("Next.")).status == "completed"
 
@@ -160,7 +165,8 @@ def test_ctrl_c_interrupts_stream(
         with pytest.raises(KeyboardInterrupt):
             for _ in handle.stream():
                 pass
-        assert handle.done and handle.run().status.value == "interrupted"
+        assert handle.done
+        assert handle.run().status.value == "interrupted"
         assert _last_turn_status(thread) == "interrupted"
         assert thread.run("Next.").status == "completed"
 
@@ -177,5 +183,6 @@ def test_ctrl_c_interrupts_a_goal_run(
             thread.run_goal("Never-ending.")
         assert _last_turn_status(thread) == "interrupted"
         goal = thread.goal()
-        assert goal is not None and goal.status.value == "active"  # set, but no longer running
+        assert goal is not None
+        assert goal.status.value == "active"
         assert thread.run("Next.").status == "completed"

@@ -4,7 +4,6 @@ cleared or interrupted."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from codex_release.checks.fake_responses import FakeResponsesServer, Hang, Text, ToolCall
@@ -28,7 +27,8 @@ def _assert_two_turn_goal(result: GoalResult, fake_model: FakeResponsesServer) -
     assert [turn.final_response for turn in result.turns] == ["Step one done.", "All done."]
     assert result.final_response == "All done."
     assert len({turn.turn.id for turn in result.turns}) == 2
-    assert result.goal is not None and result.goal.tokens_used > 0
+    assert result.goal is not None
+    assert result.goal.tokens_used > 0
     assert result.usage is not None
     assert fake_model.pending == 0
     assert len(fake_model.model_requests) == 3  # and no turn after the goal was complete
@@ -41,7 +41,8 @@ def test_run_goal_lists_every_turn(real_config: CodexConfig, fake_model: FakeRes
         result = thread.run_goal("Say hello in two steps.", timeout=60)
         _assert_two_turn_goal(result, fake_model)
         goal = thread.goal()
-        assert goal is not None and goal.status.value == "complete"
+        assert goal is not None
+        assert goal.status.value == "complete"
         assert thread.run("And now?").status == "completed"  # the thread is free again
 
 
@@ -50,11 +51,13 @@ def test_start_goal_streams_every_turn_in_order(real_config: CodexConfig, fake_m
     with Codex(real_config) as codex:
         thread = codex.thread_start()
         handle = thread.start_goal("Say hello in two steps.", token_budget=10_000)
-        assert handle.goal.objective == "Say hello in two steps." and handle.goal.token_budget == 10_000
+        assert handle.goal.objective == "Say hello in two steps."
+        assert handle.goal.token_budget == 10_000
         notes = list(handle.stream())
         assert handle.done
         methods = [n.method for n in notes]
-        assert methods.count("turn/started") == 2 and methods.count("turn/completed") == 2
+        assert methods.count("turn/started") == 2
+        assert methods.count("turn/completed") == 2
         assert methods[-1] == "turn/completed"
         completed = [n.payload for n in notes if n.method == "turn/completed"]
         assert all(isinstance(p, TurnCompletedNotification) for p in completed)
@@ -64,7 +67,8 @@ def test_start_goal_streams_every_turn_in_order(real_config: CodexConfig, fake_m
         started = [n.turn_id for n in notes if n.method == "turn/started"]
         for turn_id in started:  # each turn's events lie between its turn/started and turn/completed
             own = [i for i, n in enumerate(notes) if n.turn_id == turn_id]
-            assert notes[own[0]].method == "turn/started" and notes[own[-1]].method == "turn/completed"
+            assert notes[own[0]].method == "turn/started"
+            assert notes[own[-1]].method == "turn/completed"
         assert all(n.thread_id in (None, thread.id) for n in notes)
         _assert_two_turn_goal(handle.run(), fake_model)  # run() after the stream: the same result
 
@@ -75,7 +79,8 @@ def test_budget_exhaustion_ends_the_run(real_config: CodexConfig, fake_model: Fa
         result = thread.run_goal("Keep talking.", token_budget=30, timeout=60)
         assert result.status == "budgetLimited"
         assert len(result.turns) == 2
-        assert result.goal is not None and result.goal.tokens_used >= 30
+        assert result.goal is not None
+        assert result.goal.tokens_used >= 30
 
 
 def test_clearing_ends_the_run(real_config: CodexConfig, fake_model: FakeResponsesServer) -> None:
@@ -89,7 +94,8 @@ def test_clearing_ends_the_run(real_config: CodexConfig, fake_model: FakeRespons
                 assert thread.clear_goal() is True
                 hang.release()
         result = handle.run()
-        assert result.status == "cleared" and result.goal is None
+        assert result.status == "cleared"
+        assert result.goal is None
         assert [t.status for t in result.turns] == ["completed", "completed"]  # the turn in progress finishes
         assert thread.goal() is None
 
@@ -138,9 +144,11 @@ async def test_start_goal_stream_async_and_budget(real_config: CodexConfig, fake
         thread = await codex.thread_start()
         handle = await thread.start_goal("Keep talking.", token_budget=30)
         methods = [n.method async for n in handle.stream()]
-        assert methods.count("turn/started") == 2 and methods[-1] == "turn/completed"
+        assert methods.count("turn/started") == 2
+        assert methods[-1] == "turn/completed"
         result = await handle.run()
-        assert result.status == "budgetLimited" and len(result.turns) == 2
+        assert result.status == "budgetLimited"
+        assert len(result.turns) == 2
 
 
 async def test_clearing_and_interrupt_async(real_config: CodexConfig, fake_model: FakeResponsesServer) -> None:
@@ -155,7 +163,8 @@ async def test_clearing_and_interrupt_async(real_config: CodexConfig, fake_model
         assert await thread.clear_goal() is True
         hang.release()
         result = await handle.run(timeout=30)
-        assert result.status == "cleared" and len(result.turns) == 2
+        assert result.status == "cleared"
+        assert len(result.turns) == 2
 
         hang2 = Hang("held", deltas=2, after=1)
         fake_model.enqueue(hang2)
@@ -164,4 +173,5 @@ async def test_clearing_and_interrupt_async(real_config: CodexConfig, fake_model
         await handle.steer("More detail.")
         await handle.interrupt()
         result = await handle.run(timeout=30)
-        assert [t.status for t in result.turns] == ["interrupted"] and result.status == "active"
+        assert [t.status for t in result.turns] == ["interrupted"]
+        assert result.status == "active"
