@@ -73,3 +73,22 @@ def test_hooks_and_events_snippets_run_as_written(
         assert "event: thread/name/updated" in stdout
         assert "Notification(method='thread/name/updated'" in stdout
         assert "dropped: 0" in stdout
+
+
+@pytest.mark.runtime
+def test_goal_run_snippet_runs_as_written(
+    bundled_runtime_site: Path, fake_model: FakeResponsesServer, codex_home: Path, workdir: Path
+) -> None:
+    from codex_release.checks.fake_responses import ToolCall
+
+    (block,) = [b for b in python_blocks() if "run_goal(" in b]
+    fake_model.enqueue(Text("Fixed one test."), ToolCall("update_goal", {"status": "complete"}), Text("All pass."))
+    (codex_home / "config.toml").write_text("\n".join(fake_model.config_overrides()) + "\n", encoding="utf-8")
+    stdout = run_python(
+        "-c",
+        block,
+        cwd=workdir,
+        env={"CODEX_HOME": str(codex_home), "PYTHONPATH": str(bundled_runtime_site)},
+        unset=["OPENAI_CODEX_BIN"],
+    )
+    assert stdout == "complete 2 All pass.\n"

@@ -18,7 +18,16 @@ from typing import Any
 import pytest
 
 from codex_release.steps.generate_types.surface import OWNERS, Request
-from openai_codex import AsyncCodex, AsyncThread, AsyncTurnHandle, Codex, Thread, TurnHandle
+from openai_codex import (
+    AsyncCodex,
+    AsyncGoalHandle,
+    AsyncThread,
+    AsyncTurnHandle,
+    Codex,
+    GoalHandle,
+    Thread,
+    TurnHandle,
+)
 from openai_codex._login import AsyncChatgptLogin, ChatgptLogin
 from openai_codex.generated import api, protocol
 from openai_codex.generated.rpc import AsyncRpc, Rpc
@@ -29,6 +38,7 @@ CLASSES: dict[str, tuple[type, type]] = {
     "Codex": (Codex, AsyncCodex),
     "Thread": (Thread, AsyncThread),
     "TurnHandle": (TurnHandle, AsyncTurnHandle),
+    "GoalHandle": (GoalHandle, AsyncGoalHandle),
     "ChatgptLogin": (ChatgptLogin, AsyncChatgptLogin),
 }
 REQUESTS = [(owner.name, request) for owner in OWNERS for request in owner.requests]
@@ -61,7 +71,7 @@ def test_parameters_are_the_fields_of_the_params_model(owner: str, request_: Req
         keyword_only = {name for name, p in parameters.items() if p.kind is p.KEYWORD_ONLY}
         assert keyword_only == (
             expected - {a.name for a in request_.args} - set(request_.bound) if request_.keywords else set()
-        ) | (set(parameters) & (SDK_ONLY - {"self"}))
+        ) | (set(parameters) & (SDK_ONLY - {"self"})) | {a.name for a in request_.args if a.keyword}
 
 
 def test_every_rpc_method_takes_the_fields_of_its_params_model() -> None:
@@ -114,6 +124,10 @@ def _objects() -> dict[str, tuple[Any, Any]]:
         "Codex": (codex, acodex),
         "Thread": (Thread(codex, "thr_1"), AsyncThread(acodex, "thr_1")),
         "TurnHandle": (TurnHandle(codex, "thr_1", "turn_1", None), AsyncTurnHandle(acodex, "thr_1", "turn_1", None)),  # type: ignore[arg-type]
+        "GoalHandle": (
+            type("G", (GoalHandle,), {"turn_id": "turn_1"})(codex, "thr_1", {}, None),
+            type("AG", (AsyncGoalHandle,), {"turn_id": "turn_1"})(acodex, "thr_1", {}, None),
+        ),
         "ChatgptLogin": (
             ChatgptLogin(None, None, {"loginId": "login_1"}),  # type: ignore[arg-type]
             AsyncChatgptLogin(None, None, {"loginId": "login_1"}),  # type: ignore[arg-type]
@@ -152,8 +166,17 @@ def _capture(objects: dict[str, tuple[Any, Any]]) -> list[tuple[str, Any]]:
     for sync, twin in objects.values():
         sync._request, twin._request = send, asend
     objects["Codex"][0]._open_thread, objects["Codex"][1]._open_thread = send, asend
+
+    def goal(params: Any, *rest: Any) -> Any:
+        return send("thread/goal/set", params)
+
+    async def agoal(params: Any, *rest: Any) -> Any:
+        return send("thread/goal/set", params)
+
     objects["Thread"][0]._start_turn = objects["Thread"][0]._run_turn = turn
     objects["Thread"][1]._start_turn = objects["Thread"][1]._run_turn = aturn
+    objects["Thread"][0]._start_goal = objects["Thread"][0]._run_goal = goal
+    objects["Thread"][1]._start_goal = objects["Thread"][1]._run_goal = agoal
     return sent
 
 
@@ -162,11 +185,12 @@ def test_sync_and_async_send_the_same_request(owner: str, request_: Request) -> 
     objects = _objects()
     sent = _capture(objects)
     sync, twin = objects[owner]
-    args = [SAMPLE_ARGS[a.name] for a in request_.args]
+    args = [SAMPLE_ARGS[a.name] for a in request_.args if not a.keyword]
+    kwargs = {a.name: SAMPLE_ARGS[a.name] for a in request_.args if a.keyword}
     with pytest.raises(_Sent):
-        getattr(sync, request_.name)(*args)
+        getattr(sync, request_.name)(*args, **kwargs)
     with pytest.raises(_Sent):
-        asyncio.run(getattr(twin, request_.name)(*args))
+        asyncio.run(getattr(twin, request_.name)(*args, **kwargs))
     assert len(sent) == 2
     assert sent[0] == sent[1]
     assert sent[0][0] == request_.method
@@ -187,6 +211,8 @@ def test_the_wire_params_spelled_out() -> None:
         codex.logout,
         thread.read,
         lambda: thread.set_goal("ship it"),
+        lambda: thread.start_goal("ship it", token_budget=500),
+        objects["GoalHandle"][0].interrupt,
         lambda: thread.turn("go", effort="high", sandbox_policy={"type": "readOnly"}),
         handle.interrupt,
         lambda: handle.steer("more"),
@@ -203,6 +229,8 @@ def test_the_wire_params_spelled_out() -> None:
         ("account/logout", None),
         ("thread/read", {"threadId": "thr_1", "includeTurns": False}),
         ("thread/goal/set", {"threadId": "thr_1", "objective": "ship it"}),
+        ("thread/goal/set", {"threadId": "thr_1", "objective": "ship it", "tokenBudget": 500}),
+        ("turn/interrupt", {"threadId": "thr_1", "turnId": "turn_1"}),
         (
             "turn/start",
             {

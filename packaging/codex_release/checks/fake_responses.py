@@ -67,6 +67,7 @@ __all__ = [
     "Reply",
     "ShellCall",
     "Text",
+    "ToolCall",
     "Usage",
     "sse_event",
 ]
@@ -297,6 +298,31 @@ class ShellCall:
             "call_id": self.call_id or server.next_id("call"),
             "name": self.tool_name,
             "arguments": json.dumps(self.arguments()),
+            "status": "completed",
+        }
+        stream.send({"type": "response.output_item.added", "output_index": 0, "item": item})
+        stream.send({"type": "response.output_item.done", "output_index": 0, "item": item})
+        stream.completed(self.usage)
+
+
+@dataclass
+class ToolCall:
+    """Call the tool ``name`` with ``arguments`` (a ``function_call`` item), e.g. the goal tool
+    ``update_goal`` with ``{"status": "complete"}``; codex answers with a new request carrying its output."""
+
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+
+    def respond(self, handler: _Handler, server: FakeResponsesServer) -> None:
+        stream = handler.start_stream(server.next_id("resp"))
+        stream.created()
+        item = {
+            "type": "function_call",
+            "id": server.next_id("fc"),
+            "call_id": server.next_id("call"),
+            "name": self.name,
+            "arguments": json.dumps(self.arguments),
             "status": "completed",
         }
         stream.send({"type": "response.output_item.added", "output_index": 0, "item": item})

@@ -19,8 +19,15 @@ TYPE_CHECKING = False  # not `from typing import TYPE_CHECKING`: importing typin
 if TYPE_CHECKING:
     from typing import Any
 
-    from openai_codex._async_client import AsyncCodex, AsyncEventSubscription, AsyncThread, AsyncTurnHandle
-    from openai_codex._client import Codex, EventSubscription, Thread, TurnHandle
+    from openai_codex._async_client import (
+        AsyncCodex,
+        AsyncEventSubscription,
+        AsyncGoalHandle,
+        AsyncThread,
+        AsyncTurnHandle,
+    )
+    from openai_codex._client import Codex, EventSubscription, GoalHandle, Thread, TurnHandle
+    from openai_codex._goals import INTERRUPT_WAIT_S, GoalResult
     from openai_codex._turns import TurnResult
     from openai_codex.approvals import ApprovalDecision, ApprovalHandler, ApprovalRequest
     from openai_codex.config import CodexConfig
@@ -47,12 +54,14 @@ if TYPE_CHECKING:
     from openai_codex.retry import retry_on_overload, retry_on_overload_async
 
 __all__ = [
+    "INTERRUPT_WAIT_S",
     "Allow",
     "ApprovalDecision",
     "ApprovalHandler",
     "ApprovalRequest",
     "AsyncCodex",
     "AsyncEventSubscription",
+    "AsyncGoalHandle",
     "AsyncThread",
     "AsyncTurnHandle",
     "Codex",
@@ -60,6 +69,8 @@ __all__ = [
     "CodexError",
     "Deny",
     "EventSubscription",
+    "GoalHandle",
+    "GoalResult",
     "Hooks",
     "ImageInput",
     "IncompatibleRuntimeError",
@@ -99,6 +110,7 @@ _HOMES = (
     "openai_codex.approvals",
     "openai_codex.hooks",
     "openai_codex._turns",
+    "openai_codex._goals",
     "openai_codex._client",
     "openai_codex._async_client",
     "openai_codex.retry",

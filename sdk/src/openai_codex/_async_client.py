@@ -15,26 +15,51 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from openai_codex._async_transport import AsyncEventSubscription, AsyncTransport, AsyncTurnSink
 from openai_codex._drivers import EVENTS_CAP
+from openai_codex._goals import INTERRUPT_WAIT_S, GoalResult, GoalState
 from openai_codex._requests import offer_tools, thread_info
 from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._turns import TurnResult, TurnState, interrupted_timeout_error, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError
-from openai_codex.generated.api import AsyncCodexRequests, AsyncThreadRequests, AsyncTurnHandleRequests
+from openai_codex.generated.api import (
+    AsyncCodexRequests,
+    AsyncGoalHandleRequests,
+    AsyncThreadRequests,
+    AsyncTurnHandleRequests,
+)
 from openai_codex.hooks import Hooks, checked_hooks
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Awaitable, Callable, Iterable
 
     from openai_codex._login import AsyncChatgptLogin, AsyncDeviceCodeLogin
+    from openai_codex.generated.protocol import ThreadGoal
     from openai_codex.generated.rpc import AsyncRpc
     from openai_codex.tools import Tool
     from openai_codex.types import Turn
 
-__all__ = ["AsyncCodex", "AsyncEventSubscription", "AsyncThread", "AsyncTurnHandle"]
+__all__ = ["AsyncCodex", "AsyncEventSubscription", "AsyncGoalHandle", "AsyncThread", "AsyncTurnHandle"]
 
 L = TypeVar("L", bound="AsyncChatgptLogin")
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # distinct before Python 3.11
+
+
+async def _finish_despite_cancellation(stop: Awaitable[None]) -> None:
+    """Await ``stop`` (bounded by its own timeouts) to its end even if this task is cancelled meanwhile: once,
+    or at every await as an anyio cancel scope does; the caller re-raises the cancellation afterwards."""
+    task = asyncio.ensure_future(stop)
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({task})
+    task.result()
+
+
+async def _next(sink: AsyncTurnSink, deadline: float | None) -> Notification:
+    """The sink's next event; :class:`TimeoutError` at ``deadline`` (the loop's clock)."""
+    if deadline is None:
+        return await sink.get()
+    return await asyncio.wait_for(sink.get(), max(0.0, deadline - asyncio.get_running_loop().time()))
 
 
 class AsyncCodex(AsyncCodexRequests):
@@ -183,6 +208,24 @@ class AsyncThread(AsyncThreadRequests):
             raise interrupted_timeout_error(handle.id, timeout) from None
         return await handle.result()
 
+    async def _start_goal(self, params: dict[str, Any]) -> AsyncGoalHandle:
+        result, sink = await self._codex._transport.start_goal(self.id, params)
+        goal = result.get("goal") if isinstance(result, dict) else None
+        if not isinstance(goal, dict):
+            self._codex._transport.release(sink)
+            raise CodexError(f"the app-server set no goal: {str(result)[:200]}")
+        return AsyncGoalHandle(self._codex, self.id, goal, sink)
+
+    async def _run_goal(self, params: dict[str, Any], timeout: float | None) -> GoalResult:
+        handle = await self._start_goal(params)
+        try:
+            return await handle.run(timeout)
+        except TimeoutError:
+            await _finish_despite_cancellation(handle._stop())
+            raise TimeoutError(
+                f"the goal of thread {self.id} was not reached within {timeout:g}s; its turn was interrupted"
+            ) from None
+
 
 class AsyncTurnHandle(AsyncTurnHandleRequests):
     """A running turn: ``await handle.run()`` or ``async for n in handle.stream()``."""
@@ -202,20 +245,45 @@ class AsyncTurnHandle(AsyncTurnHandleRequests):
     def done(self) -> bool:
         return self._state.done
 
-    async def stream(self) -> AsyncIterator[Notification]:
-        """Yield this turn's notifications as they arrive; the last one is its ``turn/completed``."""
+    def stream(self) -> AsyncIterator[Notification]:
+        """Yield this turn's notifications as they arrive; the last one is its ``turn/completed``.
+
+        Cancelling the task while it waits here sends ``turn/interrupt`` and waits up to
+        :data:`INTERRUPT_WAIT_S` for the turn to complete before the cancellation goes on.
+        """
+        return self._events(None)
+
+    async def _events(self, deadline: float | None) -> AsyncIterator[Notification]:
         if self._consuming:
             raise RuntimeError("this turn is already being consumed (stream() or run() elsewhere)")
         self._consuming = True
         try:
             while not self._state.done:
-                note = await self._sink.get()
+                try:
+                    note = await _next(self._sink, deadline)
+                except _TIMEOUTS:
+                    raise TimeoutError(
+                        f"turn {self.id} is still running; call interrupt() to stop it, or wait again"
+                    ) from None
                 self._state.observe(note)
                 yield note
+        except asyncio.CancelledError:
+            await _finish_despite_cancellation(self._stop())
+            raise
         finally:
             self._consuming = False
             if self._state.done:
                 self._codex._transport.release(self._sink)
+
+    async def _stop(self, wait: float = INTERRUPT_WAIT_S) -> None:
+        """Send ``turn/interrupt`` and wait up to ``wait`` seconds for the turn to complete (no error)."""
+        deadline = asyncio.get_running_loop().time() + wait
+        params = {"threadId": self.thread_id, "turnId": self.id}
+        with contextlib.suppress(CodexError, *_TIMEOUTS):  # e.g. the turn is over already
+            await self._codex._transport.request("turn/interrupt", params, timeout=wait)
+        with contextlib.suppress(CodexError, *_TIMEOUTS):
+            while not self._state.done:
+                self._state.observe(await _next(self._sink, deadline))
 
     async def run(self, timeout: float | None = None) -> Turn:
         """Wait for the turn to finish and return it (``status``, ``error``, ``items``).
@@ -223,14 +291,10 @@ class AsyncTurnHandle(AsyncTurnHandleRequests):
         With ``timeout``, raise :class:`TimeoutError` if it is still running after that many seconds (the
         turn goes on: interrupt it, or call ``run()`` again; no event is lost).
         """
-        if timeout is None:
-            async for _ in self.stream():
-                pass
-            return self._state.turn()
-        try:
-            return await asyncio.wait_for(self.run(), timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError(f"turn {self.id} is still running; call interrupt() to stop it, or wait again") from None
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        async for _ in self._events(deadline):
+            pass
+        return self._state.turn()
 
     async def result(self) -> TurnResult:
         """The :class:`TurnResult` of the finished turn (consumes the rest of the turn first)."""
@@ -247,3 +311,96 @@ class AsyncTurnHandle(AsyncTurnHandleRequests):
         with contextlib.suppress(CodexError, TimeoutError):
             await self._codex._transport.request("turn/interrupt", params, timeout=TERMINATE_GRACE_S * 4)
         self._codex._transport.release(self._sink)
+
+
+class AsyncGoalHandle(AsyncGoalHandleRequests):
+    """A goal run whose methods are coroutines: ``await handle.run()`` or ``async for n in handle.stream()``."""
+
+    def __init__(self, codex: AsyncCodex, thread_id: str, goal: dict[str, Any], sink: AsyncTurnSink) -> None:
+        self._codex = codex
+        self._sink = sink
+        self._state = GoalState(thread_id, goal)
+        self._consuming = False
+        self._goal = goal
+        self.thread_id = thread_id
+
+    def __repr__(self) -> str:
+        return f"AsyncGoalHandle(thread_id={self.thread_id!r}, done={self._state.done})"
+
+    @property
+    def goal(self) -> ThreadGoal:
+        """The goal as ``thread/goal/set`` answered (the run's result has its last state)."""
+        from openai_codex.generated.protocol import ThreadGoal
+
+        return ThreadGoal.model_validate(self._goal)
+
+    @property
+    def done(self) -> bool:
+        return self._state.done
+
+    @property
+    def turn_id(self) -> str:
+        """The id of the goal's turn in progress (:class:`~openai_codex.CodexError` when there is none)."""
+        turn_id = self._codex._transport.goal_turn(self._sink)
+        if turn_id is None:
+            raise CodexError(f"no turn of the goal of thread {self.thread_id} is in progress")
+        return turn_id
+
+    def stream(self) -> AsyncIterator[Notification]:
+        """Yield the notifications of every turn of the goal, and the thread's own, in order, until the goal
+        run is over. Cancelling the task while it waits here interrupts the goal's turn (see
+        :data:`INTERRUPT_WAIT_S`)."""
+        return self._events(None)
+
+    async def _events(self, deadline: float | None) -> AsyncIterator[Notification]:
+        if self._consuming:
+            raise RuntimeError("this goal run is already being consumed (stream() or run() elsewhere)")
+        self._consuming = True
+        try:
+            while not self._state.done:
+                try:
+                    note = await _next(self._sink, deadline)
+                except _TIMEOUTS:
+                    raise TimeoutError(
+                        f"the goal of thread {self.thread_id} is still running; interrupt() or clear it, or wait again"
+                    ) from None
+                self._state.observe(note)
+                yield note
+        except asyncio.CancelledError:
+            await _finish_despite_cancellation(self._stop())
+            raise
+        finally:
+            self._consuming = False
+            if self._state.done:
+                self._codex._transport.release(self._sink)
+
+    async def run(self, timeout: float | None = None) -> GoalResult:
+        """Wait for the goal run to end and return its :class:`GoalResult` (every turn, the goal's last state).
+
+        With ``timeout``, raise :class:`TimeoutError` if it still runs after that many seconds (it goes on).
+        """
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        async for _ in self._events(deadline):
+            pass
+        return self._state.result()
+
+    # ---------------------------------------------------------------- primitives of the generated methods
+    async def _request(self, method: str, params: Any) -> Any:
+        return await self._codex._request(method, params)
+
+    async def _stop(self, wait: float = INTERRUPT_WAIT_S) -> None:
+        """Interrupt the goal's turn (and one that starts meanwhile) and wait up to ``wait`` seconds for the run
+        to end (no error)."""
+        deadline = asyncio.get_running_loop().time() + wait
+        interrupted: set[str] = set()
+        with contextlib.suppress(CodexError, *_TIMEOUTS):
+            while not self._state.done:
+                turn_id = self._state.lifecycle.turn_id or self._codex._transport.goal_turn(self._sink)
+                if turn_id is not None and turn_id not in interrupted:
+                    interrupted.add(turn_id)
+                    params = {"threadId": self.thread_id, "turnId": turn_id}
+                    with contextlib.suppress(CodexError, *_TIMEOUTS):
+                        await self._codex._transport.request("turn/interrupt", params, timeout=wait)
+                self._state.observe(await _next(self._sink, deadline))
+        if self._state.done:
+            self._codex._transport.release(self._sink)

@@ -370,6 +370,19 @@ class AsyncTransport:
             request_id, data = self._core.start_turn(thread_id, params, sink, future)
             return await self._send_and_wait(request_id, data, future, self._config.request_timeout_s), sink
 
+    async def start_goal(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, AsyncTurnSink]:
+        """``thread/goal/set`` (starting if needed); the returned sink receives the goal run."""
+        await self.ensure_started()
+        async with self._slot():
+            sink = AsyncTurnSink()
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            request_id, data = self._core.start_goal(thread_id, params, sink, future)
+            return await self._send_and_wait(request_id, data, future, self._config.request_timeout_s), sink
+
+    def goal_turn(self, sink: AsyncTurnSink) -> str | None:
+        """The goal run's turn in progress, as read so far (``None``: none)."""
+        return self._core.goal_turn(sink)
+
     async def _send_and_wait(
         self, request_id: int, data: bytes, future: asyncio.Future[Any], timeout: float | None
     ) -> Any:

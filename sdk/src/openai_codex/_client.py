@@ -18,13 +18,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from openai_codex._drivers import EVENTS_CAP
+from openai_codex._goals import INTERRUPT_WAIT_S, GoalResult, GoalState
 from openai_codex._requests import offer_tools, thread_info
 from openai_codex._runtime import TERMINATE_GRACE_S
 from openai_codex._sync_transport import EventSubscription, SyncTransport, TurnSink
 from openai_codex._turns import TurnResult, TurnState, interrupted_timeout_error, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError
-from openai_codex.generated.api import CodexRequests, ThreadRequests, TurnHandleRequests
+from openai_codex.generated.api import CodexRequests, GoalHandleRequests, ThreadRequests, TurnHandleRequests
 from openai_codex.hooks import Hooks, checked_hooks
 from openai_codex.notifications import Notification
 
@@ -32,11 +33,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from openai_codex._login import ChatgptLogin, DeviceCodeLogin
+    from openai_codex.generated.protocol import ThreadGoal
     from openai_codex.generated.rpc import Rpc
     from openai_codex.tools import Tool
     from openai_codex.types import Turn
 
-__all__ = ["Codex", "EventSubscription", "Thread", "TurnHandle"]
+__all__ = ["Codex", "EventSubscription", "GoalHandle", "Thread", "TurnHandle"]
 
 L = TypeVar("L", bound="ChatgptLogin")
 
@@ -190,6 +192,24 @@ class Thread(ThreadRequests):
             raise interrupted_timeout_error(handle.id, timeout) from None
         return handle.result()
 
+    def _start_goal(self, params: dict[str, Any]) -> GoalHandle:
+        result, sink = self._codex._transport.start_goal(self.id, params)
+        goal = result.get("goal") if isinstance(result, dict) else None
+        if not isinstance(goal, dict):
+            self._codex._transport.release(sink)
+            raise CodexError(f"the app-server set no goal: {str(result)[:200]}")
+        return GoalHandle(self._codex, self.id, goal, sink)
+
+    def _run_goal(self, params: dict[str, Any], timeout: float | None) -> GoalResult:
+        handle = self._start_goal(params)
+        try:
+            return handle.run(timeout)
+        except TimeoutError:
+            handle._stop()
+            raise TimeoutError(
+                f"the goal of thread {self.id} was not reached within {timeout:g}s; its turn was interrupted"
+            ) from None
+
 
 class TurnHandle(TurnHandleRequests):
     """A running turn. Consume it once, with :meth:`stream` or :meth:`run` (which may follow a partial stream)."""
@@ -230,10 +250,23 @@ class TurnHandle(TurnHandleRequests):
                     ) from None
                 self._state.observe(note)
                 yield note
+        except KeyboardInterrupt:
+            self._stop()  # Ctrl-C stops the turn on the server too, then goes on
+            raise
         finally:
             self._consumer.release()
             if self._state.done:
                 self._codex._transport.release(self._sink)
+
+    def _stop(self, wait: float = INTERRUPT_WAIT_S) -> None:
+        """Send ``turn/interrupt`` and wait up to ``wait`` seconds for the turn to complete (no error)."""
+        deadline = time.monotonic() + wait
+        params = {"threadId": self.thread_id, "turnId": self.id}
+        with contextlib.suppress(CodexError, TimeoutError):  # e.g. the turn is over already
+            self._codex._transport.request("turn/interrupt", params, timeout=wait)
+        with contextlib.suppress(CodexError, queue.Empty):
+            while not self._state.done:
+                self._state.observe(self._sink.get(max(0.0, deadline - time.monotonic())))
 
     def run(self, timeout: float | None = None) -> Turn:
         """Wait for the turn to finish and return it (``status``, ``error``, ``items``).
@@ -261,3 +294,96 @@ class TurnHandle(TurnHandleRequests):
         with contextlib.suppress(CodexError, TimeoutError):
             self._codex._transport.request("turn/interrupt", params, timeout=TERMINATE_GRACE_S * 4)
         self._codex._transport.release(self._sink)
+
+
+class GoalHandle(GoalHandleRequests):
+    """A goal run: every turn the runtime runs for the thread's goal, until the goal is complete, cleared, out
+    of budget or blocked, or its turn is interrupted. Consume it once, with :meth:`stream` or :meth:`run`."""
+
+    def __init__(self, codex: Codex, thread_id: str, goal: dict[str, Any], sink: TurnSink) -> None:
+        self._codex = codex
+        self._sink = sink
+        self._state = GoalState(thread_id, goal)
+        self._consumer = threading.Lock()
+        self._goal = goal
+        self.thread_id = thread_id
+
+    def __repr__(self) -> str:
+        return f"GoalHandle(thread_id={self.thread_id!r}, done={self._state.done})"
+
+    @property
+    def goal(self) -> ThreadGoal:
+        """The goal as ``thread/goal/set`` answered (the run's result has its last state)."""
+        from openai_codex.generated.protocol import ThreadGoal
+
+        return ThreadGoal.model_validate(self._goal)
+
+    @property
+    def done(self) -> bool:
+        return self._state.done
+
+    @property
+    def turn_id(self) -> str:
+        """The id of the goal's turn in progress (:class:`~openai_codex.CodexError` when there is none)."""
+        turn_id = self._codex._transport.goal_turn(self._sink)
+        if turn_id is None:
+            raise CodexError(f"no turn of the goal of thread {self.thread_id} is in progress")
+        return turn_id
+
+    def stream(self) -> Iterator[Notification]:
+        """Yield the notifications of every turn of the goal, and the thread's own (``thread/goal/updated``,
+        ``thread/goal/cleared``, ...), in order, until the goal run is over."""
+        return self._events(None)
+
+    def _events(self, deadline: float | None) -> Iterator[Notification]:
+        if not self._consumer.acquire(blocking=False):
+            raise RuntimeError("this goal run is already being consumed (stream() or run() in another place)")
+        try:
+            while not self._state.done:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    note = self._sink.get(remaining)
+                except queue.Empty:
+                    raise TimeoutError(
+                        f"the goal of thread {self.thread_id} is still running; interrupt() or clear it, or wait again"
+                    ) from None
+                self._state.observe(note)
+                yield note
+        except KeyboardInterrupt:
+            self._stop()
+            raise
+        finally:
+            self._consumer.release()
+            if self._state.done:
+                self._codex._transport.release(self._sink)
+
+    def run(self, timeout: float | None = None) -> GoalResult:
+        """Wait for the goal run to end and return its :class:`GoalResult` (every turn, the goal's last state).
+
+        With ``timeout``, raise :class:`TimeoutError` if it still runs after that many seconds (it goes on).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for _ in self._events(deadline):
+            pass
+        return self._state.result()
+
+    # ---------------------------------------------------------------- primitives of the generated methods
+    def _request(self, method: str, params: Any) -> Any:
+        return self._codex._request(method, params)
+
+    def _stop(self, wait: float = INTERRUPT_WAIT_S) -> None:
+        """Interrupt the goal's turn (and one that starts meanwhile) and wait up to ``wait`` seconds for the run
+        to end (no error)."""
+        deadline = time.monotonic() + wait
+        interrupted: set[str] = set()
+        with contextlib.suppress(CodexError, queue.Empty):
+            while not self._state.done:
+                turn_id = self._state.lifecycle.turn_id or self._codex._transport.goal_turn(self._sink)
+                if turn_id is not None and turn_id not in interrupted:
+                    interrupted.add(turn_id)
+                    params = {"threadId": self.thread_id, "turnId": turn_id}
+                    with contextlib.suppress(CodexError, TimeoutError):  # e.g. the turn is over already
+                        self._codex._transport.request("turn/interrupt", params, timeout=wait)
+                self._state.observe(self._sink.get(max(0.0, deadline - time.monotonic())))
+        if self._state.done:
+            self._codex._transport.release(self._sink)

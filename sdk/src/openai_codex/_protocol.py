@@ -13,6 +13,10 @@ request / notification / response to write. The core:
   then receives exactly its own events; ``turn/completed`` is the last one it gets;
 * hands every notification no turn claims to the event subscribers (``codex.events()``, ``thread.events()``:
   :meth:`ProtocolCore.subscribe`), or reports it :class:`Unrouted` when nobody subscribed (nothing is kept);
+* follows a thread's goal (:meth:`ProtocolCore.start_goal`): a goal's sink is registered before
+  ``thread/goal/set`` is sent and receives every turn the runtime runs for the goal (it starts them itself,
+  one after another, with no ``turn/start`` of ours) and the thread's own events, until
+  :class:`GoalLifecycle` says the goal run is over;
 * surfaces server-to-client requests (:class:`ServerRequest`), which the driver must always answer;
 * on connection loss hands back every pending request and sink so the driver can wake them all at once.
 
@@ -34,6 +38,7 @@ from openai_codex.notifications import Notification
 __all__ = [
     "Deliver",
     "Event",
+    "GoalLifecycle",
     "LineSplitter",
     "ProtocolCore",
     "ProtocolViolation",
@@ -142,6 +147,59 @@ class _TurnRoute(Generic[S]):
     early: list[Notification] = field(default_factory=list)
 
 
+class GoalLifecycle:
+    """When a goal run is over, decided from its notifications alone (the core and the goal handle feed
+    one each, with the same notifications in the same order, so they agree).
+
+    Measured on the pinned runtime: ``thread/goal/set`` on an idle thread starts a turn at once and,
+    while the goal's status stays ``active``, another as soon as one completes. It stops after the
+    turn in which the status leaves ``active`` (``complete`` through the model's ``update_goal``,
+    ``budgetLimited``, ``blocked`` after a failed turn, ...), after ``thread/goal/cleared`` (the turn in
+    progress finishes normally), and after a turn that ends ``interrupted`` or ``failed`` (the goal stays
+    set). The run is over once one of those has happened and no turn of the goal is in progress.
+    """
+
+    __slots__ = ("cleared", "status", "stopped", "turn_id")
+
+    def __init__(self) -> None:
+        self.status = "active"
+        self.cleared = False
+        self.stopped = False
+        self.turn_id: str | None = None
+        """The goal's turn in progress."""
+
+    def observe(self, note: Notification) -> None:
+        method = note.method
+        if method == "turn/started":
+            self.turn_id = note.turn_id
+        elif method == "turn/completed" and note.turn_id == self.turn_id:
+            self.turn_id = None
+            turn = note.params.get("turn")
+            if isinstance(turn, dict) and turn.get("status") in ("interrupted", "failed"):
+                self.stopped = True
+        elif method == "thread/goal/updated":
+            goal = note.params.get("goal")
+            if isinstance(goal, dict) and isinstance(goal.get("status"), str):
+                self.status = goal["status"]
+        elif method == "thread/goal/cleared":
+            self.cleared = True
+
+    @property
+    def over(self) -> bool:
+        return self.turn_id is None and (self.cleared or self.stopped or self.status != "active")
+
+
+@dataclass
+class _GoalRoute(Generic[S]):
+    sink: S
+    thread_id: str
+    request_id: int
+    lifecycle: GoalLifecycle = field(default_factory=GoalLifecycle)
+    turn_ids: set[str] = field(default_factory=set)
+    held: list[Notification] = field(default_factory=list)
+    """Events of turns nobody claims yet, held while a ``turn/start`` of this thread awaits its id."""
+
+
 def _encode(message: Mapping[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
 
@@ -157,6 +215,7 @@ class ProtocolCore(Generic[S]):
         self._routes: dict[str, list[_TurnRoute[S]]] = {}
         self._watchers: dict[str, list[S]] = {}
         self._subscribers: list[tuple[S, str | None]] = []
+        self._goals: dict[str, _GoalRoute[S]] = {}
         self._closed: CodexError | None = None
 
     # ---------------------------------------------------------------- outgoing
@@ -189,12 +248,34 @@ class ProtocolCore(Generic[S]):
         self._routes.setdefault(thread_id, []).append(route)
         return request_id, data
 
+    def start_goal(self, thread_id: str, params: Mapping[str, Any], sink: S, waiter: Any = None) -> tuple[int, bytes]:
+        """A ``thread/goal/set`` request whose goal run (every turn the runtime starts for it, and the thread's
+        own events) is delivered to ``sink`` until it is over (see :class:`GoalLifecycle`).
+
+        One goal run per thread is followed at a time: :class:`CodexError` if another is still going.
+        """
+        if thread_id in self._goals:
+            raise CodexError(f"a goal run of thread {thread_id} is still being followed; wait for it or clear it")
+        request_id, data = self.request("thread/goal/set", params, waiter)
+        self._goals[thread_id] = _GoalRoute(sink=sink, thread_id=thread_id, request_id=request_id)
+        return request_id, data
+
+    def goal_turn(self, sink: S) -> str | None:
+        """The id of the turn in progress of the goal run delivered to ``sink`` (``None``: none now)."""
+        for goal in self._goals.values():
+            if goal.sink is sink:
+                return goal.lifecycle.turn_id
+        return None
+
     def forget(self, request_id: int) -> None:
         """Stop waiting for ``request_id`` (its response, if it comes, is dropped)."""
         self._pending.pop(request_id, None)
         route = self._turn_starts.pop(request_id, None)
         if route is not None:
             self._drop_route(route)
+        for thread_id, goal in list(self._goals.items()):
+            if goal.request_id == request_id:
+                del self._goals[thread_id]
 
     def remove_sink(self, sink: S) -> None:
         """Stop routing to ``sink`` (the turn ended or its consumer went away)."""
@@ -202,6 +283,9 @@ class ProtocolCore(Generic[S]):
             for route in list(routes):
                 if route.sink is sink:
                     self._drop_route(route)
+        for thread_id, goal in list(self._goals.items()):
+            if goal.sink is sink:
+                del self._goals[thread_id]
 
     def watch(self, method: str, sink: S) -> None:
         """Deliver every ``method`` notification to ``sink`` too (client-wide events: a login's completion)."""
@@ -300,31 +384,43 @@ class ProtocolCore(Generic[S]):
             )
             if route is not None:
                 self._drop_route(route)
+            goal = self._goals.get(route.thread_id) if route is not None else None
+            if method == "thread/goal/set":
+                self.forget(request_id)
             events.append(Resolved(request_id, method, error=error, waiter=waiter))
+            if goal is not None:
+                self._release_held(goal, events)
             return
         result = message.get("result")
         events.append(Resolved(request_id, method, result=result, waiter=waiter))
         if route is not None:
             turn = result.get("turn") if isinstance(result, dict) else None
             turn_id = turn.get("id") if isinstance(turn, dict) else None
+            goal = self._goals.get(route.thread_id)
             if not isinstance(turn_id, str):
                 self._drop_route(route)
-                return
-            route.turn_id = turn_id
-            early, route.early = route.early, []
-            for note in early:
-                if note.turn_id in (None, turn_id):
-                    self._deliver(route, note, events)
+            else:
+                route.turn_id = turn_id
+                early, route.early = route.early, []
+                for note in early:
+                    if note.turn_id in (None, turn_id):
+                        self._deliver(route, note, events)
+            if goal is not None:
+                self._release_held(goal, events)
 
     def _route(self, note: Notification, events: list[Event[S]]) -> None:
         watchers = self._watchers.get(note.method, ())
         for sink in watchers:
             events.append(Deliver(sink, note))
         routes = self._routes.get(note.thread_id or "") if note.thread_id else None
+        goal = self._goals.get(note.thread_id or "") if note.thread_id else None
+        claimed = False  # a watcher's note still reaches the subscribers (account/login/completed)
+        if goal is not None and self._goal_claims(goal, note, routes or (), events):
+            claimed = True
         if not routes:
-            self._unclaimed(note, events)
+            if not claimed:
+                self._unclaimed(note, events)
             return
-        claimed = False
         for route in list(routes):
             if route.turn_id is None:
                 route.early.append(note)
@@ -345,6 +441,41 @@ class ProtocolCore(Generic[S]):
                 delivered = True
         if not delivered:
             events.append(Unrouted(note))
+
+    def _goal_claims(self, goal: _GoalRoute[S], note: Notification, routes: Any, events: list[Event[S]]) -> bool:
+        """Deliver ``note`` to the goal run if it is the thread's own or one of the goal's turns' (adopting a
+        turn the runtime started that no ``turn/start`` of ours claims)."""
+        turn_id = note.turn_id
+        if turn_id is None or turn_id in goal.turn_ids:
+            self._deliver_goal(goal, note, events)
+            return True
+        if any(route.turn_id == turn_id for route in routes):
+            return False  # a turn of ours, started with turn/start
+        if any(route.turn_id is None for route in routes):
+            goal.held.append(note)  # whose it is is known once that turn/start is answered
+            return True
+        if note.method == "turn/started":
+            goal.turn_ids.add(turn_id)
+            self._deliver_goal(goal, note, events)
+            return True
+        return False
+
+    def _release_held(self, goal: _GoalRoute[S], events: list[Event[S]]) -> None:
+        routes = self._routes.get(goal.thread_id, [])
+        if any(route.turn_id is None for route in routes):
+            return
+        held, goal.held = goal.held, []
+        for note in held:
+            if self._goals.get(goal.thread_id) is goal:
+                self._goal_claims(goal, note, routes, events)
+
+    def _deliver_goal(self, goal: _GoalRoute[S], note: Notification, events: list[Event[S]]) -> None:
+        if self._goals.get(goal.thread_id) is not goal:
+            return
+        events.append(Deliver(goal.sink, note))
+        goal.lifecycle.observe(note)
+        if goal.lifecycle.over:
+            del self._goals[goal.thread_id]
 
     def _deliver(self, route: _TurnRoute[S], note: Notification, events: list[Event[S]]) -> None:
         events.append(Deliver(route.sink, note))
@@ -371,6 +502,8 @@ class ProtocolCore(Generic[S]):
         sinks = [route.sink for routes in self._routes.values() for route in routes]
         sinks += [sink for watchers in self._watchers.values() for sink in watchers]
         sinks += [sink for sink, _thread_id in self._subscribers]
+        sinks += [goal.sink for goal in self._goals.values()]
+        self._goals.clear()
         self._routes.clear()
         self._watchers.clear()
         self._subscribers.clear()

@@ -8,7 +8,9 @@ below, and validate the answer with :func:`parse_result`. The hand-written class
 
 - ``_request(method, params)``: send one request, return the raw answer (a coroutine in the async classes);
 - ``Codex._open_thread``: send a ``thread/*`` request that answers with a thread, return the SDK's Thread;
-- ``Thread._start_turn`` / ``Thread._run_turn``: send ``turn/start`` (its events are routed to the handle).
+- ``Thread._start_turn`` / ``Thread._run_turn``: send ``turn/start`` (its events are routed to the handle);
+- ``Thread._start_goal`` / ``Thread._run_goal``: send ``thread/goal/set`` (the goal run is routed to the handle);
+- ``GoalHandle.turn_id``: the goal's turn in progress (what ``interrupt`` and ``steer`` act on).
 
 Nothing here imports the generated models at import time (``import openai_codex`` stays fast).
 """
@@ -25,18 +27,21 @@ from openai_codex.errors import CodexError
 
 if TYPE_CHECKING:
     from openai_codex import tools
-    from openai_codex._async_client import AsyncThread, AsyncTurnHandle
-    from openai_codex._client import Thread, TurnHandle
+    from openai_codex._async_client import AsyncGoalHandle, AsyncThread, AsyncTurnHandle
+    from openai_codex._client import GoalHandle, Thread, TurnHandle
+    from openai_codex._goals import GoalResult
     from openai_codex._turns import TurnResult
 
 __all__ = [
     "AsyncChatgptLoginBase",
     "AsyncCodexBase",
+    "AsyncGoalHandleBase",
     "AsyncRpcBase",
     "AsyncThreadBase",
     "AsyncTurnHandleBase",
     "ChatgptLoginBase",
     "CodexBase",
+    "GoalHandleBase",
     "RpcBase",
     "ThreadBase",
     "ThreadInfo",
@@ -142,6 +147,12 @@ class ThreadBase:
     def _run_turn(self, params: dict[str, Any], timeout: float | None) -> TurnResult:
         raise NotImplementedError
 
+    def _start_goal(self, params: dict[str, Any]) -> GoalHandle:
+        raise NotImplementedError
+
+    def _run_goal(self, params: dict[str, Any], timeout: float | None) -> GoalResult:
+        raise NotImplementedError
+
 
 class AsyncThreadBase:
     """Primitives of :class:`~openai_codex.AsyncThread`."""
@@ -156,6 +167,12 @@ class AsyncThreadBase:
         raise NotImplementedError
 
     async def _run_turn(self, params: dict[str, Any], timeout: float | None) -> TurnResult:
+        raise NotImplementedError
+
+    async def _start_goal(self, params: dict[str, Any]) -> AsyncGoalHandle:
+        raise NotImplementedError
+
+    async def _run_goal(self, params: dict[str, Any], timeout: float | None) -> GoalResult:
         raise NotImplementedError
 
 
@@ -176,6 +193,34 @@ class AsyncTurnHandleBase:
     __slots__ = ()
     id: str
     thread_id: str
+
+    async def _request(self, method: str, params: Any) -> Any:
+        raise NotImplementedError
+
+
+class GoalHandleBase:
+    """Primitives of :class:`~openai_codex.GoalHandle`."""
+
+    __slots__ = ()
+    thread_id: str
+
+    @property
+    def turn_id(self) -> str:
+        raise NotImplementedError
+
+    def _request(self, method: str, params: Any) -> Any:
+        raise NotImplementedError
+
+
+class AsyncGoalHandleBase:
+    """Primitives of :class:`~openai_codex.AsyncGoalHandle`."""
+
+    __slots__ = ()
+    thread_id: str
+
+    @property
+    def turn_id(self) -> str:
+        raise NotImplementedError
 
     async def _request(self, method: str, params: Any) -> Any:
         raise NotImplementedError

@@ -304,6 +304,20 @@ class SyncTransport:
                 request_id, data = self._core.start_turn(thread_id, params, sink, future)
             return self._send_and_wait(request_id, data, future, self._config.request_timeout_s), sink
 
+    def start_goal(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, TurnSink]:
+        """``thread/goal/set``; the returned sink receives the goal run (every turn the runtime starts for it)."""
+        with self._slot():
+            sink = TurnSink()
+            future: Future[Any] = Future()
+            with self._lock:
+                request_id, data = self._core.start_goal(thread_id, params, sink, future)
+            return self._send_and_wait(request_id, data, future, self._config.request_timeout_s), sink
+
+    def goal_turn(self, sink: TurnSink) -> str | None:
+        """The goal run's turn in progress, as read so far (``None``: none)."""
+        with self._lock:
+            return self._core.goal_turn(sink)
+
     def _send_and_wait(self, request_id: int, data: bytes, future: Future[Any], timeout: float | None) -> Any:
         try:
             self._write(data)

@@ -23,8 +23,22 @@ from codex_release.steps.generate_types.surface import OWNERS, Owner, Request
 
 __all__ = ["render_api", "render_rpc", "rpc_method_name"]
 
-_KIND_CALLS = {"thread": "_open_thread", "turn": "_start_turn", "run": "_run_turn"}
-_SDK_RETURNS = {"thread": "Thread", "turn": "TurnHandle", "run": "TurnResult"}
+_KIND_CALLS = {
+    "thread": "_open_thread",
+    "turn": "_start_turn",
+    "run": "_run_turn",
+    "goal": "_start_goal",
+    "run_goal": "_run_goal",
+}
+_SDK_RETURNS = {
+    "thread": "Thread",
+    "turn": "TurnHandle",
+    "run": "TurnResult",
+    "goal": "GoalHandle",
+    "run_goal": "GoalResult",
+}
+_WAITS = ("run", "run_goal")
+"""The kinds that wait for the end (they take ``timeout`` and return the same result type sync and async)."""
 
 
 def rpc_method_name(method: str) -> str:
@@ -68,7 +82,7 @@ def _returns(request: Request, models: ModelIndex, owner: str, is_async: bool) -
         return "None"
     if request.returns in _SDK_RETURNS:
         name = _SDK_RETURNS[request.returns]
-        return f"Async{name}" if is_async and request.returns != "run" else name
+        return f"Async{name}" if is_async and request.returns not in _WAITS else name
     if request.result is None:
         return "Any"
     if request.pick is None:
@@ -84,16 +98,16 @@ def _method(request: Request, models: ModelIndex, owner: str, is_async: bool) ->
     fields = _fields(request, models, where)
     params: list[_Param] = [_Param("self")]
     wire: dict[str, str] = {key: json.dumps(value) for key, value in request.const.items()}
+    keywords: list[_Param] = []
     for arg in request.args:
         field = fields[arg.name]
         annotation = arg.annotation or field.annotation
         default = f" = {arg.default}" if arg.default is not None else ""
-        params.append(_Param(f"{arg.name}: {annotation}{default}", field.doc))
+        (keywords if arg.keyword else params).append(_Param(f"{arg.name}: {annotation}{default}", field.doc))
         wire[field.wire] = f"{arg.convert}({arg.name})" if arg.convert else arg.name
     for name, attribute in request.bound.items():
         wire[fields[name].wire] = f"self.{attribute}"
-    keywords: list[_Param] = []
-    if request.returns == "run":
+    if request.returns in _WAITS:
         keywords.append(_Param("timeout: float | None = None"))
     if request.keywords:
         taken = {arg.name for arg in request.args} | set(request.bound)
@@ -112,7 +126,7 @@ def _method(request: Request, models: ModelIndex, owner: str, is_async: bool) ->
     payload = "None" if request.params is None else "_params"
     send = f'{wait}self._request("{request.method}", {payload})'
     if request.returns in _KIND_CALLS:
-        extra = ", tools" if request.tools else (", timeout" if request.returns == "run" else "")
+        extra = ", tools" if request.tools else (", timeout" if request.returns in _WAITS else "")
         first = f'"{request.method}", ' if request.returns == "thread" else ""
         body.append(f"return {wait}self.{_KIND_CALLS[request.returns]}({first}{payload}{extra})")
     elif request.returns == "none":
@@ -186,8 +200,9 @@ from openai_codex._requests import parse_result, wire_params
 from openai_codex.inputs import to_wire_input
 
 if TYPE_CHECKING:
-    from openai_codex._async_client import AsyncThread, AsyncTurnHandle
-    from openai_codex._client import Thread, TurnHandle
+    from openai_codex._async_client import AsyncGoalHandle, AsyncThread, AsyncTurnHandle
+    from openai_codex._client import GoalHandle, Thread, TurnHandle
+    from openai_codex._goals import GoalResult
     from openai_codex._turns import TurnResult
     from openai_codex.generated import protocol as _m
     from openai_codex.inputs import Input

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 __all__ = ["OWNERS", "Arg", "Owner", "Request"]
 
-Returns = Literal["value", "none", "thread", "turn", "run"]
+Returns = Literal["value", "none", "thread", "turn", "run", "goal", "run_goal"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class Arg:
     """Source of its default (``None``: required)."""
     convert: str | None = None
     """A function of ``openai_codex.inputs`` applied before it goes on the wire."""
+    keyword: bool = False
+    """Keyword-only (after ``*``) instead of positional."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,8 @@ class Request:
     """The field of the validated answer the method returns (``None``: the whole answer)."""
     returns: Returns = "value"
     """``value``: the (picked) answer; ``none``: nothing; ``thread``: a new Thread of the SDK (the answer's
-    ``thread``, built by ``_open_thread``); ``turn`` / ``run``: the params go to ``_start_turn`` / ``_run_turn``."""
+    ``thread``, built by ``_open_thread``); ``turn`` / ``run``: the params go to ``_start_turn`` / ``_run_turn``;
+    ``goal`` / ``run_goal``: to ``_start_goal`` / ``_run_goal`` (a goal run: every turn of the goal)."""
     tools: bool = False
     """Also takes ``tools=[...]``: client-defined tools for the new thread (experimental)."""
 
@@ -260,6 +263,30 @@ raised (e.g. while the runtime keeps retrying an unreachable model).""",
                 bound=_THREAD,
                 returns="run",
             ),
+            Request(
+                "start_goal",
+                "thread/goal/set",
+                """Set the thread's goal and return a handle on its run: every turn the runtime runs for it.
+
+The run ends when the goal is complete, cleared, out of its token budget or blocked, or when its turn is
+interrupted; consume it with the handle's ``stream()`` or ``run()``.""",
+                params="ThreadGoalSetParams",
+                args=(Arg("objective", "str"), Arg("token_budget", default="None", keyword=True)),
+                bound=_THREAD,
+                returns="goal",
+            ),
+            Request(
+                "run_goal",
+                "thread/goal/set",
+                """Set the thread's goal and wait for its run to end: the result lists every turn it took.
+
+With ``timeout``, a goal still running after that many seconds has its turn interrupted (the runtime then
+starts no other; the goal stays set) and :class:`TimeoutError` is raised.""",
+                params="ThreadGoalSetParams",
+                args=(Arg("objective", "str"), Arg("token_budget", default="None", keyword=True)),
+                bound=_THREAD,
+                returns="run_goal",
+            ),
         ),
     ),
     Owner(
@@ -280,6 +307,29 @@ raised (e.g. while the runtime keeps retrying an unreachable model).""",
                 params="TurnSteerParams",
                 args=(Arg("input", "Input", convert="to_wire_input"),),
                 bound={"thread_id": "thread_id", "expected_turn_id": "id"},
+                returns="none",
+            ),
+        ),
+    ),
+    Owner(
+        "GoalHandle",
+        (
+            Request(
+                "interrupt",
+                "turn/interrupt",
+                """Stop the goal's turn in progress; it completes ``interrupted`` and the runtime starts no other (the
+goal stays set). :class:`~openai_codex.CodexError` when no turn of the goal is in progress.""",
+                params="TurnInterruptParams",
+                bound={"thread_id": "thread_id", "turn_id": "turn_id"},
+                returns="none",
+            ),
+            Request(
+                "steer",
+                "turn/steer",
+                """Add input to the goal's turn in progress (:class:`~openai_codex.CodexError` when none is).""",
+                params="TurnSteerParams",
+                args=(Arg("input", "Input", convert="to_wire_input"),),
+                bound={"thread_id": "thread_id", "expected_turn_id": "turn_id"},
                 returns="none",
             ),
         ),

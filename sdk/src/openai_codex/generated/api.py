@@ -19,8 +19,9 @@ from openai_codex._requests import parse_result, wire_params
 from openai_codex.inputs import to_wire_input
 
 if TYPE_CHECKING:
-    from openai_codex._async_client import AsyncThread, AsyncTurnHandle
-    from openai_codex._client import Thread, TurnHandle
+    from openai_codex._async_client import AsyncGoalHandle, AsyncThread, AsyncTurnHandle
+    from openai_codex._client import GoalHandle, Thread, TurnHandle
+    from openai_codex._goals import GoalResult
     from openai_codex._turns import TurnResult
     from openai_codex.generated import protocol as _m
     from openai_codex.inputs import Input
@@ -33,6 +34,8 @@ __all__ = [
     "AsyncThreadRequests",
     "TurnHandleRequests",
     "AsyncTurnHandleRequests",
+    "GoalHandleRequests",
+    "AsyncGoalHandleRequests",
     "ChatgptLoginRequests",
     "AsyncChatgptLoginRequests",
 ]
@@ -1056,6 +1059,51 @@ class ThreadRequests(_requests.ThreadBase):
         )
         return self._run_turn(_params, timeout)
 
+    def start_goal(
+        self,
+        objective: str,
+        *,
+        token_budget: int | None = None,
+    ) -> GoalHandle:
+        """Set the thread's goal and return a handle on its run: every turn the runtime runs for it.
+
+        The run ends when the goal is complete, cleared, out of its token budget or blocked, or when its turn is
+        interrupted; consume it with the handle's ``stream()`` or ``run()``.
+
+        Wire method: ``thread/goal/set``.
+        """
+        _params = wire_params(
+            {
+                "objective": objective,
+                "tokenBudget": token_budget,
+                "threadId": self.id,
+            }
+        )
+        return self._start_goal(_params)
+
+    def run_goal(
+        self,
+        objective: str,
+        *,
+        token_budget: int | None = None,
+        timeout: float | None = None,
+    ) -> GoalResult:
+        """Set the thread's goal and wait for its run to end: the result lists every turn it took.
+
+        With ``timeout``, a goal still running after that many seconds has its turn interrupted (the runtime then
+        starts no other; the goal stays set) and :class:`TimeoutError` is raised.
+
+        Wire method: ``thread/goal/set``.
+        """
+        _params = wire_params(
+            {
+                "objective": objective,
+                "tokenBudget": token_budget,
+                "threadId": self.id,
+            }
+        )
+        return self._run_goal(_params, timeout)
+
 
 class AsyncThreadRequests(_requests.AsyncThreadBase):
     """The request methods of :class:`~openai_codex.AsyncThread`."""
@@ -1321,6 +1369,51 @@ class AsyncThreadRequests(_requests.AsyncThreadBase):
         )
         return await self._run_turn(_params, timeout)
 
+    async def start_goal(
+        self,
+        objective: str,
+        *,
+        token_budget: int | None = None,
+    ) -> AsyncGoalHandle:
+        """Set the thread's goal and return a handle on its run: every turn the runtime runs for it.
+
+        The run ends when the goal is complete, cleared, out of its token budget or blocked, or when its turn is
+        interrupted; consume it with the handle's ``stream()`` or ``run()``.
+
+        Wire method: ``thread/goal/set``.
+        """
+        _params = wire_params(
+            {
+                "objective": objective,
+                "tokenBudget": token_budget,
+                "threadId": self.id,
+            }
+        )
+        return await self._start_goal(_params)
+
+    async def run_goal(
+        self,
+        objective: str,
+        *,
+        token_budget: int | None = None,
+        timeout: float | None = None,
+    ) -> GoalResult:
+        """Set the thread's goal and wait for its run to end: the result lists every turn it took.
+
+        With ``timeout``, a goal still running after that many seconds has its turn interrupted (the runtime then
+        starts no other; the goal stays set) and :class:`TimeoutError` is raised.
+
+        Wire method: ``thread/goal/set``.
+        """
+        _params = wire_params(
+            {
+                "objective": objective,
+                "tokenBudget": token_budget,
+                "threadId": self.id,
+            }
+        )
+        return await self._run_goal(_params, timeout)
+
 
 class TurnHandleRequests(_requests.TurnHandleBase):
     """The request methods of :class:`~openai_codex.TurnHandle`."""
@@ -1393,6 +1486,84 @@ class AsyncTurnHandleRequests(_requests.AsyncTurnHandleBase):
                 "input": to_wire_input(input),
                 "threadId": self.thread_id,
                 "expectedTurnId": self.id,
+            }
+        )
+        await self._request("turn/steer", _params)
+
+
+class GoalHandleRequests(_requests.GoalHandleBase):
+    """The request methods of :class:`~openai_codex.GoalHandle`."""
+
+    __slots__ = ()
+
+    def interrupt(
+        self,
+    ) -> None:
+        """Stop the goal's turn in progress; it completes ``interrupted`` and the runtime starts no other (the
+        goal stays set). :class:`~openai_codex.CodexError` when no turn of the goal is in progress.
+
+        Wire method: ``turn/interrupt``.
+        """
+        _params = wire_params(
+            {
+                "threadId": self.thread_id,
+                "turnId": self.turn_id,
+            }
+        )
+        self._request("turn/interrupt", _params)
+
+    def steer(
+        self,
+        input: Input,
+    ) -> None:
+        """Add input to the goal's turn in progress (:class:`~openai_codex.CodexError` when none is).
+
+        Wire method: ``turn/steer``.
+        """
+        _params = wire_params(
+            {
+                "input": to_wire_input(input),
+                "threadId": self.thread_id,
+                "expectedTurnId": self.turn_id,
+            }
+        )
+        self._request("turn/steer", _params)
+
+
+class AsyncGoalHandleRequests(_requests.AsyncGoalHandleBase):
+    """The request methods of :class:`~openai_codex.AsyncGoalHandle`."""
+
+    __slots__ = ()
+
+    async def interrupt(
+        self,
+    ) -> None:
+        """Stop the goal's turn in progress; it completes ``interrupted`` and the runtime starts no other (the
+        goal stays set). :class:`~openai_codex.CodexError` when no turn of the goal is in progress.
+
+        Wire method: ``turn/interrupt``.
+        """
+        _params = wire_params(
+            {
+                "threadId": self.thread_id,
+                "turnId": self.turn_id,
+            }
+        )
+        await self._request("turn/interrupt", _params)
+
+    async def steer(
+        self,
+        input: Input,
+    ) -> None:
+        """Add input to the goal's turn in progress (:class:`~openai_codex.CodexError` when none is).
+
+        Wire method: ``turn/steer``.
+        """
+        _params = wire_params(
+            {
+                "input": to_wire_input(input),
+                "threadId": self.thread_id,
+                "expectedTurnId": self.turn_id,
             }
         )
         await self._request("turn/steer", _params)
