@@ -64,9 +64,11 @@ bench-runtime: setup
 bench-stage: setup
 	$(PY) scripts/bench_stage_verify.py $(if $(BASELINE),--baseline $(BASELINE))
 
-## A long fuzzing session of the archive and wheel reader (ARCHIVE_FUZZ_EXAMPLES per property).
+## A long fuzzing session of the archive and wheel reader (ARCHIVE_FUZZ_EXAMPLES per property), and of verify's
+## scanner against a plain read (VERIFY_SCAN_EXAMPLES).
 fuzz: setup
 	ARCHIVE_FUZZ_EXAMPLES=$${ARCHIVE_FUZZ_EXAMPLES:-20000} $(PY) -m pytest -q -p no:cacheprovider tests/test_archives_fuzz.py
+	VERIFY_SCAN_EXAMPLES=$${VERIFY_SCAN_EXAMPLES:-2000} $(PY) -m pytest -q -p no:cacheprovider tests/test_verify_scan_property.py
 
 ## `import openai_codex` vs the published openai-codex 0.163.0, side by side.
 bench-import: setup

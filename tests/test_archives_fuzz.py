@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codex_release.archives import Limits, WheelArchive, extract_tgz
-from codex_release.checks.verify import ArtifactReport, _scan_wheel
+from codex_release.checks.verify.rules import wheel_contents
+from codex_release.checks.verify.scan import scan_wheels
 from codex_release.core.versions import parse_codex_version
 from codex_release.errors import ReleaseError
 from tests.synthetic_binaries import write_platform_package
@@ -120,6 +121,6 @@ def test_mutated_wheels(seeds: tuple[Path, bytes, bytes, bytes], edits: list[tup
     except ReleaseError as exc:
         message = str(exc)
         assert "\n" not in message
-    report = ArtifactReport(path.name, "runtime wheel")
-    _scan_wheel(path, "openai-codex-cli-bin", VERSION, report)  # faults, never an exception
-    assert all(isinstance(fault, str) for fault in report.faults)
+    (facts,) = scan_wheels([path], "openai-codex-cli-bin", VERSION)  # facts, never an exception
+    _, faults = wheel_contents(facts, "openai-codex-cli-bin", VERSION)  # faults, never an exception
+    assert all(isinstance(fault, str) for fault in faults)

@@ -29,7 +29,9 @@ import twine.package
 from codex_release.archives import WheelArchive, WheelMember
 from codex_release.checks import twine_check
 from codex_release.checks.publisher_twine import check_files, toolkit_twine
-from codex_release.checks.verify import ArtifactReport, _scan_wheels, _twine_check, verify_dist
+from codex_release.checks.verify import verify_dist
+from codex_release.checks.verify.rules import ArtifactReport, wheel_contents
+from codex_release.checks.verify.scan import scan_wheels, twine_verdicts
 from codex_release.core.pins import RUNTIME_DISTRIBUTION, pinned_runtime_version
 from codex_release.core.versions import CodexVersion, parse_codex_version
 from tests.synthetic_binaries import make_elf
@@ -76,8 +78,10 @@ def _write_wheel(
 
 
 def _scan(*wheels: Path) -> list[ArtifactReport]:
-    reports = [ArtifactReport(wheel.name, "runtime wheel") for wheel in wheels]
-    _scan_wheels(list(zip(wheels, reports, strict=True)), RUNTIME_DISTRIBUTION, V)
+    reports = []
+    for facts in scan_wheels(wheels, RUNTIME_DISTRIBUTION, V):
+        _, faults = wheel_contents(facts, RUNTIME_DISTRIBUTION, V)
+        reports.append(ArtifactReport(facts.file, "runtime wheel", faults=faults))
     return reports
 
 
@@ -173,9 +177,11 @@ def test_identical_members_are_inflated_once_and_judged_under_their_own_names(
     one = _write_wheel(tmp_path / "one.whl", {"codex_cli_bin/a": (elf, 0o755)})
     two = _write_wheel(tmp_path / "two.whl", {"codex_cli_bin/b": (elf, 0o755)})
     assert _member(one, "codex_cli_bin/a").content_key == _member(two, "codex_cli_bin/b").content_key
-    reports = [ArtifactReport(wheel.name, "runtime wheel") for wheel in (one, two)]
-    scans = _scan_wheels([(one, reports[0]), (two, reports[1])], RUNTIME_DISTRIBUTION, V)
-    assert [r.faults for r in reports] == [[], []]
+    judged = [
+        wheel_contents(facts, RUNTIME_DISTRIBUTION, V) for facts in scan_wheels([one, two], RUNTIME_DISTRIBUTION, V)
+    ]
+    scans = [contents for contents, _ in judged]
+    assert [faults for _, faults in judged] == [[], []]
     assert inflated["one.whl", "codex_cli_bin/a"] + inflated["two.whl", "codex_cli_bin/b"] == 1
     assert scans[0].payload["codex_cli_bin/a"] == scans[1].payload["codex_cli_bin/b"] == hashlib.sha256(elf).hexdigest()
     assert [b.label for b in scans[0].binaries] == ["codex_cli_bin/a"]
@@ -290,18 +296,18 @@ def test_twine_check_without_hashing_gives_stock_twines_verdicts(twine_inputs: d
     names = ["sdk wheel", "sdk sdist", "runtime wheel", "broken rst", "no content type"]
     files = [twine_inputs[name] for name in names]
     tool = toolkit_twine()
-    ours = _twine_check(files, tool)
+    ours = twine_verdicts(files, tool)
     assert ours == check_files(files, tool, skip_hashing=False)
     assert set(ours) == {twine_inputs["broken rst"].name, twine_inputs["no content type"].name}
     assert "Inline literal start-string without end-string" in ours[twine_inputs["broken rst"].name]
     for refused in ("bad field", "not a zip"):  # twine stops at the file: one fault for the run
-        ours = _twine_check([twine_inputs["sdk wheel"], twine_inputs[refused]], tool)
+        ours = twine_verdicts([twine_inputs["sdk wheel"], twine_inputs[refused]], tool)
         assert ours == check_files([twine_inputs["sdk wheel"], twine_inputs[refused]], tool, skip_hashing=False)
         assert "*" in ours, refused
         assert ours["*"].startswith(f"{twine_inputs[refused].name}: twine "), ours
         assert "\n" not in ours["*"]
     # metadata that twine cannot read is blamed on the file (this twine reads ours), never on the publisher
-    refusal = _twine_check([twine_inputs["bad field"]], tool)["*"]
+    refusal = twine_verdicts([twine_inputs["bad field"]], tool)["*"]
     assert refusal.startswith(f"{twine_inputs['bad field'].name}: twine refuses it"), refusal
     assert refusal.endswith("the file is at fault, not the publisher")
 

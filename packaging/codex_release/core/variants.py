@@ -43,8 +43,8 @@ from codex_release.errors import ReleaseError
 __all__ = [
     "HELPERS_FILE",
     "Variant",
+    "VariantFacts",
     "VariantName",
-    "WheelFacts",
     "choose_variants",
     "helpers_document",
     "is_path_helper",
@@ -140,7 +140,7 @@ WHEEL_VENDOR = "codex_cli_bin/vendor/"
 
 
 @dataclass(frozen=True)
-class WheelFacts:
+class VariantFacts:
     """What ``verify`` read from one runtime wheel, as far as choosing variants goes."""
 
     file: str
@@ -152,11 +152,11 @@ class WheelFacts:
     """The parsed :data:`HELPERS_FILE`, ``None`` when the wheel has none."""
 
 
-def _names(facts: WheelFacts) -> set[str]:
+def _names(facts: VariantFacts) -> set[str]:
     return {info.name.removeprefix(WHEEL_VENDOR) for info in facts.binaries}
 
 
-def _helpers_fault(facts: WheelFacts, variant: Variant) -> str | None:
+def _helpers_fault(facts: VariantFacts, variant: Variant) -> str | None:
     if facts.helpers is None:
         return None
     said, omitted = facts.helpers.get("variant"), facts.helpers.get("omitted")
@@ -170,7 +170,7 @@ def _helpers_fault(facts: WheelFacts, variant: Variant) -> str | None:
     return None
 
 
-def variant_faults(target: Target, wheels: Sequence[WheelFacts]) -> list[str]:
+def variant_faults(target: Target, wheels: Sequence[VariantFacts]) -> list[str]:
     """Faults of one target's set of wheels: exactly the variants its binaries call for (full, and lean
     where an optional helper narrows the tags), the lean one holding everything but the omitted helpers.
 
