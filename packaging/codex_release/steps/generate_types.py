@@ -47,7 +47,7 @@ from typing import Any
 from codex_release import processes
 from codex_release.core.staging import check_place, check_replaceable, hold, replace_when_done
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import DestinationRefused, FaultFound, InputRefused, ToolFailed, Unsupported, squeezed
 
 __all__ = [
     "BUNDLE_NAME",
@@ -123,9 +123,9 @@ def host_codex_binary(version: CodexVersion) -> Path:
 
 def _checked_binary(codex_bin: Path) -> Path:
     if not codex_bin.is_file():
-        raise ReleaseError(f"--codex-bin {codex_bin} does not exist: pass the path of a codex executable")
+        raise InputRefused(f"--codex-bin {codex_bin} does not exist: pass the path of a codex executable")
     if not os.access(codex_bin, os.X_OK):
-        raise ReleaseError(f"--codex-bin {codex_bin} is not executable: chmod +x it or pass another binary")
+        raise InputRefused(f"--codex-bin {codex_bin} is not executable: chmod +x it or pass another binary")
     return codex_bin
 
 
@@ -139,8 +139,8 @@ def _codex_home() -> Iterator[dict[str, str]]:
 def _run(args: list[str], env: Mapping[str, str], what: str, cwd: Path | None = None) -> str:
     result = processes.run(args, env=env, cwd=cwd, timeout=300, what=what)
     if result.returncode != 0:
-        tail = " | ".join(result.stderr.strip().splitlines()[-5:])
-        raise ReleaseError(f"{what} failed with exit status {result.returncode}: {tail}")
+        tail = squeezed(" | ".join(result.stderr.strip().splitlines()[-5:]))
+        raise ToolFailed(f"{what} failed with exit status {result.returncode}: {tail}")
     return result.stdout
 
 
@@ -153,7 +153,7 @@ def codex_binary_version(codex_bin: Path) -> CodexVersion:
         output = _run([str(codex_bin), "--version"], env, f"{codex_bin} --version")
     match = _VERSION_RE.search(output)
     if not match:
-        raise ReleaseError(f"{codex_bin} --version printed {output.strip()!r}, not `codex-cli X`: is it codex?")
+        raise InputRefused(f"{codex_bin} --version printed {output.strip()!r}, not `codex-cli X`: is it codex?")
     return parse_codex_version(match[1])
 
 
@@ -167,7 +167,7 @@ def run_schema_export(codex_bin: Path, dest: Path) -> Path:
         )
     bundle = dest / BUNDLE_NAME
     if not bundle.is_file():
-        raise ReleaseError(
+        raise Unsupported(
             f"codex app-server generate-json-schema wrote no {BUNDLE_NAME}: this runtime's schema layout is "
             "not supported by generate-types; update codex_release.steps.generate_types"
         )
@@ -220,21 +220,21 @@ def _params_ref(variant: Mapping[str, Any], envelope: str) -> str | None:
     candidates = [params, *params.get("anyOf", []), *params.get("oneOf", [])]
     refs = [c["$ref"] for c in candidates if isinstance(c, dict) and "$ref" in c]
     if len(refs) > 1:
-        raise ReleaseError(f"{envelope}: params of one method name several types ({refs}): unsupported schema")
+        raise Unsupported(f"{envelope}: params of one method name several types ({refs}): unsupported schema")
     return refs[0].rsplit("/", 1)[-1] if refs else None
 
 
 def _methods(definitions: Mapping[str, Any], envelope: str) -> dict[str, str | None]:
     definition = definitions.get(envelope)
     if definition is None:
-        raise ReleaseError(f"the protocol schema has no {envelope} definition: unsupported runtime schema")
+        raise Unsupported(f"the protocol schema has no {envelope} definition: unsupported runtime schema")
     methods: dict[str, str | None] = {}
     for variant in definition.get("oneOf", []):
         enum = variant.get("properties", {}).get("method", {}).get("enum", [])
         if len(enum) != 1 or not isinstance(enum[0], str):
-            raise ReleaseError(f"{envelope}: a variant without one method name ({enum!r}): unsupported schema")
+            raise Unsupported(f"{envelope}: a variant without one method name ({enum!r}): unsupported schema")
         if enum[0] in methods:
-            raise ReleaseError(f"{envelope}: method {enum[0]!r} is declared twice: unsupported schema")
+            raise Unsupported(f"{envelope}: method {enum[0]!r} is declared twice: unsupported schema")
         methods[enum[0]] = _params_ref(variant, envelope)
     return methods
 
@@ -244,7 +244,7 @@ def flatten_bundle(bundle: Mapping[str, Any]) -> tuple[dict[str, Any], MethodReg
     definitions = dict(bundle.get("definitions") or {})
     nested = definitions.pop("v2", {})
     if not definitions or not isinstance(nested, dict):
-        raise ReleaseError("the protocol bundle has no definitions (or a malformed v2 namespace): unsupported schema")
+        raise Unsupported("the protocol bundle has no definitions (or a malformed v2 namespace): unsupported schema")
 
     def comparable(schema: Mapping[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in schema.items() if key not in ("$schema", "title")}
@@ -254,7 +254,7 @@ def flatten_bundle(bundle: Mapping[str, Any]) -> tuple[dict[str, Any], MethodReg
         schema = {key: value for key, value in raw.items() if key != "$schema"}
         if name in flat:
             if comparable(flat[name]) != comparable(schema):
-                raise ReleaseError(
+                raise Unsupported(
                     f"the protocol defines {name!r} differently at top level and in v2: generate-types cannot "
                     "merge them; extend codex_release.steps.generate_types to namespace them"
                 )
@@ -294,7 +294,7 @@ def _check_refs(schema: Mapping[str, Any]) -> None:
 
     walk(schema)
     if dangling:
-        raise ReleaseError(f"the protocol schema has unresolved references {sorted(dangling)}: unsupported schema")
+        raise Unsupported(f"the protocol schema has unresolved references {sorted(dangling)}: unsupported schema")
 
 
 # -- rendering -------------------------------------------------------------------------------------------
@@ -304,7 +304,7 @@ def _generator_version() -> str:
     try:
         return metadata.version("datamodel-code-generator")
     except metadata.PackageNotFoundError:
-        raise ReleaseError(
+        raise ToolFailed(
             "datamodel-code-generator is not installed: run `make setup` (it is a dev dependency of the toolkit)"
         ) from None
 
@@ -337,7 +337,7 @@ def _run_datamodel_codegen(schema: Mapping[str, Any], output: Path, header: str)
             cwd=Path(work),
         )
     if not output.is_file():
-        raise ReleaseError("datamodel-code-generator wrote no output: check its version (it is a dev dependency)")
+        raise ToolFailed("datamodel-code-generator wrote no output: check its version (it is a dev dependency)")
 
 
 def _module_names(module: Path) -> set[str]:
@@ -365,7 +365,7 @@ def _registry_entries(methods: Mapping[str, str | None], names: set[str], what: 
         if definition is None:
             continue
         if definition not in names:
-            raise ReleaseError(
+            raise Unsupported(
                 f"{what} {method!r} carries {definition}, which the generated models do not define: "
                 "datamodel-code-generator named it differently; adjust codex_release.steps.generate_types"
             )
@@ -524,7 +524,7 @@ def render_rpc(
     for method in registry.client_requests:
         name = rpc_method_name(method)
         if name in seen:
-            raise ReleaseError(f"client requests {seen[name]!r} and {method!r} both become rpc.{name}: rename one")
+            raise Unsupported(f"client requests {seen[name]!r} and {method!r} both become rpc.{name}: rename one")
         seen[name] = method
     methods = sorted(registry.client_requests)
     body = {False: [], True: []}  # type: dict[bool, list[str]]
@@ -675,7 +675,7 @@ def render_package(schema: Mapping[str, Any], registry: MethodRegistry, version:
     classes = _classes(models_path)
     names = _module_names(models_path)
     if BASE_CLASS in names:
-        raise ReleaseError(f"the protocol defines a type named {BASE_CLASS}: rename the generated base class")
+        raise Unsupported(f"the protocol defines a type named {BASE_CLASS}: rename the generated base class")
 
     notifications = _registry_entries(registry.server_notifications, names, "server notification")
     client_params = _registry_entries(registry.client_requests, names, "client request")
@@ -746,9 +746,9 @@ def export_bundle(codex_bin: Path) -> dict[str, Any]:
         try:
             bundle = json.loads(bundle_path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ReleaseError(f"{BUNDLE_NAME} from codex is not valid JSON: {exc}") from None
+            raise ToolFailed(f"{BUNDLE_NAME} from codex is not valid JSON: {exc}") from None
     if not isinstance(bundle, dict):
-        raise ReleaseError(f"{BUNDLE_NAME} from {codex_bin} is not a JSON object: is it codex?")
+        raise InputRefused(f"{BUNDLE_NAME} from {codex_bin} is not a JSON object: is it codex?")
     return bundle
 
 
@@ -822,7 +822,7 @@ def generate_types(
     if codex_bin is not None:
         binary = _checked_binary(codex_bin)
         if codex_version is not None and codex_binary_version(binary) != codex_version:
-            raise ReleaseError(
+            raise InputRefused(
                 f"--codex-bin {codex_bin} is Codex {codex_binary_version(binary)}, not the requested "
                 f"{codex_version}: drop --codex-version or pass the matching binary"
             )
@@ -836,13 +836,13 @@ def generate_types(
             version = generate_into(binary, Path(fresh), bundle)
             drift = check_generated(Path(fresh), out)
         if drift:
-            raise ReleaseError(
+            raise FaultFound(
                 f"generated types in {out} are out of date with Codex {version} ({', '.join(drift)}): {REGENERATE_HINT}"
             )
         return GeneratedTypes(version, out, changed=False)
 
     if out.exists() and not out.is_dir():
-        raise ReleaseError(f"--out {out} is a file, not a directory: pass a directory")
+        raise DestinationRefused(f"--out {out} is a file, not a directory: pass a directory")
     out = check_place(out, label="--out", in_checkout="generated")
     with hold(out, label="--out"):
         check_replaceable(
