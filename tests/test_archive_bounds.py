@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 
 from codex_release.archives import WheelArchive, _tar, extract_tgz
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused
 from tests.test_hostile_archives import declare_size
 
 
@@ -34,7 +34,7 @@ def test_a_member_inflating_past_its_declared_size_is_refused_without_holding_it
     declare_size(bomb, "x/data.bin", 10)
     tracemalloc.start()
     try:
-        with WheelArchive(bomb) as archive, pytest.raises(ReleaseError, match=r"x/data.bin: CRC-32 or size mismatch"):
+        with WheelArchive(bomb) as archive, pytest.raises(ArchiveRefused, match=r"x/data.bin: CRC-32 or size mismatch"):
             archive.read("x/data.bin")
         _, peak = tracemalloc.get_traced_memory()
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, sniff_format
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused
 from tests.synthetic_binaries import make_elf, make_fat_macho, make_macho, make_pe, write_binary
 
 
@@ -47,7 +47,7 @@ def test_sniff_format(tmp_path: Path, data: bytes, expected: str | None) -> None
 
 
 def test_sniff_format_names_an_unreadable_file(tmp_path: Path) -> None:
-    with pytest.raises(ReleaseError, match=r"cannot read .*missing"):
+    with pytest.raises(ArchiveRefused, match=r"cannot read .*missing"):
         sniff_format(tmp_path / "missing")
 
 
@@ -220,7 +220,7 @@ def test_pe_efi_application_is_not_windows(tmp_path: Path) -> None:
 
 
 def test_non_executable_is_refused_with_the_file_named(tmp_path: Path) -> None:
-    with pytest.raises(ReleaseError, match=r"^bin/codex is not an executable \(no ELF, Mach-O or PE header\)"):
+    with pytest.raises(ArchiveRefused, match=r"^bin/codex is not an executable"):
         _inspect(tmp_path, b"#!/bin/sh\necho hi\n")
 
 
@@ -243,7 +243,7 @@ def test_truncated_headers_are_refused_with_the_file_named(tmp_path: Path, sampl
     cuts = [cut for cut in (8, 20, 40, 60, 100, 200) if cut < len(data)]
     for cut in cuts:
         path = write_binary(tmp_path / f"cut{cut}", data[:cut])
-        with pytest.raises(ReleaseError, match=rf"^cut{cut} has a truncated or corrupt {fmt} header \(.+\): re-fetch"):
+        with pytest.raises(ArchiveRefused, match=rf"^cut{cut} has a truncated or corrupt {fmt} header"):
             inspect_binary(path, label=f"cut{cut}")
     assert len(cuts) >= 5
 
@@ -317,7 +317,7 @@ _PE = make_pe("x86_64")
     ],
 )
 def test_corrupt_headers_are_refused_with_the_file_named(tmp_path: Path, data: bytes, fmt: str, detail: str) -> None:
-    with pytest.raises(ReleaseError) as caught:
+    with pytest.raises(ArchiveRefused) as caught:
         _inspect(tmp_path, data)
     message = str(caught.value)
     assert message.startswith(f"bin/codex has a truncated or corrupt {fmt} header (")
@@ -340,15 +340,15 @@ def test_dynamic_section_without_dt_null_stops_at_its_end(tmp_path: Path) -> Non
 
 def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe")
-    with pytest.raises(ReleaseError, match=r"pipe is not a regular file"):
+    with pytest.raises(ArchiveRefused, match=r"pipe is not a regular file"):
         sniff_format(tmp_path / "pipe")
-    with pytest.raises(ReleaseError, match=r"^bin/pipe is not a regular file"):
+    with pytest.raises(ArchiveRefused, match=r"^bin/pipe is not a regular file"):
         inspect_binary(tmp_path / "pipe", label="bin/pipe")
     assert inspect_tree(tmp_path) == []  # not followed into, not an error: staging refuses FIFOs itself
 
 
 def test_inspect_binary_names_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ReleaseError, match=r"cannot read .*nope"):
+    with pytest.raises(ArchiveRefused, match=r"cannot read .*nope"):
         inspect_binary(tmp_path / "nope")
 
 
@@ -398,12 +398,12 @@ def test_inspect_tree_finds_every_binary_by_magic_sorted_and_relative(tmp_path: 
 def test_inspect_tree_refuses_a_corrupt_binary_by_its_relative_name(tmp_path: Path) -> None:
     write_binary(tmp_path / "bin" / "codex", make_elf("x86_64"))
     write_binary(tmp_path / "codex-resources" / "voice" / "lib" / "libz.so.1", make_elf("x86_64")[:40])
-    with pytest.raises(ReleaseError, match=r"^codex-resources/voice/lib/libz\.so\.1 has a truncated or corrupt ELF"):
+    with pytest.raises(ArchiveRefused, match=r"^codex-resources/voice/lib/libz\.so\.1 has a truncated or corrupt ELF"):
         inspect_tree(tmp_path)
 
 
 def test_inspect_tree_needs_a_directory(tmp_path: Path) -> None:
-    with pytest.raises(ReleaseError, match="is not a directory"):
+    with pytest.raises(ArchiveRefused, match="is not a directory"):
         inspect_tree(tmp_path / "missing")
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from codex_release.core.targets import TARGETS
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused
 from codex_release.steps.bump import Delta, diff_protocol, latest_complete_release, rewrite_pins
 from tests import fake_npm as npm_registry
 
@@ -39,7 +39,7 @@ def test_latest_is_the_newest_stable_release_with_every_platform_package() -> No
 
 
 def test_no_complete_release_is_a_clear_error() -> None:
-    with pytest.raises(ReleaseError, match="no stable @openai/codex release has all 6 platform packages"):
+    with pytest.raises(InputRefused, match="no stable @openai/codex release"):
         latest_complete_release(["0.1.0", "0.1.0-linux-x64", "0.2.0-alpha.1"])
 
 
@@ -70,7 +70,7 @@ def test_rewrite_pins_moves_pin_and_version_and_keeps_comments() -> None:
     ],
 )
 def test_rewrite_pins_refuses_what_is_not_the_sdk_pyproject(text: str, message: str) -> None:
-    with pytest.raises(ReleaseError, match=message):
+    with pytest.raises(InputRefused, match=message):
         rewrite_pins(text, parse_codex_version("0.169.0"), "pyproject.toml")
 
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from codex_release.cli import main
 from codex_release.cli.boundary import describe_os_error
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused
 from tests import fake_npm
 from tests.hostile import REPO
 from tests.test_runtime_source import make_tgz
@@ -46,7 +46,7 @@ def _invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, st
 
 
 def test_release_error_is_one_line_and_exit_1(command: Callable[[BaseException], None]) -> None:
-    command(ReleaseError("the thing is wrong:\n  fix it"))
+    command(InputRefused("the thing is wrong:\nfix it"))
     assert _invoke("boom") == (1, "", "Error: the thing is wrong: fix it\n")
 
 

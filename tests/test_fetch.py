@@ -18,7 +18,7 @@ from codex_release.core.locations import cache_dir
 from codex_release.core.runtime_source import open_source
 from codex_release.core.targets import TARGETS, get_target
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused, DestinationRefused, InputRefused, ToolFailed
 from codex_release.steps.fetch import Integrity, fetch_runtime
 from tests import fake_npm
 from tests.test_runtime_source import make_tgz
@@ -93,7 +93,7 @@ def test_github_checksum_mismatch_caches_and_places_nothing(
     base, assets = release_server
     _publish(assets, [LINUX.triple], corrupt=LINUX.triple)
     dest = tmp_path / "dest"
-    with pytest.raises(ReleaseError, match=r"sha256 mismatch .* tampered with; nothing was cached"):
+    with pytest.raises(ArchiveRefused, match=r"sha256 mismatch .* tampered with; nothing was cached"):
         fetch_runtime(VERSION, [LINUX], dest, source="github", base_url=base)
     assert not dest.exists()
     assert list((isolated_cache / "blobs").iterdir()) == []
@@ -104,20 +104,20 @@ def test_github_missing_asset_and_missing_release(
 ) -> None:
     base, assets = release_server
     _publish(assets, [LINUX.triple])
-    with pytest.raises(ReleaseError, match=r"lists no codex-package-aarch64-apple-darwin\.tar\.gz"):
+    with pytest.raises(ArchiveRefused, match=r"lists no codex-package-aarch64-apple-darwin\.tar\.gz"):
         fetch_runtime(VERSION, [get_target("aarch64-apple-darwin")], tmp_path / "d", source="github", base_url=base)
     other = parse_codex_version("0.1.0")
-    with pytest.raises(ReleaseError, match="HTTP 404"):
+    with pytest.raises(InputRefused, match="HTTP 404"):
         fetch_runtime(other, [LINUX], tmp_path / "d", source="github", base_url=base)
 
 
 def test_integrity_parsing() -> None:
-    with pytest.raises(ReleaseError, match="unsupported integrity"):
+    with pytest.raises(ArchiveRefused, match="unsupported integrity"):
         Integrity.from_sri("md5-abc")
     digest = hashlib.sha512(b"x").digest()
     assert Integrity.from_sri("sha512-" + base64.b64encode(digest).decode()).digest == digest
     for malformed in ("sha512-AAAA", "sha512-not base64!", "sha512-" + "A" * 5000):
-        with pytest.raises(ReleaseError, match="malformed integrity"):
+        with pytest.raises(ArchiveRefused, match="malformed integrity"):
             Integrity.from_sri(malformed)
 
 
@@ -132,7 +132,7 @@ def test_npm_fetch_of_the_pinned_release(pinned_version: CodexVersion, tmp_path:
 
 @pytest.mark.runtime
 def test_npm_unknown_version_is_a_clear_error(isolated_cache: Path, tmp_path: Path) -> None:
-    with pytest.raises(ReleaseError, match=r"not published on the npm registry|npm view .* failed"):
+    with pytest.raises((InputRefused, ToolFailed), match=r"not published on the npm registry|npm view .* failed"):
         fetch_runtime(parse_codex_version("0.0.1"), [LINUX], tmp_path)
 
 
@@ -227,7 +227,7 @@ def test_a_tarball_that_does_not_match_the_registry_is_refused_and_not_cached(
 ) -> None:
     served = registry / (SPEC.replace("/", "_").replace("@", "") + ".tgz")
     served.write_bytes(served.read_bytes() + b"tampered")
-    with pytest.raises(ReleaseError, match=r"sha512 mismatch .* nothing was cached"):
+    with pytest.raises(ArchiveRefused, match=r"sha512 mismatch .* nothing was cached"):
         fetch_runtime(VERSION, [LINUX], tmp_path / "dest")
     assert list((isolated_cache / "blobs").glob("*.tgz")) == []
     assert not (tmp_path / "dest").exists()
@@ -239,7 +239,7 @@ def test_dest_under_a_file_is_refused_before_anything_is_fetched(registry: Path,
         (tmp_path / "file" / "sub", r"lies under \S+file, which is a file: pass a path through directories"),
         (tmp_path / "file", r"is a file: pass a directory"),
     ):
-        with pytest.raises(ReleaseError, match=rf"--dest \S+ {says}"):
+        with pytest.raises(DestinationRefused, match=rf"--dest \S+ {says}"):
             fetch_runtime(VERSION, [LINUX], dest)
     assert fake_npm.calls(registry) == []
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from codex_release.cli import main
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import DestinationRefused, InputRefused, ToolFailed, Unsupported
 from codex_release.steps.generate_types import (
     check_generated,
     codex_binary_version,
@@ -111,28 +111,28 @@ def test_flatten_merges_v2_rewrites_refs_and_sets_envelopes_aside() -> None:
 def test_flatten_refuses_conflicting_duplicate_definitions() -> None:
     bundle = _bundle()
     bundle["definitions"]["v2"]["RequestId"] = {"type": "string"}
-    with pytest.raises(ReleaseError, match="defines 'RequestId' differently"):
+    with pytest.raises(Unsupported, match="defines 'RequestId' differently"):
         flatten_bundle(bundle)
 
 
 def test_flatten_refuses_a_missing_envelope() -> None:
     bundle = _bundle()
     del bundle["definitions"]["ServerNotification"]
-    with pytest.raises(ReleaseError, match="no ServerNotification definition"):
+    with pytest.raises(Unsupported, match="no ServerNotification definition"):
         flatten_bundle(bundle)
 
 
 def test_flatten_refuses_dangling_references() -> None:
     bundle = _bundle()
     bundle["definitions"]["v2"]["Turn"]["properties"]["extra"] = {"$ref": "#/definitions/v2/Nowhere"}
-    with pytest.raises(ReleaseError, match=r"unresolved references.*Nowhere"):
+    with pytest.raises(Unsupported, match=r"unresolved references.*Nowhere"):
         flatten_bundle(bundle)
 
 
 def test_flatten_refuses_a_method_declared_twice() -> None:
     bundle = _bundle()
     bundle["definitions"]["ServerNotification"]["oneOf"].append(_variant("turn/completed", "Turn"))
-    with pytest.raises(ReleaseError, match="'turn/completed' is declared twice"):
+    with pytest.raises(Unsupported, match="'turn/completed' is declared twice"):
         flatten_bundle(bundle)
 
 
@@ -210,7 +210,7 @@ def test_the_sdk_methods_need_their_params_models(tmp_path: Path) -> None:
     """A schema without the params models the SDK's named methods take cannot generate them: one line naming
     the model and where the methods are described."""
     schema, registry = flatten_bundle(_bundle())
-    with pytest.raises(ReleaseError, match=r"Codex\.thread_resume takes the fields of ThreadResumeParams.*surface"):
+    with pytest.raises(Unsupported, match=r"Codex\.thread_resume takes the fields of ThreadResumeParams.*surface"):
         render_package(schema, registry, parse_codex_version("0.169.0"), tmp_path)
 
 
@@ -299,13 +299,13 @@ def test_missing_codex_bin_is_refused(tmp_path: Path) -> None:
 def test_non_executable_codex_bin_is_refused(tmp_path: Path) -> None:
     binary = tmp_path / "codex"
     binary.write_text("not a program")
-    with pytest.raises(ReleaseError, match="is not executable"):
+    with pytest.raises(InputRefused, match="is not executable"):
         generate_types(codex_bin=binary, out_dir=tmp_path / "out")
 
 
 def test_a_binary_that_is_not_codex_is_refused(tmp_path: Path) -> None:
     binary = _script(tmp_path / "codex", "echo 'something else 1.0'\n")
-    with pytest.raises(ReleaseError, match=r"printed 'something else 1.0', not `codex-cli X`"):
+    with pytest.raises(InputRefused, match=r"printed 'something else 1.0', not `codex-cli X`"):
         codex_binary_version(binary)
 
 
@@ -318,7 +318,7 @@ def test_a_failing_schema_export_names_the_error_and_leaves_the_output_alone(tmp
     out = tmp_path / "pkg" / "generated"
     out.mkdir(parents=True)
     (out / "__init__.py").write_text(PREVIOUS_GENERATION)
-    with pytest.raises(ReleaseError, match="generate-json-schema failed with exit status 3: boom: no schema for you"):
+    with pytest.raises(ToolFailed, match="generate-json-schema failed with exit status 3: boom: no schema for you"):
         generate_types(codex_bin=binary, out_dir=out)
     assert [p.name for p in out.parent.iterdir()] == ["generated"]  # no staging directory or lock left behind
     assert [p.name for p in out.iterdir()] == ["__init__.py"]
@@ -330,7 +330,7 @@ def test_a_non_empty_out_it_did_not_write_is_refused_before_anything_runs(tmp_pa
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("mine\n")
-    with pytest.raises(ReleaseError, match="is not a package generate-types wrote"):
+    with pytest.raises(DestinationRefused, match="is not a package generate-types wrote"):
         generate_types(codex_bin=binary, out_dir=out)
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["codex", "mine"]
@@ -341,14 +341,14 @@ def test_a_schema_export_without_the_bundle_is_refused(tmp_path: Path) -> None:
         tmp_path / "codex",
         'if [ "$1" = --version ]; then echo "codex-cli 0.169.0"; exit 0; fi\nmkdir -p "$4"\n',
     )
-    with pytest.raises(ReleaseError, match=r"wrote no codex_app_server_protocol\.schemas\.json"):
+    with pytest.raises(Unsupported, match=r"wrote no codex_app_server_protocol\.schemas\.json"):
         generate_into(binary, tmp_path / "dest")
 
 
 def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
     binary = _script(tmp_path / "codex", 'echo "codex-cli 0.169.0"\n')
     (tmp_path / "file").write_text("")
-    with pytest.raises(ReleaseError, match="is a file, not a directory"):
+    with pytest.raises(DestinationRefused, match="is a file, not a directory"):
         generate_types(codex_bin=binary, out_dir=tmp_path / "file")
 
 

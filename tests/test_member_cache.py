@@ -19,7 +19,7 @@ import pytest
 
 from codex_release.archives import _tar, extract_tgz
 from codex_release.core.versions import parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused
 from codex_release.file_digests import Digests, FileKey, file_key
 from codex_release.steps.stage_runtime import VENDOR, stage_runtime
 from codex_release.wheels import parallel_deflate
@@ -112,10 +112,10 @@ def test_the_zlib_fallback_reads_and_refuses_alike(tmp_path: Path, monkeypatch: 
     damaged[-6] ^= 0xFF  # the CRC-32 trailer
     bad = tmp_path / "bad.tgz"
     bad.write_bytes(bytes(damaged))
-    with pytest.raises(ReleaseError, match="CRC-32 or length trailer does not match"):
+    with pytest.raises(ArchiveRefused, match="CRC-32 or length trailer does not match"):
         extract_tgz(bad, tmp_path)
     bad.write_bytes(tgz.read_bytes() + gzip.compress(b"more"))
-    with pytest.raises(ReleaseError, match="after the end of the gzip stream"):
+    with pytest.raises(ArchiveRefused, match="after the end of the gzip stream"):
         extract_tgz(bad, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".unpack-")) == sorted(
         [with_isal.root.name, with_zlib.root.name]
@@ -221,7 +221,7 @@ def test_a_package_refused_after_its_executable_leaves_nothing_behind(
     calls = _count_compress(monkeypatch)
     fds = Path("/proc/self/fd")
     before = len(os.listdir(fds)) if fds.is_dir() else None
-    with pytest.raises(ReleaseError, match="is a symlink"):
+    with pytest.raises(ArchiveRefused, match="is a symlink"):
         stage_runtime(tmp_path / "stage", tgz, V, wheel_dir=tmp_path / "wheels", progress=False)
     assert any(isinstance(source, int) for source in calls)  # the early compression had begun
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg", "pkg.tgz"]

@@ -22,7 +22,7 @@ from codex_release.core.platform_tags import (
     tag_problem,
 )
 from codex_release.core.targets import TARGETS, Target, get_target
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused
 from tests.synthetic_binaries import (
     make_elf,
     make_fat_macho,
@@ -123,7 +123,7 @@ def test_musl_and_glibc_files_cannot_share_a_wheel(tmp_path: Path) -> None:
         tmp_path,
         {"a/musl-tool": make_elf("x86_64", static=False, libc="musl"), "b/glibc-tool": glibc_elf("x86_64", "2.17")},
     )
-    with pytest.raises(ReleaseError, match=r"^a/musl-tool needs musl but b/glibc-tool needs glibc"):
+    with pytest.raises(InputRefused, match=r"^a/musl-tool needs musl but b/glibc-tool needs glibc"):
         derive_platform_tags(infos, LINUX_X64)
 
 
@@ -131,7 +131,7 @@ def test_unknown_c_library_is_refused(tmp_path: Path) -> None:
     data = make_elf("aarch64", static=False, libc=None, interpreter="/system/bin/linker64")
     infos = tree(tmp_path, {"bin/codex": data})
     with pytest.raises(
-        ReleaseError, match=r"^bin/codex is an ELF aarch64 .*interpreter /system/bin/linker64.*C library"
+        InputRefused, match=r"^bin/codex is an ELF aarch64 .*interpreter /system/bin/linker64.*C library"
     ):
         derive_platform_tags(infos, LINUX_ARM64)
 
@@ -183,13 +183,13 @@ def test_universal_binary_with_the_target_slice_is_accepted(tmp_path: Path) -> N
 def test_universal_binary_without_the_target_slice_is_refused(tmp_path: Path) -> None:
     fat = make_fat_macho([make_macho("x86_64", minos=(10, 13)), make_macho("arm64e", minos=(11, 0))])
     infos = tree(tmp_path, {"bin/codex": fat})
-    with pytest.raises(ReleaseError, match=r"^bin/codex is a universal Mach-O x86_64\+arm64e .* needs aarch64"):
+    with pytest.raises(InputRefused, match=r"^bin/codex is a universal Mach-O x86_64\+arm64e .* needs aarch64"):
         derive_platform_tags(infos, MAC_ARM64)
 
 
 def test_macho_without_minimum_is_refused(tmp_path: Path) -> None:
     infos = tree(tmp_path, {"bin/codex": make_macho("x86_64", cmd=None)})
-    with pytest.raises(ReleaseError, match=r"^bin/codex .* records no minimum macOS"):
+    with pytest.raises(InputRefused, match=r"^bin/codex .* records no minimum macOS"):
         derive_platform_tags(infos, MAC_X64)
 
 
@@ -243,7 +243,7 @@ def test_windows_tags(tmp_path: Path, target: Target, tag: str) -> None:
 
 def test_wrong_arch_is_refused_naming_file_found_and_needed(tmp_path: Path) -> None:
     infos = tree(tmp_path, {"bin/codex": make_elf("aarch64")})
-    with pytest.raises(ReleaseError) as caught:
+    with pytest.raises(InputRefused) as caught:
         derive_platform_tags(infos, LINUX_X64)
     assert str(caught.value) == (
         "bin/codex is an ELF aarch64 executable but target x86_64-unknown-linux-musl "
@@ -269,18 +269,18 @@ def test_binary_for_another_os_or_arch_is_refused(
     tmp_path: Path, files: dict[str, bytes], target: Target, pattern: str
 ) -> None:
     infos = tree(tmp_path, files)
-    with pytest.raises(ReleaseError, match=pattern):
+    with pytest.raises(InputRefused, match=pattern):
         derive_platform_tags(infos, target)
 
 
 def test_one_stray_file_for_another_arch_is_named(tmp_path: Path) -> None:
     infos = tree(tmp_path, {"bin/codex": make_elf("x86_64"), "codex-resources/bwrap": make_elf("aarch64")})
-    with pytest.raises(ReleaseError, match=r"^codex-resources/bwrap is an ELF aarch64"):
+    with pytest.raises(InputRefused, match=r"^codex-resources/bwrap is an ELF aarch64"):
         derive_platform_tags(infos, LINUX_X64)
 
 
 def test_no_binaries_is_refused() -> None:
-    with pytest.raises(ReleaseError, match="no ELF, Mach-O or PE file"):
+    with pytest.raises(InputRefused, match="no ELF, Mach-O or PE file"):
         derive_platform_tags([], LINUX_X64)
 
 
@@ -308,7 +308,7 @@ def test_expand_tag_set_keeps_order_and_drops_duplicates() -> None:
     ],
 )
 def test_expand_tag_set_refuses_bad_syntax(value: str, message: str) -> None:
-    with pytest.raises(ReleaseError, match=message):
+    with pytest.raises(InputRefused, match=message):
         expand_tag_set(value)
 
 
@@ -350,7 +350,7 @@ def test_static_linux_binaries_honour_any_libc_tag_from_the_floors(
 def test_tags_below_the_floors_are_refused_even_for_static_binaries(
     static_linux: list[BinaryInfo], requested: str, floor: str
 ) -> None:
-    with pytest.raises(ReleaseError, match=rf"cannot be used: .* below the {re.escape(floor)} the toolkit documents"):
+    with pytest.raises(InputRefused, match=rf"cannot be used: .* below the {re.escape(floor)} the toolkit documents"):
         check_requested_tags(requested, static_linux, LINUX_X64)
 
 
@@ -358,7 +358,7 @@ def test_verify_and_stage_judge_a_tag_with_one_function(static_linux: list[Binar
     assert tag_problem("manylinux_2_17_x86_64", static_linux, LINUX_X64) is None
     problem = tag_problem("manylinux1_x86_64", static_linux, LINUX_X64)
     assert problem is not None
-    with pytest.raises(ReleaseError) as caught:
+    with pytest.raises(InputRefused) as caught:
         check_requested_tags("manylinux1_x86_64", static_linux, LINUX_X64)
     assert problem in str(caught.value)
 
@@ -382,20 +382,20 @@ def test_a_huge_macos_version_is_judged_instantly(tmp_path: Path) -> None:
     infos = tree(tmp_path, {"bin/codex": make_macho("x86_64", minos=(10, 12), cmd="version_min")})
     started = time.monotonic()
     assert check_requested_tags("macosx_9999_0_x86_64", infos, MAC_X64) == ("macosx_9999_0_x86_64",)
-    with pytest.raises(ReleaseError, match="has a 8-digit number: no glibc, musl or macOS release"):
+    with pytest.raises(InputRefused, match="has a 8-digit number: no glibc, musl or macOS release"):
         check_requested_tags("macosx_99999999_0_x86_64", infos, MAC_X64)
-    with pytest.raises(ReleaseError, match=r"has a 900-digit number"):
+    with pytest.raises(InputRefused, match=r"has a 900-digit number"):
         check_requested_tags(f"manylinux_2_{'7' * 900}_x86_64", infos, MAC_X64)
-    with pytest.raises(ReleaseError, match=r"has a 5000-digit number"):
+    with pytest.raises(InputRefused, match=r"has a 5000-digit number"):
         check_requested_tags(f"manylinux_2_{'7' * 5000}_x86_64", infos, MAC_X64)
-    with pytest.raises(ReleaseError, match=r"\(5000 characters\) is too long"):
+    with pytest.raises(InputRefused, match=r"\(5000 characters\) is too long"):
         check_requested_tags("m" * 5000, infos, MAC_X64)
     assert time.monotonic() - started < 1.0
 
 
 def test_requested_tags_are_refused_when_a_file_cannot_honour_them(tmp_path: Path) -> None:
     infos = tree(tmp_path, {"bin/codex": make_macho("x86_64", minos=(10, 12), cmd="version_min")})
-    with pytest.raises(ReleaseError) as caught:
+    with pytest.raises(InputRefused) as caught:
         check_requested_tags("macosx_10_9_x86_64", infos, MAC_X64)
     assert str(caught.value) == (
         "--platform-tag macosx_10_9_x86_64 cannot be used: bin/codex is a Mach-O x86_64 executable (macOS 10.12+), "
@@ -490,7 +490,7 @@ def test_unhonourable_requested_tags_are_refused(
     tmp_path: Path, files: dict[str, bytes], target: Target, requested: str, pattern: str
 ) -> None:
     infos = tree(tmp_path, files)
-    with pytest.raises(ReleaseError, match=pattern) as caught:
+    with pytest.raises(InputRefused, match=pattern) as caught:
         check_requested_tags(requested, infos, target)
     assert str(caught.value).startswith("--platform-tag ")
 
@@ -518,7 +518,7 @@ def test_honourable_requested_tags_are_accepted(
 
 def test_requested_tags_still_check_the_binaries_against_the_target(tmp_path: Path) -> None:
     infos = tree(tmp_path, {"bin/codex": make_elf("aarch64")})
-    with pytest.raises(ReleaseError, match=r"^bin/codex is an ELF aarch64 .* needs x86_64"):
+    with pytest.raises(InputRefused, match=r"^bin/codex is an ELF aarch64 .* needs x86_64"):
         check_requested_tags("manylinux_2_17_aarch64", infos, LINUX_X64)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from codex_release import processes
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused, ToolFailed
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
 
@@ -37,7 +37,7 @@ def test_run_captures_output_and_exit_status() -> None:
 
 def test_check_names_the_command_and_trims_stderr() -> None:
     script = "import sys\nfor i in range(200): print(f'line {i}', file=sys.stderr)\nsys.exit(2)"
-    with pytest.raises(ReleaseError) as caught:
+    with pytest.raises(ToolFailed) as caught:
         processes.run([sys.executable, "-c", script], timeout=60, check=True)
     message = str(caught.value)
     assert message.startswith("`python -c ")
@@ -71,12 +71,12 @@ def test_the_environment_caps_every_timeout(monkeypatch: pytest.MonkeyPatch) -> 
         processes.run(["sleep", "60"], timeout=3600)
     assert time.monotonic() - started < 10
     monkeypatch.setenv(processes.TIMEOUT_ENV, "soon")
-    with pytest.raises(ReleaseError, match="is not a number of seconds"):
+    with pytest.raises(InputRefused, match="is not a number of seconds"):
         processes.run(["true"], timeout=10)
 
 
 def test_a_missing_program_is_one_line() -> None:
-    with pytest.raises(ReleaseError, match=r"cannot run `no-such-program-x --flag`: .* was not found"):
+    with pytest.raises(ToolFailed, match=r"cannot run `no-such-program-x --flag`: .* was not found"):
         processes.run(["no-such-program-x", "--flag"], timeout=10)
 
 

@@ -20,7 +20,7 @@ from codex_release.checks.smoke import SmokeReport
 from codex_release.cli import main
 from codex_release.core.targets import TARGETS
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import FaultFound, ReleaseError
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_an_incomplete_release_is_never_published(
     dist_copy: Path, pinned_version: CodexVersion, remove: str, message: str
 ) -> None:
     next(dist_copy.glob(remove)).unlink()
-    with pytest.raises(ReleaseError, match=message):
+    with pytest.raises(FaultFound, match=message):
         plan_uploads(dist_copy, pinned_version)
 
 
@@ -149,7 +149,7 @@ def test_wait_for_index_times_out_then_sees_every_target(
     index: LocalIndex, synthetic_dist: Path, pinned_version: CodexVersion
 ) -> None:
     plan = plan_uploads(synthetic_dist, pinned_version)
-    with pytest.raises(ReleaseError, match=r"is not visible for .*x86_64-pc-windows-msvc.* after 0 s") as caught:
+    with pytest.raises(FaultFound, match=r"is not visible for .*x86_64-pc-windows-msvc.* after 0 s") as caught:
         wait_for_index(pinned_version, index_url=index.simple_url, timeout_s=0, echo=lambda _: None)
     assert "\n" not in str(caught.value)
     index.upload(plan.runtime)

@@ -42,7 +42,7 @@ from codex_release.checks.smoke import SmokeReport
 from codex_release.cli import main
 from codex_release.core.versions import CodexVersion
 from codex_release.core.workflow_actions import PUBLISH_ACTION, PUBLISHER_BUNDLE, action_row
-from codex_release.errors import ReleaseError
+from codex_release.errors import FaultFound, InputRefused
 from tests.test_requirements_lock import parse_lock
 
 REPO = Path(__file__).resolve().parent.parent
@@ -153,7 +153,7 @@ def test_the_upload_is_refused_by_the_same_twine_with_the_same_line(
 ) -> None:
     plan = plan_uploads(synthetic_dist, pinned_version)
     with LocalIndex(publisher=hostile) as index:
-        with pytest.raises(ReleaseError) as caught:
+        with pytest.raises(FaultFound) as caught:
             index.upload(plan.sdk)
         assert index.listed("openai-codex") == set()
     _one_line(str(caught.value), plan.sdk[0].name, "twine 6.1.0", FIX)
@@ -260,12 +260,12 @@ def _dead_pid() -> int:
 
 
 def test_a_lock_that_is_not_the_bundle_or_not_hashed_is_one_line(cache: Path, tmp_path: Path) -> None:
-    with pytest.raises(ReleaseError, match=r"installs twine 6\.1\.0 and packaging 24\.2, but PUBLISHER_BUNDLE"):
+    with pytest.raises(InputRefused, match=r"installs twine 6\.1\.0 and packaging 24\.2, but PUBLISHER_BUNDLE"):
         pinned_publisher(HOSTILE_LOCK)
     assert not (cache / "publisher-twine").exists(), "no venv, no scratch, no lock file kept"
     loose = tmp_path / "loose.txt"
     loose.write_text("twine>=6\n", encoding="utf-8")
-    with pytest.raises(ReleaseError, match=r"is not a hash lock .*--generate-hashes") as caught:
+    with pytest.raises(InputRefused, match=r"is not a hash lock .*--generate-hashes") as caught:
         publisher_from_lock(loose)
     assert "\n" not in str(caught.value)
     result = CliRunner().invoke(main, ["verify", str(tmp_path), "--publisher-lock", str(tmp_path / "none.txt")])

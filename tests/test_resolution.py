@@ -19,7 +19,7 @@ from codex_release.checks.resolution import (
 )
 from codex_release.cli import main
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import FaultFound
 from tests.synthetic_binaries import make_elf, make_macho, make_pe, write_binary
 
 PLATFORMS = {p.name: p for p in USER_PLATFORMS}
@@ -204,7 +204,7 @@ def test_a_musllinux_only_linux_wheel_fails_on_glibc(dist_copy: Path, pinned_ver
 
 def test_a_missing_target_is_one_line_error(dist_copy: Path, pinned_version: CodexVersion) -> None:
     next(dist_copy.glob("*win_arm64.whl")).unlink()
-    with pytest.raises(ReleaseError, match=r"lacks the runtime wheel of aarch64-pc-windows-msvc"):
+    with pytest.raises(FaultFound, match=r"lacks the runtime wheel of aarch64-pc-windows-msvc"):
         check_resolution(dist_copy, pinned_version, [PLATFORMS["Windows amd64"]])
 
 
@@ -220,7 +220,7 @@ def test_an_sdk_pinning_another_runtime_is_refused(dist_copy: Path, pinned_versi
     with zipfile.ZipFile(wheel, "w") as archive:
         for name, data in entries.items():
             archive.writestr(name, data)
-    with pytest.raises(ReleaseError, match=r"must require exactly openai-codex-cli-bin==") as caught:
+    with pytest.raises(FaultFound, match=r"must require exactly openai-codex-cli-bin==") as caught:
         check_resolution(dist_copy, pinned_version, [PLATFORMS["Windows amd64"]])
     assert "\n" not in str(caught.value)
 

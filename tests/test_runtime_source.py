@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codex_release.core.runtime_source import PackageManifest, copy_package, open_source, read_manifest
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused, InputRefused, ReleaseError, Unsupported
 
 TRIPLE = "x86_64-unknown-linux-musl"
 MANIFEST = {
@@ -125,7 +125,7 @@ def test_hostile_archive_members_are_refused_before_writing(
     archive = make_tgz(tmp_path / "evil.tgz", extra=[member])
     dest = tmp_path / "dest"
     dest.mkdir()
-    with pytest.raises(ReleaseError, match=fragment):
+    with pytest.raises(ArchiveRefused, match=fragment):
         copy_package(open_source(archive), dest)
     assert list(dest.iterdir()) == []
 
@@ -135,47 +135,47 @@ def test_symlink_and_fifo_in_a_directory_are_refused(tmp_path: Path) -> None:
     (pkg / "bin" / "link").symlink_to("/etc/passwd")
     dest = tmp_path / "dest"
     dest.mkdir()
-    with pytest.raises(ReleaseError, match="link is a symlink"):
+    with pytest.raises(ArchiveRefused, match="link is a symlink"):
         copy_package(open_source(pkg), dest)
     (pkg / "bin" / "link").unlink()
     os.mkfifo(pkg / "codex-path" / "pipe")
-    with pytest.raises(ReleaseError, match="not a regular file"):
+    with pytest.raises(ArchiveRefused, match="not a regular file"):
         copy_package(open_source(pkg), dest)
     assert list(dest.iterdir()) == []
 
 
 def test_source_errors(tmp_path: Path) -> None:
-    with pytest.raises(ReleaseError, match="does not exist"):
+    with pytest.raises(InputRefused, match="does not exist"):
         open_source(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ReleaseError, match=r"no codex-package\.json in"):
+    with pytest.raises(InputRefused, match=r"no codex-package\.json in"):
         open_source(tmp_path / "empty")
     make_package_dir(tmp_path / "two" / "a")
     make_package_dir(tmp_path / "two" / "b")
-    with pytest.raises(ReleaseError, match="several platform packages"):
+    with pytest.raises(InputRefused, match="several platform packages"):
         open_source(tmp_path / "two")
     (tmp_path / "broken.tgz").write_bytes(b"\x1f\x8b not really gzip")
-    with pytest.raises(ReleaseError, match=r"broken\.tgz: not a valid gzip stream"):
+    with pytest.raises(ArchiveRefused, match=r"broken\.tgz: not a valid gzip stream"):
         copy_package(open_source(tmp_path / "broken.tgz"), tmp_path / "empty")
     truncated = make_tgz(tmp_path / "t.tgz")
     truncated.write_bytes(truncated.read_bytes()[:200])
-    with pytest.raises(ReleaseError, match=r"t\.tgz: the gzip stream is cut short"):
+    with pytest.raises(ArchiveRefused, match=r"t\.tgz: the gzip stream is cut short"):
         copy_package(open_source(truncated), tmp_path / "empty")
 
 
 @pytest.mark.parametrize(
-    ("change", "fragment"),
+    ("change", "kind", "fragment"),
     [
-        ({"entrypoint": "../../bin/sh"}, "escapes the package"),
-        ({"pathDir": "/usr/bin"}, "escapes the package"),
-        ({"layoutVersion": 2}, "unsupported layoutVersion 2"),
-        ({"version": None}, "missing version"),
+        ({"entrypoint": "../../bin/sh"}, ArchiveRefused, "escapes the package"),
+        ({"pathDir": "/usr/bin"}, ArchiveRefused, "escapes the package"),
+        ({"layoutVersion": 2}, Unsupported, "unsupported layoutVersion 2"),
+        ({"version": None}, ArchiveRefused, "missing version"),
     ],
 )
-def test_bad_manifests(tmp_path: Path, change: dict[str, object], fragment: str) -> None:
+def test_bad_manifests(tmp_path: Path, change: dict[str, object], kind: type[ReleaseError], fragment: str) -> None:
     data = {**MANIFEST, **change}
     (tmp_path / "codex-package.json").write_text(json.dumps({k: v for k, v in data.items() if v is not None}))
-    with pytest.raises(ReleaseError, match=fragment):
+    with pytest.raises(kind, match=fragment):
         read_manifest(tmp_path)
-    with pytest.raises(ReleaseError, match="not valid JSON"):
+    with pytest.raises(ArchiveRefused, match="not valid JSON"):
         PackageManifest.parse("{", "x.json")

@@ -21,7 +21,7 @@ from codex_release.checks.smoke import (
 from codex_release.cli import main
 from codex_release.core.dist import read_release_files
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused, ToolFailed
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HAS_AARCH64 = aarch64_launcher() is not None
@@ -130,9 +130,9 @@ def test_the_wheelhouse_holds_only_third_party_wheels(
     poisoned = tmp_path / "house"
     shutil.copytree(house, poisoned)
     shutil.copy(next(synthetic_dist.glob("openai_codex-*.whl")), poisoned)
-    with pytest.raises(ReleaseError, match=r"holds openai_codex-.*only DIST may provide our files"):
+    with pytest.raises(InputRefused, match=r"holds openai_codex-.*only DIST may provide our files"):
         dependency_wheelhouse(files, poisoned)
-    with pytest.raises(ReleaseError, match=r"lacks the SDK's dependencies"):
+    with pytest.raises(ToolFailed, match=r"lacks the SDK's dependencies"):
         dependency_wheelhouse(files, tmp_path / "empty")
 
 

@@ -18,7 +18,7 @@ from codex_release.cli import main
 from codex_release.core.sbom import check_sbom
 from codex_release.core.targets import TARGETS, get_target
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused, DestinationRefused, InputRefused, ReleaseError
 from codex_release.steps.stage_runtime import VENDOR, stage_runtime
 from tests.synthetic_binaries import make_elf, make_macho, write_binary, write_platform_package
 
@@ -131,7 +131,7 @@ def test_bare_binary_source(tmp_path: Path) -> None:
     assert manifest["version"] == "0.169.0"
     assert manifest["target"] == "aarch64-unknown-linux-musl"
     assert manifest["entrypoint"] == "bin/codex"
-    with pytest.raises(ReleaseError, match="aarch64"):
+    with pytest.raises(InputRefused, match="aarch64"):
         stage_runtime(tmp_path / "other", binary, V, target=LINUX)
     assert not (tmp_path / "other").exists()
 
@@ -146,10 +146,17 @@ def test_voice_is_left_out_unless_asked_and_then_raises_the_floor(tmp_path: Path
     assert (tmp_path / "b" / VENDOR / "codex-resources" / "voice").is_dir()
 
 
-def _bad(tmp_path: Path, fragment: str, source: Path, staging: Path | None = None, **kwargs: object) -> None:
+def _bad(
+    tmp_path: Path,
+    kind: type[ReleaseError],
+    fragment: str,
+    source: Path,
+    staging: Path | None = None,
+    **kwargs: object,
+) -> None:
     staging = staging or tmp_path / "stage"
     before = sorted(p.name for p in staging.parent.iterdir())
-    with pytest.raises(ReleaseError, match=fragment) as info:
+    with pytest.raises(kind, match=fragment) as info:
         stage_runtime(staging, source, kwargs.pop("version", V), **kwargs)  # type: ignore[arg-type]
     assert "\n" not in str(info.value)
     assert sorted(p.name for p in staging.parent.iterdir()) == before
@@ -157,13 +164,14 @@ def _bad(tmp_path: Path, fragment: str, source: Path, staging: Path | None = Non
 
 def test_version_mismatch(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", LINUX, version="0.168.0")
-    _bad(tmp_path, "says version '0.168.0' but --codex-version is 0.169.0", package)
+    _bad(tmp_path, InputRefused, "says version '0.168.0' but --codex-version is 0.169.0", package)
 
 
 def test_target_disagreement(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", LINUX)
     _bad(
         tmp_path,
+        InputRefused,
         "--target aarch64-apple-darwin disagrees with codex-package.json",
         package,
         target="aarch64-apple-darwin",
@@ -173,37 +181,37 @@ def test_target_disagreement(tmp_path: Path) -> None:
 def test_wrong_arch_binary_inside_a_package(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", LINUX)
     write_binary(package / "codex-path" / "rg", make_elf("aarch64", static=True))
-    _bad(tmp_path, "rg", package)
+    _bad(tmp_path, InputRefused, "rg", package)
 
 
 def test_wrong_os_binary_inside_a_package(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", LINUX)
     write_binary(package / "bin" / "codex", make_macho("x86_64", minos=(11, 0)))
-    _bad(tmp_path, "codex", package)
+    _bad(tmp_path, InputRefused, "codex", package)
 
 
 def test_entrypoint_not_an_executable(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", LINUX)
     (package / "bin" / "codex").write_text("#!/bin/sh\necho hi\n")
-    _bad(tmp_path, "bin/codex is not an executable", package)
+    _bad(tmp_path, ArchiveRefused, "bin/codex is not an executable", package)
 
 
 def test_unhonourable_platform_tag(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", "x86_64-apple-darwin")
-    _bad(tmp_path, "macosx_10_9_x86_64", package, platform_tag="macosx_10_9_x86_64")
+    _bad(tmp_path, InputRefused, "macosx_10_9_x86_64", package, platform_tag="macosx_10_9_x86_64")
     staged = stage_runtime(tmp_path / "ok", package, V, platform_tag="macosx_11_0_x86_64")
     assert staged.platform_tags == ("macosx_11_0_x86_64",)
 
 
 def test_staging_dir_rules(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", LINUX)
-    _bad(tmp_path, "overlaps SOURCE", package, staging=package / "stage")
-    _bad(tmp_path, "inside the repository", package, staging=REPO / "stage-test")
+    _bad(tmp_path, DestinationRefused, "overlaps SOURCE", package, staging=package / "stage")
+    _bad(tmp_path, DestinationRefused, "inside the repository", package, staging=REPO / "stage-test")
     assert not (REPO / "stage-test").exists()
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "keep.txt").write_text("mine")
-    _bad(tmp_path, "is not empty: pass --overwrite", package, staging=busy)
+    _bad(tmp_path, DestinationRefused, "is not empty: pass --overwrite", package, staging=busy)
     assert (busy / "keep.txt").read_text() == "mine"
     stage_runtime(busy, package, V, overwrite=True)
     assert not (busy / "keep.txt").exists()

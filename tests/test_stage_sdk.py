@@ -16,7 +16,7 @@ from packaging.version import Version
 from codex_release.cli import main
 from codex_release.core.pins import pinned_runtime_version
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import DestinationRefused, FaultFound, InputRefused, ToolFailed
 from codex_release.steps.stage_sdk import minimum_runtime_version, stage_sdk
 
 REPO = Path(__file__).resolve().parent.parent
@@ -148,9 +148,7 @@ def test_the_minimum_runtime_comes_from_the_sdk_source() -> None:
 def test_a_runtime_below_the_minimum_is_refused(sdk_copy: Path, tmp_path: Path) -> None:
     minimum = minimum_runtime_version(sdk_copy)
     _move_pin(sdk_copy, "0.168.0")
-    with pytest.raises(
-        ReleaseError, match=rf"Codex 0\.168\.0 is older than the SDK's minimum runtime {re.escape(str(minimum))}"
-    ):
+    with pytest.raises(InputRefused, match=rf"older than the SDK's minimum runtime {re.escape(str(minimum))}"):
         stage_sdk(tmp_path / "staging", codex_version=V("0.168.0"), source=sdk_copy)
     assert not (tmp_path / "staging").exists()
 
@@ -158,7 +156,7 @@ def test_a_runtime_below_the_minimum_is_refused(sdk_copy: Path, tmp_path: Path) 
 def test_an_alpha_of_the_minimum_is_below_it(sdk_copy: Path, tmp_path: Path) -> None:
     alpha = f"{minimum_runtime_version(sdk_copy)}a3"
     _move_pin(sdk_copy, alpha)
-    with pytest.raises(ReleaseError, match="older than the SDK's minimum"):
+    with pytest.raises(InputRefused, match="older than the SDK's minimum"):
         stage_sdk(tmp_path / "staging", codex_version=V(alpha), source=sdk_copy)
 
 
@@ -166,7 +164,7 @@ def test_an_alpha_of_the_minimum_is_below_it(sdk_copy: Path, tmp_path: Path) -> 
 def test_an_sdk_version_other_than_the_codex_version_is_refused(
     sdk_copy: Path, tmp_path: Path, sdk_version: str
 ) -> None:
-    with pytest.raises(ReleaseError, match=f"--sdk-version {sdk_version} differs from the Codex version {P}"):
+    with pytest.raises(InputRefused, match=f"--sdk-version {sdk_version} differs from the Codex version {P}"):
         stage_sdk(tmp_path / "staging", codex_version=P, sdk_version=sdk_version, source=sdk_copy)
     assert not (tmp_path / "staging").exists()
 
@@ -177,7 +175,7 @@ def test_a_version_other_than_the_sources_pin_is_refused(sdk_copy: Path, tmp_pat
         f"--codex-version {other} is not the pinned runtime {P} ({sdk_copy / 'pyproject.toml'}): "
         f"run 'codex-release bump --codex-version {other}' to move the pin, or release {P}"
     )
-    with pytest.raises(ReleaseError, match=re.escape(message)):
+    with pytest.raises(InputRefused, match=re.escape(message)):
         stage_sdk(tmp_path / "staging", codex_version=V(other), dist_dir=tmp_path / "dist", source=sdk_copy)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]
 
@@ -189,7 +187,7 @@ def test_generated_types_of_another_runtime_are_refused(sdk_copy: Path, tmp_path
         f"the SDK's generated types (sdk/src/openai_codex/generated/__init__.py) are from Codex 0.1.0, "
         f"not the pinned runtime {P}: run 'codex-release generate-types'"
     )
-    with pytest.raises(ReleaseError, match=re.escape(message)):
+    with pytest.raises(FaultFound, match=re.escape(message)):
         stage_sdk(tmp_path / "staging", codex_version=P, dist_dir=tmp_path / "dist", source=sdk_copy)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]
 
@@ -214,7 +212,7 @@ def test_the_same_sdk_version_in_another_spelling_is_accepted(sdk_copy: Path, tm
 
 
 def test_an_invalid_sdk_version_is_refused(sdk_copy: Path, tmp_path: Path) -> None:
-    with pytest.raises(ReleaseError, match="--sdk-version 'latest' is not a PEP 440 version"):
+    with pytest.raises(InputRefused, match="--sdk-version 'latest' is not a PEP 440 version"):
         stage_sdk(tmp_path / "s", codex_version=P, sdk_version="latest", source=sdk_copy)
 
 
@@ -222,7 +220,7 @@ def test_a_non_empty_staging_dir_needs_overwrite(sdk_copy: Path, tmp_path: Path)
     staging = tmp_path / "staging"
     staging.mkdir()
     (staging / "old.txt").write_text("old")
-    with pytest.raises(ReleaseError, match="is not empty: pass --overwrite"):
+    with pytest.raises(DestinationRefused, match="is not empty: pass --overwrite"):
         stage_sdk(staging, codex_version=P, source=sdk_copy)
     assert [p.name for p in staging.iterdir()] == ["old.txt"]
 
@@ -240,7 +238,7 @@ def test_an_empty_existing_staging_dir_is_fine(sdk_copy: Path, tmp_path: Path) -
 
 @pytest.mark.parametrize("where", ["repo/elsewhere", "repo/sdk/inner", "repo/sdk", "repo", "."])
 def test_a_staging_dir_inside_or_around_the_repository_is_refused(sdk_copy: Path, tmp_path: Path, where: str) -> None:
-    with pytest.raises(ReleaseError, match="is inside the repository"):
+    with pytest.raises(DestinationRefused, match="is inside the repository"):
         stage_sdk(tmp_path / where, codex_version=P, source=sdk_copy, overwrite=True)
     assert (sdk_copy / "pyproject.toml").is_file()
 
@@ -254,22 +252,22 @@ def test_the_real_repository_is_protected_too(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("where", ["repo/sdk/dist", "staging/dist", "."])
 def test_a_dist_dir_overlapping_the_source_or_staging_is_refused(sdk_copy: Path, tmp_path: Path, where: str) -> None:
-    with pytest.raises(ReleaseError, match=r"--dist-dir .* overlaps"):
+    with pytest.raises(DestinationRefused, match=r"--dist-dir .* overlaps"):
         stage_sdk(tmp_path / "staging", codex_version=P, dist_dir=tmp_path / where, source=sdk_copy)
 
 
 def test_file_paths_are_refused(sdk_copy: Path, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
-    with pytest.raises(ReleaseError, match=r"STAGING_DIR .* is a file"):
+    with pytest.raises(DestinationRefused, match=r"STAGING_DIR .* is a file"):
         stage_sdk(tmp_path / "file", codex_version=P, source=sdk_copy)
-    with pytest.raises(ReleaseError, match=r"--dist-dir .* is a file"):
+    with pytest.raises(DestinationRefused, match=r"--dist-dir .* is a file"):
         stage_sdk(tmp_path / "s", codex_version=P, dist_dir=tmp_path / "file", source=sdk_copy)
 
 
 def test_a_source_with_two_runtime_pins_is_refused(sdk_copy: Path, tmp_path: Path) -> None:
     pyproject = sdk_copy / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('  "pydantic', '  "openai-codex-cli-bin>=0.1",\n  "pydantic'))
-    with pytest.raises(ReleaseError, match="exactly one openai-codex-cli-bin==X dependency, found 2"):
+    with pytest.raises(InputRefused, match="exactly one openai-codex-cli-bin==X dependency, found 2"):
         stage_sdk(tmp_path / "s", codex_version=P, source=sdk_copy)
     assert not (tmp_path / "s").exists()
 
@@ -279,7 +277,7 @@ def test_a_source_without_a_static_version_is_refused(
 ) -> None:
     pyproject = sdk_copy / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace(f'version = "{P}"\n', 'dynamic = ["version"]\n'))
-    with pytest.raises(ReleaseError, match=r"must set a static \[project\] version"):
+    with pytest.raises(InputRefused, match=r"must set a static \[project\] version"):
         stage_sdk(tmp_path / "s", codex_version=P, source=sdk_copy)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]
 
@@ -287,7 +285,7 @@ def test_a_source_without_a_static_version_is_refused(
 def test_a_source_without_a_minimum_runtime_is_refused(sdk_copy: Path, tmp_path: Path) -> None:
     runtime = sdk_copy / "src" / "openai_codex" / "_runtime.py"
     runtime.write_text(runtime.read_text().replace("MINIMUM_RUNTIME_VERSION =", "OLDEST ="))
-    with pytest.raises(ReleaseError, match="does not define MINIMUM_RUNTIME_VERSION"):
+    with pytest.raises(InputRefused, match="does not define MINIMUM_RUNTIME_VERSION"):
         stage_sdk(tmp_path / "s", codex_version=P, source=sdk_copy)
 
 
@@ -296,7 +294,7 @@ def test_a_failed_build_leaves_no_staging_dir_and_no_artifacts(sdk_copy: Path, t
     pyproject.write_text(
         pyproject.read_text().replace('requires = ["hatchling>=1.26"]', 'requires = ["hatchling>=99"]')
     )
-    with pytest.raises(ReleaseError, match=r"python -m build --no-isolation .* failed .*hatchling>=99"):
+    with pytest.raises(ToolFailed, match=r"python -m build --no-isolation .* failed .*hatchling>=99"):
         stage_sdk(tmp_path / "staging", codex_version=P, dist_dir=tmp_path / "dist", source=sdk_copy)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]
 
@@ -309,7 +307,7 @@ def test_a_readme_that_twine_rejects_fails_the_stage(sdk_copy: Path, tmp_path: P
     pyproject.write_text(
         text.replace('include = ["src/openai_codex", "README.md",', 'include = ["src/openai_codex", "README.rst",')
     )
-    with pytest.raises(ReleaseError, match="twine check --strict failed"):
+    with pytest.raises(ToolFailed, match="twine check --strict failed"):
         stage_sdk(tmp_path / "staging", codex_version=P, dist_dir=tmp_path / "dist", source=sdk_copy)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]
 

@@ -19,7 +19,7 @@ from codex_release.core.staging import (
     replace_when_done,
     sweep_stale,
 )
-from codex_release.errors import ReleaseError
+from codex_release.errors import DestinationRefused, ReleaseError
 
 REPO = Path(__file__).resolve().parent.parent
 HOLDER = """
@@ -79,7 +79,7 @@ def test_a_held_destination_is_refused_naming_the_holder(tmp_path: Path) -> None
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(ReleaseError, match=rf"DEST {dest} is being written by another .* \(pid {holder.pid}\)"):
+        with pytest.raises(DestinationRefused, match=rf"being written by another .* \(pid {holder.pid}\)"):
             _hold_briefly(dest)
     finally:
         holder.kill()
@@ -161,9 +161,9 @@ def test_without_git_only_dist_of_the_checkout_is_an_output(tmp_path: Path) -> N
     (checkout / "docs").mkdir(parents=True)
     assert check_place(checkout / "dist", label="D", checkout=checkout, in_checkout="ignored") == checkout / "dist"
     for where in ("docs", "dist2", "docs/dist"):
-        with pytest.raises(ReleaseError, match="is not a git-ignored output directory"):
+        with pytest.raises(DestinationRefused, match="is not a git-ignored output directory"):
             check_place(checkout / where, label="D", checkout=checkout, in_checkout="ignored")
-    with pytest.raises(ReleaseError, match="is inside the repository"):
+    with pytest.raises(DestinationRefused, match="is inside the repository"):
         check_place(checkout / "dist", label="D", checkout=checkout)
 
 

@@ -16,7 +16,7 @@ from codex_release.core.pins import (
 )
 from codex_release.core.targets import TARGETS, get_target, host_target
 from codex_release.core.versions import parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import FaultFound, InputRefused
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ def test_linux_wheels_install_on_glibc_and_where_possible_musl() -> None:
 
 
 def test_get_target_unknown_names_the_choices() -> None:
-    with pytest.raises(ReleaseError, match="unknown target 'x86_64-unknown-linux-gnu': use one of"):
+    with pytest.raises(InputRefused, match="unknown target 'x86_64-unknown-linux-gnu': use one of"):
         get_target("x86_64-unknown-linux-gnu")
 
 
@@ -73,7 +73,7 @@ def test_pin_is_read_from_sdk_pyproject() -> None:
 def test_bad_pins_are_refused(tmp_path: Path, dependencies: str, fragment: str) -> None:
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(f'[project]\nname = "x"\ndependencies = {dependencies}\n')
-    with pytest.raises(ReleaseError, match=fragment.replace("(", r"\(").replace("*", r"\*")):
+    with pytest.raises(InputRefused, match=fragment.replace("(", r"\(").replace("*", r"\*")):
         pinned_runtime_version(pyproject)
 
 
@@ -90,7 +90,7 @@ def test_require_pinned_takes_the_pin_in_any_spelling_and_refuses_the_rest(tmp_p
     pinned = parse_codex_version("0.154.0a1")
     assert require_pinned(None, pyproject) == pinned
     assert require_pinned(parse_codex_version("rust-v0.154.0-alpha.1"), pyproject) == pinned
-    with pytest.raises(ReleaseError) as refused:
+    with pytest.raises(InputRefused) as refused:
         require_pinned(parse_codex_version("0.154.0"), pyproject)
     assert str(refused.value) == (
         f"--codex-version 0.154.0 is not the pinned runtime 0.154.0a1 ({pyproject}): "
@@ -114,7 +114,7 @@ def test_generated_codex_version_is_read_without_running_the_module(source: str,
     if fragment is None:
         assert generated_codex_version(source, "g.py").pep440 in {"0.169.0", "0.154.0a1"}
     else:
-        with pytest.raises(ReleaseError, match=fragment):
+        with pytest.raises(FaultFound, match=fragment):
             generated_codex_version(source, "g.py")
 
 
@@ -147,5 +147,5 @@ def test_host_target(monkeypatch: pytest.MonkeyPatch, system: str, machine: str,
 
 def test_host_target_unknown_host(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("platform.system", lambda: "FreeBSD")
-    with pytest.raises(ReleaseError, match=r"no Codex runtime is published for this host \(FreeBSD"):
+    with pytest.raises(InputRefused, match=r"no Codex runtime is published for this host \(FreeBSD"):
         host_target()

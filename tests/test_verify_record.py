@@ -22,7 +22,7 @@ from codex_release.core.dist import target_of_platform_tags
 from codex_release.core.record import MANIFEST_FILE, SUMS_FILE, write_checksums
 from codex_release.core.targets import TARGETS
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import DestinationRefused, InputRefused
 from codex_release.file_digests import file_sha256
 
 _LIMIT = {"option": "--max-file-size", "project": INDEX_FILE_LIMIT, "default": DEFAULT_FILE_LIMIT}
@@ -51,7 +51,7 @@ def test_limits_parse_sizes_keywords_and_refuse_nonsense() -> None:
     assert parse_limit("1.5GB", **_LIMIT) == 1_500_000_000
     assert parse_limit("1234", **_LIMIT) == 1234
     for bad in ("", "lots", "-5M", "0", "10 parsecs"):
-        with pytest.raises(ReleaseError, match=r"--max-file-size .* is not a size"):
+        with pytest.raises(InputRefused, match=r"--max-file-size .* is not a size"):
             parse_limit(bad, **_LIMIT)
     assert INDEX_FILE_LIMIT > DEFAULT_FILE_LIMIT
 
@@ -67,7 +67,7 @@ def test_limits_come_from_options_then_the_environment_then_the_index_defaults(
     assert SizeLimits.resolve() == SizeLimits(INDEX_FILE_LIMIT, 20 * 2**30)
     assert SizeLimits.resolve("1MB", "default") == SizeLimits(1_000_000, DEFAULT_TOTAL_LIMIT)
     monkeypatch.setenv("CODEX_RELEASE_MAX_FILE_SIZE", "huge")
-    with pytest.raises(ReleaseError, match="CODEX_RELEASE_MAX_FILE_SIZE 'huge' is not a size"):
+    with pytest.raises(InputRefused, match="CODEX_RELEASE_MAX_FILE_SIZE 'huge' is not a size"):
         SizeLimits.resolve()
 
 
@@ -170,5 +170,5 @@ def test_write_checksums_refuses_a_tracked_directory_of_the_checkout(pinned_vers
 
     report = VerifyReport([ArtifactReport("x.whl", "runtime wheel")], [])
     docs = Path(__file__).resolve().parent.parent / "docs"
-    with pytest.raises(ReleaseError, match="not a git-ignored output directory"):
+    with pytest.raises(DestinationRefused, match="not a git-ignored output directory"):
         write_release_record(docs, report)

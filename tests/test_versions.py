@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused, ReleaseError
 
 
 @pytest.mark.parametrize(
@@ -27,7 +27,7 @@ from codex_release.errors import ReleaseError
 )
 def test_known_spellings(text: str, pep440: str | None, tag: str | None) -> None:
     if pep440 is None:
-        with pytest.raises(ReleaseError):
+        with pytest.raises(InputRefused):
             parse_codex_version(text)
         return
     version = parse_codex_version(text)
@@ -52,7 +52,7 @@ def test_known_spellings(text: str, pep440: str | None, tag: str | None) -> None
     ],
 )
 def test_garbage_is_a_clear_one_line_error(text: str, fragment: str) -> None:
-    with pytest.raises(ReleaseError) as info:
+    with pytest.raises(InputRefused) as info:
         parse_codex_version(text)
     message = str(info.value)
     assert fragment in message

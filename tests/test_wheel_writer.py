@@ -26,7 +26,7 @@ import tomlkit
 from codex_release.core.sbom import check_sbom
 from codex_release.core.targets import get_target
 from codex_release.core.versions import parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import DestinationRefused, InputRefused, ReleaseError, Unsupported
 from codex_release.steps.stage_runtime import write_sbom
 from codex_release.wheels import parallel_deflate
 from codex_release.wheels.parallel_deflate import HEAD_PIECE_SIZE, MIN_SPLIT_SIZE, plan_pieces
@@ -224,7 +224,7 @@ def test_a_bad_source_date_epoch_is_refused(
     staging: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, message: str
 ) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
-    with pytest.raises(ReleaseError, match=message):
+    with pytest.raises(InputRefused, match=message):
         write_wheel(staging, tmp_path / "out")
     assert files_in(tmp_path / "out") == []
 
@@ -417,7 +417,7 @@ def test_a_failure_midway_leaves_nothing_and_keeps_the_previous_wheel(
     out.mkdir()
     (out / WHEEL_NAME).write_bytes(b"previous wheel")
     monkeypatch.setattr(ZipWriter, "add_deflated", _failing_after(3, error))
-    expected: type[BaseException] = KeyboardInterrupt if isinstance(error, KeyboardInterrupt) else ReleaseError
+    expected: type[BaseException] = KeyboardInterrupt if isinstance(error, KeyboardInterrupt) else DestinationRefused
     with pytest.raises(expected):
         write_wheel(staging, out)
     assert files_in(out) == [WHEEL_NAME]
@@ -434,7 +434,7 @@ def test_a_payload_file_that_changes_while_writing_is_an_error(tmp_path: Path, m
         return original(path, size)
 
     monkeypatch.setattr(parallel_deflate, "_digests", shrinking)
-    with pytest.raises(ReleaseError, match="changed while the wheel was being written"):
+    with pytest.raises(DestinationRefused, match="changed while the wheel was being written"):
         write_wheel(staging, tmp_path / "out", workers=1)
     assert files_in(tmp_path / "out") == []
 
@@ -486,25 +486,25 @@ def _shared_data(root: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("breakage", "message"),
+    ("breakage", "kind", "message"),
     [
-        (_no_pyproject, "no pyproject.toml in"),
-        (_broken_pyproject, "cannot read .*pyproject.toml"),
-        (_bad_tag, "'linux x86_64' is not a .*wheel platform tag"),
-        (_no_vendor, "no Codex platform package in .*vendor"),
-        (_no_entrypoint, "entrypoint .*bin/codex is missing"),
-        (_symlink, "link is not a regular file"),
-        (_linked_directory, "linked/secret is not a regular file of the staging directory"),
-        (_other_hook, "build hooks vcs are not reproduced"),
-        (_shared_data, "shared-data is not reproduced"),
+        (_no_pyproject, InputRefused, "no pyproject.toml in"),
+        (_broken_pyproject, InputRefused, "cannot read .*pyproject.toml"),
+        (_bad_tag, InputRefused, "'linux x86_64' is not a .*wheel platform tag"),
+        (_no_vendor, InputRefused, "no Codex platform package in .*vendor"),
+        (_no_entrypoint, InputRefused, "entrypoint .*bin/codex is missing"),
+        (_symlink, InputRefused, "link is not a regular file"),
+        (_linked_directory, InputRefused, "linked/secret is not a regular file of the staging directory"),
+        (_other_hook, Unsupported, "build hooks vcs are not reproduced"),
+        (_shared_data, Unsupported, "shared-data is not reproduced"),
     ],
 )
 def test_a_broken_staging_dir_is_refused_with_the_fix(
-    tmp_path: Path, breakage: Callable[[Path], None], message: str
+    tmp_path: Path, breakage: Callable[[Path], None], kind: type[ReleaseError], message: str
 ) -> None:
     staging = make_staging(tmp_path / "staging")
     breakage(staging)
-    with pytest.raises(ReleaseError, match=message) as caught:
+    with pytest.raises(kind, match=message) as caught:
         write_wheel(staging, tmp_path / "out")
     assert "\n" not in str(caught.value)
     assert "stage-runtime" in str(caught.value) or "python -m build" in str(caught.value)
@@ -513,16 +513,16 @@ def test_a_broken_staging_dir_is_refused_with_the_fix(
 
 def test_a_missing_platform_tag_is_refused(tmp_path: Path) -> None:
     staging = make_staging(tmp_path / "staging", tag=None)
-    with pytest.raises(ReleaseError, match=r"no platform-tag in \[tool.hatch.build.hooks.custom\].*stage-runtime"):
+    with pytest.raises(InputRefused, match=r"no platform-tag in \[tool.hatch.build.hooks.custom\].*stage-runtime"):
         write_wheel(staging, tmp_path / "out")
     assert files_in(tmp_path / "out") == []
 
 
 def test_a_missing_staging_dir_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ReleaseError, match=r"does not exist.*stage-runtime"):
+    with pytest.raises(InputRefused, match=r"does not exist.*stage-runtime"):
         write_wheel(tmp_path / "nowhere", tmp_path / "out")
     (tmp_path / "a-file").write_text("")
-    with pytest.raises(ReleaseError, match=r"is not a directory.*stage-runtime"):
+    with pytest.raises(InputRefused, match=r"is not a directory.*stage-runtime"):
         write_wheel(tmp_path / "a-file", tmp_path / "out")
     assert files_in(tmp_path / "out") == []
 
@@ -531,7 +531,7 @@ def test_an_unwritable_wheel_dir_is_refused(staging: Path, tmp_path: Path) -> No
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     for wheel_dir in (blocker, blocker / "sub"):
-        with pytest.raises(ReleaseError, match=r"cannot write into wheel directory .*choose a writable directory"):
+        with pytest.raises(DestinationRefused, match="cannot write into wheel directory"):
             write_wheel(staging, wheel_dir)
     assert blocker.read_text() == "not a directory"
     assert files_in(tmp_path) == ["a-file"]

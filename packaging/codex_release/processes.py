@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused, ToolFailed
 
 __all__ = ["TIMEOUT_ENV", "ChildTimeout", "converse", "describe", "kill_all", "run", "spawn", "stop", "tail"]
 
@@ -45,7 +45,7 @@ _LIVE: set[subprocess.Popen[str]] = set()
 _LIVE_LOCK = threading.Lock()
 
 
-class ChildTimeout(ReleaseError):
+class ChildTimeout(ToolFailed):
     """A child process did not finish within its timeout and was killed (with its process group)."""
 
 
@@ -76,9 +76,9 @@ def _effective_timeout(timeout: float) -> float:
     try:
         value = float(cap)
     except ValueError:
-        raise ReleaseError(f"{TIMEOUT_ENV}={cap!r} is not a number of seconds: unset it or set e.g. 60") from None
+        raise InputRefused(f"{TIMEOUT_ENV}={cap!r} is not a number of seconds: unset it or set e.g. 60") from None
     if not value > 0:
-        raise ReleaseError(f"{TIMEOUT_ENV}={cap!r} must be a positive number of seconds")
+        raise InputRefused(f"{TIMEOUT_ENV}={cap!r} must be a positive number of seconds")
     return min(timeout, value)
 
 
@@ -106,9 +106,9 @@ def _popen(
             creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) if windows else 0,
         )
     except FileNotFoundError:
-        raise ReleaseError(f"cannot run `{describe(command)}`: {command[0]} was not found: install it") from None
+        raise ToolFailed(f"cannot run `{describe(command)}`: {command[0]} was not found: install it") from None
     except OSError as exc:
-        raise ReleaseError(f"cannot run `{describe(command)}`: {exc.strerror or exc}") from None
+        raise ToolFailed(f"cannot run `{describe(command)}`: {exc.strerror or exc}") from None
     with _LIVE_LOCK:
         _LIVE.add(process)
     return process
@@ -208,7 +208,7 @@ def run(
     result = subprocess.CompletedProcess(process.args, process.returncode, out or "", err or "")
     if check and result.returncode != 0:
         detail = tail(result.stderr or result.stdout)
-        raise ReleaseError(f"{name} failed (exit {result.returncode}){': ' + detail if detail else ''}")
+        raise ToolFailed(f"{name} failed (exit {result.returncode}){': ' + detail if detail else ''}")
     return result
 
 

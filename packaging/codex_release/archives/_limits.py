@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused, InputRefused
 
 __all__ = ["Limits"]
 
@@ -28,7 +28,7 @@ _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 def _parse_size(text: str, variable: str) -> int:
     match = _SIZE_RE.match(text)
     if match is None:
-        raise ReleaseError(f"{variable}={text!r} is not a size: use bytes or a number with K, M, G or T (e.g. 8G)")
+        raise InputRefused(f"{variable}={text!r} is not a size: use bytes or a number with K, M, G or T (e.g. 8G)")
     return int(match.group(1)) * _UNITS[match.group(2).lower()]
 
 
@@ -57,14 +57,14 @@ class Limits:
 
     def check_count(self, count: int, where: str) -> None:
         if count > self.max_members:
-            raise ReleaseError(
+            raise ArchiveRefused(
                 f"{where} holds more than {self.max_members} members: refusing it (raise the cap with "
                 f"{_MAX_MEMBERS_ENV} if it is genuine)"
             )
 
     def check_bytes(self, total: int, where: str, member: str) -> None:
         if total > self.max_bytes:
-            raise ReleaseError(
+            raise ArchiveRefused(
                 f"{where}: member {member!r} brings the unpacked size above the cap of {self.max_bytes} bytes: "
                 f"refusing the archive (raise the cap with {_MAX_BYTES_ENV}, e.g. 8G, if it is genuine)"
             )

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused
 
 __all__ = ["MAX_COMPONENT", "MAX_NAME", "NEW_FILE", "NameSet"]
 
@@ -64,21 +64,21 @@ class NameSet:
             detail = (
                 "twice" if other == str(path) else f"twice, as {other!r} and {str(path)!r} (names differ only in case)"
             )
-            raise ReleaseError(f"{self.where} holds the member {str(path)!r} {detail}: refusing the archive")
+            raise ArchiveRefused(f"{self.where} holds the member {str(path)!r} {detail}: refusing the archive")
         if key in self.dirs:
             self._clash(str(path))
         self.files[key] = str(path)
         return path
 
     def _clash(self, name: str) -> None:
-        raise ReleaseError(f"{self.where} holds {name!r} both as a file and as a directory: refusing the archive")
+        raise ArchiveRefused(f"{self.where} holds {name!r} both as a file and as a directory: refusing the archive")
 
     def _syntax(self, name: str, raw: str) -> PurePosixPath:
-        def refuse(why: str) -> ReleaseError:
+        def refuse(why: str) -> ArchiveRefused:
             shown = raw.encode("utf-8", "backslashreplace").decode("utf-8")
             if len(shown) > 80:
                 shown = shown[:60] + "..." + shown[-12:]
-            return ReleaseError(f"{self.where}: member name {shown!r} {why}: refusing the archive")
+            return ArchiveRefused(f"{self.where}: member name {shown!r} {why}: refusing the archive")
 
         try:
             encoded = name.encode("utf-8")

@@ -33,7 +33,7 @@ from typing import BinaryIO, cast
 
 from codex_release.archives._limits import Limits
 from codex_release.archives._names import NEW_FILE, NameSet
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused, DestinationRefused, ReleaseError
 from codex_release.file_digests import Digests, FileKey, key_of
 
 try:  # ISA-L inflates gzip twice as fast as zlib; it has no wheels for Windows on Arm, where zlib does it
@@ -72,8 +72,8 @@ class _GzipPump(threading.Thread):
         self.sha512 = hashlib.sha512()
         self.stop = threading.Event()
 
-    def fail(self, why: str) -> ReleaseError:
-        return ReleaseError(f"{self._where}: {why}: the file is corrupt or was tampered with; download it again")
+    def fail(self, why: str) -> ArchiveRefused:
+        return ArchiveRefused(f"{self._where}: {why}: the file is corrupt or was tampered with; download it again")
 
     def _put(self, item: bytes | BaseException | None) -> None:
         while not self.stop.is_set():
@@ -92,7 +92,7 @@ class _GzipPump(threading.Thread):
         except ReleaseError as exc:
             item: BaseException | None = exc
         except OSError as exc:
-            item = ReleaseError(f"cannot read {self._where}: {exc.strerror or exc}")
+            item = ArchiveRefused(f"cannot read {self._where}: {exc.strerror or exc}")
         except BaseException as exc:  # handed to the reading thread, which raises it
             item = exc
         else:
@@ -189,7 +189,7 @@ class _TarStream:
         while left > 0:
             part = self._take(min(left, _OUT_CHUNK))
             if part is None:
-                raise ReleaseError(f"{where} is cut short ({size - left} of {size} bytes): download it again")
+                raise ArchiveRefused(f"{where} is cut short ({size - left} of {size} bytes): download it again")
             left -= len(part)
             crc = zlib.crc32(part, crc)
             sha.update(part)
@@ -276,10 +276,10 @@ def extract_tgz(
         try:
             raw = open(archive, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
-            raise ReleaseError(f"cannot read {label}: {exc.strerror or exc}") from None
+            raise ArchiveRefused(f"cannot read {label}: {exc.strerror or exc}") from None
         with raw:
             if not stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
-                raise ReleaseError(f"{label} is not a regular file")
+                raise ArchiveRefused(f"{label} is not a regular file")
             pump = _GzipPump(raw, label)
             stream = _TarStream(pump)
             pump.start()
@@ -293,7 +293,7 @@ def extract_tgz(
                             limits.check_count(count, label)
                             is_dir = member.isdir()
                             if not is_dir and member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
-                                raise ReleaseError(
+                                raise ArchiveRefused(
                                     f"{label}: member {member.name!r} is a {_tar_kind(member)}: "
                                     "platform packages hold only regular files and directories"
                                 )
@@ -315,7 +315,7 @@ def extract_tgz(
                             if on_file is not None:
                                 on_file(target, key, member.size, digest)
                 except (tarfile.TarError, EOFError) as exc:
-                    raise ReleaseError(f"{label}: not a readable .tar.gz ({exc}): download it again") from None
+                    raise ArchiveRefused(f"{label}: not a readable .tar.gz ({exc}): download it again") from None
                 stream.finish()
             finally:
                 pump.stop.set()
@@ -323,7 +323,7 @@ def extract_tgz(
             digest_hex = pump.sha512.hexdigest()
     except OSError as exc:
         shutil.rmtree(root, ignore_errors=True)
-        raise ReleaseError(f"cannot unpack {label}: {exc.strerror or exc}") from None
+        raise DestinationRefused(f"cannot unpack {label}: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise

@@ -30,7 +30,7 @@ import deflate
 
 from codex_release.archives._limits import Limits
 from codex_release.archives._names import NEW_FILE, NameSet
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused
 
 __all__ = ["WheelArchive", "WheelMember"]
 
@@ -78,14 +78,14 @@ class WheelArchive:
         try:
             info = os.stat(path)
         except OSError as exc:
-            raise ReleaseError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise ArchiveRefused(f"cannot read {path}: {exc.strerror or exc}") from None
         if not stat.S_ISREG(info.st_mode):
-            raise ReleaseError(f"{path} is not a regular file")
+            raise ArchiveRefused(f"{path} is not a regular file")
         self._size = info.st_size
         try:
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-            raise ReleaseError(f"{self.where} is not a readable zip archive ({exc}): rebuild it") from None
+            raise ArchiveRefused(f"{self.where} is not a readable zip archive ({exc}): rebuild it") from None
         try:
             self.members = self._check(limits)
         except BaseException:
@@ -106,27 +106,29 @@ class WheelArchive:
             kind = stat.S_IFMT(unix)
             is_dir = info.filename.endswith("/")
             if kind == stat.S_IFLNK:
-                raise ReleaseError(
+                raise ArchiveRefused(
                     f"{self.where}: member {info.filename!r} is a symlink: wheels hold only regular files"
                 )
             if kind not in (0, stat.S_IFREG, stat.S_IFDIR) or (kind == stat.S_IFDIR and not is_dir):
-                raise ReleaseError(f"{self.where}: member {info.filename!r} is not a regular file: refusing the wheel")
+                raise ArchiveRefused(
+                    f"{self.where}: member {info.filename!r} is not a regular file: refusing the wheel"
+                )
             if not info.flag_bits & 0x800 and not info.filename.isascii():
-                raise ReleaseError(
+                raise ArchiveRefused(
                     f"{self.where}: member name {info.filename!r} is not marked UTF-8: refusing the wheel"
                 )
             path = names.check(info.filename, is_dir=is_dir)
             if info.flag_bits & 0x1:
-                raise ReleaseError(f"{self.where}: member {info.filename!r} is encrypted: refusing the wheel")
+                raise ArchiveRefused(f"{self.where}: member {info.filename!r} is encrypted: refusing the wheel")
             if info.compress_type not in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED):
-                raise ReleaseError(
+                raise ArchiveRefused(
                     f"{self.where}: member {info.filename!r} uses compression method {info.compress_type} "
                     "(wheels use deflate or stored): refusing the wheel"
                 )
             total += info.file_size
             limits.check_bytes(total, self.where, info.filename)
             if info.header_offset < 0 or info.header_offset + 30 + info.compress_size > self._size:
-                raise ReleaseError(f"{self.where}: member {info.filename!r} lies outside the file: rebuild it")
+                raise ArchiveRefused(f"{self.where}: member {info.filename!r} lies outside the file: rebuild it")
             spans.append(
                 (
                     info.header_offset,
@@ -149,7 +151,7 @@ class WheelArchive:
         spans.sort()
         for (_, end, name), (start, _, other) in itertools.pairwise(spans):
             if start < end:
-                raise ReleaseError(
+                raise ArchiveRefused(
                     f"{self.where}: members {name!r} and {other!r} overlap (a zip bomb?): refusing the wheel"
                 )
         return tuple(members)
@@ -176,7 +178,7 @@ class WheelArchive:
             return member
         found = self._by_name.get(member)
         if found is None:
-            raise ReleaseError(f"{self.where} has no member {member!r}: rebuild it")
+            raise ArchiveRefused(f"{self.where} has no member {member!r}: rebuild it")
         return found
 
     def _read_at(self, offset: int, into: memoryview) -> int:
@@ -201,13 +203,13 @@ class WheelArchive:
         name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
         header = bytearray(_LOCAL_HEADER.size + len(name))
         if self._read_at(info.header_offset, memoryview(header)) < _LOCAL_HEADER.size:
-            raise ReleaseError(f"{where}: the local header is cut short: rebuild the wheel")
+            raise ArchiveRefused(f"{where}: the local header is cut short: rebuild the wheel")
         fields = _LOCAL_HEADER.unpack_from(header)
         if fields[0] != _LOCAL_MAGIC:
-            raise ReleaseError(f"{where}: bad local header: rebuild the wheel")
+            raise ArchiveRefused(f"{where}: bad local header: rebuild the wheel")
         name_len, extra_len = fields[9], fields[10]
         if name_len != len(name) or header[_LOCAL_HEADER.size :] != name:
-            raise ReleaseError(f"{where}: the local header names another file: refusing the wheel")
+            raise ArchiveRefused(f"{where}: the local header names another file: refusing the wheel")
         return int(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
 
     def raw(self, member: WheelMember | str, into: bytearray | None = None) -> memoryview:
@@ -223,7 +225,7 @@ class WheelArchive:
         buffer = into if into is not None and len(into) >= size else bytearray(size)
         view = memoryview(buffer)[:size]
         if self._read_at(offset, view) != size:
-            raise ReleaseError(f"{self.where}:{member.name}: member data is cut short: rebuild the wheel")
+            raise ArchiveRefused(f"{self.where}:{member.name}: member data is cut short: rebuild the wheel")
         return view
 
     def same_raw(self, member: WheelMember, raw: bytes | bytearray, size: int) -> bool:
@@ -252,7 +254,7 @@ class WheelArchive:
         where = f"{self.where}:{member.name}"
         if member.method == zipfile.ZIP_STORED:
             if member.compressed_size != member.size:
-                raise ReleaseError(f"{where}: stored member sizes disagree: rebuild the wheel")
+                raise ArchiveRefused(f"{where}: stored member sizes disagree: rebuild the wheel")
             data: bytes | bytearray = bytes(raw)
         else:
             try:
@@ -263,10 +265,10 @@ class WheelArchive:
                 else:
                     data = deflate.deflate_decompress(raw, member.size)
             except (deflate.DeflateError, zlib.error):
-                raise ReleaseError(f"{where}: corrupt DEFLATE data or wrong size: rebuild the wheel") from None
+                raise ArchiveRefused(f"{where}: corrupt DEFLATE data or wrong size: rebuild the wheel") from None
         # libdeflate's CRC-32 (carry-less multiply) is six times zlib's: 15 ms instead of 90 for the codex binary
         if len(data) != member.size or deflate.crc32(data) != member.crc32:
-            raise ReleaseError(f"{where}: CRC-32 or size mismatch: the wheel is corrupt; rebuild it")
+            raise ArchiveRefused(f"{where}: CRC-32 or size mismatch: the wheel is corrupt; rebuild it")
         return data
 
     def read(self, member: WheelMember | str) -> bytes | bytearray:

@@ -37,7 +37,7 @@ from codex_release.binaries._macho import inspect_macho
 from codex_release.binaries._magic import format_of
 from codex_release.binaries._pe import inspect_pe
 from codex_release.binaries._reader import BufferFile, Malformed, Reader
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused
 
 __all__ = [
     "BinaryFormat",
@@ -65,14 +65,14 @@ def sniff_format(path: Path) -> BinaryFormat | None:
         with _open_regular(path, str(path)) as fh:
             head = fh.read(8)
     except OSError as exc:
-        raise ReleaseError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise ArchiveRefused(f"cannot read {path}: {exc.strerror or exc}") from None
     return format_of(head)
 
 
 def _open_regular(path: Path, name: str) -> BinaryIO:
     """Open a regular file for reading (a FIFO or device would block or never end)."""
     if not stat.S_ISREG(os.stat(path).st_mode):
-        raise ReleaseError(f"{name} is not a regular file: only plain files can be inspected")
+        raise ArchiveRefused(f"{name} is not a regular file: only plain files can be inspected")
     return open(path, "rb")
 
 
@@ -89,7 +89,7 @@ def inspect_binary(path: Path, *, label: str | None = None) -> BinaryInfo:
             head = fh.read(8)
             info = _inspect(head, Reader(fh, size), path, name, ": point at the binary itself, not a script or archive")
     except OSError as exc:
-        raise ReleaseError(f"cannot read {name}: {exc.strerror or exc}") from None
+        raise ArchiveRefused(f"cannot read {name}: {exc.strerror or exc}") from None
     return info if label is None else replace(info, label=label)
 
 
@@ -99,11 +99,11 @@ def _inspect(head: bytes, reader: Reader, path: Path, name: str, hint: str = "")
     naming ``name``."""
     fmt = format_of(head)
     if fmt is None:
-        raise ReleaseError(f"{name} is not an executable (no ELF, Mach-O or PE header){hint}")
+        raise ArchiveRefused(f"{name} is not an executable (no ELF, Mach-O or PE header){hint}")
     try:
         return _inspect_format(fmt, reader, path)
     except Malformed as exc:
-        raise ReleaseError(
+        raise ArchiveRefused(
             f"{name} has a truncated or corrupt {_FORMAT_NAMES[fmt]} header ({exc}): re-fetch or rebuild the file"
         ) from None
 
@@ -147,7 +147,7 @@ def inspect_tree(root: Path) -> list[BinaryInfo]:
     them).
     """
     if not root.is_dir():
-        raise ReleaseError(f"{root} is not a directory")
+        raise ArchiveRefused(f"{root} is not a directory")
     infos: list[BinaryInfo] = []
     for path in sorted(_regular_files(root)):
         if sniff_format(path) is not None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codex_release import processes
-from codex_release.errors import ReleaseError
+from codex_release.errors import DestinationRefused, ToolFailed
 
 __all__ = ["FreshVenv", "clean_env", "isolated_pip_env", "run_pip"]
 
@@ -77,16 +77,16 @@ class FreshVenv:
     @classmethod
     def create(cls, root: Path) -> FreshVenv:
         if root.exists() and any(root.iterdir()):
-            raise ReleaseError(f"refusing to create a virtual environment in the non-empty directory {root}")
+            raise DestinationRefused(f"refusing to create a virtual environment in the non-empty directory {root}")
         try:
             venv.EnvBuilder(with_pip=False, system_site_packages=False, clear=True, symlinks=os.name != "nt").create(
                 root
             )
         except (OSError, subprocess.CalledProcessError) as exc:
-            raise ReleaseError(f"cannot create a virtual environment at {root}: {exc}") from None
+            raise DestinationRefused(f"cannot create a virtual environment at {root}: {exc}") from None
         fresh = cls(root)
         if not fresh.python.is_file():
-            raise ReleaseError(f"the virtual environment at {root} has no interpreter at {fresh.python}")
+            raise ToolFailed(f"the virtual environment at {root} has no interpreter at {fresh.python}")
         return fresh
 
     @property
@@ -99,4 +99,4 @@ class FreshVenv:
         """Run pip against this venv; a failure is a :class:`ReleaseError` carrying pip's error."""
         result = run_pip(args, env=env, cwd=cwd, python=self.python)
         if result.returncode != 0:
-            raise ReleaseError(f"`pip {' '.join(args[:1])}` into {self.root} failed: {pip_error(result)}")
+            raise ToolFailed(f"`pip {' '.join(args[:1])}` into {self.root} failed: {pip_error(result)}")

@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused
 
 __all__ = [
     "DEFAULT_FILE_LIMIT",
@@ -86,7 +86,7 @@ def parse_limit(text: str, *, option: str, project: int, default: int) -> int:
         return default
     match = _SIZE.match(value)
     if match is None or float(match.group(1)) <= 0:
-        raise ReleaseError(
+        raise InputRefused(
             f"{option} {text!r} is not a size: use 'project', 'default', bytes or a number with a unit "
             "(e.g. 100MiB, 300M, 1.5GB)"
         )

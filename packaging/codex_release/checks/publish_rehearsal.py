@@ -41,7 +41,7 @@ from codex_release.core.dist import read_release_files
 from codex_release.core.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.core.staging import check_place, check_replaceable, hold, replace_when_done
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import FaultFound, ReleaseError, ToolFailed
 
 __all__ = [
     "LocalIndex",
@@ -73,7 +73,7 @@ def plan_uploads(dist_dir: Path, version: CodexVersion) -> UploadPlan:
     wheel = files.require_sdk_wheel()
     files.sdk_runtime_requirement()
     if files.sdk_sdist is None:
-        raise ReleaseError(
+        raise FaultFound(
             f"no SDK sdist openai_codex-{version}.tar.gz in {dist_dir}: build it with "
             "`codex-release stage-sdk STAGING --dist-dir DIST`"
         )
@@ -144,9 +144,9 @@ class LocalIndex:
 
     def start(self) -> LocalIndex:
         if self._process is not None:
-            raise ReleaseError("the local index is already running")
+            raise ToolFailed("the local index is already running")
         if importlib.util.find_spec("pypiserver") is None:
-            raise ReleaseError("pypiserver is not installed: run `pip install pypiserver` (it is in the [dev] extras)")
+            raise ToolFailed("pypiserver is not installed: run `pip install pypiserver` (it is in the [dev] extras)")
         self._root = Path(tempfile.mkdtemp(prefix="codex-index-"))
         self.packages = self._root / "packages"
         self.packages.mkdir()
@@ -161,7 +161,7 @@ class LocalIndex:
                     return self
                 self._stop_process()
             tail = (self._root / "server.log").read_text(errors="replace")[-400:]
-            raise ReleaseError(f"pypiserver did not start on 127.0.0.1: {' '.join(tail.split())}")
+            raise ToolFailed(f"pypiserver did not start on 127.0.0.1: {' '.join(tail.split())}")
         except BaseException:
             self.close()
             raise
@@ -218,7 +218,7 @@ class LocalIndex:
         """``twine upload`` with the publisher's twine to this index (no config file, no ``TWINE_*`` variable,
         dummy credentials). A file that twine cannot read is one line naming it (:func:`metadata_refusal`)."""
         if not self.running:
-            raise ReleaseError("the local index is not running")
+            raise ToolFailed("the local index is not running")
         config = self.packages.parent / "pypirc"
         config.write_text("[distutils]\nindex-servers =\n", encoding="utf-8")
         args = ["upload", "--non-interactive", "--disable-progress-bar", "--repository-url", f"{self.url}/"]
@@ -231,9 +231,9 @@ class LocalIndex:
                 # its check names it
                 refused = check_files(paths, self.publisher).get("*")
                 if refused is not None:
-                    raise ReleaseError(refused)
+                    raise FaultFound(refused)
             tail = " ".join(output.split())[-400:]
-            raise ReleaseError(f"twine upload of {', '.join(p.name for p in paths)} failed: {tail}")
+            raise ToolFailed(f"twine upload of {', '.join(p.name for p in paths)} failed: {tail}")
         self.uploads.append(tuple(p.name for p in paths))
 
     def listed(self, project: str) -> set[str]:
@@ -278,7 +278,7 @@ def publish_in_order(
     missing = {p.name for p in plan.runtime} - index.listed(RUNTIME_DISTRIBUTION)
     try:
         if missing:
-            raise ReleaseError(f"the simple page of {RUNTIME_DISTRIBUTION} lacks {', '.join(sorted(missing))}")
+            raise FaultFound(f"the simple page of {RUNTIME_DISTRIBUTION} lacks {', '.join(sorted(missing))}")
         wait_visible(plan.version, index.simple_url, dist_dir)
     except ReleaseError as exc:
         report.add(section, "runtime visible before the SDK", False, f"{exc}; the SDK was not uploaded")

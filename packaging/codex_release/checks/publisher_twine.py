@@ -37,7 +37,7 @@ from pathlib import Path
 
 from codex_release import processes
 from codex_release.core.workflow_actions import PUBLISH_ACTION, PUBLISHER_BUNDLE, PublisherBundle, action_row
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused, ToolFailed
 
 __all__ = [
     "Publisher",
@@ -131,7 +131,7 @@ def publisher_from_lock(
         content = lock.read_bytes()
     except OSError as exc:
         fix = "run `make lock`" if expect is not None else "pass a hash-locked requirements file"
-        raise ReleaseError(f"cannot read the publisher lock {lock}: {exc.strerror or exc}: {fix}") from None
+        raise InputRefused(f"cannot read the publisher lock {lock}: {exc.strerror or exc}: {fix}") from None
     source = source or f"requirements {lock}"
     role = role or f"the publisher of {lock}"
     home = _venv_home(content)
@@ -166,7 +166,7 @@ def _ask_versions(python: Path) -> tuple[str, str] | None:
         return None
     try:
         result = processes.run([python, "-I", "-c", _PROBE], timeout=_PROBE_TIMEOUT_S)
-    except ReleaseError:
+    except ToolFailed:
         return None
     words = result.stdout.split()
     if result.returncode != 0 or len(words) != 2:
@@ -190,7 +190,7 @@ def _probe(home: Path) -> tuple[str, str] | None:
 def _require(found: tuple[str, str], expect: PublisherBundle | None, lock: Path) -> None:
     """A one-line error when the venv of ``lock`` is not the bundle the table of actions names."""
     if expect is not None and found != (expect.twine, expect.packaging):
-        raise ReleaseError(
+        raise InputRefused(
             f"{lock} installs twine {found[0]} and packaging {found[1]}, but PUBLISHER_BUNDLE in {_TABLE} says twine "
             f"{expect.twine} and packaging {expect.packaging}: copy the publish action's pins into "
             f"{lock.with_suffix('.in').name} and run `make lock`, or correct PUBLISHER_BUNDLE"
@@ -213,18 +213,18 @@ def _build(root: Path, lock: Path, expect: PublisherBundle | None) -> tuple[str,
     result = run_pip(args, env=env, python=fresh.python)
     if result.returncode != 0:
         if "require-hashes" in result.stderr:
-            raise ReleaseError(
+            raise InputRefused(
                 f"the publisher lock {lock} is not a hash lock (every pin ==, with --hash): write it with "
                 "`uv pip compile FILE.in --universal --generate-hashes -o FILE`"
             )
-        raise ReleaseError(f"cannot install the publisher's twine from {lock}: {pip_error(result)}")
+        raise ToolFailed(f"cannot install the publisher's twine from {lock}: {pip_error(result)}")
     whole = run_pip(["check"], env=env, python=fresh.python)
     if whole.returncode != 0:
         detail = processes.tail(whole.stdout or whole.stderr, lines=3)
-        raise ReleaseError(f"the publisher lock {lock} is not twine's whole closure ({detail}): re-lock it")
+        raise InputRefused(f"the publisher lock {lock} is not twine's whole closure ({detail}): re-lock it")
     found = _ask_versions(fresh.python)
     if found is None:
-        raise ReleaseError(f"the publisher lock {lock} installs no importable twine and packaging: lock twine with it")
+        raise InputRefused(f"the publisher lock {lock} installs no importable twine and packaging: lock twine with it")
     _require(found, expect, lock)  # a venv that is not the bundle is not kept
     marker = {"twine": found[0], "packaging": found[1]}
     (root / _MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")

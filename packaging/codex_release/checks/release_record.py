@@ -18,7 +18,7 @@ from codex_release.checks.verify import VerifyReport
 from codex_release.core.record import MANIFEST_FILE, SUMS_FILE, checksum_texts
 from codex_release.core.staging import check_place, hold, write_text_files
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import DestinationRefused, FaultFound
 from codex_release.file_digests import file_sha256
 
 __all__ = ["append_summary", "summary_markdown", "write_release_record"]
@@ -35,7 +35,7 @@ def write_release_record(dist_dir: Path, report: VerifyReport) -> dict[str, str]
     output directory such as ``dist/``. The files are written whole or not at all, under DIST's record lock.
     """
     if not report.ok:
-        raise ReleaseError(f"{dist_dir} did not verify: no SHA256SUMS or manifest.json written")
+        raise FaultFound(f"{dist_dir} did not verify: no SHA256SUMS or manifest.json written")
     dist = check_place(dist_dir, label="DIST_DIR", in_checkout="ignored")
     with hold(dist / SUMS_FILE, label="SHA256SUMS"):
         variants = {artifact.file: artifact.variant for artifact in report.artifacts if artifact.variant}
@@ -44,7 +44,7 @@ def write_release_record(dist_dir: Path, report: VerifyReport) -> dict[str, str]
         verified = {artifact.file for artifact in report.artifacts}
         if listed != verified:
             changed = ", ".join(sorted(listed ^ verified))
-            raise ReleaseError(f"{dist_dir} changed while it was verified ({changed}): run verify again")
+            raise FaultFound(f"{dist_dir} changed while it was verified ({changed}): run verify again")
         write_text_files(dist, texts, label="release record")
     return texts
 
@@ -100,4 +100,4 @@ def append_summary(path: Path, text: str) -> None:
         with open(path, "a", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
     except OSError as exc:
-        raise ReleaseError(f"cannot append the summary to {path}: {exc.strerror or exc}") from None
+        raise DestinationRefused(f"cannot append the summary to {path}: {exc.strerror or exc}") from None

@@ -44,7 +44,7 @@ from codex_release.core.dist import ReleaseFiles, read_release_files
 from codex_release.core.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.core.targets import TARGETS, Target
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused, FaultFound, ReleaseError, ToolFailed
 
 __all__ = [
     "USER_PLATFORMS",
@@ -266,7 +266,7 @@ def _dry_run(
             for item in report["install"]
         }
     except (ValueError, KeyError, TypeError) as exc:
-        raise ReleaseError(f"pip printed no usable --report ({exc}): upgrade pip to 23 or newer") from None
+        raise ToolFailed(f"pip printed no usable --report ({exc}): upgrade pip to 23 or newer") from None
     return picked, ""
 
 
@@ -303,7 +303,7 @@ def check_resolution(
         try:
             binaries = dict(zip(every, pool.map(wheel_binaries, every), strict=True))
         except OSError as exc:
-            raise ReleaseError(f"cannot read a runtime wheel in {dist_dir}: {exc}: rebuild it") from None
+            raise ArchiveRefused(f"cannot read a runtime wheel in {dist_dir}: {exc}: rebuild it") from None
         expectations = [expected_runtime(p, wheels, binaries) for p in platforms]
         return list(pool.map(lambda pe: resolve_on(files, *pe), zip(platforms, expectations, strict=True)))
 
@@ -319,7 +319,7 @@ def _target_platform(target: Target) -> UserPlatform:
         p for p in USER_PLATFORMS if p.os == target.os and p.arch == target.arch and p.libc in {None, "glibc"}
     ]
     if not candidates:
-        raise ReleaseError(f"no user platform for {target.triple}")
+        raise FaultFound(f"no user platform for {target.triple}")
     return max(candidates, key=lambda p: p.version)
 
 
@@ -356,7 +356,7 @@ def _checks(files: ReleaseFiles | None) -> list[tuple[str, UserPlatform, str | N
                 found.discard(picked.name)
                 checks.append((f"{target.triple} on {platform.name}", platform, picked.name))
         if found:
-            raise ReleaseError(
+            raise FaultFound(
                 f"no listed user platform installs {', '.join(sorted(found))} (its tags lose to the other wheel of "
                 f"{target.triple} everywhere): rebuild {files.dist_dir}"
             )
@@ -426,7 +426,7 @@ def wait_for_index(
     missing = {t: detail for t, (ok, detail) in polled.value.items() if not ok}
     if missing:
         first = next(iter(missing.items()))
-        raise ReleaseError(
+        raise FaultFound(
             f"{RUNTIME_DISTRIBUTION}=={version} is not visible for {', '.join(missing)} after {timeout_s:.0f} s "
             f"({polled.attempts_line()}; {first[0]}: {first[1]}): check the upload, then rerun with a longer --timeout"
         )

@@ -44,7 +44,7 @@ from codex_release.core.dist import ReleaseFiles, read_release_files
 from codex_release.core.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.core.targets import get_target
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import FaultFound, InputRefused, ReleaseError, ToolFailed
 
 __all__ = [
     "CheckRow",
@@ -138,17 +138,17 @@ def dependency_wheelhouse(files: ReleaseFiles, wheelhouse: Path | None = None) -
         offline = run_pip([*base, "--no-index", "--find-links", str(house)], env=isolated_pip_env())
         if offline.returncode != 0:
             if wheelhouse is not None:
-                raise ReleaseError(f"the wheelhouse {house} lacks the SDK's dependencies: {pip_error(offline)}")
+                raise ToolFailed(f"the wheelhouse {house} lacks the SDK's dependencies: {pip_error(offline)}")
             env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
             online = run_pip(base, env=env)
             if online.returncode != 0:
-                raise ReleaseError(
+                raise ToolFailed(
                     f"cannot download the SDK's dependencies ({', '.join(requirements)}): {pip_error(online)}: "
                     "check pip's index settings, or pass --wheelhouse DIR holding them"
                 )
     stray = sorted(p.name for p in house.iterdir() if _ours(p))
     if stray:
-        raise ReleaseError(f"the wheelhouse {house} holds {', '.join(stray)}: only DIST may provide our files")
+        raise InputRefused(f"the wheelhouse {house} holds {', '.join(stray)}: only DIST may provide our files")
     return house
 
 
@@ -163,7 +163,7 @@ def _host_runtime_wheel(files: ReleaseFiles) -> Path:
     if ranked:
         return min(ranked)[2]
     machine = f"{sys.platform} {platform.machine()}"
-    raise ReleaseError(
+    raise FaultFound(
         f"{files.dist_dir} has no runtime wheel that installs on this machine ({machine}): "
         "build the release for every target (`codex-release release`)"
     )
@@ -386,7 +386,7 @@ def smoke(
         echo("aarch64 Linux runtime under emulation")
         check_emulated_aarch64(files, report, emulation)
     if not report.rows:
-        raise ReleaseError("nothing to check: enable --install, --resolution or --emulated")
+        raise InputRefused("nothing to check: enable --install, --resolution or --emulated")
     return report
 
 

@@ -46,7 +46,7 @@ from codex_release.core.dist import parse_artifact_name
 from codex_release.core.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.core.polling import Backoff, Outcome, Polled, poll
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import FaultFound, InputRefused, ReleaseError, ToolFailed
 
 __all__ = [
     "BACKOFF",
@@ -70,7 +70,7 @@ BACKOFF = Backoff(first_s=5.0, factor=2.0, cap_s=60.0, jitter=0.5)
 """Waits of about 5, 10, 20, 40, then 60 s: a few quick looks for the usual seconds of lag, then one a minute."""
 
 
-class IndexLag(ReleaseError):
+class IndexLag(FaultFound):
     """An answer that can be the index or its CDN lagging behind an upload: asking again later may differ."""
 
 
@@ -95,14 +95,14 @@ def default_index_url() -> str:
 
     try:
         done = processes.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"], timeout=60)
-    except ReleaseError:
+    except ToolFailed:
         done = None
     if done is not None and done.returncode == 0 and done.stdout.strip():
         return done.stdout.strip()
     try:
         from pip._internal.models.index import PyPI
     except ImportError:  # pragma: no cover - pip is always present in a venv that runs the toolkit
-        raise ReleaseError("cannot tell which index pip uses: pass --index-url") from None
+        raise InputRefused("cannot tell which index pip uses: pass --index-url") from None
     return str(PyPI.simple_url)
 
 
@@ -124,7 +124,7 @@ def _get(url: str, accept: str | None = None) -> tuple[bytes, str]:
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             raise FileNotFoundError(url) from None
-        kind = IndexLag if exc.code in _LAG_STATUS else ReleaseError
+        kind = IndexLag if exc.code in _LAG_STATUS else FaultFound
         raise kind(f"the index answered {exc.code} for {url}: check --index-url") from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
@@ -147,11 +147,11 @@ def list_index_files(index_url: str, project: str) -> list[IndexFile]:
             data = json.loads(body)
             entries = data["files"]
         except (ValueError, KeyError, TypeError):
-            raise ReleaseError(f"{page_url} is not a valid simple-API JSON page") from None
+            raise FaultFound(f"{page_url} is not a valid simple-API JSON page") from None
         files = []
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("filename"), str):
-                raise ReleaseError(f"{page_url} lists a file without a name")
+                raise FaultFound(f"{page_url} lists a file without a name")
             raw_hashes = entry.get("hashes")
             hashes: dict[str, str] = raw_hashes if isinstance(raw_hashes, dict) else {}
             files.append(
@@ -195,7 +195,7 @@ def release_digests(dist_dir: Path) -> dict[str, str]:
         sums_text = sums_path.read_text(encoding="utf-8")
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ReleaseError(
+        raise InputRefused(
             f"cannot read the release's {SUMS_FILE} and {MANIFEST_FILE} in {dist_dir} ({exc}): "
             "pass the dist directory `codex-release release` wrote"
         ) from None
@@ -203,14 +203,14 @@ def release_digests(dist_dir: Path) -> dict[str, str]:
     for line in sums_text.splitlines():
         digest, _, name = line.partition("  ")
         if len(digest) != 64 or not name:
-            raise ReleaseError(f"{sums_path}: malformed line {line[:80]!r}: rebuild the release")
+            raise FaultFound(f"{sums_path}: malformed line {line[:80]!r}: rebuild the release")
         sums[name] = digest
     try:
         listed = {str(e["file"]): str(e["sha256"]) for e in manifest["artifacts"]}
     except (KeyError, TypeError):
-        raise ReleaseError(f"{manifest_path} has no artifacts list: rebuild the release") from None
+        raise FaultFound(f"{manifest_path} has no artifacts list: rebuild the release") from None
     if listed != sums:
-        raise ReleaseError(f"{SUMS_FILE} and {MANIFEST_FILE} in {dist_dir} disagree: rebuild the release")
+        raise FaultFound(f"{SUMS_FILE} and {MANIFEST_FILE} in {dist_dir} disagree: rebuild the release")
     return sums
 
 
@@ -228,10 +228,10 @@ def _download_sha256(url: str) -> str:
             while chunk := response.read(1 << 20):
                 total += len(chunk)
                 if total > _MAX_DOWNLOAD:
-                    raise ReleaseError(f"{url} is larger than {_MAX_DOWNLOAD >> 20} MiB: not a file of this release")
+                    raise FaultFound(f"{url} is larger than {_MAX_DOWNLOAD >> 20} MiB: not a file of this release")
                 hasher.update(chunk)
     except urllib.error.HTTPError as exc:
-        kind = IndexLag if exc.code in _LAG_STATUS else ReleaseError
+        kind = IndexLag if exc.code in _LAG_STATUS else FaultFound
         raise kind(f"downloading {url} failed with {exc.code}") from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         raise IndexLag(f"downloading {url} failed ({getattr(exc, 'reason', exc)})") from None
@@ -383,7 +383,7 @@ def verify_index_patiently(
         sleep=sleep,
     )
     if polled.value.error is not None:
-        raise ReleaseError(f"{polled.value.error} ({polled.attempts_line()})")
+        raise FaultFound(f"{polled.value.error} ({polled.attempts_line()})")
     return IndexCheck(polled.value.report, polled)
 
 

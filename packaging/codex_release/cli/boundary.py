@@ -1,6 +1,7 @@
 """The CLI's one error boundary: whatever a command raises, the user sees one line and a clear exit status.
 
-* :class:`~codex_release.errors.ReleaseError`: ``Error: <message>``, exit 1.
+* :class:`~codex_release.errors.ReleaseError` (any of its kinds): ``Error: <message>``, exit 1; the message is
+  printed verbatim (runs of spaces kept), with any line break turned into a space.
 * :class:`OSError` from the filesystem (disk full, a path component that is a file, permission denied,
   ...): ``Error: <what>: <path>: <fix>``, exit 1. The error names its path when the operating system
   gave one; a failed ``write`` names none, so the message then lists the command's own paths.
@@ -29,7 +30,7 @@ from typing import Any
 
 import click
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import ReleaseError, one_line
 
 __all__ = ["DEBUG_ENV", "ReleaseGroup", "describe_os_error"]
 
@@ -179,5 +180,5 @@ class ReleaseGroup(click.Group):
     def _fail(ctx: click.Context, message: str, debug: bool) -> None:
         if debug:
             traceback.print_exc()
-        click.echo(f"Error: {' '.join(message.split())}", err=True)
+        click.echo(f"Error: {one_line(message)}", err=True)
         ctx.exit(1)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused
 
 if TYPE_CHECKING:
     from codex_release.checks.publisher_twine import Publisher
@@ -23,8 +23,8 @@ def _to_codex_version(ctx: click.Context, param: click.Parameter, value: str | N
         return None
     try:
         return parse_codex_version(value)
-    except ReleaseError as exc:
-        raise ReleaseError(f"--codex-version: {exc}") from None
+    except InputRefused as exc:
+        raise InputRefused(f"--codex-version: {exc}") from None
 
 
 def codex_version_option(*, required: bool = True, help_text: str | None = None) -> Callable[[F], F]:

@@ -13,7 +13,7 @@ from packaging.utils import canonicalize_name
 
 from codex_release.archives import WheelArchive
 from codex_release.core.pins import RUNTIME_DISTRIBUTION
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused
 
 __all__ = ["parse_metadata", "runtime_pins", "sdist_member", "sdist_metadata", "wheel_metadata"]
 
@@ -26,7 +26,7 @@ def parse_metadata(data: bytes, where: str) -> Message:
     try:
         return HeaderParser().parsestr(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ReleaseError(f"{where} is not UTF-8 ({exc}): rebuild the distribution") from None
+        raise ArchiveRefused(f"{where} is not UTF-8 ({exc}): rebuild the distribution") from None
 
 
 def wheel_metadata(wheel: Path | WheelArchive, member: str = "METADATA") -> Message:
@@ -35,7 +35,7 @@ def wheel_metadata(wheel: Path | WheelArchive, member: str = "METADATA") -> Mess
     try:
         names = [m.name for m in archive.files() if m.name.count("/") == 1 and m.name.endswith(f".dist-info/{member}")]
         if len(names) != 1:
-            raise ReleaseError(f"{archive.where} holds {len(names)} .dist-info/{member} files, not one: rebuild it")
+            raise ArchiveRefused(f"{archive.where} holds {len(names)} .dist-info/{member} files, not one: rebuild it")
         return parse_metadata(bytes(archive.read(names[0])), f"{archive.where}:{names[0]}")
     finally:
         if archive is not wheel:
@@ -52,8 +52,8 @@ def sdist_metadata(sdist: Path) -> Message:
                     if handle is not None:
                         return parse_metadata(handle.read(), f"{sdist}:{info.name}")
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ReleaseError(f"{sdist} is not a readable sdist ({exc}): rebuild it") from None
-    raise ReleaseError(f"{sdist} has no top-level PKG-INFO: rebuild it")
+        raise ArchiveRefused(f"{sdist} is not a readable sdist ({exc}): rebuild it") from None
+    raise ArchiveRefused(f"{sdist} has no top-level PKG-INFO: rebuild it")
 
 
 def sdist_member(sdist: Path, name: str) -> bytes | None:
@@ -68,11 +68,11 @@ def sdist_member(sdist: Path, name: str) -> bytes | None:
             for info in archive:
                 if info.isfile() and PurePosixPath(info.name).parts[1:] == wanted:
                     if info.size > _MAX_SDIST_MEMBER:
-                        raise ReleaseError(f"{sdist}:{info.name} is {info.size} bytes, too large: rebuild it")
+                        raise ArchiveRefused(f"{sdist}:{info.name} is {info.size} bytes, too large: rebuild it")
                     handle = archive.extractfile(info)
                     return None if handle is None else handle.read()
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ReleaseError(f"{sdist} is not a readable sdist ({exc}): rebuild it") from None
+        raise ArchiveRefused(f"{sdist} is not a readable sdist ({exc}): rebuild it") from None
     return None
 
 

@@ -36,7 +36,7 @@ from codex_release.core.artifact_metadata import runtime_pins, wheel_metadata
 from codex_release.core.pins import RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION
 from codex_release.core.targets import TARGETS, Target
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import FaultFound, InputRefused
 
 __all__ = [
     "ArtifactName",
@@ -120,11 +120,11 @@ def list_dist(dist_dir: Path) -> DistListing:
     try:
         entries = sorted(os.scandir(dist_dir), key=lambda e: e.name)
     except FileNotFoundError:
-        raise ReleaseError(
+        raise InputRefused(
             f"dist directory {dist_dir} does not exist: build the release first (`make release`)"
         ) from None
     except OSError as exc:
-        raise ReleaseError(f"cannot list {dist_dir}: {exc.strerror or exc}") from None
+        raise InputRefused(f"cannot list {dist_dir}: {exc.strerror or exc}") from None
     files: list[DistFile] = []
     faults: list[str] = []
     for entry in entries:
@@ -187,7 +187,7 @@ class ReleaseFiles:
 
     def require_sdk_wheel(self) -> Path:
         if self.sdk_wheel is None:
-            raise ReleaseError(
+            raise FaultFound(
                 f"no SDK wheel openai_codex-{self.version}-py3-none-any.whl in {self.dist_dir}: "
                 "build it with `codex-release stage-sdk STAGING --dist-dir DIST` (or `codex-release release`)"
             )
@@ -200,7 +200,7 @@ class ReleaseFiles:
     def require_all_runtime_wheels(self) -> dict[Target, tuple[Path, ...]]:
         missing = [t.triple for t in TARGETS if t not in self.runtime_wheels]
         if missing:
-            raise ReleaseError(
+            raise FaultFound(
                 f"{self.dist_dir} lacks the runtime wheel of {', '.join(missing)} for {self.version}: "
                 "stage it with `codex-release stage-runtime --wheel-dir` (or run `codex-release release`)"
             )
@@ -212,7 +212,7 @@ class ReleaseFiles:
         found = runtime_pins(wheel_metadata(wheel))
         pins = [str(s) for r in found for s in r.specifier]
         if len(found) != 1 or pins != [f"=={self.version}"]:
-            raise ReleaseError(
+            raise FaultFound(
                 f"{wheel.name} must require exactly {RUNTIME_DISTRIBUTION}=={self.version}, "
                 f"found {[str(r) for r in found]}: rebuild it with stage-sdk --codex-version {self.version}"
             )
@@ -239,7 +239,7 @@ def read_release_files(dist_dir: Path, version: CodexVersion) -> ReleaseFiles:
     """
     listing = list_dist(dist_dir)
     if listing.faults:
-        raise ReleaseError(f"{dist_dir}: {listing.faults[0]}")
+        raise FaultFound(f"{dist_dir}: {listing.faults[0]}")
     runtime: dict[Target, list[Path]] = {}
     sdk_wheel: Path | None = None
     sdk_sdist: Path | None = None
@@ -248,21 +248,21 @@ def read_release_files(dist_dir: Path, version: CodexVersion) -> ReleaseFiles:
         if name not in {RUNTIME_DISTRIBUTION, SDK_DISTRIBUTION}:
             continue
         if str(ver) != version.pep440:
-            raise ReleaseError(
+            raise FaultFound(
                 f"{path.name} in {dist_dir} is version {ver}, not {version}: rebuild {dist_dir} for {version}"
             )
         if name == RUNTIME_DISTRIBUTION:
             if file.kind == "sdist":
-                raise ReleaseError(
+                raise FaultFound(
                     f"{path.name}: the runtime is published as platform wheels only, never as an sdist: delete it"
                 )
             target = target_of_platform_tags({t.platform for t in tags})
             if target is None:
-                raise ReleaseError(f"{path.name} is tagged for no single release target: rebuild it with stage-runtime")
+                raise FaultFound(f"{path.name} is tagged for no single release target: rebuild it with stage-runtime")
             found = runtime.setdefault(target, [])
             if len(found) == _MAX_WHEELS_PER_TARGET:
                 names = ", ".join(p.name for p in (*found, path))
-                raise ReleaseError(
+                raise FaultFound(
                     f"more than {_MAX_WHEELS_PER_TARGET} runtime wheels for {target.triple} ({names}): a target "
                     f"gives a full and at most one lean wheel; delete the stray ones or rebuild {dist_dir}"
                 )

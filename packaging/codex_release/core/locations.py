@@ -12,7 +12,7 @@ from pathlib import Path
 
 import platformdirs
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused
 
 __all__ = ["cache_dir", "repo_root"]
 
@@ -23,7 +23,7 @@ def repo_root() -> Path:
     for parent in here.parents:
         if (parent / "sdk" / "pyproject.toml").is_file() and (parent / "runtime").is_dir():
             return parent
-    raise ReleaseError(
+    raise InputRefused(
         f"cannot find the repository (sdk/ and runtime/) above {here}: run the toolkit from a checkout "
         "installed with `pip install -e .`"
     )

@@ -11,7 +11,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from codex_release.core.locations import repo_root
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import FaultFound, InputRefused, squeezed
 
 __all__ = [
     "GENERATED_INIT",
@@ -40,11 +40,11 @@ def runtime_dependency_index(dependencies: Sequence[object], where: str) -> int:
         try:
             requirement = Requirement(str(entry))
         except InvalidRequirement as exc:
-            raise ReleaseError(f"{where}: invalid dependency {entry!r}: {exc}") from None
+            raise InputRefused(f"{where}: invalid dependency {entry!r}: {squeezed(exc)}") from None
         if requirement.name == RUNTIME_DISTRIBUTION:
             found.append(index)
     if len(found) != 1:
-        raise ReleaseError(f"{where} must declare exactly one {RUNTIME_DISTRIBUTION}==X dependency, found {len(found)}")
+        raise InputRefused(f"{where} must declare exactly one {RUNTIME_DISTRIBUTION}==X dependency, found {len(found)}")
     return found[0]
 
 
@@ -53,7 +53,7 @@ def runtime_requirement(pyproject: Path) -> Requirement:
     try:
         document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
     except (OSError, tomlkit.exceptions.ParseError) as exc:
-        raise ReleaseError(f"cannot read {pyproject}: {exc}") from None
+        raise InputRefused(f"cannot read {pyproject}: {exc}") from None
     dependencies = document.get("project", {}).get("dependencies", [])
     return Requirement(str(dependencies[runtime_dependency_index(dependencies, str(pyproject))]))
 
@@ -64,7 +64,7 @@ def pinned_runtime_version(pyproject: Path | None = None) -> CodexVersion:
     requirement = runtime_requirement(path)
     specifiers = list(requirement.specifier)
     if len(specifiers) != 1 or specifiers[0].operator != "==" or "*" in specifiers[0].version:
-        raise ReleaseError(
+        raise InputRefused(
             f"{path}: the {RUNTIME_DISTRIBUTION} dependency must be one exact pin (==X), not {requirement.specifier}"
         )
     return parse_codex_version(specifiers[0].version)
@@ -91,7 +91,7 @@ def require_pinned(
     pinned = pinned_runtime_version(pyproject)
     if version is None or version == pinned:
         return pinned
-    raise ReleaseError(
+    raise InputRefused(
         f"{given_as or f'--codex-version {version}'} is not the pinned runtime {pinned} "
         f"({_pyproject_shown(pyproject)}): "
         f"run 'codex-release bump --codex-version {version}' to move the pin, or release {pinned}"
@@ -107,7 +107,7 @@ def generated_codex_version(source: str | bytes, where: str) -> CodexVersion:
     try:
         tree = ast.parse(source, filename=where)
     except (SyntaxError, ValueError) as exc:
-        raise ReleaseError(f"{where} is not Python ({exc}): run 'codex-release generate-types'") from None
+        raise FaultFound(f"{where} is not Python ({exc}): run 'codex-release generate-types'") from None
     for node in tree.body:
         if (
             isinstance(node, ast.Assign)
@@ -118,12 +118,10 @@ def generated_codex_version(source: str | bytes, where: str) -> CodexVersion:
             if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
                 try:
                     return parse_codex_version(node.value.value)
-                except ReleaseError as exc:
-                    raise ReleaseError(f"{where}: {_GENERATED_NAME}: {exc}") from None
+                except InputRefused as exc:
+                    raise FaultFound(f"{where}: {_GENERATED_NAME}: {exc}") from None
             break
-    raise ReleaseError(
-        f"{where} does not set {_GENERATED_NAME} to a version string: run 'codex-release generate-types'"
-    )
+    raise FaultFound(f"{where} does not set {_GENERATED_NAME} to a version string: run 'codex-release generate-types'")
 
 
 def require_generated(version: CodexVersion, sdk: Path) -> None:
@@ -137,10 +135,10 @@ def require_generated(version: CodexVersion, sdk: Path) -> None:
     try:
         text = init.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ReleaseError(f"cannot read {shown} ({exc}): run 'codex-release generate-types'") from None
+        raise FaultFound(f"cannot read {shown} ({exc}): run 'codex-release generate-types'") from None
     generated = generated_codex_version(text, shown)
     if generated != version:
-        raise ReleaseError(
+        raise FaultFound(
             f"the SDK's generated types ({shown}) are from Codex {generated}, not the pinned runtime {version}: "
             "run 'codex-release generate-types'"
         )

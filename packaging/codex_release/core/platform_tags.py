@@ -41,7 +41,7 @@ from collections.abc import Sequence
 
 from codex_release.binaries import BinaryInfo
 from codex_release.core.targets import TARGETS, Target
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused
 
 __all__ = [
     "check_requested_tags",
@@ -101,17 +101,17 @@ def _is(info: BinaryInfo, *, detail: bool = True) -> str:
 def check_target_binaries(infos: Sequence[BinaryInfo], target: Target) -> None:
     """Refuse any file that is not for ``target``'s OS and CPU, and an empty list."""
     if not infos:
-        raise ReleaseError(
+        raise InputRefused(
             f"no ELF, Mach-O or PE file to derive {target.triple} platform tags from: stage a package with its binaries"
         )
     for info in infos:
         if info.os != target.os or info.format != _FORMAT_OF_OS[target.os]:
-            raise ReleaseError(
+            raise InputRefused(
                 f"{_is(info, detail=False)} but target {target.triple} needs {_OS_NAMES[target.os]} binaries"
                 f"{_hint(info)}"
             )
         if target.arch not in info.archs:
-            raise ReleaseError(f"{_is(info, detail=False)} but target {target.triple} needs {target.arch}{_hint(info)}")
+            raise InputRefused(f"{_is(info, detail=False)} but target {target.triple} needs {target.arch}{_hint(info)}")
 
 
 def _hint(info: BinaryInfo) -> str:
@@ -141,14 +141,14 @@ def _linux_tags(infos: Sequence[BinaryInfo], arch: str) -> tuple[str, ...]:
     dynamic = [info for info in infos if not info.static]
     for info in dynamic:
         if info.libc is None:
-            raise ReleaseError(
+            raise InputRefused(
                 f"{_is(info)}: its C library cannot be told from its headers, so no manylinux or musllinux "
                 "tag fits it; leave it out or rebuild it static or against glibc or musl"
             )
     musl = [info for info in dynamic if info.libc == "musl"]
     glibc = [info for info in dynamic if info.libc == "glibc"]
     if musl and glibc:
-        raise ReleaseError(
+        raise InputRefused(
             f"{musl[0].name} needs musl but {glibc[0].name} needs glibc: no Linux system has both, so no "
             "single wheel tag fits them; leave one out or rebuild it static"
         )
@@ -174,7 +174,7 @@ def macos_requirement(infos: Sequence[BinaryInfo], arch: str) -> tuple[int, int]
     """The highest minimum macOS over every Mach-O file, at least the architecture's floor."""
     for info in infos:
         if info.macos_min is None:
-            raise ReleaseError(
+            raise InputRefused(
                 f"{_is(info)}: it records no minimum macOS (no LC_BUILD_VERSION or LC_VERSION_MIN_MACOSX), "
                 "so no macosx tag can be derived; rebuild it with a deployment target"
             )
@@ -205,9 +205,9 @@ def expand_tag_set(platform: str) -> tuple[str, ...]:
     """Split a (possibly compressed, ``a.b.c``) platform tag field into its parts, in order,
     without duplicates. Only the syntax is checked here."""
     if not platform:
-        raise ReleaseError("empty platform tag: pass e.g. --platform-tag manylinux_2_17_x86_64")
+        raise InputRefused("empty platform tag: pass e.g. --platform-tag manylinux_2_17_x86_64")
     if "-" in platform:
-        raise ReleaseError(
+        raise InputRefused(
             f"platform tag {_shown(platform)} contains '-': pass only the platform part (e.g. win_amd64), "
             "not a whole py3-none-... tag"
         )
@@ -215,15 +215,15 @@ def expand_tag_set(platform: str) -> tuple[str, ...]:
     for part in platform.split("."):
         longest = max((len(run) for run in _TAG_NUMBER.findall(part)), default=0)
         if longest > _MAX_TAG_NUMBER_DIGITS:
-            raise ReleaseError(
+            raise InputRefused(
                 f"platform tag part {_shown(part)} has a {longest}-digit number: no glibc, musl or macOS release "
                 f"is numbered that high (at most {_MAX_TAG_NUMBER_DIGITS} digits); pass e.g. manylinux_2_17_x86_64 "
                 "or macosx_11_0_arm64"
             )
         if len(part) > 100:
-            raise ReleaseError(f"platform tag part {_shown(part)} is too long: pass e.g. manylinux_2_17_x86_64")
+            raise InputRefused(f"platform tag part {_shown(part)} is too long: pass e.g. manylinux_2_17_x86_64")
         if not _TAG_PART.fullmatch(part):
-            raise ReleaseError(
+            raise InputRefused(
                 f"platform tag {_shown(platform)} has an invalid part {_shown(part)}: parts are lowercase letters, "
                 "digits and underscores, joined by '.'"
             )
@@ -243,7 +243,7 @@ def check_requested_tags(requested: str, infos: Sequence[BinaryInfo], target: Ta
     for part in parts:
         problem = tag_problem(part, infos, target)
         if problem is not None:
-            raise ReleaseError(f"--platform-tag {part} cannot be used: {problem}; the binaries earn {'.'.join(earned)}")
+            raise InputRefused(f"--platform-tag {part} cannot be used: {problem}; the binaries earn {'.'.join(earned)}")
     return parts
 
 

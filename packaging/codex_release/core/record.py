@@ -13,7 +13,7 @@ from pathlib import Path
 
 from codex_release.core.dist import list_dist
 from codex_release.core.staging import write_text_files
-from codex_release.errors import ReleaseError
+from codex_release.errors import FaultFound
 from codex_release.file_digests import file_sha256
 
 __all__ = ["MANIFEST_FILE", "SUMS_FILE", "checksum_texts", "earlier_release", "write_checksums"]
@@ -32,7 +32,7 @@ def checksum_texts(
     variants = variants_by_file or {}
     listing = list_dist(dist)
     if listing.faults:
-        raise ReleaseError(f"cannot record the release in {dist}: {'; '.join(listing.faults)}")
+        raise FaultFound(f"cannot record the release in {dist}: {'; '.join(listing.faults)}")
     entries = []
     for artifact in listing.files:
         path = artifact.path

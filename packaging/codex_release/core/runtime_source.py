@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from codex_release.archives import NameSet, extract_tgz
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused, InputRefused, Unsupported
 from codex_release.file_digests import Digests, FileKey
 
 __all__ = [
@@ -64,21 +64,21 @@ class PackageManifest:
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise ReleaseError(f"{where}: not valid JSON ({exc}): use an unmodified Codex platform package") from None
+            raise ArchiveRefused(f"{where}: not valid JSON ({exc}): use an unmodified Codex platform package") from None
         if not isinstance(data, dict):
-            raise ReleaseError(f"{where}: expected a JSON object: use an unmodified Codex platform package")
+            raise ArchiveRefused(f"{where}: expected a JSON object: use an unmodified Codex platform package")
         missing = [key for key in ("version", "target", "entrypoint") if not isinstance(data.get(key), str)]
         if missing:
-            raise ReleaseError(f"{where}: missing {', '.join(missing)}: use an unmodified Codex platform package")
+            raise ArchiveRefused(f"{where}: missing {', '.join(missing)}: use an unmodified Codex platform package")
         if data.get("layoutVersion", 1) != 1:
-            raise ReleaseError(
+            raise Unsupported(
                 f"{where}: unsupported layoutVersion {data.get('layoutVersion')!r} (this toolkit reads layout 1): "
                 "update codex-release"
             )
         for key in ("entrypoint", "pathDir", "resourcesDir"):
             value = data.get(key)
             if isinstance(value, str) and not _is_safe_relative(value):
-                raise ReleaseError(f"{where}: {key} {value!r} escapes the package: refusing it")
+                raise ArchiveRefused(f"{where}: {key} {value!r} escapes the package: refusing it")
         return cls(
             version=data["version"],
             target=data["target"],
@@ -101,11 +101,11 @@ def read_manifest(package_dir: Path, *, where: str | None = None) -> PackageMani
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ReleaseError(f"cannot read {label}: {exc.strerror}") from None
+        raise ArchiveRefused(f"cannot read {label}: {exc.strerror}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ReleaseError(f"{label}: not valid UTF-8: use an unmodified Codex platform package") from None
+        raise ArchiveRefused(f"{label}: not valid UTF-8: use an unmodified Codex platform package") from None
     return PackageManifest.parse(text, label)
 
 
@@ -122,17 +122,17 @@ class RuntimeSource:
 def open_source(source: Path) -> RuntimeSource:
     """Classify SOURCE and locate the platform package inside it (without writing anything)."""
     if source.is_symlink() and not source.exists():
-        raise ReleaseError(f"SOURCE {source} is a dangling symlink: pass the real file or directory")
+        raise InputRefused(f"SOURCE {source} is a dangling symlink: pass the real file or directory")
     if not source.exists():
-        raise ReleaseError(f"SOURCE {source} does not exist: pass a codex binary, a platform package or its .tgz")
+        raise InputRefused(f"SOURCE {source} does not exist: pass a codex binary, a platform package or its .tgz")
     if source.is_dir():
         return RuntimeSource("directory", source, _find_manifest_in_dir(source))
     if not source.is_file():
-        raise ReleaseError(f"SOURCE {source} is not a regular file or directory")
+        raise InputRefused(f"SOURCE {source} is not a regular file or directory")
     if source.name.endswith(_ARCHIVE_SUFFIXES):
         return RuntimeSource("archive", source)  # read once, by copy_package
     if tarfile.is_tarfile(source):
-        raise ReleaseError(f"SOURCE {source} is a tar archive without a .tar.gz/.tgz name: rename it")
+        raise InputRefused(f"SOURCE {source} is a tar archive without a .tar.gz/.tgz name: rename it")
     return RuntimeSource("binary", source)
 
 
@@ -151,13 +151,13 @@ def _find_manifest_in_dir(root: Path) -> PurePosixPath:
 
 def _one_manifest(found: list[PurePosixPath], where: Path) -> PurePosixPath:
     if not found:
-        raise ReleaseError(
+        raise InputRefused(
             f"no {MANIFEST_NAME} in {where}: SOURCE must be a Codex platform package (or its .tgz), "
             "or a single codex binary"
         )
     if len(found) > 1:
         names = ", ".join(str(item / MANIFEST_NAME) for item in sorted(found))
-        raise ReleaseError(f"{where} holds several platform packages ({names}): pass one of them")
+        raise InputRefused(f"{where} holds several platform packages ({names}): pass one of them")
     return found[0]
 
 
@@ -219,9 +219,9 @@ def _copy_directory(source: RuntimeSource, dest: Path, include_voice: bool) -> P
             relative = names.check(Path(os.path.relpath(path, root)).as_posix(), is_dir=name in dirnames)
             info = path.lstat()
             if stat.S_ISLNK(info.st_mode):
-                raise ReleaseError(f"{path} is a symlink: platform packages hold only regular files")
+                raise ArchiveRefused(f"{path} is a symlink: platform packages hold only regular files")
             if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
-                raise ReleaseError(f"{path} is not a regular file (FIFO, socket or device): refusing it")
+                raise ArchiveRefused(f"{path} is not a regular file (FIFO, socket or device): refusing it")
             if stat.S_ISREG(info.st_mode) and _wanted(relative, include_voice):
                 entries.append((path, relative, bool(info.st_mode & 0o111)))
     for path, relative, executable in entries:

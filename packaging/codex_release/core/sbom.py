@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import ToolFailed
 
 __all__ = ["SBOM_DIR", "SBOM_NAME", "EmbeddedPackage", "build_sbom", "check_sbom"]
 
@@ -155,4 +155,4 @@ def sbom_or_error(version: str, package: EmbeddedPackage, files: Mapping[str, st
     try:
         return build_sbom(version, package, files)
     except ImportError as exc:  # pragma: no cover - a dependency of the toolkit
-        raise ReleaseError(f"cannot write the SBOM ({exc}): reinstall the toolkit (`make setup`)") from None
+        raise ToolFailed(f"cannot write the SBOM ({exc}): reinstall the toolkit (`make setup`)") from None

@@ -68,7 +68,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import DestinationRefused, InputRefused, ToolFailed
 
 __all__ = [
     "LOCK_WAIT_ENV",
@@ -120,7 +120,7 @@ def _git(checkout: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
         return None
     try:
         return processes.run([git, "-C", str(checkout), *args], timeout=_GIT_TIMEOUT)
-    except ReleaseError:
+    except ToolFailed:
         return None
 
 
@@ -159,15 +159,15 @@ def check_place(
     """
     resolved = dest.absolute().resolve()
     if resolved == Path(resolved.anchor):
-        raise ReleaseError(f"{label} {dest} is the file system root: pass a directory of its own")
+        raise DestinationRefused(f"{label} {dest} is the file system root: pass a directory of its own")
     home = Path.home().absolute().resolve()
     if resolved == home or resolved in home.parents:
-        raise ReleaseError(
+        raise DestinationRefused(
             f"{label} {dest} is the home directory {home} or contains it: pass a directory of its own, e.g. {home}/dist"
         )
     for name, other in (sources or {}).items():
         if overlaps(resolved, other.absolute().resolve()):
-            raise ReleaseError(f"{label} {dest} overlaps {name} {other}: choose a separate directory")
+            raise DestinationRefused(f"{label} {dest} overlaps {name} {other}: choose a separate directory")
     if any(scratch in resolved.parents for scratch in _own_scratch):
         # Inside the scratch of a destination this process already checked and holds (release writes its
         # wheels into the new tree of --dist-dir, which may be the checkout's ignored dist/).
@@ -179,25 +179,27 @@ def check_place(
     repo = checkout.absolute().resolve()
     inside = repo in resolved.parents
     if resolved == repo or resolved in repo.parents or (inside and in_checkout == "refuse"):
-        raise ReleaseError(
+        raise DestinationRefused(
             f"{label} {dest} is inside the repository {repo} (or contains it): write outside the checkout, "
             "e.g. in a temporary directory"
         )
     if inside and in_checkout == "generated" and resolved != repo / _GENERATED:
-        raise ReleaseError(
+        raise DestinationRefused(
             f"{label} {dest} is inside the repository {repo}: the only directory of the checkout "
             f"generate-types writes is {_GENERATED.as_posix()}; pass that or a directory outside"
         )
     if inside and in_checkout == "ignored" and not _ignored_output(repo, resolved):
-        raise ReleaseError(
+        raise DestinationRefused(
             f"{label} {dest} is inside the repository {repo} and is not a git-ignored output directory "
             "(it is tracked, holds tracked files or is not ignored): use dist/ or a directory outside"
         )
     blocker = _through_a_file(resolved)
     if blocker is not None:
-        raise ReleaseError(f"{label} {dest} lies under {blocker}, which is a file: pass a path through directories")
+        raise DestinationRefused(
+            f"{label} {dest} lies under {blocker}, which is a file: pass a path through directories"
+        )
     if resolved.exists() and not resolved.is_dir():
-        raise ReleaseError(f"{label} {dest} is a file: pass a directory")
+        raise DestinationRefused(f"{label} {dest} is a file: pass a directory")
     return resolved
 
 
@@ -219,10 +221,10 @@ def check_replaceable(
     if not any(dest.iterdir()):
         return
     if ours is None:
-        raise ReleaseError(f"{label} {dest} is not empty: {fix}")
+        raise DestinationRefused(f"{label} {dest} is not empty: {fix}")
     reason = ours(dest)
     if reason is not None:
-        raise ReleaseError(f"{label} {dest} is not empty and {reason}: {fix}")
+        raise DestinationRefused(f"{label} {dest} is not empty and {reason}: {fix}")
 
 
 # -- signals ----------------------------------------------------------------------------------------------
@@ -365,7 +367,7 @@ def _lock_wait(wait: float | None) -> float:
     try:
         return float(raw) if raw else _DEFAULT_LOCK_WAIT
     except ValueError:
-        raise ReleaseError(
+        raise InputRefused(
             f"{LOCK_WAIT_ENV}={raw!r} is not a number of seconds: set it to e.g. 30 or unset it"
         ) from None
 
@@ -389,7 +391,9 @@ def _make_parents(directory: Path) -> list[Path]:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ReleaseError(f"cannot create {directory}: {exc.strerror or exc}: choose a writable directory") from None
+        raise DestinationRefused(
+            f"cannot create {directory}: {exc.strerror or exc}: choose a writable directory"
+        ) from None
     return missing
 
 
@@ -410,12 +414,12 @@ def hold(dest: Path, *, label: str, wait: float | None = None) -> Iterator[Path]
             try:
                 lock.acquire()
             except Timeout:
-                raise ReleaseError(
+                raise DestinationRefused(
                     f"{label} {dest} is being written by another codex-release run{_holder(lock_path)}: wait for it "
                     f"to finish (or raise {LOCK_WAIT_ENV}) or choose another destination"
                 ) from None
             except OSError as exc:
-                raise ReleaseError(
+                raise DestinationRefused(
                     f"cannot lock {label} {dest} ({lock_path}: {exc.strerror or exc}): choose a writable directory"
                 ) from None
             try:
@@ -467,7 +471,7 @@ def write_text_files(directory: Path, texts: Mapping[str, str], *, label: str) -
         try:
             fd, temporary = tempfile.mkstemp(dir=directory, prefix=part_prefix(name), suffix=".part")
         except OSError as exc:
-            raise ReleaseError(f"cannot write {label} {directory / name}: {exc.strerror or exc}") from None
+            raise DestinationRefused(f"cannot write {label} {directory / name}: {exc.strerror or exc}") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
@@ -476,7 +480,7 @@ def write_text_files(directory: Path, texts: Mapping[str, str], *, label: str) -
                 os.replace(temporary, directory / name)
         except OSError as exc:
             Path(temporary).unlink(missing_ok=True)
-            raise ReleaseError(f"cannot write {label} {directory / name}: {exc.strerror or exc}") from None
+            raise DestinationRefused(f"cannot write {label} {directory / name}: {exc.strerror or exc}") from None
         except BaseException:
             with deferred_signals():
                 Path(temporary).unlink(missing_ok=True)

@@ -11,7 +11,7 @@ import platform
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused
 
 __all__ = [
     "FIXED_RUNNERS",
@@ -139,7 +139,7 @@ def get_target(triple: str) -> Target:
         return _BY_TRIPLE[triple]
     except KeyError:
         known = ", ".join(_BY_TRIPLE)
-        raise ReleaseError(f"unknown target {triple!r}: use one of {known}") from None
+        raise InputRefused(f"unknown target {triple!r}: use one of {known}") from None
 
 
 _HOST_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
@@ -153,7 +153,7 @@ def host_target() -> Target:
     for target in TARGETS:
         if (target.os, target.arch) == (os_name, arch):
             return target
-    raise ReleaseError(
+    raise InputRefused(
         f"no Codex runtime is published for this host ({system} {machine}): pass --codex-bin PATH "
         "to a codex binary that runs here"
     )

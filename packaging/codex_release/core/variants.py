@@ -38,7 +38,7 @@ from typing import Literal
 from codex_release.binaries import BinaryInfo
 from codex_release.core.platform_tags import derive_platform_tags
 from codex_release.core.targets import Target
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused, ReleaseError
 
 __all__ = [
     "HELPERS_FILE",
@@ -78,7 +78,7 @@ def is_path_helper(name: str, path_dir: str) -> bool:
 def _tags_or_none(infos: Sequence[BinaryInfo], target: Target) -> tuple[str, ...] | None:
     try:
         return derive_platform_tags(infos, target)
-    except ReleaseError:
+    except InputRefused:
         return None
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused
 
 __all__ = [
     "MAX_VERSION_CHARS",
@@ -99,12 +99,12 @@ def check_version_bounds(text: str, what: str = "version") -> None:
     :data:`MAX_VERSION_CHARS` characters, before anything converts its numbers."""
     for run in _DIGITS.findall(text):
         if len(run) > _MAX_NUMBER_DIGITS or int(run) > _MAX_NUMBER:
-            raise ReleaseError(
+            raise InputRefused(
                 f"{what} {_shown(text)} has a {len(run)}-digit number: version numbers are at most 2^53-1 "
                 f"(npm's limit); {_EXPECTED}"
             )
     if len(text) > MAX_VERSION_CHARS:
-        raise ReleaseError(f"{what} {_shown(text)} is longer than {MAX_VERSION_CHARS} characters: {_EXPECTED}")
+        raise InputRefused(f"{what} {_shown(text)} is longer than {MAX_VERSION_CHARS} characters: {_EXPECTED}")
 
 
 def parse_pep440(text: str, what: str = "version") -> Version:
@@ -113,7 +113,7 @@ def parse_pep440(text: str, what: str = "version") -> Version:
     try:
         return Version(text)
     except InvalidVersion:
-        raise ReleaseError(f"{what} {_shown(text)} is not a PEP 440 version") from None
+        raise InputRefused(f"{what} {_shown(text)} is not a PEP 440 version") from None
 
 
 def parse_codex_version(text: str) -> CodexVersion:
@@ -123,7 +123,7 @@ def parse_codex_version(text: str) -> CodexVersion:
     """
     raw = text.strip()
     if not raw:
-        raise ReleaseError(f"empty Codex version: {_EXPECTED}")
+        raise InputRefused(f"empty Codex version: {_EXPECTED}")
     check_version_bounds(raw, "Codex version")
     match = _TAG_RE.match(raw)
     if match:
@@ -134,11 +134,11 @@ def parse_codex_version(text: str) -> CodexVersion:
                 pep440 += f".post{match['post']}"
         return CodexVersion(Version(pep440))
     if raw.startswith(("rust-v", "v")) or "-" in raw:
-        raise ReleaseError(f"malformed Codex release tag {_shown(raw)}: {_EXPECTED}")
+        raise InputRefused(f"malformed Codex release tag {_shown(raw)}: {_EXPECTED}")
     try:
         version = Version(raw)
     except InvalidVersion:
-        raise ReleaseError(f"not a Codex version: {_shown(raw)}: {_EXPECTED}") from None
+        raise InputRefused(f"not a Codex version: {_shown(raw)}: {_EXPECTED}") from None
     problems = []
     if len(version.release) != 3:
         problems.append("it needs exactly three release numbers (X.Y.Z)")
@@ -149,7 +149,7 @@ def parse_codex_version(text: str) -> CodexVersion:
     if version.post is not None and version.pre is None:
         problems.append("only pre-releases have hotfix (.postN) versions")
     if problems:
-        raise ReleaseError(f"PEP 440 version {raw!r} has no Codex tag form: {'; '.join(problems)}")
+        raise InputRefused(f"PEP 440 version {raw!r} has no Codex tag form: {'; '.join(problems)}")
     return CodexVersion(version)
 
 
@@ -166,12 +166,12 @@ def version_of_ref(ref: str) -> CodexVersion:
     """
     shown = _shown(ref)
     if not ref.startswith(_TAG_REF):
-        raise ReleaseError(
+        raise InputRefused(
             f"release runs only on a release tag, not {shown}: push the tag rust-vX.Y.Z, or choose it under "
             "'Use workflow from' when running the workflow by hand"
         )
     name = ref[len(_TAG_REF) :]
     version = parse_codex_version(name)
     if name != version.tag:
-        raise ReleaseError(f"tag {_shown(name)} is not spelled as the Codex release tag {version.tag}: use that tag")
+        raise InputRefused(f"tag {_shown(name)} is not spelled as the Codex release tag {version.tag}: use that tag")
     return version

@@ -30,7 +30,7 @@ from packaging.version import InvalidVersion, Version
 
 from codex_release.core.staging import write_text_files
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused, ToolFailed
 
 __all__ = [
     "NPM_PACKAGE",
@@ -62,7 +62,7 @@ def published_npm_versions() -> list[str]:
     if isinstance(versions, str):
         versions = [versions]
     if not isinstance(versions, list) or not all(isinstance(v, str) for v in versions):
-        raise ReleaseError(f"`npm view {NPM_PACKAGE} versions` did not print a JSON list of versions: check npm")
+        raise ToolFailed(f"`npm view {NPM_PACKAGE} versions` did not print a JSON list of versions: check npm")
     return versions
 
 
@@ -83,7 +83,7 @@ def latest_complete_release(versions: Iterable[str]) -> CodexVersion:
         text = str(candidate)
         if all(target.npm_spec(text).rsplit("@", 1)[1] in published for target in TARGETS):
             return parse_codex_version(text)
-    raise ReleaseError(
+    raise InputRefused(
         f"no stable {NPM_PACKAGE} release has all {len(TARGETS)} platform packages published: "
         "pass --codex-version to choose one"
     )
@@ -261,11 +261,11 @@ def rewrite_pins(text: str, new: CodexVersion, where: str) -> str:
     try:
         document = tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as exc:
-        raise ReleaseError(f"{where}: not valid TOML ({exc}): fix it first") from None
+        raise InputRefused(f"{where}: not valid TOML ({exc}): fix it first") from None
     project = document.get("project")
     dependencies = project.get("dependencies") if isinstance(project, Mapping) else None
     if not isinstance(project, Mapping) or not isinstance(dependencies, list):
-        raise ReleaseError(f"{where}: no [project] dependencies: is this the SDK's pyproject.toml?")
+        raise InputRefused(f"{where}: no [project] dependencies: is this the SDK's pyproject.toml?")
     dependencies[runtime_dependency_index(dependencies, where)] = f"{RUNTIME_DISTRIBUTION}=={new.pep440}"
     project["version"] = new.pep440  # type: ignore[index]
     return tomlkit.dumps(document)
@@ -302,7 +302,7 @@ def bump(
     from codex_release.steps.generate_types import export_bundle, generate_types, host_codex_binary
 
     if (codex_version is None) == (not latest):
-        raise ReleaseError("pass either --codex-version V or --latest")
+        raise InputRefused("pass either --codex-version V or --latest")
     sdk = sdk_dir or repo_root() / "sdk"
     pyproject = sdk / "pyproject.toml"
     old = pinned_runtime_version(pyproject)
@@ -310,13 +310,13 @@ def bump(
     if new == old:
         return BumpResult(old, new, None)
     if new < old and not allow_downgrade:
-        raise ReleaseError(
+        raise InputRefused(
             f"Codex {new} is older than the pinned {old}: pass --allow-downgrade to move the pin back anyway"
         )
     try:
         text = pyproject.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ReleaseError(f"cannot read {pyproject}: {exc}") from None
+        raise InputRefused(f"cannot read {pyproject}: {exc}") from None
     updated = rewrite_pins(text, new, str(pyproject))
     old_bin, new_bin = host_codex_binary(old), host_codex_binary(new)
     new_bundle = export_bundle(new_bin)  # exported once: compared, then rendered

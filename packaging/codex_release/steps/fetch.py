@@ -45,7 +45,7 @@ from codex_release.core.runtime_source import copy_package, open_source
 from codex_release.core.staging import check_place, deferred_signals, hold, part_prefix, write_text_files
 from codex_release.core.targets import Target
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused, InputRefused, ToolFailed
 from codex_release.file_digests import file_hash
 
 __all__ = [
@@ -73,13 +73,13 @@ class Integrity:
     def from_sri(cls, value: str) -> Integrity:
         algorithm, _, b64 = str(value).partition("-")
         if algorithm != "sha512" or not b64:
-            raise ReleaseError(f"unsupported integrity {str(value)[:40]!r} from the registry (expected sha512-...)")
+            raise ArchiveRefused(f"unsupported integrity {str(value)[:40]!r} from the registry (expected sha512-...)")
         try:
             digest = base64.b64decode(b64, validate=True)
         except ValueError:
             digest = b""
         if len(digest) != hashlib.sha512().digest_size:
-            raise ReleaseError(f"malformed integrity {str(value)[:40]!r} from the registry (not a base64 sha512)")
+            raise ArchiveRefused(f"malformed integrity {str(value)[:40]!r} from the registry (not a base64 sha512)")
         return cls("sha512", digest)
 
     @property
@@ -96,7 +96,7 @@ class Integrity:
     def check(self, path: Path, what: str) -> None:
         hasher = file_hash(path, self.algorithm)
         if hasher.digest() != self.digest:
-            raise ReleaseError(
+            raise ArchiveRefused(
                 f"{what}: {self.algorithm} mismatch (expected {self.hex[:16]}..., got {hasher.hexdigest()[:16]}...): "
                 "the download is corrupt or was tampered with; nothing was cached"
             )
@@ -105,12 +105,12 @@ class Integrity:
 def _npm(*args: str, timeout: float) -> str:
     npm = shutil.which("npm")
     if npm is None:
-        raise ReleaseError("npm is not on PATH: install Node.js/npm (it fetches the Codex platform packages)")
+        raise ToolFailed("npm is not on PATH: install Node.js/npm (it fetches the Codex platform packages)")
     result = processes.run([npm, *args], timeout=timeout, what=f"`npm {' '.join(args)}`")
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if "npm warn" not in line.lower()]
         tail = " ".join(" ".join(lines).split())[-400:]
-        raise ReleaseError(f"`npm {' '.join(args)}` failed (exit {result.returncode}): {tail}")
+        raise ToolFailed(f"`npm {' '.join(args)}` failed (exit {result.returncode}): {tail}")
     return result.stdout
 
 
@@ -125,7 +125,7 @@ def _cached_integrity(meta: Path) -> Integrity | None:
         return Integrity.from_sri(json.loads(meta.read_text(encoding="utf-8"))["integrity"])
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, LookupError, TypeError, ReleaseError):
+    except (OSError, ValueError, LookupError, TypeError, ArchiveRefused):
         meta.unlink(missing_ok=True)
         return None
 
@@ -141,7 +141,7 @@ def _npm_integrity(spec: str, meta_dir: Path) -> Integrity:
     except ValueError:
         dist = None
     if not isinstance(dist, dict) or "integrity" not in dist:
-        raise ReleaseError(f"{spec} is not published on the npm registry: check the Codex version")
+        raise InputRefused(f"{spec} is not published on the npm registry: check the Codex version")
     meta_dir.mkdir(parents=True, exist_ok=True)
     write_text_files(meta.parent, {meta.name: json.dumps({"integrity": dist["integrity"]})}, label="npm metadata")
     return Integrity.from_sri(dist["integrity"])
@@ -166,7 +166,7 @@ def _download_npm(spec: str, integrity: Integrity, blobs: Path) -> Path:
         try:
             filename = json.loads(out)[0]["filename"]
         except (ValueError, LookupError, TypeError):
-            raise ReleaseError(f"`npm pack {spec}` printed no tarball name: check the npm client") from None
+            raise ToolFailed(f"`npm pack {spec}` printed no tarball name: check the npm client") from None
         tarball = Path(tmp) / Path(filename).name
         integrity.check(tarball, spec)
         os.replace(tarball, cached)
@@ -178,9 +178,9 @@ def _http_get(url: str, dest: Path) -> None:
         with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
     except urllib.error.HTTPError as exc:
-        raise ReleaseError(f"GET {url} failed: HTTP {exc.code}: check the release tag and --base-url") from None
+        raise InputRefused(f"GET {url} failed: HTTP {exc.code}: check the release tag and --base-url") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise ReleaseError(f"GET {url} failed: {exc}: check the network and --base-url") from None
+        raise InputRefused(f"GET {url} failed: {exc}: check the network and --base-url") from None
 
 
 def _github_sums(base_url: str, version: CodexVersion, blobs: Path) -> dict[str, Integrity]:
@@ -259,7 +259,7 @@ def _fetch_cached(
             integrity = _npm_integrity(spec, meta_dir)
             try:
                 return _download_npm(spec, integrity, blobs)
-            except ReleaseError:
+            except ArchiveRefused:
                 if not was_cached:
                     raise
             # The cached answer names a hash the registry's tarball does not have: ask again, once.
@@ -273,7 +273,7 @@ def _fetch_cached(
         def one(target: Target) -> Path:
             asset = f"codex-package-{target.triple}.tar.gz"
             if asset not in sums:
-                raise ReleaseError(f"SHA256SUMS of {version.tag} lists no {asset}: the release lacks this target")
+                raise ArchiveRefused(f"SHA256SUMS of {version.tag} lists no {asset}: the release lacks this target")
             return _download_github(f"{base}/{version.tag}/{asset}", sums[asset], blobs)
 
     with ThreadPoolExecutor(max_workers=3) as pool:

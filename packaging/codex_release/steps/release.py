@@ -30,7 +30,7 @@ from codex_release.core.staging import (
 )
 from codex_release.core.targets import TARGETS, Target
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import FaultFound
 from codex_release.steps.fetch import fetch_runtime
 from codex_release.steps.stage_runtime import stage_runtime
 
@@ -93,7 +93,7 @@ def build_release(
             report = verify_dist(out, version, require_sdk=with_sdk, limits=limits, publisher=publisher)
             echo(report.table())
             if not report.ok:
-                raise ReleaseError(
+                raise FaultFound(
                     f"verification failed for {version}: see the table above; {dist_dir} was left unchanged"
                 )
             if run_smoke:
@@ -102,7 +102,7 @@ def build_release(
                 smoked = smoke(out, version, echo=echo)
                 echo(smoked.table())
                 if not smoked.ok:
-                    raise ReleaseError(
+                    raise FaultFound(
                         f"smoke tests failed for {version}: see the table above; {dist_dir} was left unchanged"
                     )
         files = tuple(sorted(dist.iterdir()))

@@ -40,7 +40,7 @@ from codex_release.core.staging import check_place, check_replaceable, deferred_
 from codex_release.core.targets import TARGETS, Target, get_target
 from codex_release.core.variants import HELPERS_FILE, Variant, choose_variants, helpers_document
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused, InputRefused
 from codex_release.file_digests import file_key, file_sha256
 from codex_release.wheels.parallel_deflate import MemberCache
 
@@ -91,7 +91,7 @@ def _resolve_target(manifest_target: str | None, requested: str | None, binary: 
     if manifest_target is not None:
         target = get_target(manifest_target)
         if requested is not None and requested != manifest_target:
-            raise ReleaseError(
+            raise InputRefused(
                 f"--target {requested} disagrees with {MANIFEST_NAME} (target {manifest_target}): "
                 "drop --target or pass the matching package"
             )
@@ -101,7 +101,7 @@ def _resolve_target(manifest_target: str | None, requested: str | None, binary: 
     assert binary is not None
     matches = [t for t in TARGETS if t.os == binary.os and t.arch in binary.archs]
     if len(matches) != 1:
-        raise ReleaseError(f"cannot tell the target of {binary.describe()}: pass --target")
+        raise InputRefused(f"cannot tell the target of {binary.describe()}: pass --target")
     return matches[0]
 
 
@@ -109,7 +109,7 @@ def _stage_binary(
     source: Path, vendor: Path, version: CodexVersion, requested: str | None
 ) -> tuple[Target, PackageManifest]:
     if sniff_format(source) is None:
-        raise ReleaseError(f"SOURCE {source} is not an executable (no ELF, Mach-O or PE header)")
+        raise InputRefused(f"SOURCE {source} is not an executable (no ELF, Mach-O or PE header)")
     target = _resolve_target(None, requested, inspect_binary(source))
     entrypoint = f"bin/{target.executable_name}"
     (vendor / "bin").mkdir(parents=True)
@@ -141,18 +141,18 @@ def _stage_package(
     target = _resolve_target(manifest.target, requested, None)
     try:
         found = parse_codex_version(manifest.version)
-    except ReleaseError:
+    except InputRefused:
         found = None
     if found != version:
-        raise ReleaseError(
+        raise InputRefused(
             f"{source.path}: {MANIFEST_NAME} says version {manifest.version[:40]!r} but --codex-version is {version}: "
             "pass the platform package of that release"
         )
     entry = vendor / manifest.entrypoint
     if not entry.is_file():
-        raise ReleaseError(f"{source.path}: the entrypoint {manifest.entrypoint} is missing from the package")
+        raise ArchiveRefused(f"{source.path}: the entrypoint {manifest.entrypoint} is missing from the package")
     if sniff_format(entry) is None:
-        raise ReleaseError(f"{source.path}: {manifest.entrypoint} is not an executable (no ELF, Mach-O or PE header)")
+        raise ArchiveRefused(f"{source.path}: {manifest.entrypoint} is not an executable (no ELF, Mach-O or PE header)")
     return target, manifest
 
 
@@ -178,7 +178,7 @@ def _check_exec_bits(
     for name in sorted(wanted):
         path = vendor / name
         if path.is_file() and not path.stat().st_mode & 0o111:
-            raise ReleaseError(
+            raise ArchiveRefused(
                 f"{source}: {name} has no exec bits (mode {path.stat().st_mode & 0o777:04o}) but is "
                 f"{_article(wanted[name])}: a wheel of it would install a program that cannot start; "
                 f"chmod +x it in the package (or use the published platform package)"

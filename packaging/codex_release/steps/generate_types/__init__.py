@@ -28,7 +28,7 @@ from typing import Any
 
 from codex_release.core.staging import check_place, check_replaceable, hold, replace_when_done
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import DestinationRefused, FaultFound, InputRefused
 from codex_release.steps.generate_types.methods import rpc_method_name
 from codex_release.steps.generate_types.render import HEADER_START, render_package
 from codex_release.steps.generate_types.runtime import (
@@ -135,7 +135,7 @@ def generate_types(
     if codex_bin is not None:
         binary = checked_binary(codex_bin)
         if codex_version is not None and codex_binary_version(binary) != codex_version:
-            raise ReleaseError(
+            raise InputRefused(
                 f"--codex-bin {codex_bin} is Codex {codex_binary_version(binary)}, not the requested "
                 f"{codex_version}: drop --codex-version or pass the matching binary"
             )
@@ -149,13 +149,13 @@ def generate_types(
             version = generate_into(binary, Path(fresh), bundle)
             drift = check_generated(Path(fresh), out)
         if drift:
-            raise ReleaseError(
+            raise FaultFound(
                 f"generated types in {out} are out of date with Codex {version} ({', '.join(drift)}): {REGENERATE_HINT}"
             )
         return GeneratedTypes(version, out, changed=False)
 
     if out.exists() and not out.is_dir():
-        raise ReleaseError(f"--out {out} is a file, not a directory: pass a directory")
+        raise DestinationRefused(f"--out {out} is a file, not a directory: pass a directory")
     out = check_place(out, label="--out", in_checkout="generated")
     with hold(out, label="--out"):
         check_replaceable(

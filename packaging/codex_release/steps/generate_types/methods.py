@@ -17,7 +17,7 @@ import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import Unsupported
 from codex_release.steps.generate_types.models import Field, ModelIndex
 from codex_release.steps.generate_types.surface import OWNERS, Owner, Request
 
@@ -62,7 +62,7 @@ def _fields(request: Request, models: ModelIndex, where: str) -> dict[str, Field
     if request.params is None:
         return {}
     if request.params not in models.fields:
-        raise ReleaseError(
+        raise Unsupported(
             f"{where} takes the fields of {request.params}, which the pinned schema does not define as a model: "
             "update codex_release.steps.generate_types.surface for this runtime"
         )
@@ -70,7 +70,7 @@ def _fields(request: Request, models: ModelIndex, where: str) -> dict[str, Field
     named = [arg.name for arg in request.args] + list(request.bound)
     missing = [name for name in named if name not in fields]
     if missing:
-        raise ReleaseError(
+        raise Unsupported(
             f"{where} names {', '.join(missing)}, which {request.params} no longer has: "
             "update codex_release.steps.generate_types.surface for this runtime"
         )
@@ -89,7 +89,7 @@ def _returns(request: Request, models: ModelIndex, owner: str, is_async: bool) -
         return f"_m.{request.result}"
     picked = {f.name: f for f in models.fields.get(request.result, ())}.get(request.pick)
     if picked is None:
-        raise ReleaseError(f"{owner}.{request.name} returns {request.result}.{request.pick}, which the schema lacks")
+        raise Unsupported(f"{owner}.{request.name} returns {request.result}.{request.pick}, which the schema lacks")
     return picked.plain
 
 
@@ -288,7 +288,7 @@ def render_rpc(
     for method in client_requests:
         name = rpc_method_name(method)
         if name in seen:
-            raise ReleaseError(f"client requests {seen[name]!r} and {method!r} both become rpc.{name}: rename one")
+            raise Unsupported(f"client requests {seen[name]!r} and {method!r} both become rpc.{name}: rename one")
         seen[name] = method
     classes: list[str] = []
     for is_async in (False, True):

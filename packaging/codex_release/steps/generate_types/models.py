@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import ToolFailed
 from codex_release.steps.generate_types.runtime import run_checked
 
 __all__ = [
@@ -71,7 +71,7 @@ def generator_version() -> str:
     try:
         return metadata.version("datamodel-code-generator")
     except metadata.PackageNotFoundError:
-        raise ReleaseError(
+        raise ToolFailed(
             "datamodel-code-generator is not installed: run `make setup` (it is a dev dependency of the toolkit)"
         ) from None
 
@@ -96,7 +96,7 @@ def run_datamodel_codegen(schema: Mapping[str, Any], output: Path, header: str) 
             cwd=Path(work),
         )
     if not output.is_file():
-        raise ReleaseError("datamodel-code-generator wrote no output: check its version (it is a dev dependency)")
+        raise ToolFailed("datamodel-code-generator wrote no output: check its version (it is a dev dependency)")
 
 
 @dataclass(frozen=True)

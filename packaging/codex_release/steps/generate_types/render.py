@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_release.core.versions import CodexVersion
-from codex_release.errors import ReleaseError
+from codex_release.errors import Unsupported
 from codex_release.steps.generate_types.methods import render_api, render_rpc
 from codex_release.steps.generate_types.models import (
     BASE_CLASS,
@@ -43,7 +43,7 @@ def _registry_entries(methods: Mapping[str, str | None], names: set[str], what: 
         if definition is None:
             continue
         if definition not in names:
-            raise ReleaseError(
+            raise Unsupported(
                 f"{what} {method!r} carries {definition}, which the generated models do not define: "
                 "datamodel-code-generator named it differently; adjust codex_release.steps.generate_types"
             )
@@ -170,7 +170,7 @@ def render_package(
     models = read_models(models_path)
     names, classes = set(models.names), set(models.classes)
     if BASE_CLASS in names:
-        raise ReleaseError(f"the protocol defines a type named {BASE_CLASS}: rename the generated base class")
+        raise Unsupported(f"the protocol defines a type named {BASE_CLASS}: rename the generated base class")
 
     notifications = _registry_entries(registry.server_notifications, names, "server notification")
     client_params = _registry_entries(registry.client_requests, names, "client request")

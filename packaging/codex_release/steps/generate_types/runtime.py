@@ -16,7 +16,7 @@ from typing import Any
 
 from codex_release import processes
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import ReleaseError
+from codex_release.errors import InputRefused, ToolFailed, Unsupported
 
 __all__ = [
     "BUNDLE_NAME",
@@ -44,9 +44,9 @@ def host_codex_binary(version: CodexVersion) -> Path:
 
 def checked_binary(codex_bin: Path) -> Path:
     if not codex_bin.is_file():
-        raise ReleaseError(f"--codex-bin {codex_bin} does not exist: pass the path of a codex executable")
+        raise InputRefused(f"--codex-bin {codex_bin} does not exist: pass the path of a codex executable")
     if not os.access(codex_bin, os.X_OK):
-        raise ReleaseError(f"--codex-bin {codex_bin} is not executable: chmod +x it or pass another binary")
+        raise InputRefused(f"--codex-bin {codex_bin} is not executable: chmod +x it or pass another binary")
     return codex_bin
 
 
@@ -61,7 +61,7 @@ def run_checked(args: list[str], env: Mapping[str, str], what: str, cwd: Path | 
     result = processes.run(args, env=env, cwd=cwd, timeout=300, what=what)
     if result.returncode != 0:
         tail = " | ".join(result.stderr.strip().splitlines()[-5:])
-        raise ReleaseError(f"{what} failed with exit status {result.returncode}: {tail}")
+        raise ToolFailed(f"{what} failed with exit status {result.returncode}: {tail}")
     return result.stdout
 
 
@@ -74,7 +74,7 @@ def codex_binary_version(codex_bin: Path) -> CodexVersion:
         output = run_checked([str(codex_bin), "--version"], env, f"{codex_bin} --version")
     match = _VERSION_RE.search(output)
     if not match:
-        raise ReleaseError(f"{codex_bin} --version printed {output.strip()!r}, not `codex-cli X`: is it codex?")
+        raise InputRefused(f"{codex_bin} --version printed {output.strip()!r}, not `codex-cli X`: is it codex?")
     return parse_codex_version(match[1])
 
 
@@ -88,7 +88,7 @@ def run_schema_export(codex_bin: Path, dest: Path) -> Path:
         )
     bundle = dest / BUNDLE_NAME
     if not bundle.is_file():
-        raise ReleaseError(
+        raise Unsupported(
             f"codex app-server generate-json-schema wrote no {BUNDLE_NAME}: this runtime's schema layout is "
             "not supported by generate-types; update codex_release.steps.generate_types"
         )
@@ -102,7 +102,7 @@ def export_bundle(codex_bin: Path) -> dict[str, Any]:
         try:
             bundle = json.loads(bundle_path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ReleaseError(f"{BUNDLE_NAME} from codex is not valid JSON: {exc}") from None
+            raise ToolFailed(f"{BUNDLE_NAME} from codex is not valid JSON: {exc}") from None
     if not isinstance(bundle, dict):
-        raise ReleaseError(f"{BUNDLE_NAME} from {codex_bin} is not a JSON object: is it codex?")
+        raise InputRefused(f"{BUNDLE_NAME} from {codex_bin} is not a JSON object: is it codex?")
     return bundle

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from codex_release.errors import ReleaseError
+from codex_release.errors import Unsupported
 
 __all__ = ["MethodRegistry", "flatten_bundle"]
 
@@ -72,21 +72,21 @@ def _params_ref(variant: Mapping[str, Any], envelope: str) -> str | None:
     candidates = [params, *params.get("anyOf", []), *params.get("oneOf", [])]
     refs = [c["$ref"] for c in candidates if isinstance(c, dict) and "$ref" in c]
     if len(refs) > 1:
-        raise ReleaseError(f"{envelope}: params of one method name several types ({refs}): unsupported schema")
+        raise Unsupported(f"{envelope}: params of one method name several types ({refs}): unsupported schema")
     return refs[0].rsplit("/", 1)[-1] if refs else None
 
 
 def _methods(definitions: Mapping[str, Any], envelope: str) -> dict[str, str | None]:
     definition = definitions.get(envelope)
     if definition is None:
-        raise ReleaseError(f"the protocol schema has no {envelope} definition: unsupported runtime schema")
+        raise Unsupported(f"the protocol schema has no {envelope} definition: unsupported runtime schema")
     methods: dict[str, str | None] = {}
     for variant in definition.get("oneOf", []):
         enum = variant.get("properties", {}).get("method", {}).get("enum", [])
         if len(enum) != 1 or not isinstance(enum[0], str):
-            raise ReleaseError(f"{envelope}: a variant without one method name ({enum!r}): unsupported schema")
+            raise Unsupported(f"{envelope}: a variant without one method name ({enum!r}): unsupported schema")
         if enum[0] in methods:
-            raise ReleaseError(f"{envelope}: method {enum[0]!r} is declared twice: unsupported schema")
+            raise Unsupported(f"{envelope}: method {enum[0]!r} is declared twice: unsupported schema")
         methods[enum[0]] = _params_ref(variant, envelope)
     return methods
 
@@ -96,7 +96,7 @@ def flatten_bundle(bundle: Mapping[str, Any]) -> tuple[dict[str, Any], MethodReg
     definitions = dict(bundle.get("definitions") or {})
     nested = definitions.pop("v2", {})
     if not definitions or not isinstance(nested, dict):
-        raise ReleaseError("the protocol bundle has no definitions (or a malformed v2 namespace): unsupported schema")
+        raise Unsupported("the protocol bundle has no definitions (or a malformed v2 namespace): unsupported schema")
 
     def comparable(schema: Mapping[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in schema.items() if key not in ("$schema", "title")}
@@ -106,7 +106,7 @@ def flatten_bundle(bundle: Mapping[str, Any]) -> tuple[dict[str, Any], MethodReg
         schema = {key: value for key, value in raw.items() if key != "$schema"}
         if name in flat:
             if comparable(flat[name]) != comparable(schema):
-                raise ReleaseError(
+                raise Unsupported(
                     f"the protocol defines {name!r} differently at top level and in v2: generate-types cannot "
                     "merge them; extend codex_release.steps.generate_types to namespace them"
                 )
@@ -146,4 +146,4 @@ def _check_refs(schema: Mapping[str, Any]) -> None:
 
     walk(schema)
     if dangling:
-        raise ReleaseError(f"the protocol schema has unresolved references {sorted(dangling)}: unsupported schema")
+        raise Unsupported(f"the protocol schema has unresolved references {sorted(dangling)}: unsupported schema")
