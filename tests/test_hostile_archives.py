@@ -621,7 +621,22 @@ def _assert_in(fault: str, outcome: Outcome) -> None:
     assert "verify: FAILED" in outcome.stdout
 
 
+def _second_sdk_wheel(ctx: CaseContext) -> list[str]:
+    """A runtime wheel's bytes under an SDK wheel's name with another tag: it would never be scanned."""
+    dist = _copy_dist(ctx)
+    shutil.copy2(_wheel(dist, RUNTIME), dist / f"openai_codex-{VERSION}-py2-none-any.whl")
+    return _verify(ctx, dist)
+
+
 BOUND_CASES = [
+    HostileCase(
+        "verify with a second SDK wheel (another tag, a runtime wheel's bytes)",
+        _second_sdk_wheel,
+        "fault(s) in",
+        check=lambda ctx, outcome: (
+            _assert_in(f"openai_codex-{VERSION}-py", outcome) or _assert_in("a second SDK wheel beside", outcome)
+        ),
+    ),
     HostileCase(
         "verify with a member that inflates far past its declared size (a DEFLATE bomb)",
         _deflate_bomb,

@@ -560,7 +560,8 @@ def sdk_sdist_report(sdist: SdistFacts, version: CodexVersion) -> ArtifactReport
 
 def sort_dist(listing: DistListing, version: CodexVersion, dist_dir: Path) -> SortedDist:
     """Which file of DIST is what. The runtime is wheel-only (a runtime sdist must never ship); everything
-    is at ``version``; nothing but the two distributions. Entries named like artifacts that are not regular
+    is at ``version``; nothing but the two distributions, and one SDK wheel and one SDK sdist (a second one
+    would not be judged). Entries named like artifacts that are not regular
     files are faults of the listing (:func:`codex_release.core.dist.list_dist`, never opened)."""
     faults: list[str] = list(listing.faults)
     runtime_wheels: list[DistFile] = []
@@ -576,6 +577,12 @@ def sort_dist(listing: DistListing, version: CodexVersion, dist_dir: Path) -> So
         elif file.project == RUNTIME_DISTRIBUTION:
             runtime_wheels.append(file)
         elif file.project == SDK_DISTRIBUTION:
+            if file.kind in sdk_files:  # one SDK wheel and one sdist: a second would go unjudged and be uploaded
+                faults.append(
+                    f"{file.name}: a second SDK {file.kind} beside {sdk_files[file.kind].name}; a release has one: "
+                    f"remove the stray one from {dist_dir}"
+                )
+                continue
             sdk_files[file.kind] = file
         else:
             faults.append(f"{file.name} is not part of the release: remove it from {dist_dir}")
