@@ -1,30 +1,14 @@
 """Raw DEFLATE of whole files on every core, plus their CRC-32 and SHA-256, for the wheel writer.
 
-Speed comes from libdeflate (PyPI ``deflate``), which compresses the Codex executables three to four
-times faster than zlib at level 6 (hatchling's level) at about the same ratio. Both libraries release
-the GIL, so plain threads use every core.
-
-Levels, chosen by measurement on the six 0.169.0 platform packages (payload without the voice
-runtime; MB of compressed members):
-
-=============  =======  ============  ============
-package        zlib 6   libdeflate 5  libdeflate 6
-=============  =======  ============  ============
-linux-x64      147.41   147.36        146.44
-linux-arm64    149.44   149.09        148.53
-darwin-arm64   140.54   140.19        139.61
-darwin-x64     152.47   152.15        151.34
-win32-arm64    160.12   159.89        159.11
-win32-x64      172.59   172.74        171.43
-=============  =======  ============  ============
+Speed comes from libdeflate (PyPI ``deflate``), several times faster than zlib at level 6 (hatchling's
+level) at about the same ratio; both release the GIL, so plain threads use every core.
 
 A file is planned from its own size alone. Files of at least :data:`MIN_SPLIT_SIZE` (in a platform
-package only the Codex executable, 75-80 % of the payload and the critical path) get the fastest level
-that keeps the wheel no larger than hatchling's: level 5 (level 4 is 15 % faster but 2.8 MB larger on
-linux-x64 alone; level 6 is 15-20 % slower). Level 5 everywhere would still lose to zlib on win32-x64
-(``codex.exe`` +270 KB), so every other file gets level 6, which runs in the shadow of the largest
-one on the other core and wins back more than that (-370 KB there). Files under 64 KiB get zlib 6
-itself: nothing to gain, and then their bytes are exactly hatchling's.
+package only the Codex executable, the critical path) get the fastest level that keeps the wheel no
+larger than hatchling's, level 5; every other file gets level 6, which runs in the shadow of the
+largest one on the other core and wins back what level 5 loses; files under 64 KiB get zlib 6 itself,
+so their bytes are exactly hatchling's. The measurements behind these levels are in
+docs/performance.md ("Compression levels").
 
 libdeflate only compresses a whole buffer into a *final* DEFLATE stream, so the largest file alone
 would keep one core busy long after the others ran dry. It is therefore split: a head, compressed by
