@@ -55,7 +55,6 @@ __all__ = [
     "MethodRegistry",
     "check_generated",
     "codex_binary_version",
-    "default_output_dir",
     "export_bundle",
     "flatten_bundle",
     "generate_into",
@@ -733,12 +732,6 @@ def render_package(schema: Mapping[str, Any], registry: MethodRegistry, version:
 # -- the command -----------------------------------------------------------------------------------------
 
 
-def default_output_dir() -> Path:
-    from codex_release.core.locations import repo_root
-
-    return repo_root() / "sdk" / "src" / "openai_codex" / "generated"
-
-
 def export_bundle(codex_bin: Path) -> dict[str, Any]:
     """The protocol bundle ``codex_bin`` exports (``generate-json-schema``), parsed."""
     with tempfile.TemporaryDirectory(prefix="codex-schema-export-") as export:
@@ -808,17 +801,19 @@ def generate_types(
     *,
     codex_bin: Path | None = None,
     codex_version: CodexVersion | None = None,
-    out_dir: Path | None = None,
+    out_dir: Path,
+    checkout: Path,
     check: bool = False,
     bundle: Mapping[str, Any] | None = None,
 ) -> GeneratedTypes:
-    """Regenerate the models into ``out_dir`` (default: the SDK's ``generated`` package), atomically.
+    """Regenerate the models into ``out_dir`` (the CLI's default: the SDK's ``generated`` package), atomically.
 
-    ``codex_bin`` defaults to the runtime of ``codex_version`` (default: the pinned one), fetched. With
-    ``check``, nothing is written: a :class:`ReleaseError` names the files that differ. ``bundle`` is
-    ``codex_bin``'s schema export when the caller already has it (``bump`` compared it first).
+    ``codex_bin`` defaults to the runtime of ``codex_version`` (one of the two is needed), fetched.
+    ``checkout`` is the root of the checkout whose output rules apply. With ``check``, nothing is written:
+    a :class:`ReleaseError` names the files that differ. ``bundle`` is ``codex_bin``'s schema export when
+    the caller already has it (``bump`` compared it first).
     """
-    out = (out_dir or default_output_dir()).absolute()
+    out = out_dir.absolute()
     if codex_bin is not None:
         binary = _checked_binary(codex_bin)
         if codex_version is not None and codex_binary_version(binary) != codex_version:
@@ -826,10 +821,10 @@ def generate_types(
                 f"--codex-bin {codex_bin} is Codex {codex_binary_version(binary)}, not the requested "
                 f"{codex_version}: drop --codex-version or pass the matching binary"
             )
+    elif codex_version is not None:
+        binary = host_codex_binary(codex_version)
     else:
-        from codex_release.core.pins import pinned_runtime_version
-
-        binary = host_codex_binary(codex_version or pinned_runtime_version())
+        raise ValueError("generate_types needs codex_bin or codex_version")
 
     if check:
         with tempfile.TemporaryDirectory(prefix="codex-generated-") as fresh:
@@ -843,7 +838,7 @@ def generate_types(
 
     if out.exists() and not out.is_dir():
         raise ReleaseError(f"--out {out} is a file, not a directory: pass a directory")
-    out = check_place(out, label="--out", in_checkout="generated")
+    out = check_place(out, label="--out", checkout=checkout, in_checkout="generated")
     with hold(out, label="--out"):
         check_replaceable(
             out,
