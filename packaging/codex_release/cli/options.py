@@ -36,7 +36,7 @@ def locate_checkout(ctx: click.Context, given: Path | None) -> FoundCheckout:
     """
     if given is not None:
         from_env = ctx.get_parameter_source("checkout") is click.core.ParameterSource.ENVIRONMENT
-        return FoundCheckout(find_checkout(given, given_as=f"{CHECKOUT_ENV}=" if from_env else "--checkout"))
+        return FoundCheckout(find_checkout(given, given_as=CHECKOUT_ENV if from_env else "--checkout"))
     try:
         return FoundCheckout(find_checkout())
     except ReleaseError as exc:
