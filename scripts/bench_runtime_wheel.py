@@ -29,6 +29,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from codex_release.core.locations import Checkout
 from codex_release.core.pins import pinned_runtime_version
 from codex_release.core.targets import get_target
 from codex_release.errors import ReleaseError
@@ -37,6 +38,8 @@ from codex_release.wheels.parallel_deflate import LIBDEFLATE_LEVEL
 
 TARGET = "x86_64-unknown-linux-musl"
 MAX_RATIO = 0.25
+CHECKOUT = Checkout(Path(__file__).resolve().parent.parent)
+"""The repository this script belongs to: its pin and its runtime template."""
 OURS = (
     "import sys; from pathlib import Path; from codex_release.wheels.wheel_writer import write_wheel; "
     "write_wheel(Path(sys.argv[1]), Path(sys.argv[2]), progress=False, compresslevel=int(sys.argv[3]))"
@@ -79,12 +82,19 @@ def _members(wheel: Path) -> dict[str, tuple[int, int, int]]:
 
 
 def _stage(work: Path, package_dir: Path | None) -> tuple[Path, str]:
-    version = pinned_runtime_version()
+    version = pinned_runtime_version(CHECKOUT.sdk_pyproject)
     if package_dir is None:
         from codex_release.steps.fetch import fetched_package_dir
 
         package_dir = fetched_package_dir(version, get_target(TARGET), include_voice=False)
-    staged = stage_runtime(work / "staging", package_dir, version, target=TARGET)
+    staged = stage_runtime(
+        work / "staging",
+        package_dir,
+        version,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+        target=TARGET,
+    )
     return staged.staging_dir, version.pep440
 
 

@@ -75,7 +75,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--target", type=float, default=0.5, help="the largest acceptable ratio current/baseline")
     options = parser.parse_args()
-    version = str(pinned_runtime_version())
+    version = str(pinned_runtime_version(REPO / "sdk" / "pyproject.toml"))
     with tempfile.TemporaryDirectory(prefix="bench-stage-") as tmp:
         work = Path(tmp)
         baseline = work / "baseline-tree"

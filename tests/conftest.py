@@ -12,20 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.core.pins import pinned_runtime_version
 from codex_release.core.runtime_source import read_manifest
 from codex_release.core.targets import get_target, host_target
 from codex_release.core.versions import CodexVersion
 from codex_release.steps.fetch import fetched_package_dir
+from tests.checkout import REPO_ROOT, pinned_runtime
 from tests.release_artifacts import mixed_release, synthetic_release
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["REPO_ROOT"]
 
 
 @pytest.fixture(scope="session")
 def pinned_version() -> CodexVersion:
     """The Codex version pinned in sdk/pyproject.toml."""
-    return pinned_runtime_version()
+    return pinned_runtime()
 
 
 @pytest.fixture(scope="session")

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import tomlkit
 
-from codex_release.core.locations import repo_root
 from codex_release.core.targets import TARGETS
 from codex_release.core.versions import CodexVersion
 from codex_release.steps.stage_runtime import stage_runtime
+from tests.checkout import CHECKOUT
 from tests.synthetic_binaries import write_platform_package
 
 REAL_TRIPLES = ("x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl")
@@ -34,15 +34,24 @@ _BUILT: dict[tuple[str, str], Path] = {}
 
 def build_sdk(version: CodexVersion, out: Path) -> None:
     """The SDK wheel and sdist of the checked-in ``sdk/`` (whose version is the pinned runtime's)."""
-    project = tomlkit.parse((repo_root() / "sdk" / "pyproject.toml").read_text(encoding="utf-8"))
+    project = tomlkit.parse((CHECKOUT.sdk_pyproject).read_text(encoding="utf-8"))
     declared = str(project["project"]["version"])  # type: ignore[index,unused-ignore]
     assert declared == version.pep440, f"sdk/pyproject.toml is {declared}, the tests need {version}"
-    command = [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(repo_root() / "sdk")]
+    command = [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(CHECKOUT.sdk)]
     subprocess.run(command, check=True, capture_output=True)
 
 
 def _stage(root: Path, triple: str, source: Path, version: CodexVersion, dist: Path) -> None:
-    stage_runtime(root / "staging" / triple, source, version, target=triple, wheel_dir=dist, progress=False)
+    stage_runtime(
+        root / "staging" / triple,
+        source,
+        version,
+        target=triple,
+        wheel_dir=dist,
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
 
 
 def synthetic_release(root: Path, version: CodexVersion) -> Path:

@@ -21,6 +21,7 @@ from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ArchiveRefused, DestinationRefused, InputRefused, ToolFailed
 from codex_release.steps.fetch import Integrity, fetch_runtime
 from tests import fake_npm
+from tests.checkout import CHECKOUT
 from tests.test_runtime_source import make_tgz
 
 VERSION = parse_codex_version("rust-v0.169.0")
@@ -75,7 +76,7 @@ def test_github_source_verifies_caches_and_places(
     base, assets = release_server
     _publish(assets, [LINUX.triple])
     dest = tmp_path / "dest"
-    placed = fetch_runtime(VERSION, [LINUX], dest, source="github", base_url=base)
+    placed = fetch_runtime(VERSION, [LINUX], dest, source="github", base_url=base, checkout=CHECKOUT.root)
     assert placed == {LINUX: dest / "codex-0.169.0-x86_64-unknown-linux-musl.tgz"}
     assert placed[LINUX].read_bytes() == (assets / "codex-package-x86_64-unknown-linux-musl.tar.gz").read_bytes()
     assert open_source(placed[LINUX]).kind == "archive"
@@ -83,7 +84,7 @@ def test_github_source_verifies_caches_and_places(
     assert len(blobs) == 1
     # The cache is keyed by hash: the server going away does not matter for the tarball itself.
     (assets / "codex-package-x86_64-unknown-linux-musl.tar.gz").unlink()
-    again = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2", source="github", base_url=base)
+    again = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2", source="github", base_url=base, checkout=CHECKOUT.root)
     assert again[LINUX].read_bytes() == placed[LINUX].read_bytes()
 
 
@@ -94,7 +95,7 @@ def test_github_checksum_mismatch_caches_and_places_nothing(
     _publish(assets, [LINUX.triple], corrupt=LINUX.triple)
     dest = tmp_path / "dest"
     with pytest.raises(ArchiveRefused, match=r"sha256 mismatch .* tampered with; nothing was cached"):
-        fetch_runtime(VERSION, [LINUX], dest, source="github", base_url=base)
+        fetch_runtime(VERSION, [LINUX], dest, source="github", base_url=base, checkout=CHECKOUT.root)
     assert not dest.exists()
     assert list((isolated_cache / "blobs").iterdir()) == []
 
@@ -105,10 +106,17 @@ def test_github_missing_asset_and_missing_release(
     base, assets = release_server
     _publish(assets, [LINUX.triple])
     with pytest.raises(ArchiveRefused, match=r"lists no codex-package-aarch64-apple-darwin\.tar\.gz"):
-        fetch_runtime(VERSION, [get_target("aarch64-apple-darwin")], tmp_path / "d", source="github", base_url=base)
+        fetch_runtime(
+            VERSION,
+            [get_target("aarch64-apple-darwin")],
+            tmp_path / "d",
+            source="github",
+            base_url=base,
+            checkout=CHECKOUT.root,
+        )
     other = parse_codex_version("0.1.0")
     with pytest.raises(InputRefused, match="HTTP 404"):
-        fetch_runtime(other, [LINUX], tmp_path / "d", source="github", base_url=base)
+        fetch_runtime(other, [LINUX], tmp_path / "d", source="github", base_url=base, checkout=CHECKOUT.root)
 
 
 def test_integrity_parsing() -> None:
@@ -123,7 +131,7 @@ def test_integrity_parsing() -> None:
 
 @pytest.mark.runtime
 def test_npm_fetch_of_the_pinned_release(pinned_version: CodexVersion, tmp_path: Path) -> None:
-    placed = fetch_runtime(pinned_version, TARGETS, tmp_path)
+    placed = fetch_runtime(pinned_version, TARGETS, tmp_path, checkout=CHECKOUT.root)
     assert sorted(p.name for p in placed.values()) == sorted(f"codex-{pinned_version}-{t.triple}.tgz" for t in TARGETS)
     for target, path in placed.items():
         assert open_source(path).kind == "archive"
@@ -133,7 +141,7 @@ def test_npm_fetch_of_the_pinned_release(pinned_version: CodexVersion, tmp_path:
 @pytest.mark.runtime
 def test_npm_unknown_version_is_a_clear_error(isolated_cache: Path, tmp_path: Path) -> None:
     with pytest.raises((InputRefused, ToolFailed), match=r"not published on the npm registry|npm view .* failed"):
-        fetch_runtime(parse_codex_version("0.0.1"), [LINUX], tmp_path)
+        fetch_runtime(parse_codex_version("0.0.1"), [LINUX], tmp_path, checkout=CHECKOUT.root)
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,7 +169,7 @@ def _blob(cache: Path) -> Path:
 def test_npm_fetch_places_a_copy_never_a_link_to_the_cache(
     registry: Path, isolated_cache: Path, tmp_path: Path
 ) -> None:
-    placed = fetch_runtime(VERSION, [LINUX], tmp_path / "dest")[LINUX]
+    placed = fetch_runtime(VERSION, [LINUX], tmp_path / "dest", checkout=CHECKOUT.root)[LINUX]
     published = (tmp_path / "published.tgz").read_bytes()
     assert placed.read_bytes() == published
     blob = _blob(isolated_cache)
@@ -171,7 +179,7 @@ def test_npm_fetch_places_a_copy_never_a_link_to_the_cache(
         handle.write(b"garbage")
     assert blob.read_bytes() == published
     assert fake_npm.calls(registry) == [f"view {SPEC}", f"pack {SPEC}"]
-    again = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2")[LINUX]
+    again = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2", checkout=CHECKOUT.root)[LINUX]
     assert again.read_bytes() == published
     assert fake_npm.calls(registry) == [f"view {SPEC}", f"pack {SPEC}"], "a cached run asks npm nothing"
 
@@ -180,7 +188,7 @@ def test_npm_fetch_places_a_copy_never_a_link_to_the_cache(
 def test_a_damaged_cached_blob_is_dropped_and_fetched_again(
     registry: Path, isolated_cache: Path, tmp_path: Path, damage: str
 ) -> None:
-    fetch_runtime(VERSION, [LINUX], tmp_path / "dest")
+    fetch_runtime(VERSION, [LINUX], tmp_path / "dest", checkout=CHECKOUT.root)
     blob = _blob(isolated_cache)
     data = blob.read_bytes()
     if damage == "truncate":
@@ -189,7 +197,7 @@ def test_a_damaged_cached_blob_is_dropped_and_fetched_again(
         blob.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
     else:
         blob.unlink()
-    placed = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2")[LINUX]
+    placed = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2", checkout=CHECKOUT.root)[LINUX]
     assert placed.read_bytes() == data
     assert _blob(isolated_cache).read_bytes() == data
     assert fake_npm.calls(registry) == [f"view {SPEC}", f"pack {SPEC}", f"pack {SPEC}"]
@@ -201,10 +209,10 @@ def test_a_damaged_cached_blob_is_dropped_and_fetched_again(
 def test_a_corrupt_cached_npm_answer_is_asked_again(
     registry: Path, isolated_cache: Path, tmp_path: Path, meta_text: str
 ) -> None:
-    fetch_runtime(VERSION, [LINUX], tmp_path / "dest")
+    fetch_runtime(VERSION, [LINUX], tmp_path / "dest", checkout=CHECKOUT.root)
     (meta,) = (isolated_cache / "npm-meta").glob("*.json")
     meta.write_bytes(meta_text.encode("utf-8", "surrogateescape") if meta_text != "\xff\xfe" else b"\xff\xfe")
-    placed = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2")[LINUX]
+    placed = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2", checkout=CHECKOUT.root)[LINUX]
     assert placed.read_bytes() == (tmp_path / "published.tgz").read_bytes()
     assert fake_npm.calls(registry) == [f"view {SPEC}", f"pack {SPEC}", f"view {SPEC}"]
     assert json.loads(meta.read_text())["integrity"].startswith("sha512-")
@@ -213,11 +221,11 @@ def test_a_corrupt_cached_npm_answer_is_asked_again(
 def test_a_cached_npm_answer_with_a_stale_hash_is_replaced_once(
     registry: Path, isolated_cache: Path, tmp_path: Path
 ) -> None:
-    fetch_runtime(VERSION, [LINUX], tmp_path / "dest")
+    fetch_runtime(VERSION, [LINUX], tmp_path / "dest", checkout=CHECKOUT.root)
     (meta,) = (isolated_cache / "npm-meta").glob("*.json")
     other = "sha512-" + base64.b64encode(hashlib.sha512(b"another tarball").digest()).decode()
     meta.write_text(json.dumps({"integrity": other}))
-    placed = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2")[LINUX]
+    placed = fetch_runtime(VERSION, [LINUX], tmp_path / "dest2", checkout=CHECKOUT.root)[LINUX]
     assert placed.read_bytes() == (tmp_path / "published.tgz").read_bytes()
     assert fake_npm.calls(registry)[2:] == [f"pack {SPEC}", f"view {SPEC}"]
 
@@ -228,7 +236,7 @@ def test_a_tarball_that_does_not_match_the_registry_is_refused_and_not_cached(
     served = registry / (SPEC.replace("/", "_").replace("@", "") + ".tgz")
     served.write_bytes(served.read_bytes() + b"tampered")
     with pytest.raises(ArchiveRefused, match=r"sha512 mismatch .* nothing was cached"):
-        fetch_runtime(VERSION, [LINUX], tmp_path / "dest")
+        fetch_runtime(VERSION, [LINUX], tmp_path / "dest", checkout=CHECKOUT.root)
     assert list((isolated_cache / "blobs").glob("*.tgz")) == []
     assert not (tmp_path / "dest").exists()
 
@@ -240,7 +248,7 @@ def test_dest_under_a_file_is_refused_before_anything_is_fetched(registry: Path,
         (tmp_path / "file", r"is a file: pass a directory"),
     ):
         with pytest.raises(DestinationRefused, match=rf"--dest \S+ {says}"):
-            fetch_runtime(VERSION, [LINUX], dest)
+            fetch_runtime(VERSION, [LINUX], dest, checkout=CHECKOUT.root)
     assert fake_npm.calls(registry) == []
 
 
@@ -249,5 +257,5 @@ def test_a_hung_npm_is_stopped_at_the_timeout(registry: Path, tmp_path: Path, mo
     monkeypatch.setenv(processes.TIMEOUT_ENV, "1")
     started = time.monotonic()
     with pytest.raises(processes.ChildTimeout, match=r"`npm view @openai/codex@0\.169\.0-linux-x64 dist --json` did"):
-        fetch_runtime(VERSION, [LINUX], tmp_path / "dest")
+        fetch_runtime(VERSION, [LINUX], tmp_path / "dest", checkout=CHECKOUT.root)
     assert time.monotonic() - started < 20

@@ -21,13 +21,13 @@ from codex_release.errors import DestinationRefused, InputRefused, ToolFailed, U
 from codex_release.steps.generate_types import (
     check_generated,
     codex_binary_version,
-    default_output_dir,
     flatten_bundle,
     generate_into,
     generate_types,
     render_package,
     rpc_method_name,
 )
+from tests.checkout import CHECKOUT
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = REPO / "sdk" / "src" / "openai_codex" / "generated"
@@ -300,7 +300,7 @@ def test_non_executable_codex_bin_is_refused(tmp_path: Path) -> None:
     binary = tmp_path / "codex"
     binary.write_text("not a program")
     with pytest.raises(InputRefused, match="is not executable"):
-        generate_types(codex_bin=binary, out_dir=tmp_path / "out")
+        generate_types(codex_bin=binary, out_dir=tmp_path / "out", checkout=CHECKOUT.root)
 
 
 def test_a_binary_that_is_not_codex_is_refused(tmp_path: Path) -> None:
@@ -319,7 +319,7 @@ def test_a_failing_schema_export_names_the_error_and_leaves_the_output_alone(tmp
     out.mkdir(parents=True)
     (out / "__init__.py").write_text(PREVIOUS_GENERATION)
     with pytest.raises(ToolFailed, match="generate-json-schema failed with exit status 3: boom: no schema for you"):
-        generate_types(codex_bin=binary, out_dir=out)
+        generate_types(codex_bin=binary, out_dir=out, checkout=CHECKOUT.root)
     assert [p.name for p in out.parent.iterdir()] == ["generated"]  # no staging directory or lock left behind
     assert [p.name for p in out.iterdir()] == ["__init__.py"]
     assert (out / "__init__.py").read_text() == PREVIOUS_GENERATION
@@ -331,7 +331,7 @@ def test_a_non_empty_out_it_did_not_write_is_refused_before_anything_runs(tmp_pa
     out.mkdir()
     (out / "notes.txt").write_text("mine\n")
     with pytest.raises(DestinationRefused, match="is not a package generate-types wrote"):
-        generate_types(codex_bin=binary, out_dir=out)
+        generate_types(codex_bin=binary, out_dir=out, checkout=CHECKOUT.root)
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["codex", "mine"]
 
@@ -349,7 +349,7 @@ def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
     binary = _script(tmp_path / "codex", 'echo "codex-cli 0.169.0"\n')
     (tmp_path / "file").write_text("")
     with pytest.raises(DestinationRefused, match="is a file, not a directory"):
-        generate_types(codex_bin=binary, out_dir=tmp_path / "file")
+        generate_types(codex_bin=binary, out_dir=tmp_path / "file", checkout=CHECKOUT.root)
 
 
 def test_a_bad_codex_version_is_a_one_line_refusal(tmp_path: Path) -> None:
@@ -375,7 +375,7 @@ def test_committed_types_match_the_pinned_runtime(fresh: Path) -> None:
     """The drift test: regenerating from the pinned runtime must reproduce the committed files exactly."""
     drift = check_generated(fresh, COMMITTED)
     assert drift == [], f"generated types drifted ({drift}): run `codex-release generate-types` and commit"
-    assert default_output_dir() == COMMITTED
+    assert CHECKOUT.generated == COMMITTED  # what generate-types writes by default
 
 
 @pytest.mark.runtime

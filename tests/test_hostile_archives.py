@@ -23,14 +23,14 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.core.pins import pinned_runtime_version
+from tests.checkout import pinned_runtime
 from tests.hostile import CaseContext, HostileCase, Outcome, run_case
 from tests.synthetic_binaries import write_platform_package
 from tests.test_verify_scan import _forge_crc
 
 LINUX = "x86_64-unknown-linux-musl"
 PREFIX = f"package/vendor/{LINUX}/"
-VERSION = pinned_runtime_version()
+VERSION = pinned_runtime()
 
 
 # --- tarballs --------------------------------------------------------------------------------

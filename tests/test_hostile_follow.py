@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.core.pins import pinned_runtime_version
 from codex_release.core.record import write_checksums
 from codex_release.core.targets import TARGETS
 from tests import fake_npm
+from tests.checkout import pinned_runtime
 from tests.hostile import CaseContext, HostileCase, run_case
 from tests.test_verify_index import _JsonIndex
 
-PIN = pinned_runtime_version()
+PIN = pinned_runtime()
 
 
 def _complete(version: str) -> list[str]:

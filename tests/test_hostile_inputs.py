@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.core.pins import pinned_runtime_version
 from tests import fake_npm
+from tests.checkout import pinned_runtime
 from tests.hostile import CaseContext, HostileCase, Outcome, run_case
 from tests.synthetic_binaries import write_platform_package
 
@@ -278,7 +278,7 @@ CASES = [
             "stage-sdk",
             str(ctx.ws / "sdk-staging"),
             "--codex-version",
-            pinned_runtime_version().pep440,
+            pinned_runtime().pep440,
             "--sdk-version",
             f"1.{HUGE}",
         ],

@@ -5,7 +5,7 @@ Every command that writes (``release``, ``stage-runtime`` and its ``--wheel-dir`
 a directory containing it, SOURCE or a path inside or around it, the checkout and its tracked
 directories, a path under a file, a non-empty directory an earlier release did not write. Rows that
 aim at the checkout run the toolkit of a throwaway copy of the checkout (its own git repository, the
-child's ``PYTHONPATH`` points at it and the row checks that ``repo_root()`` resolves there), so a wrong
+child's ``PYTHONPATH`` points at it and the row checks that the toolkit finds the copy from outside it), so a wrong
 answer can only destroy the copy. Controls show that the allowed places still work: an empty directory,
 the git-ignored ``dist/`` of the checkout, a release's own earlier output without ``--overwrite``.
 
@@ -32,15 +32,15 @@ from pathlib import Path
 
 import pytest
 
-from codex_release.core.pins import pinned_runtime_version
 from codex_release.core.targets import TARGETS
 from tests import fake_npm
+from tests.checkout import pinned_runtime
 from tests.hostile import REPO, CaseContext, HostileCase, Outcome, run_case, snapshot
 from tests.synthetic_binaries import npm_tarball, write_platform_package
 
-V = pinned_runtime_version().pep440
+V = pinned_runtime().pep440
 """The pin: the only version the commands that release accept (read, so the rows follow a moved pin)."""
-_MAJOR, _MINOR = pinned_runtime_version().version.release[:2]
+_MAJOR, _MINOR = pinned_runtime().version.release[:2]
 OTHER = f"{_MAJOR}.{_MINOR + 1}.0"
 """A release after the pin: what issue 14 tried to stage (the SDK pin and its generated types disagreed)."""
 NOT_PINNED = (
@@ -101,7 +101,7 @@ def _checkout(ctx: CaseContext) -> Path:
         subprocess.run([*git, *args], cwd=clone, check=True, capture_output=True, timeout=60)
     ctx.env["PYTHONPATH"] = os.pathsep.join([str(clone / "packaging"), str(clone / "sdk" / "src")])
     probe = subprocess.run(
-        [sys.executable, "-c", "from codex_release.core.locations import repo_root; print(repo_root())"],
+        [sys.executable, "-c", "from codex_release.core.locations import find_checkout; print(find_checkout().root)"],
         env={**os.environ, "PYTHONPATH": ctx.env["PYTHONPATH"]},
         cwd=ctx.ws,
         capture_output=True,
@@ -571,7 +571,7 @@ OTHER_CASES = [
 
 
 def _publish(ctx: CaseContext, out: Path | str) -> list[str]:
-    pinned = str(pinned_runtime_version())  # the version of the suite's synthetic release
+    pinned = str(pinned_runtime())  # the version of the suite's synthetic release
     return ["stage-publish", str(ctx.fixture("synthetic_dist")), "--codex-version", pinned, "--out", str(out)]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from codex_release.steps.stage_runtime import stage_runtime
+from tests.checkout import CHECKOUT
 from tests.hostile import CaseContext, HostileCase, Outcome, run_case
 from tests.synthetic_binaries import write_platform_package
 from tests.test_hostile_archives import (
@@ -82,7 +83,15 @@ def _freshly_staged(ctx: CaseContext) -> list[str]:
     dist = _copy_dist(ctx)
     _wheel(dist, RUNTIME).unlink()
     package = write_platform_package(ctx.ws / "pkg", "x86_64-unknown-linux-musl", version=VERSION.semver)
-    staged = stage_runtime(ctx.ws / "staging", package, VERSION, wheel_dir=dist, progress=False)
+    staged = stage_runtime(
+        ctx.ws / "staging",
+        package,
+        VERSION,
+        wheel_dir=dist,
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     assert staged.wheel is not None
     return _verify(ctx, dist)
 

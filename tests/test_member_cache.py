@@ -24,6 +24,7 @@ from codex_release.file_digests import Digests, FileKey, file_key
 from codex_release.steps.stage_runtime import VENDOR, stage_runtime
 from codex_release.wheels import parallel_deflate
 from codex_release.wheels.wheel_writer import write_wheel
+from tests.checkout import CHECKOUT
 from tests.synthetic_binaries import make_elf, npm_tarball, write_binary, write_platform_package
 
 V = parse_codex_version("0.169.0")
@@ -141,7 +142,15 @@ def test_the_executable_is_compressed_while_unpacking_and_the_wheel_is_the_same(
     tgz = _big_package(tmp_path, X86, small_split)
     calls = _count_compress(monkeypatch)
     fds_before = len(os.listdir("/proc/self/fd")) if Path("/proc/self/fd").is_dir() else None
-    staged = stage_runtime(tmp_path / "stage", tgz, V, wheel_dir=tmp_path / "wheels", progress=False)
+    staged = stage_runtime(
+        tmp_path / "stage",
+        tgz,
+        V,
+        wheel_dir=tmp_path / "wheels",
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     plan = parallel_deflate.plan_file(small_split + len(make_elf("x86_64")))
     assert len(plan) > 2  # head pieces and a tail
     early = [source for source in calls if isinstance(source, int)]
@@ -158,10 +167,26 @@ def test_without_pread_the_writer_compresses_it_and_the_wheel_is_the_same(
 ) -> None:
     """Windows has no os.pread: nothing starts early, and the bytes do not change."""
     tgz = _big_package(tmp_path, X86, small_split)
-    first = stage_runtime(tmp_path / "a", tgz, V, wheel_dir=tmp_path / "w1", progress=False)
+    first = stage_runtime(
+        tmp_path / "a",
+        tgz,
+        V,
+        wheel_dir=tmp_path / "w1",
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     monkeypatch.delattr(os, "pread")
     calls = _count_compress(monkeypatch)
-    second = stage_runtime(tmp_path / "b", tgz, V, wheel_dir=tmp_path / "w2", progress=False)
+    second = stage_runtime(
+        tmp_path / "b",
+        tgz,
+        V,
+        wheel_dir=tmp_path / "w2",
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     assert calls
     assert not any(isinstance(source, int) for source in calls)
     assert first.wheel.read_bytes() == second.wheel.read_bytes()
@@ -172,7 +197,9 @@ def test_nothing_is_compressed_without_a_wheel_dir(
 ) -> None:
     tgz = _big_package(tmp_path, X86, small_split)
     calls = _count_compress(monkeypatch)
-    stage_runtime(tmp_path / "stage", tgz, V, progress=False)
+    stage_runtime(
+        tmp_path / "stage", tgz, V, progress=False, template=CHECKOUT.runtime_template, checkout=CHECKOUT.root
+    )
     assert calls == []
 
 
@@ -189,7 +216,15 @@ def test_the_lean_wheel_is_made_of_the_full_wheels_members(
         return real(data, level)
 
     monkeypatch.setattr(deflate, "deflate_compress", counting)
-    staged = stage_runtime(tmp_path / "stage", tgz, V, wheel_dir=tmp_path / "wheels", progress=False)
+    staged = stage_runtime(
+        tmp_path / "stage",
+        tgz,
+        V,
+        wheel_dir=tmp_path / "wheels",
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     full, lean = (_member_bytes(wheel) for wheel in staged.wheels)
     shared = [name for name in lean if name.startswith("codex_cli_bin/vendor/") and name in full]
     assert CODEX in shared
@@ -222,7 +257,15 @@ def test_a_package_refused_after_its_executable_leaves_nothing_behind(
     fds = Path("/proc/self/fd")
     before = len(os.listdir(fds)) if fds.is_dir() else None
     with pytest.raises(ArchiveRefused, match="is a symlink"):
-        stage_runtime(tmp_path / "stage", tgz, V, wheel_dir=tmp_path / "wheels", progress=False)
+        stage_runtime(
+            tmp_path / "stage",
+            tgz,
+            V,
+            wheel_dir=tmp_path / "wheels",
+            progress=False,
+            template=CHECKOUT.runtime_template,
+            checkout=CHECKOUT.root,
+        )
     assert any(isinstance(source, int) for source in calls)  # the early compression had begun
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg", "pkg.tgz"]
     if before is not None:  # a running piece ends in the background, then its descriptor closes

@@ -17,6 +17,7 @@ from codex_release.core.record import MANIFEST_FILE, SUMS_FILE
 from codex_release.core.targets import TARGETS
 from codex_release.core.versions import CodexVersion
 from codex_release.steps.release import build_release
+from tests.checkout import CHECKOUT
 
 pytestmark = [pytest.mark.runtime, pytest.mark.slow]
 
@@ -27,7 +28,9 @@ PROJECT_LIMITS = SizeLimits.resolve("project")
 def first_release(tmp_path_factory: pytest.TempPathFactory, pinned_version: CodexVersion) -> Path:
     dist = tmp_path_factory.mktemp("first") / "dist"
     # as `make release` does: the real runtime wheels are above the index's default 100 MiB per file
-    result = build_release(pinned_version, dist, echo=lambda _line: None, progress=False, limits=PROJECT_LIMITS)
+    result = build_release(
+        pinned_version, dist, echo=lambda _line: None, progress=False, limits=PROJECT_LIMITS, checkout=CHECKOUT
+    )
     assert result.report.ok
     return dist
 
@@ -65,7 +68,13 @@ def test_second_run_uses_only_the_cache_and_is_byte_identical(
     monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
     second = tmp_path / "dist"
     build_release(
-        pinned_version, second, run_smoke=False, echo=lambda _line: None, progress=False, limits=PROJECT_LIMITS
+        pinned_version,
+        second,
+        run_smoke=False,
+        echo=lambda _line: None,
+        progress=False,
+        limits=PROJECT_LIMITS,
+        checkout=CHECKOUT,
     )
     assert (second / SUMS_FILE).read_text() == (first_release / SUMS_FILE).read_text()
 

@@ -47,6 +47,7 @@ from codex_release.core.versions import CodexVersion
 from codex_release.core.workflow_actions import ACTIONS
 from codex_release.steps.fetch import fetch_runtime
 from tests import fake_npm
+from tests.checkout import CHECKOUT
 from tests.conftest import REPO_ROOT
 from tests.synthetic_binaries import npm_tarball, write_platform_package
 from tests.workflow_runner import Expressions, JobRun, WorkflowError, WorkflowRunner, load_workflow
@@ -97,7 +98,7 @@ def stand_in_npm(
     bin_dir = fake_npm.install(root / "bin", registry)
     for target in TARGETS:
         if target.triple == REAL_TRIPLE:
-            (tarball,) = fetch_runtime(pinned_version, [target], root / "real").values()
+            (tarball,) = fetch_runtime(pinned_version, [target], root / "real", checkout=CHECKOUT.root).values()
         else:
             package = write_platform_package(root / "src" / target.triple, target.triple, version=pinned_version.pep440)
             tarball = npm_tarball(package, target.triple, root / f"codex-{target.npm_suffix}.tgz")

@@ -20,6 +20,7 @@ from codex_release.core.targets import TARGETS, get_target
 from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import ArchiveRefused, DestinationRefused, InputRefused, ReleaseError
 from codex_release.steps.stage_runtime import VENDOR, stage_runtime
+from tests.checkout import CHECKOUT
 from tests.synthetic_binaries import make_elf, make_macho, write_binary, write_platform_package
 
 V = parse_codex_version("0.169.0")
@@ -42,7 +43,7 @@ def leftovers(parent: Path) -> list[str]:
 @pytest.mark.parametrize("triple", [t.triple for t in TARGETS])
 def test_each_target_is_staged_with_tags_from_its_binaries(tmp_path: Path, triple: str) -> None:
     package = write_platform_package(tmp_path / "pkg", triple)
-    staged = stage_runtime(tmp_path / "stage", package, V)
+    staged = stage_runtime(tmp_path / "stage", package, V, template=CHECKOUT.runtime_template, checkout=CHECKOUT.root)
     target = get_target(triple)
     assert staged.target == target
     assert staged.platform_tags == target.expected_tags
@@ -58,7 +59,7 @@ def test_each_target_is_staged_with_tags_from_its_binaries(tmp_path: Path, tripl
 
 def test_hatchling_builds_the_staged_dir_and_refuses_an_sdist(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", LINUX)
-    stage_runtime(tmp_path / "stage", package, V)
+    stage_runtime(tmp_path / "stage", package, V, template=CHECKOUT.runtime_template, checkout=CHECKOUT.root)
     out = tmp_path / "out"
     build = [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out)]
     subprocess.run([*build, "--wheel", str(tmp_path / "stage")], check=True, capture_output=True)
@@ -86,7 +87,7 @@ def test_npm_tarball_source(tmp_path: Path) -> None:
     archive = tmp_path / "codex.tgz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(package, arcname="package/vendor/aarch64-apple-darwin")
-    staged = stage_runtime(tmp_path / "stage", archive, V)
+    staged = stage_runtime(tmp_path / "stage", archive, V, template=CHECKOUT.runtime_template, checkout=CHECKOUT.root)
     assert staged.platform_tags == ("macosx_11_0_arm64",)
     # the SBOM names the npm package of the target table with the tarball's SHA-512 (npm's integrity)
     npm = embedded_package(tmp_path / "stage")
@@ -108,7 +109,14 @@ def embedded_package(staging: Path) -> dict[str, object]:
 
 def test_a_directory_or_binary_source_records_no_integrity_and_the_wheel_carries_the_sbom(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", LINUX)
-    staged = stage_runtime(tmp_path / "stage", package, V, wheel_dir=tmp_path / "wheels")
+    staged = stage_runtime(
+        tmp_path / "stage",
+        package,
+        V,
+        wheel_dir=tmp_path / "wheels",
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     npm = embedded_package(tmp_path / "stage")
     assert npm["purl"] == "pkg:npm/%40openai/codex@0.169.0-linux-x64"
     assert "hashes" not in npm  # no published file to name: a hash of our own copy would mislead
@@ -119,29 +127,33 @@ def test_a_directory_or_binary_source_records_no_integrity_and_the_wheel_carries
     assert "codex_cli_bin/vendor/bin/codex" in {c["name"] for c in files}
     assert "codex_cli_bin/__init__.py" in {c["name"] for c in files}
     binary = write_binary(tmp_path / "codex", make_elf("x86_64", static=True))
-    stage_runtime(tmp_path / "bare", binary, V)
+    stage_runtime(tmp_path / "bare", binary, V, template=CHECKOUT.runtime_template, checkout=CHECKOUT.root)
     assert "hashes" not in embedded_package(tmp_path / "bare")
 
 
 def test_bare_binary_source(tmp_path: Path) -> None:
     binary = write_binary(tmp_path / "codex", make_elf("aarch64", static=True))
-    staged = stage_runtime(tmp_path / "stage", binary, V)
+    staged = stage_runtime(tmp_path / "stage", binary, V, template=CHECKOUT.runtime_template, checkout=CHECKOUT.root)
     assert staged.target.triple == "aarch64-unknown-linux-musl"
     manifest = json.loads((tmp_path / "stage" / VENDOR / "codex-package.json").read_text())
     assert manifest["version"] == "0.169.0"
     assert manifest["target"] == "aarch64-unknown-linux-musl"
     assert manifest["entrypoint"] == "bin/codex"
     with pytest.raises(InputRefused, match="aarch64"):
-        stage_runtime(tmp_path / "other", binary, V, target=LINUX)
+        stage_runtime(
+            tmp_path / "other", binary, V, target=LINUX, template=CHECKOUT.runtime_template, checkout=CHECKOUT.root
+        )
     assert not (tmp_path / "other").exists()
 
 
 def test_voice_is_left_out_unless_asked_and_then_raises_the_floor(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", "x86_64-apple-darwin", voice=True)
-    default = stage_runtime(tmp_path / "a", package, V)
+    default = stage_runtime(tmp_path / "a", package, V, template=CHECKOUT.runtime_template, checkout=CHECKOUT.root)
     assert default.platform_tags == ("macosx_10_12_x86_64",)
     assert not (tmp_path / "a" / VENDOR / "codex-resources" / "voice").exists()
-    voiced = stage_runtime(tmp_path / "b", package, V, include_voice=True)
+    voiced = stage_runtime(
+        tmp_path / "b", package, V, include_voice=True, template=CHECKOUT.runtime_template, checkout=CHECKOUT.root
+    )
     assert voiced.platform_tags == ("macosx_14_0_x86_64",)
     assert (tmp_path / "b" / VENDOR / "codex-resources" / "voice").is_dir()
 
@@ -157,7 +169,14 @@ def _bad(
     staging = staging or tmp_path / "stage"
     before = sorted(p.name for p in staging.parent.iterdir())
     with pytest.raises(kind, match=fragment) as info:
-        stage_runtime(staging, source, kwargs.pop("version", V), **kwargs)  # type: ignore[arg-type]
+        stage_runtime(
+            staging,
+            source,
+            kwargs.pop("version", V),  # type: ignore[arg-type]
+            template=CHECKOUT.runtime_template,
+            checkout=CHECKOUT.root,
+            **kwargs,  # type: ignore[arg-type]
+        )
     assert "\n" not in str(info.value)
     assert sorted(p.name for p in staging.parent.iterdir()) == before
 
@@ -199,7 +218,14 @@ def test_entrypoint_not_an_executable(tmp_path: Path) -> None:
 def test_unhonourable_platform_tag(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", "x86_64-apple-darwin")
     _bad(tmp_path, InputRefused, "macosx_10_9_x86_64", package, platform_tag="macosx_10_9_x86_64")
-    staged = stage_runtime(tmp_path / "ok", package, V, platform_tag="macosx_11_0_x86_64")
+    staged = stage_runtime(
+        tmp_path / "ok",
+        package,
+        V,
+        platform_tag="macosx_11_0_x86_64",
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     assert staged.platform_tags == ("macosx_11_0_x86_64",)
 
 
@@ -213,7 +239,7 @@ def test_staging_dir_rules(tmp_path: Path) -> None:
     (busy / "keep.txt").write_text("mine")
     _bad(tmp_path, DestinationRefused, "is not empty: pass --overwrite", package, staging=busy)
     assert (busy / "keep.txt").read_text() == "mine"
-    stage_runtime(busy, package, V, overwrite=True)
+    stage_runtime(busy, package, V, overwrite=True, template=CHECKOUT.runtime_template, checkout=CHECKOUT.root)
     assert not (busy / "keep.txt").exists()
     assert (busy / "pyproject.toml").is_file()
 
@@ -223,7 +249,13 @@ def test_source_tree_is_never_modified(tmp_path: Path) -> None:
         return {str(p): p.read_bytes() for p in (REPO / "runtime").rglob("*") if p.is_file()}
 
     before = snapshot()
-    stage_runtime(tmp_path / "stage", write_platform_package(tmp_path / "pkg", LINUX), V)
+    stage_runtime(
+        tmp_path / "stage",
+        write_platform_package(tmp_path / "pkg", LINUX),
+        V,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     assert snapshot() == before
 
 
@@ -249,7 +281,13 @@ def test_cli_stage_runtime_and_one_line_errors(tmp_path: Path) -> None:
 def test_real_packages_get_their_expected_tags(
     tmp_path: Path, real_package: Callable[[str], Path], pinned_version: CodexVersion, triple: str
 ) -> None:
-    staged = stage_runtime(tmp_path / "stage", real_package(triple), pinned_version)
+    staged = stage_runtime(
+        tmp_path / "stage",
+        real_package(triple),
+        pinned_version,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     assert staged.platform_tags == get_target(triple).expected_tags
     # the real aarch64 package gives a lean wheel too (its rg needs glibc 2.18), every other target one
     assert [(v.name, v.tags) for v in staged.variants] == list(get_target(triple).expected_wheels)

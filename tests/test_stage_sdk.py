@@ -14,15 +14,15 @@ from click.testing import CliRunner
 from packaging.version import Version
 
 from codex_release.cli import main
-from codex_release.core.pins import pinned_runtime_version
 from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import DestinationRefused, FaultFound, InputRefused, ToolFailed
 from codex_release.steps.stage_sdk import minimum_runtime_version, stage_sdk
+from tests.checkout import CHECKOUT, pinned_runtime
 
 REPO = Path(__file__).resolve().parent.parent
 SDK = REPO / "sdk"
 V = parse_codex_version
-P = pinned_runtime_version()
+P = pinned_runtime()
 """The checkout's pin: the only version stage-sdk stages from its sdk/ (read, never assumed)."""
 _MAJOR, _MINOR, _MICRO = P.version.release[:3]
 NEXT = f"{_MAJOR}.{_MINOR + 1}.0"
@@ -111,7 +111,7 @@ def test_stage_sets_version_and_pin_and_copies_everything_but_caches(sdk_copy: P
 
 def test_staging_never_touches_the_source_tree(tmp_path: Path) -> None:
     before = _tree_digest(SDK, skip_bytecode=True)
-    stage_sdk(tmp_path / "staging", codex_version=P, dist_dir=tmp_path / "dist")
+    stage_sdk(tmp_path / "staging", codex_version=P, dist_dir=tmp_path / "dist", source=CHECKOUT.sdk)
     assert _tree_digest(SDK, skip_bytecode=True) == before
 
 

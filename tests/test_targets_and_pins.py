@@ -17,6 +17,7 @@ from codex_release.core.pins import (
 from codex_release.core.targets import TARGETS, get_target, host_target
 from codex_release.core.versions import parse_codex_version
 from codex_release.errors import FaultFound, InputRefused
+from tests.checkout import CHECKOUT, pinned_runtime
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,7 +56,7 @@ def test_matrix_json_is_the_target_table() -> None:
 
 
 def test_pin_is_read_from_sdk_pyproject() -> None:
-    version = pinned_runtime_version()
+    version = pinned_runtime()
     text = (REPO / "sdk" / "pyproject.toml").read_text()
     assert f'"openai-codex-cli-bin=={version.pep440}"' in text
 
@@ -96,7 +97,7 @@ def test_require_pinned_takes_the_pin_in_any_spelling_and_refuses_the_rest(tmp_p
         f"--codex-version 0.154.0 is not the pinned runtime 0.154.0a1 ({pyproject}): "
         "run 'codex-release bump --codex-version 0.154.0' to move the pin, or release 0.154.0a1"
     )
-    assert require_pinned(None) == pinned_runtime_version()  # default: the checkout's sdk/pyproject.toml
+    assert require_pinned(None, CHECKOUT.sdk_pyproject) == pinned_runtime()
 
 
 @pytest.mark.parametrize(
@@ -119,7 +120,7 @@ def test_generated_codex_version_is_read_without_running_the_module(source: str,
 
 
 def test_the_checkouts_generated_types_come_from_the_pinned_runtime() -> None:
-    require_generated(pinned_runtime_version(), REPO / "sdk")
+    require_generated(pinned_runtime(), REPO / "sdk")
 
 
 def test_cli_rejects_a_bad_version_in_one_line(tmp_path: Path) -> None:

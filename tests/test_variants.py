@@ -17,6 +17,7 @@ from codex_release.core.targets import TARGETS, get_target
 from codex_release.core.variants import choose_variants
 from codex_release.core.versions import parse_codex_version
 from codex_release.steps.stage_runtime import VENDOR, stage_runtime
+from tests.checkout import CHECKOUT
 from tests.synthetic_binaries import make_elf, write_binary, write_platform_package
 
 V = parse_codex_version("0.169.0")
@@ -38,7 +39,15 @@ def _members(wheel: Path) -> set[str]:
 # ------------------------------------------------------------------------------- choosing the variants
 def test_aarch64_gives_a_full_and_a_lean_wheel_with_exactly_those_tags(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", ARM)
-    staged = stage_runtime(tmp_path / "stage", package, V, wheel_dir=tmp_path / "wheels", progress=False)
+    staged = stage_runtime(
+        tmp_path / "stage",
+        package,
+        V,
+        wheel_dir=tmp_path / "wheels",
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     assert [(v.name, v.tags) for v in staged.variants] == [("full", FULL), ("lean", LEAN)]
     assert list(staged.variants[1].omitted) == ["codex-path/rg"]
     assert "glibc 2.18" in staged.variants[1].omitted["codex-path/rg"]
@@ -58,22 +67,54 @@ def test_aarch64_gives_a_full_and_a_lean_wheel_with_exactly_those_tags(tmp_path:
 
 def test_the_lean_wheel_is_reproducible_too(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", ARM)
-    first = stage_runtime(tmp_path / "a", package, V, wheel_dir=tmp_path / "w1", progress=False)
-    second = stage_runtime(tmp_path / "b", package, V, wheel_dir=tmp_path / "w2", progress=False)
+    first = stage_runtime(
+        tmp_path / "a",
+        package,
+        V,
+        wheel_dir=tmp_path / "w1",
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
+    second = stage_runtime(
+        tmp_path / "b",
+        package,
+        V,
+        wheel_dir=tmp_path / "w2",
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     assert [w.read_bytes() for w in first.wheels] == [w.read_bytes() for w in second.wheels]
 
 
 @pytest.mark.parametrize("triple", [t.triple for t in TARGETS])
 def test_every_target_gives_the_wheels_of_the_table(tmp_path: Path, triple: str) -> None:
     package = write_platform_package(tmp_path / "pkg", triple)
-    staged = stage_runtime(tmp_path / "stage", package, V, wheel_dir=tmp_path / "wheels", progress=False)
+    staged = stage_runtime(
+        tmp_path / "stage",
+        package,
+        V,
+        wheel_dir=tmp_path / "wheels",
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     assert [(v.name, v.tags) for v in staged.variants] == list(get_target(triple).expected_wheels)
     assert len(staged.wheels) == len(staged.variants)
 
 
 def test_x86_64_all_static_gives_one_wheel(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", X86)
-    staged = stage_runtime(tmp_path / "stage", package, V, wheel_dir=tmp_path / "wheels", progress=False)
+    staged = stage_runtime(
+        tmp_path / "stage",
+        package,
+        V,
+        wheel_dir=tmp_path / "wheels",
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     assert [v.name for v in staged.variants] == ["full"]
     assert len(staged.wheels) == 1
 
@@ -81,7 +122,15 @@ def test_x86_64_all_static_gives_one_wheel(tmp_path: Path) -> None:
 def test_a_path_helper_that_needs_nothing_more_gives_one_wheel(tmp_path: Path) -> None:
     package = write_platform_package(tmp_path / "pkg", ARM)
     write_binary(package / "codex-path" / "rg", make_elf("aarch64", static=True))
-    staged = stage_runtime(tmp_path / "stage", package, V, wheel_dir=tmp_path / "wheels", progress=False)
+    staged = stage_runtime(
+        tmp_path / "stage",
+        package,
+        V,
+        wheel_dir=tmp_path / "wheels",
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     assert [(v.name, v.tags) for v in staged.variants] == [("full", LEAN)]
     assert len(staged.wheels) == 1
 
@@ -91,7 +140,15 @@ def test_a_helper_outside_path_dir_raises_the_floor_and_is_never_dropped(tmp_pat
     write_binary(package / "codex-path" / "rg", make_elf("aarch64", static=True))
     needs_2_28 = make_elf("aarch64", static=False, libc="glibc", glibc_versions=("2.17", "2.28"))
     write_binary(package / "codex-resources" / "bwrap", needs_2_28)
-    staged = stage_runtime(tmp_path / "stage", package, V, wheel_dir=tmp_path / "wheels", progress=False)
+    staged = stage_runtime(
+        tmp_path / "stage",
+        package,
+        V,
+        wheel_dir=tmp_path / "wheels",
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     assert [(v.name, v.tags) for v in staged.variants] == [("full", ("manylinux_2_28_aarch64",))]
     (wheel,) = staged.wheels
     assert "codex_cli_bin/vendor/codex-resources/bwrap" in _members(wheel)
@@ -123,6 +180,8 @@ def test_a_requested_platform_tag_is_one_explicit_wheel(tmp_path: Path) -> None:
         platform_tag="manylinux_2_28_aarch64",
         wheel_dir=tmp_path / "wheels",
         progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
     )
     assert [(v.name, v.tags) for v in staged.variants] == [("full", ("manylinux_2_28_aarch64",))]
     assert len(staged.wheels) == 1
@@ -148,7 +207,15 @@ def _load_runtime(wheel: Path, root: Path, name: str) -> ModuleType:
 def aarch64_wheels(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("aarch64")
     package = write_platform_package(root / "pkg", ARM)
-    staged = stage_runtime(root / "stage", package, V, wheel_dir=root / "wheels", progress=False)
+    staged = stage_runtime(
+        root / "stage",
+        package,
+        V,
+        wheel_dir=root / "wheels",
+        progress=False,
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     full, lean = staged.wheels
     return full, lean
 

@@ -12,12 +12,12 @@ from click.testing import CliRunner
 
 from codex_release.checks.verify import verify_dist
 from codex_release.cli import main
-from codex_release.core.pins import pinned_runtime_version
 from codex_release.core.targets import TARGETS
 from codex_release.steps.stage_runtime import stage_runtime
+from tests.checkout import CHECKOUT, pinned_runtime
 from tests.synthetic_binaries import make_elf, write_platform_package
 
-V = pinned_runtime_version()  # the CLI verifies only the pinned release
+V = pinned_runtime()  # the CLI verifies only the pinned release
 LINUX_WHEEL = f"openai_codex_cli_bin-{V}-py3-none-musllinux_1_1_x86_64.manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 
 
@@ -37,7 +37,14 @@ def hatchling_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = root / "dist"
     for target in TARGETS:
         package = write_platform_package(root / "pkg" / target.triple, target.triple, version=V.pep440)
-        staged = stage_runtime(root / "stage" / target.triple, package, V, wheel_dir=root / "ours" / target.triple)
+        staged = stage_runtime(
+            root / "stage" / target.triple,
+            package,
+            V,
+            wheel_dir=root / "ours" / target.triple,
+            template=CHECKOUT.runtime_template,
+            checkout=CHECKOUT.root,
+        )
         _build(root / "stage" / target.triple, dist, "--wheel")
         for lean in staged.wheels[1:]:
             shutil.copyfile(lean, dist / lean.name)

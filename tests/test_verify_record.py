@@ -24,6 +24,7 @@ from codex_release.core.targets import TARGETS
 from codex_release.core.versions import CodexVersion
 from codex_release.errors import DestinationRefused, InputRefused
 from codex_release.file_digests import file_sha256
+from tests.checkout import CHECKOUT
 
 _LIMIT = {"option": "--max-file-size", "project": INDEX_FILE_LIMIT, "default": DEFAULT_FILE_LIMIT}
 
@@ -171,4 +172,4 @@ def test_write_checksums_refuses_a_tracked_directory_of_the_checkout(pinned_vers
     report = VerifyReport([ArtifactReport("x.whl", "runtime wheel")], [])
     docs = Path(__file__).resolve().parent.parent / "docs"
     with pytest.raises(DestinationRefused, match="not a git-ignored output directory"):
-        write_release_record(docs, report)
+        write_release_record(docs, report, checkout=CHECKOUT.root)

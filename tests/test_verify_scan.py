@@ -32,13 +32,14 @@ from codex_release.checks.publisher_twine import check_files, toolkit_twine
 from codex_release.checks.verify import verify_dist
 from codex_release.checks.verify.rules import ArtifactReport, wheel_contents
 from codex_release.checks.verify.scan import scan_wheels, twine_verdicts
-from codex_release.core.pins import RUNTIME_DISTRIBUTION, pinned_runtime_version
+from codex_release.core.pins import RUNTIME_DISTRIBUTION
 from codex_release.core.versions import CodexVersion, parse_codex_version
+from tests.checkout import pinned_runtime
 from tests.synthetic_binaries import make_elf
 
 V = parse_codex_version("0.169.0")
 DIST_INFO = f"openai_codex_cli_bin-{V.pep440}.dist-info"
-PINNED = pinned_runtime_version()  # of the synthetic release (dist_copy) that ARM_FULL and ARM_LEAN name
+PINNED = pinned_runtime()  # of the synthetic release (dist_copy) that ARM_FULL and ARM_LEAN name
 ARM_FULL = f"openai_codex_cli_bin-{PINNED}-py3-none-manylinux_2_18_aarch64.whl"
 ARM_LEAN = (
     f"openai_codex_cli_bin-{PINNED}-py3-none-musllinux_1_1_aarch64.manylinux_2_17_aarch64.manylinux2014_aarch64.whl"

@@ -32,6 +32,7 @@ from codex_release.wheels import parallel_deflate
 from codex_release.wheels.parallel_deflate import HEAD_PIECE_SIZE, MIN_SPLIT_SIZE, plan_pieces
 from codex_release.wheels.wheel_writer import write_wheel
 from codex_release.wheels.zip_writer import ZipWriter
+from tests.checkout import CHECKOUT
 
 REPO = Path(__file__).resolve().parent.parent
 TAG = "musllinux_1_1_x86_64.manylinux_2_17_x86_64.manylinux2014_x86_64"
@@ -563,7 +564,13 @@ def real_staging(real_package: Callable[[str], Path], tmp_path: Path) -> Path:
 
     package = real_package("x86_64-unknown-linux-musl")
     version = json.loads((package / "codex-package.json").read_text())["version"]
-    staged = stage_runtime(tmp_path / "staging", package, parse_codex_version(version))
+    staged = stage_runtime(
+        tmp_path / "staging",
+        package,
+        parse_codex_version(version),
+        template=CHECKOUT.runtime_template,
+        checkout=CHECKOUT.root,
+    )
     return staged.staging_dir
 
 

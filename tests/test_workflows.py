@@ -14,10 +14,10 @@ import yaml  # type: ignore[import-untyped,unused-ignore]
 from click.testing import CliRunner
 
 from codex_release.cli import main
-from codex_release.core.pins import pinned_runtime_version
 from codex_release.core.targets import FIXED_RUNNERS, GITHUB_HOSTED_RUNNERS, RUNNERS_CHECKED, TARGETS
 from codex_release.core.workflow_actions import ACTIONS, PinnedAction, pin_faults, uses_lines
 from codex_release.steps.workflow_lint import lint_workflows, run_actionlint, run_zizmor
+from tests.checkout import pinned_runtime
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
@@ -138,7 +138,7 @@ def test_release_runs_on_a_rust_tag_pushed_or_dispatched_in_one_group_per_versio
     assert plan_step["run"] == 'codex-release plan --github-ref "$GITHUB_REF" --github-output "$GITHUB_OUTPUT"'
 
 
-_PIN = pinned_runtime_version()
+_PIN = pinned_runtime()
 _NEXT = f"{_PIN.semver.split('.')[0]}.{int(_PIN.semver.split('.')[1]) + 1}.0"
 
 
@@ -187,7 +187,7 @@ def test_release_matrix_is_the_cli_target_table(tmp_path: Path) -> None:
 
     output = tmp_path / "github_output"
     runner = CliRunner()
-    pinned = pinned_runtime_version()  # plan refuses any other tag
+    pinned = pinned_runtime()  # plan refuses any other tag
     planned = runner.invoke(main, ["plan", "--codex-version", pinned.tag, "--github-output", str(output)])
     assert planned.exit_code == 0, planned.output
     values = dict(line.split("=", 1) for line in output.read_text(encoding="utf-8").splitlines())

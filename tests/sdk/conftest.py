@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from codex_release.checks.fake_responses import FakeResponsesServer
-from codex_release.core.pins import pinned_runtime_version
 from codex_release.core.targets import host_target
 from openai_codex import CodexConfig
+from tests.checkout import pinned_runtime
 from tests.conftest import REPO_ROOT
 
 FAKE_APP_SERVER = Path(__file__).with_name("fake_app_server.py")
@@ -84,7 +84,7 @@ def fake_app_server(tmp_path: Path) -> Callable[..., CodexConfig]:
     # Unless a test names another version, the fake is the pinned runtime (no drift warning), so a bump of the
     # pin needs no edit here.
     script = (
-        f"import os, runpy\nos.environ.setdefault('FAKE_VERSION', {str(pinned_runtime_version())!r})\n"
+        f"import os, runpy\nos.environ.setdefault('FAKE_VERSION', {str(pinned_runtime())!r})\n"
         f"runpy.run_path({str(FAKE_APP_SERVER)!r}, run_name='__main__')\n"
     )
     launcher.write_text(f"#!{sys.executable}\n{script}")

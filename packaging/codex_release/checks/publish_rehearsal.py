@@ -80,13 +80,13 @@ def plan_uploads(dist_dir: Path, version: CodexVersion) -> UploadPlan:
     return UploadPlan(version, files.all_runtime_wheels(), (wheel, files.sdk_sdist))
 
 
-def stage_publish(dist_dir: Path, version: CodexVersion, out_dir: Path) -> UploadPlan:
+def stage_publish(dist_dir: Path, version: CodexVersion, out_dir: Path, *, checkout: Path) -> UploadPlan:
     """Copy the two batches to ``out_dir/runtime`` and ``out_dir/sdk`` (all or nothing).
 
     ``out_dir`` follows the output rules of :mod:`codex_release.core.staging`: a new or empty directory apart
-    from DIST_DIR, inside the checkout only a git-ignored one, locked while written.
+    from DIST_DIR, inside the checkout (root ``checkout``) only a git-ignored one, locked while written.
     """
-    out = check_place(out_dir, label="--out", sources={"DIST_DIR": dist_dir}, in_checkout="ignored")
+    out = check_place(out_dir, label="--out", checkout=checkout, sources={"DIST_DIR": dist_dir}, in_checkout="ignored")
     plan = plan_uploads(dist_dir, version)
     with hold(out, label="--out"):
         check_replaceable(out, label="--out", overwrite=False, fix="pass a new directory for the publish batches")

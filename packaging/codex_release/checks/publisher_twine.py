@@ -18,8 +18,8 @@ interpreter again (about 0.1 s): a venv whose interpreter or packages went missi
 scripts are never run (their shebangs name the scratch path); twine runs as ``python -I -m twine`` or the
 hashing-free :mod:`codex_release.checks.twine_check` run by path.
 
-The lock's path is a parameter: the CLI knows the checkout (:func:`codex_release.core.locations.repo_root`) and
-passes ``repo_root() / PUBLISHER_BUNDLE.lock``; this module finds nothing by itself.
+The lock's path is a parameter: the CLI knows the checkout (:class:`codex_release.core.locations.Checkout`) and
+passes its ``publisher_lock`` (``PUBLISHER_BUNDLE.lock`` in it); this module finds nothing by itself.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def toolkit_twine() -> Publisher:
 
 
 def pinned_publisher(lock: Path) -> Publisher:
-    """The pinned publish action's twine, from ``lock`` (``repo_root() / PUBLISHER_BUNDLE.lock``).
+    """The pinned publish action's twine, from ``lock`` (a checkout's ``PUBLISHER_BUNDLE.lock``).
 
     Its versions must be :data:`PUBLISHER_BUNDLE`'s: a lock that drifted from the table is an error.
     """

@@ -28,15 +28,16 @@ def _targets(report: VerifyReport) -> dict[str, str]:
     return {artifact.file: artifact.target for artifact in report.artifacts if artifact.target}
 
 
-def write_release_record(dist_dir: Path, report: VerifyReport) -> dict[str, str]:
+def write_release_record(dist_dir: Path, report: VerifyReport, *, checkout: Path) -> dict[str, str]:
     """Write ``SHA256SUMS`` and ``manifest.json`` into ``dist_dir`` after ``report`` said OK; return their texts.
 
-    DIST follows the output rules (:mod:`codex_release.core.staging`): inside the checkout only an ignored
-    output directory such as ``dist/``. The files are written whole or not at all, under DIST's record lock.
+    DIST follows the output rules (:mod:`codex_release.core.staging`): inside the checkout (root ``checkout``)
+    only an ignored output directory such as ``dist/``. The files are written whole or not at all, under
+    DIST's record lock.
     """
     if not report.ok:
         raise FaultFound(f"{dist_dir} did not verify: no SHA256SUMS or manifest.json written")
-    dist = check_place(dist_dir, label="DIST_DIR", in_checkout="ignored")
+    dist = check_place(dist_dir, label="DIST_DIR", checkout=checkout, in_checkout="ignored")
     with hold(dist / SUMS_FILE, label="SHA256SUMS"):
         variants = {artifact.file: artifact.variant for artifact in report.artifacts if artifact.variant}
         texts = checksum_texts(dist, _targets(report), variants)

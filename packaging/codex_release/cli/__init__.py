@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from codex_release import __version__
@@ -14,6 +16,8 @@ from codex_release.cli import (
     sdk_commands,
 )
 from codex_release.cli.boundary import DEBUG_ENV, ReleaseGroup
+from codex_release.cli.options import locate_checkout
+from codex_release.core.locations import CHECKOUT_ENV
 
 __all__ = ["main"]
 
@@ -26,7 +30,17 @@ __all__ = ["main"]
     envvar=DEBUG_ENV,
     help=f"Show the traceback of an error (also {DEBUG_ENV}=1). Without it every error is one line.",
 )
-def main(debug: bool) -> None:
+@click.option(
+    "--checkout",
+    type=click.Path(path_type=Path),
+    envvar=CHECKOUT_ENV,
+    metavar="DIR",
+    help=f"The repository checkout to work on (also {CHECKOUT_ENV}=DIR). Default: the nearest directory at or "
+    "above the current one that holds sdk/pyproject.toml and runtime/, else the checkout an editable install "
+    "runs from.",
+)
+@click.pass_context
+def main(ctx: click.Context, debug: bool, checkout: Path | None) -> None:
     """Release toolkit for openai-codex (the SDK) and openai-codex-cli-bin (its per-platform runtime).
 
     Everything is version-locked to one Codex release: pass --codex-version as a release tag
@@ -37,6 +51,7 @@ def main(debug: bool) -> None:
     Every error is one line on stderr and exit status 1; an unexpected one says it is a bug
     (--debug shows its traceback). Ctrl-C exits 130.
     """
+    ctx.obj = locate_checkout(ctx, checkout)
 
 
 for _module in (runtime_commands, sdk_commands, release_commands, publish_commands, follow_commands, index_commands):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import append_github_output, codex_version_option
+from codex_release.cli.options import append_github_output, codex_version_option, current_checkout
 from codex_release.core.versions import CodexVersion
 
 _OUTPUT_FILE = click.Path(dir_okay=False, path_type=Path)
@@ -54,7 +54,7 @@ def bump_command(
     """
     from codex_release.steps.bump import bump
 
-    result = bump(codex_version, latest=latest, allow_downgrade=allow_downgrade)
+    result = bump(codex_version, sdk_dir=current_checkout().sdk, latest=latest, allow_downgrade=allow_downgrade)
     if result.changes is None:
         click.echo(f"the SDK already pins Codex {result.new}: nothing to do")
     else:

@@ -1,20 +1,57 @@
-"""Options shared by several commands."""
+"""Options shared by several commands, and the checkout the group found (:func:`current_checkout`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from codex_release.core.locations import CHECKOUT_ENV, Checkout, find_checkout
 from codex_release.core.versions import CodexVersion, parse_codex_version
-from codex_release.errors import InputRefused
+from codex_release.errors import InputRefused, ReleaseError
 
 if TYPE_CHECKING:
     from codex_release.checks.publisher_twine import Publisher
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class FoundCheckout:
+    """What the group found (``ctx.obj``): the checkout, or why there is none (raised by the first command
+    that needs one, so ``matrix`` and ``--help`` work anywhere)."""
+
+    checkout: Checkout | None
+    refusal: ReleaseError | None = None
+
+
+def locate_checkout(ctx: click.Context, given: Path | None) -> FoundCheckout:
+    """Find the checkout once, for the whole run (:func:`codex_release.core.locations.find_checkout`).
+
+    A ``--checkout DIR`` (or ``$CODEX_RELEASE_CHECKOUT``) that is not a checkout is refused at once; when
+    none was given and none is found, the refusal waits for a command that needs a checkout.
+    """
+    if given is not None:
+        from_env = ctx.get_parameter_source("checkout") is click.core.ParameterSource.ENVIRONMENT
+        return FoundCheckout(find_checkout(given, given_as=CHECKOUT_ENV if from_env else "--checkout"))
+    try:
+        return FoundCheckout(find_checkout())
+    except ReleaseError as exc:
+        return FoundCheckout(None, exc)
+
+
+def current_checkout() -> Checkout:
+    """The checkout of this run, as the ``codex-release`` group found it."""
+    found = click.get_current_context().find_object(FoundCheckout)
+    if found is None:
+        raise RuntimeError("a codex-release command ran outside the codex-release group (which finds the checkout)")
+    if found.checkout is None:
+        assert found.refusal is not None
+        raise found.refusal
+    return found.checkout
 
 
 def _to_codex_version(ctx: click.Context, param: click.Parameter, value: str | None) -> CodexVersion | None:
@@ -54,7 +91,7 @@ def resolve_version(version: CodexVersion | None, *, given_as: str | None = None
     """
     from codex_release.core.pins import require_pinned
 
-    return require_pinned(version, given_as=given_as)
+    return require_pinned(version, current_checkout().sdk_pyproject, given_as=given_as, shown="sdk/pyproject.toml")
 
 
 def version_or_pin(version: CodexVersion | None) -> CodexVersion:
@@ -68,7 +105,7 @@ def version_or_pin(version: CodexVersion | None) -> CodexVersion:
         return version
     from codex_release.core.pins import pinned_runtime_version
 
-    return pinned_runtime_version()
+    return pinned_runtime_version(current_checkout().sdk_pyproject)
 
 
 def dist_dir_option(help_text: str) -> Callable[[F], F]:
@@ -105,14 +142,10 @@ def publisher_lock_option(func: F) -> F:
 def resolve_publisher(lock: Path | None) -> Publisher:
     """The twine that judges the dists: ``lock``'s, or the pinned publish action's bundle from this checkout.
 
-    The checkout is found once, here (:func:`codex_release.core.locations.repo_root`), and the lock's path passed
-    on: the library never looks for it.
+    The lock's path comes from the run's checkout (:func:`current_checkout`): the library never looks for it.
     """
     from codex_release.checks.publisher_twine import pinned_publisher, publisher_from_lock
 
     if lock is not None:
         return publisher_from_lock(lock)
-    from codex_release.core.locations import repo_root
-    from codex_release.core.workflow_actions import PUBLISHER_BUNDLE
-
-    return pinned_publisher(repo_root() / PUBLISHER_BUNDLE.lock)
+    return pinned_publisher(current_checkout().publisher_lock)

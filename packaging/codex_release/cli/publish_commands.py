@@ -11,6 +11,7 @@ import click
 from codex_release.cli.options import (
     append_github_output,
     codex_version_option,
+    current_checkout,
     publisher_lock_option,
     resolve_publisher,
     resolve_version,
@@ -177,7 +178,7 @@ def stage_publish_command(dist_dir: Path, codex_version: CodexVersion | None, ou
     from codex_release.checks.publish_rehearsal import stage_publish
 
     version = resolve_version(codex_version)
-    plan = stage_publish(dist_dir, version, out_dir)
+    plan = stage_publish(dist_dir, version, out_dir, checkout=current_checkout().root)
     for batch, paths in (("1. runtime", plan.runtime), ("2. sdk", plan.sdk)):
         click.echo(f"{batch}: " + ", ".join(p.name for p in paths))
 

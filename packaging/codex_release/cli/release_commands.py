@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, dist_dir_option, resolve_publisher, resolve_version
+from codex_release.cli.options import (
+    codex_version_option,
+    current_checkout,
+    dist_dir_option,
+    resolve_publisher,
+    resolve_version,
+)
 from codex_release.cli.runtime_commands import TARGET_CHOICE, size_limit_options
 from codex_release.core.targets import TARGETS, get_target
 from codex_release.core.versions import CodexVersion
@@ -71,6 +77,7 @@ def release_command(
     result = build_release(
         version,
         dist_dir,
+        checkout=current_checkout(),
         targets=chosen,
         with_sdk=with_sdk,
         run_smoke=run_smoke and with_sdk,

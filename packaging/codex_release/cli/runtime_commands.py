@@ -12,6 +12,7 @@ import click
 
 from codex_release.cli.options import (
     codex_version_option,
+    current_checkout,
     publisher_lock_option,
     resolve_publisher,
     resolve_version,
@@ -89,7 +90,14 @@ def fetch_runtime_command(
         raise click.UsageError("pass --all or at least one --target")
     version = version_or_pin(codex_version)  # any release: bump and tests fetch runtimes other than the pin
     chosen = TARGETS if all_targets else tuple(get_target(t) for t in targets)
-    placed = fetch_runtime(version, chosen, dest, source=source, base_url=base_url)  # type: ignore[arg-type]
+    placed = fetch_runtime(
+        version,
+        chosen,
+        dest,
+        checkout=current_checkout().root,
+        source=source,  # type: ignore[arg-type]
+        base_url=base_url,
+    )
     for target, path in placed.items():
         click.echo(f"{target.triple}\t{path}")
 
@@ -129,10 +137,13 @@ def stage_runtime_command(
     """
     from codex_release.steps.stage_runtime import stage_runtime
 
+    checkout = current_checkout()
     staged = stage_runtime(
         staging_dir,
         source,
         codex_version,
+        template=checkout.runtime_template,
+        checkout=checkout.root,
         target=target,
         platform_tag=platform_tag,
         include_voice=include_voice,
@@ -219,7 +230,7 @@ def verify_command(
         from codex_release.checks.release_record import write_release_record
         from codex_release.core.record import SUMS_FILE
 
-        sums = write_release_record(dist_dir, report)[SUMS_FILE]
+        sums = write_release_record(dist_dir, report, checkout=current_checkout().root)[SUMS_FILE]
         click.echo(f"wrote SHA256SUMS and manifest.json into {dist_dir}")
     if summary_file is not None:
         from codex_release.checks.release_record import append_summary, summary_markdown

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from codex_release.cli.options import codex_version_option, resolve_version
+from codex_release.cli.options import codex_version_option, current_checkout, resolve_version, version_or_pin
 from codex_release.core.versions import CodexVersion
 
 _EXISTING_FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
@@ -40,7 +40,14 @@ def generate_types_command(
     """
     from codex_release.steps.generate_types import generate_types
 
-    result = generate_types(codex_bin=codex_bin, codex_version=codex_version, out_dir=out_dir, check=check)
+    checkout = current_checkout()
+    result = generate_types(
+        codex_bin=codex_bin,
+        codex_version=codex_version if codex_bin is not None else version_or_pin(codex_version),
+        out_dir=out_dir or checkout.generated,
+        checkout=checkout.root,
+        check=check,
+    )
     if check:
         click.echo(f"{result.out_dir} is up to date with Codex {result.codex_version}")
     elif result.changed:
@@ -77,6 +84,7 @@ def stage_sdk_command(
     result = stage_sdk(
         staging_dir,
         codex_version=resolve_version(codex_version),
+        source=current_checkout().sdk,
         sdk_version=sdk_version,
         dist_dir=dist_dir,
         overwrite=overwrite,

@@ -9,7 +9,6 @@ from pathlib import Path
 import tomlkit
 from packaging.requirements import InvalidRequirement, Requirement
 
-from codex_release.core.locations import repo_root
 from codex_release.core.versions import CodexVersion, parse_codex_version
 from codex_release.errors import FaultFound, InputRefused, squeezed
 
@@ -58,9 +57,9 @@ def runtime_requirement(pyproject: Path) -> Requirement:
     return Requirement(str(dependencies[runtime_dependency_index(dependencies, str(pyproject))]))
 
 
-def pinned_runtime_version(pyproject: Path | None = None) -> CodexVersion:
-    """The Codex version pinned by ``sdk/pyproject.toml`` (the single source of truth)."""
-    path = pyproject or repo_root() / "sdk" / "pyproject.toml"
+def pinned_runtime_version(pyproject: Path) -> CodexVersion:
+    """The Codex version pinned by ``pyproject`` (a checkout's ``sdk/pyproject.toml``: the single source of truth)."""
+    path = pyproject
     requirement = runtime_requirement(path)
     specifiers = list(requirement.specifier)
     if len(specifiers) != 1 or specifiers[0].operator != "==" or "*" in specifiers[0].version:
@@ -70,15 +69,10 @@ def pinned_runtime_version(pyproject: Path | None = None) -> CodexVersion:
     return parse_codex_version(specifiers[0].version)
 
 
-def _pyproject_shown(pyproject: Path | None) -> str:
-    """How an error names the pin's file: as the checkout's ``sdk/pyproject.toml``, or the path given."""
-    return "sdk/pyproject.toml" if pyproject is None else str(pyproject)
-
-
 def require_pinned(
-    version: CodexVersion | None, pyproject: Path | None = None, *, given_as: str | None = None
+    version: CodexVersion | None, pyproject: Path, *, given_as: str | None = None, shown: str | None = None
 ) -> CodexVersion:
-    """The version a release command works on: the pin of ``pyproject`` (default: the checkout's
+    """The version a release command works on: the pin of ``pyproject`` (a checkout's
     ``sdk/pyproject.toml``), which ``version``, when given, must equal.
 
     The one rule, called by every command that releases, before anything is fetched or built. Why: the
@@ -86,14 +80,15 @@ def require_pinned(
     staged for another version would require that runtime while its types describe the pinned one; and
     the package index never lets a published file be replaced, so such a release could not be taken back.
     ``bump`` is the one way to move the pin (it regenerates the types with it). ``given_as`` names where
-    the version came from in the refusal (default ``--codex-version V``).
+    the version came from in the refusal (default ``--codex-version V``), ``shown`` names ``pyproject``
+    (default: its path; the CLI says ``sdk/pyproject.toml``).
     """
     pinned = pinned_runtime_version(pyproject)
     if version is None or version == pinned:
         return pinned
     raise InputRefused(
         f"{given_as or f'--codex-version {version}'} is not the pinned runtime {pinned} "
-        f"({_pyproject_shown(pyproject)}): "
+        f"({shown or pyproject}): "
         f"run 'codex-release bump --codex-version {version}' to move the pin, or release {pinned}"
     )
 

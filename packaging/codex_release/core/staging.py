@@ -149,13 +149,14 @@ def check_place(
     dest: Path,
     *,
     label: str,
+    checkout: Path,
     sources: Mapping[str, Path] | None = None,
-    checkout: Path | None = None,
     in_checkout: InCheckout = "refuse",
 ) -> Path:
     """Check where ``dest`` (named ``label`` in messages) lies and return it resolved (see the module doc).
 
-    ``sources`` maps names to the command's inputs; ``checkout`` defaults to the toolkit's checkout.
+    ``checkout`` is the root of the checkout the command works on (the CLI's ``Checkout.root``);
+    ``sources`` maps names to the command's inputs.
     """
     resolved = dest.absolute().resolve()
     if resolved == Path(resolved.anchor):
@@ -172,10 +173,6 @@ def check_place(
         # Inside the scratch of a destination this process already checked and holds (release writes its
         # wheels into the new tree of --dist-dir, which may be the checkout's ignored dist/).
         return resolved
-    if checkout is None:
-        from codex_release.core.locations import repo_root
-
-        checkout = repo_root()
     repo = checkout.absolute().resolve()
     inside = repo in resolved.parents
     if resolved == repo or resolved in repo.parents or (inside and in_checkout == "refuse"):

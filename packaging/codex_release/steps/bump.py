@@ -291,19 +291,22 @@ class BumpResult:
 def bump(
     codex_version: CodexVersion | None,
     *,
+    sdk_dir: Path,
     latest: bool = False,
     allow_downgrade: bool = False,
-    sdk_dir: Path | None = None,
     generated_dir: Path | None = None,
 ) -> BumpResult:
-    """Move the SDK in ``sdk_dir`` (default: the checkout's ``sdk/``) to ``codex_version`` or the latest."""
-    from codex_release.core.locations import repo_root
+    """Move the SDK in ``sdk_dir`` (a checkout's ``sdk/``) to ``codex_version`` or the latest.
+
+    The types are regenerated into ``generated_dir`` (default: ``sdk_dir``'s ``src/openai_codex/generated``),
+    under the output rules of the checkout that holds ``sdk_dir``.
+    """
     from codex_release.core.pins import pinned_runtime_version
     from codex_release.steps.generate_types import export_bundle, generate_types, host_codex_binary
 
     if (codex_version is None) == (not latest):
         raise InputRefused("pass either --codex-version V or --latest")
-    sdk = sdk_dir or repo_root() / "sdk"
+    sdk = sdk_dir
     pyproject = sdk / "pyproject.toml"
     old = pinned_runtime_version(pyproject)
     new = codex_version if codex_version is not None else latest_complete_release(published_npm_versions())
@@ -322,6 +325,6 @@ def bump(
     new_bundle = export_bundle(new_bin)  # exported once: compared, then rendered
     changes = diff_protocol(export_bundle(old_bin), new_bundle, old, new)
     out_dir = generated_dir or sdk / "src" / "openai_codex" / "generated"
-    generate_types(codex_bin=new_bin, codex_version=new, out_dir=out_dir, bundle=new_bundle)
+    generate_types(codex_bin=new_bin, codex_version=new, out_dir=out_dir, checkout=sdk.parent, bundle=new_bundle)
     write_text_files(pyproject.parent, {pyproject.name: updated}, label="the SDK's")
     return BumpResult(old, new, changes)

@@ -285,6 +285,7 @@ def fetch_runtime(
     targets: Iterable[Target],
     dest: Path,
     *,
+    checkout: Path,
     source: Source = "npm",
     base_url: str | None = None,
 ) -> dict[Target, Path]:
@@ -292,10 +293,10 @@ def fetch_runtime(
 
     Returns target -> ``dest/codex-<version>-<triple>.tgz``. Nothing is placed in ``dest`` unless every
     download verified. ``dest`` follows the output rules of :mod:`codex_release.core.staging` (inside the
-    checkout only a git-ignored directory; never ``/`` or the home directory) and is locked while the
-    files are placed.
+    checkout only a git-ignored directory; never ``/`` or the home directory; ``checkout`` is its root) and
+    is locked while the files are placed.
     """
-    where = check_place(dest, label="--dest", in_checkout="ignored")
+    where = check_place(dest, label="--dest", checkout=checkout, in_checkout="ignored")
     cached = _fetch_cached(version, targets, source=source, base_url=base_url)
     placed: dict[Target, Path] = {}
     with hold(where, label="--dest"):

@@ -20,6 +20,7 @@ from pathlib import Path
 from codex_release.checks.index_limits import SizeLimits
 from codex_release.checks.publisher_twine import Publisher
 from codex_release.checks.verify import VerifyReport, verify_dist
+from codex_release.core.locations import Checkout
 from codex_release.core.record import earlier_release, write_checksums
 from codex_release.core.staging import (
     check_place,
@@ -48,6 +49,7 @@ def build_release(
     version: CodexVersion,
     dist_dir: Path,
     *,
+    checkout: Checkout,
     targets: tuple[Target, ...] = TARGETS,
     with_sdk: bool = True,
     run_smoke: bool = True,
@@ -57,27 +59,33 @@ def build_release(
     limits: SizeLimits | None = None,
     publisher: Publisher | None = None,
 ) -> ReleaseResult:
-    """Build and verify every artifact of ``version``; replace ``dist_dir`` only on success.
+    """Build and verify every artifact of ``version`` from ``checkout``; replace ``dist_dir`` only on success.
 
     ``dist_dir`` must be empty, absent or an earlier release's output unless ``overwrite``. ``limits``: the
     index's upload limits the sizes are verified against (default: the index's defaults). ``publisher``: the
     twine that verify's ``twine check`` runs with (the CLI passes the pinned publish action's).
     """
-    dist = check_place(dist_dir, label="--dist-dir", in_checkout="ignored")
+    dist = check_place(dist_dir, label="--dist-dir", checkout=checkout.root, in_checkout="ignored")
     if with_sdk:
         from codex_release.steps.stage_sdk import check_sdk_source
 
-        check_sdk_source(version)  # the pin and the generated types, before six packages are fetched
+        check_sdk_source(version, checkout.sdk)  # the pin and the generated types, before six packages are fetched
     with hold(dist, label="--dist-dir"), private_tempdir("release") as work:
         check_replaceable(dist, label="--dist-dir", overwrite=overwrite, ours=earlier_release)
         with replace_when_done(dist) as out:
             echo(f"fetching {len(targets)} platform packages of Codex {version.tag} (cached after the first run)")
-            sources = fetch_runtime(version, targets, work / "fetched")
+            sources = fetch_runtime(version, targets, work / "fetched", checkout=checkout.root)
             targets_by_file: dict[str, str] = {}
             variants_by_file: dict[str, str] = {}
             for target, source in sources.items():
                 staged = stage_runtime(
-                    work / "staging" / target.triple, source, version, wheel_dir=out, progress=progress
+                    work / "staging" / target.triple,
+                    source,
+                    version,
+                    template=checkout.runtime_template,
+                    checkout=checkout.root,
+                    wheel_dir=out,
+                    progress=progress,
                 )
                 assert staged.wheel is not None
                 for variant, wheel in zip(staged.variants, staged.wheels, strict=True):
@@ -87,7 +95,7 @@ def build_release(
             if with_sdk:
                 from codex_release.steps.stage_sdk import stage_sdk
 
-                stage_sdk(work / "staging" / "sdk", version, dist_dir=out)
+                stage_sdk(work / "staging" / "sdk", version, source=checkout.sdk, dist_dir=out)
                 echo("  SDK wheel and sdist built")
             write_checksums(out, targets_by_file, variants_by_file)
             report = verify_dist(out, version, require_sdk=with_sdk, limits=limits, publisher=publisher)

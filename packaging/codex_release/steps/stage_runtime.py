@@ -32,7 +32,6 @@ from pathlib import Path
 import tomlkit
 
 from codex_release.binaries import BinaryInfo, inspect_binary, inspect_tree, needs_exec_bit, sniff_format
-from codex_release.core.locations import repo_root
 from codex_release.core.platform_tags import check_requested_tags
 from codex_release.core.runtime_source import MANIFEST_NAME, PackageManifest, RuntimeSource, copy_package, open_source
 from codex_release.core.sbom import SBOM_NAME, EmbeddedPackage, sbom_or_error
@@ -275,6 +274,8 @@ def stage_runtime(
     source: Path,
     version: CodexVersion,
     *,
+    template: Path,
+    checkout: Path,
     target: str | None = None,
     platform_tag: str | None = None,
     include_voice: bool = False,
@@ -284,6 +285,8 @@ def stage_runtime(
 ) -> StagedRuntime:
     """Stage SOURCE as an ``openai-codex-cli-bin`` project in ``staging_dir`` (and optionally write its wheel).
 
+    ``template`` is the project template (a checkout's ``runtime/``), ``checkout`` the root of the checkout
+    the output rules protect.
     Output rules (:mod:`codex_release.core.staging`): STAGING_DIR lies outside the checkout and apart from
     SOURCE; ``wheel_dir`` lies apart from SOURCE and STAGING_DIR and, inside the checkout, only in a
     git-ignored output directory (a wheel written into SOURCE would be staged into the next wheel).
@@ -291,7 +294,6 @@ def stage_runtime(
     failure at any point leaves STAGING_DIR as it was, and a concurrent run can never swap another
     target's tree in under the wheel writer.
     """
-    checkout = repo_root()
     staging = check_place(staging_dir, label="STAGING_DIR", sources={"SOURCE": source}, checkout=checkout)
     wheels = (
         check_place(
@@ -305,7 +307,6 @@ def stage_runtime(
         else None
     )
     opened = open_source(source)
-    template = checkout / "runtime"
     with hold(staging, label="STAGING_DIR"):
         check_replaceable(staging, label="STAGING_DIR", overwrite=overwrite)
         # one pool for the run: the executable is compressed while the rest of its package is unpacked

@@ -40,7 +40,6 @@ from packaging.version import Version
 
 from codex_release import processes
 from codex_release.core.artifact_metadata import runtime_pins, sdist_metadata, wheel_metadata
-from codex_release.core.locations import repo_root
 from codex_release.core.pins import (
     RUNTIME_DISTRIBUTION,
     SDK_DISTRIBUTION,
@@ -186,18 +185,18 @@ def build_and_check(project: Path, out_dir: Path, sdk_version: Version, runtime:
     return artifacts
 
 
-def check_sdk_source(codex_version: CodexVersion, source: Path | None = None) -> Path:
-    """The SDK source (default: the checkout's ``sdk/``), resolved, once it is fit to stage ``codex_version``.
+def check_sdk_source(codex_version: CodexVersion, source: Path) -> Path:
+    """The SDK source ``source`` (a checkout's ``sdk/``), resolved, once it is fit to stage ``codex_version``.
 
     Its ``openai-codex-cli-bin`` pin must be ``codex_version`` and its generated types made from that
     runtime: staging rewrites the pin but never the types, so staging any other version would ship types
     of one runtime under a pin on another. ``release`` calls this before fetching anything.
     """
-    sdk = (source or repo_root() / "sdk").resolve()
+    sdk = source.resolve()
     if not (sdk / "pyproject.toml").is_file():
         raise InputRefused(f"{sdk} has no pyproject.toml: point stage-sdk at the SDK source (sdk/)")
     runtime_requirement(sdk / "pyproject.toml")  # fail on a malformed source before copying anything
-    require_pinned(codex_version, None if source is None else sdk / "pyproject.toml")
+    require_pinned(codex_version, sdk / "pyproject.toml")
     require_generated(codex_version, sdk)
     return sdk
 
@@ -206,12 +205,12 @@ def stage_sdk(
     staging_dir: Path,
     codex_version: CodexVersion,
     *,
+    source: Path,
     sdk_version: str | None = None,
     dist_dir: Path | None = None,
     overwrite: bool = False,
-    source: Path | None = None,
 ) -> StagedSdk:
-    """Stage ``source`` (default: the repository's ``sdk/``) into ``staging_dir`` for ``codex_version``.
+    """Stage ``source`` (a checkout's ``sdk/``) into ``staging_dir`` for ``codex_version``.
 
     Output rules (:mod:`codex_release.core.staging`): STAGING_DIR lies outside the checkout that holds the
     SDK source; ``dist_dir`` lies apart from the source and STAGING_DIR and, inside the checkout, only in

@@ -47,7 +47,6 @@ __all__ = [
     "MethodRegistry",
     "check_generated",
     "codex_binary_version",
-    "default_output_dir",
     "earlier_generation",
     "export_bundle",
     "flatten_bundle",
@@ -60,12 +59,6 @@ __all__ = [
 ]
 
 REGENERATE_HINT = "run `codex-release generate-types` (or `make generate-types`) and commit the result"
-
-
-def default_output_dir() -> Path:
-    from codex_release.core.locations import repo_root
-
-    return repo_root() / "sdk" / "src" / "openai_codex" / "generated"
 
 
 def generate_into(codex_bin: Path, dest: Path, bundle: Mapping[str, Any] | None = None) -> CodexVersion:
@@ -121,17 +114,19 @@ def generate_types(
     *,
     codex_bin: Path | None = None,
     codex_version: CodexVersion | None = None,
-    out_dir: Path | None = None,
+    out_dir: Path,
+    checkout: Path,
     check: bool = False,
     bundle: Mapping[str, Any] | None = None,
 ) -> GeneratedTypes:
-    """Regenerate the models into ``out_dir`` (default: the SDK's ``generated`` package), atomically.
+    """Regenerate the models into ``out_dir`` (the CLI's default: the SDK's ``generated`` package), atomically.
 
-    ``codex_bin`` defaults to the runtime of ``codex_version`` (default: the pinned one), fetched. With
-    ``check``, nothing is written: a :class:`ReleaseError` names the files that differ. ``bundle`` is
-    ``codex_bin``'s schema export when the caller already has it (``bump`` compared it first).
+    ``codex_bin`` defaults to the runtime of ``codex_version`` (one of the two is needed), fetched.
+    ``checkout`` is the root of the checkout whose output rules apply. With ``check``, nothing is written:
+    a :class:`FaultFound` names the files that differ. ``bundle`` is ``codex_bin``'s schema export when
+    the caller already has it (``bump`` compared it first).
     """
-    out = (out_dir or default_output_dir()).absolute()
+    out = out_dir.absolute()
     if codex_bin is not None:
         binary = checked_binary(codex_bin)
         if codex_version is not None and codex_binary_version(binary) != codex_version:
@@ -139,10 +134,10 @@ def generate_types(
                 f"--codex-bin {codex_bin} is Codex {codex_binary_version(binary)}, not the requested "
                 f"{codex_version}: drop --codex-version or pass the matching binary"
             )
+    elif codex_version is not None:
+        binary = host_codex_binary(codex_version)
     else:
-        from codex_release.core.pins import pinned_runtime_version
-
-        binary = host_codex_binary(codex_version or pinned_runtime_version())
+        raise ValueError("generate_types needs codex_bin or codex_version")
 
     if check:
         with tempfile.TemporaryDirectory(prefix="codex-generated-") as fresh:
@@ -156,7 +151,7 @@ def generate_types(
 
     if out.exists() and not out.is_dir():
         raise DestinationRefused(f"--out {out} is a file, not a directory: pass a directory")
-    out = check_place(out, label="--out", in_checkout="generated")
+    out = check_place(out, label="--out", checkout=checkout, in_checkout="generated")
     with hold(out, label="--out"):
         check_replaceable(
             out,
