@@ -80,16 +80,22 @@ def _raw(codex_bin: str, overrides: list[str], home: str) -> dict[str, Any]:
     send({"method": "initialized"})
     send({"id": 2, "method": "thread/start", "params": {}})
     thread_id = answer(2)["result"]["thread"]["id"]
+
+    def turn(request_id: int) -> int:
+        start = {"threadId": thread_id, "input": [{"type": "text", "text": "go"}]}
+        send({"id": request_id, "method": "turn/start", "params": start})
+        deltas = 0
+        while True:
+            message = json.loads(stdout.readline())
+            method = message.get("method")
+            if method == "item/agentMessage/delta":
+                deltas += 1
+            elif method == "turn/completed":
+                return deltas
+
+    turn(3)  # the warm-up turn
     cpu, wall = time.process_time(), time.perf_counter()
-    send({"id": 3, "method": "turn/start", "params": {"threadId": thread_id, "input": [{"type": "text", "text": "go"}]}})
-    deltas = 0
-    while True:
-        message = json.loads(stdout.readline())
-        method = message.get("method")
-        if method == "item/agentMessage/delta":
-            deltas += 1
-        elif method == "turn/completed":
-            break
+    deltas = turn(4)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     stdin.close()
     proc.wait(timeout=30)
@@ -102,6 +108,7 @@ def _sync(codex_bin: str, overrides: list[str], home: str) -> dict[str, Any]:
     config = CodexConfig(codex_bin=codex_bin, config_overrides=overrides, env={"CODEX_HOME": home}, cwd=home)
     with Codex(config) as codex:
         thread = codex.thread_start()
+        thread.run("warm up")
         cpu, wall = time.process_time(), time.perf_counter()
         handle = thread.turn("go")
         deltas = 0
@@ -123,6 +130,7 @@ def _async(codex_bin: str, overrides: list[str], home: str) -> dict[str, Any]:
         config = CodexConfig(codex_bin=codex_bin, config_overrides=overrides, env={"CODEX_HOME": home}, cwd=home)
         async with AsyncCodex(config) as codex:
             thread = await codex.thread_start()
+            await thread.run("warm up")
             cpu, wall = time.process_time(), time.perf_counter()
             handle = await thread.turn("go")
             deltas = 0
@@ -176,12 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
     if "raw" not in modes:
         modes.insert(0, "raw")
-    reply = Text("x" * args.deltas, deltas=args.deltas)
     samples: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
-    with FakeResponsesServer(default_reply=reply) as fake:
+    with FakeResponsesServer() as fake:
         overrides = fake.config_overrides()
         for index in range(args.repeat):
             for mode in modes:
+                fake.enqueue(Text("warm up"), Text("x" * args.deltas, deltas=args.deltas))
                 sample = _sample(mode, codex_bin, overrides)
                 if sample["deltas"] != args.deltas:
                     raise SystemExit(f"{mode}: got {sample['deltas']} deltas, expected {args.deltas}")

@@ -140,6 +140,24 @@ class _TurnRoute(Generic[S]):
     early: list[Notification] = field(default_factory=list)
 
 
+_scan_once = json.JSONDecoder().scan_once
+
+
+def _parse_line(line: bytes) -> Any:
+    """``json.loads(line)``, about twice as fast on the lines the app-server writes (the hot path of a long
+    stream: one per delta): the C scanner called directly, without ``loads``' encoding detection and
+    whitespace matching. Anything else (leading whitespace, another encoding, invalid JSON) goes through
+    ``json.loads``, which parses it or raises the same error as ever."""
+    try:
+        text = line.decode("utf-8")
+        value, end = _scan_once(text, 0)
+    except (ValueError, StopIteration):
+        return json.loads(line)
+    if end != len(text) and text[end:].strip():
+        return json.loads(line)  # raises "Extra data"
+    return value
+
+
 def _encode(message: Mapping[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
 
@@ -240,7 +258,7 @@ class ProtocolCore(Generic[S]):
 
     def _receive_line(self, line: bytes, events: list[Event[S]]) -> None:
         try:
-            message = json.loads(line)
+            message = _parse_line(line)
         except ValueError as exc:
             events.append(ProtocolViolation(line, f"not JSON: {exc}"))
             return
