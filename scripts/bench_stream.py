@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 MODES = ("raw", "sync", "async")
@@ -62,7 +61,8 @@ def _raw(codex_bin: str, overrides: list[str], home: str) -> dict[str, Any]:
         env={**os.environ, "CODEX_HOME": home},
         cwd=home,
     )
-    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdin is not None
+    assert proc.stdout is not None
     stdin, stdout = proc.stdin, proc.stdout
 
     def send(message: dict[str, Any]) -> None:

@@ -43,11 +43,13 @@ if TYPE_CHECKING:
     )
     from openai_codex.inputs import ImageInput, Input, InputItem, LocalImageInput, MentionInput, SkillInput, TextInput
     from openai_codex.notifications import Notification
+    from openai_codex.presets import ApprovalMode, Sandbox
     from openai_codex.retry import retry_on_overload, retry_on_overload_async
 
 __all__ = [
     "ApprovalDecision",
     "ApprovalHandler",
+    "ApprovalMode",
     "ApprovalRequest",
     "AsyncCodex",
     "AsyncThread",
@@ -72,6 +74,7 @@ __all__ = [
     "RetryLimitExceededError",
     "RuntimeDriftWarning",
     "RuntimeNotFoundError",
+    "Sandbox",
     "ServerBusyError",
     "SkillInput",
     "TextInput",
@@ -90,6 +93,7 @@ _HOMES = (
     "openai_codex.errors",
     "openai_codex.inputs",
     "openai_codex.notifications",
+    "openai_codex.presets",
     "openai_codex.approvals",
     "openai_codex._turns",
     "openai_codex._client",

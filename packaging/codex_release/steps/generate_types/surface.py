@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["OWNERS", "Arg", "Owner", "Request"]
+__all__ = ["OWNERS", "PRESETS", "Arg", "Owner", "Request"]
 
 Returns = Literal["value", "none", "thread", "turn", "run"]
 
@@ -299,3 +299,7 @@ raised (e.g. while the runtime keeps retrying an unreachable model).""",
     ),
 )
 """Every named request method of the SDK, by the class that has it."""
+
+PRESETS: Mapping[str, str] = {"SandboxMode": "Sandbox", "AskForApproval": "ApprovalMode"}
+"""Protocol type -> the ``str`` enum of ``openai_codex.presets`` a parameter of that type also accepts (its
+values are the type's wire strings: ``tests/sdk/test_presets.py`` holds them equal)."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from openai_codex._turns import TurnResult
     from openai_codex.generated import protocol as _m
     from openai_codex.inputs import Input
+    from openai_codex.presets import ApprovalMode, Sandbox
     from openai_codex.tools import Tool
 
 __all__ = [
@@ -48,7 +49,7 @@ class CodexRequests(_requests.CodexBase):
     def thread_start(
         self,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -58,7 +59,7 @@ class CodexRequests(_requests.CodexBase):
         model: str | None = None,
         model_provider: str | None = None,
         personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_name: str | None = None,
         service_tier: str | None = None,
         session_start_source: _m.ThreadStartSource | Literal["startup", "clear"] | None = None,
@@ -105,7 +106,7 @@ class CodexRequests(_requests.CodexBase):
         self,
         thread_id: str,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -115,7 +116,7 @@ class CodexRequests(_requests.CodexBase):
         model: str | None = None,
         model_provider: str | None = None,
         personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_tier: str | None = None,
     ) -> Thread:
         """Continue a stored thread: it is loaded into this app-server and returned.
@@ -158,7 +159,7 @@ class CodexRequests(_requests.CodexBase):
         self,
         thread_id: str,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -169,7 +170,7 @@ class CodexRequests(_requests.CodexBase):
         last_turn_id: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_tier: str | None = None,
         thread_source: _m.ThreadSource | None = None,
     ) -> Thread:
@@ -424,7 +425,7 @@ class AsyncCodexRequests(_requests.AsyncCodexBase):
     async def thread_start(
         self,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -434,7 +435,7 @@ class AsyncCodexRequests(_requests.AsyncCodexBase):
         model: str | None = None,
         model_provider: str | None = None,
         personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_name: str | None = None,
         service_tier: str | None = None,
         session_start_source: _m.ThreadStartSource | Literal["startup", "clear"] | None = None,
@@ -481,7 +482,7 @@ class AsyncCodexRequests(_requests.AsyncCodexBase):
         self,
         thread_id: str,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -491,7 +492,7 @@ class AsyncCodexRequests(_requests.AsyncCodexBase):
         model: str | None = None,
         model_provider: str | None = None,
         personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_tier: str | None = None,
     ) -> AsyncThread:
         """Continue a stored thread: it is loaded into this app-server and returned.
@@ -534,7 +535,7 @@ class AsyncCodexRequests(_requests.AsyncCodexBase):
         self,
         thread_id: str,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -545,7 +546,7 @@ class AsyncCodexRequests(_requests.AsyncCodexBase):
         last_turn_id: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_tier: str | None = None,
         thread_source: _m.ThreadSource | None = None,
     ) -> AsyncThread:
@@ -902,7 +903,7 @@ class ThreadRequests(_requests.ThreadBase):
         self,
         input: Input,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
@@ -981,7 +982,7 @@ class ThreadRequests(_requests.ThreadBase):
         input: Input,
         *,
         timeout: float | None = None,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
@@ -1167,7 +1168,7 @@ class AsyncThreadRequests(_requests.AsyncThreadBase):
         self,
         input: Input,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
@@ -1246,7 +1247,7 @@ class AsyncThreadRequests(_requests.AsyncThreadBase):
         input: Input,
         *,
         timeout: float | None = None,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
