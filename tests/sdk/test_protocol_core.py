@@ -211,3 +211,29 @@ def test_forget_drops_a_request_and_its_route() -> None:
     [event] = core.receive_data(line({"id": request_id, "result": {"turn": {"id": "u"}}}))
     assert isinstance(event, ProtocolViolation)
     assert core.connection_lost(TransportClosedError("x")) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"method": "a", "params": {"x": "\\u00e9\\ud83d\\ude00"}}',
+        b'  {"method":"a"}  \r',  # surrounding whitespace (and a CRLF line ending)
+        '{"method":"é"}'.encode(),
+        '{"method":"a"}'.encode("utf-16"),  # another encoding json.loads detects
+        b'{"method":"a","params":{"n":1e400,"v":NaN}}',
+    ],
+)
+def test_fast_line_parser_agrees_with_json_loads(raw: bytes) -> None:
+    from openai_codex._protocol import _parse_line
+
+    assert repr(_parse_line(raw)) == repr(json.loads(raw))
+
+
+@pytest.mark.parametrize("raw", [b'{"method":"a"} {"method":"b"}', b'{"method":', b"\xff{}", b"", b"]"])
+def test_fast_line_parser_raises_as_json_loads_does(raw: bytes) -> None:
+    from openai_codex._protocol import _parse_line
+
+    with pytest.raises(ValueError):  # noqa: PT011 - the same errors as json.loads, whatever they are
+        json.loads(raw)
+    with pytest.raises(ValueError):  # noqa: PT011
+        _parse_line(raw)

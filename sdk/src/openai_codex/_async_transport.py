@@ -15,7 +15,6 @@ import inspect
 import logging
 import os
 import subprocess
-import sys
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -38,12 +37,14 @@ from openai_codex._drivers import (
 from openai_codex._protocol import ProtocolCore, ServerRequest
 from openai_codex._runtime import (
     StderrTail,
+    api_key_login_params,
     check_initialize_result,
     closed_error,
     explain_startup_exit,
     initialize_params,
     kill_tree,
     launch_spec,
+    popen_options,
     sdk_version,
     startup_timeout_error,
 )
@@ -285,7 +286,7 @@ class AsyncTransport:
                 stderr=subprocess.PIPE,
                 env=env,
                 cwd=os.fspath(self._config.cwd) if self._config.cwd is not None else None,
-                start_new_session=sys.platform != "win32",
+                **popen_options(),
             )
         except OSError as exc:
             raise RuntimeNotFoundError(f"cannot run {self.binary!r}: {exc.strerror or exc}") from exc
@@ -312,6 +313,9 @@ class AsyncTransport:
         self.runtime_version = check_initialize_result(result, self.binary)
         self.initialize_result = result
         await self.notify("initialized")
+        login = api_key_login_params(self._config)
+        if login is not None:  # CodexConfig(api_key=...): signed in, in memory, before any other request
+            await self._exchange("account/login/start", login, timeout)
 
     # ------------------------------------------------------------------ outgoing
     async def _write(self, data: bytes) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -200,6 +200,24 @@ class _GoalRoute(Generic[S]):
     """Events of turns nobody claims yet, held while a ``turn/start`` of this thread awaits its id."""
 
 
+_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _parse_line(line: bytes) -> Any:
+    """``json.loads(line)``, about twice as fast on the lines the app-server writes (the hot path of a long
+    stream: one per delta): the C scanner called directly, without ``loads``' encoding detection and
+    whitespace matching. Anything else (leading whitespace, another encoding, invalid JSON) goes through
+    ``json.loads``, which parses it or raises the same error as ever."""
+    try:
+        text = line.decode("utf-8")
+        value, end = _scan_once(text, 0)
+    except (ValueError, StopIteration):
+        return json.loads(line)
+    if end != len(text) and text[end:].strip():
+        return json.loads(line)  # raises "Extra data"
+    return value
+
+
 def _encode(message: Mapping[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
 
@@ -341,7 +359,7 @@ class ProtocolCore(Generic[S]):
 
     def _receive_line(self, line: bytes, events: list[Event[S]]) -> None:
         try:
-            message = json.loads(line)
+            message = _parse_line(line)
         except ValueError as exc:
             events.append(ProtocolViolation(line, f"not JSON: {exc}"))
             return

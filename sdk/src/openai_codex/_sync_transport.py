@@ -14,7 +14,6 @@ import logging
 import os
 import queue
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -39,12 +38,14 @@ from openai_codex._drivers import (
 from openai_codex._protocol import Event, ProtocolCore, ServerRequest
 from openai_codex._runtime import (
     StderrTail,
+    api_key_login_params,
     check_initialize_result,
     closed_error,
     explain_startup_exit,
     initialize_params,
     kill_tree,
     launch_spec,
+    popen_options,
     sdk_version,
     startup_timeout_error,
     wait_for_exit,
@@ -213,7 +214,7 @@ class SyncTransport:
                 stderr=subprocess.PIPE,
                 env=env,
                 cwd=os.fspath(config.cwd) if config.cwd is not None else None,
-                start_new_session=sys.platform != "win32",
+                **popen_options(),
             )
         except OSError as exc:
             raise RuntimeNotFoundError(f"cannot run {self.binary!r}: {exc.strerror or exc}") from exc
@@ -248,6 +249,9 @@ class SyncTransport:
         self.runtime_version = check_initialize_result(result, self.binary)
         self.initialize_result = result
         self.notify("initialized")
+        login = api_key_login_params(self._config)
+        if login is not None:  # CodexConfig(api_key=...): signed in, in memory, before any other request
+            self.request("account/login/start", login, timeout=timeout)
 
     # ------------------------------------------------------------------ outgoing
     def _write(self, data: bytes) -> None:
