@@ -1,6 +1,7 @@
 """Streaming a long turn: the SDK's Python CPU time and wall time vs a minimal raw JSON-RPC driver.
 
     python scripts/bench_stream.py [--deltas 20000] [--repeat 5] [--modes raw,sync,async] [--target 1.3]
+                                   [--baseline DIR]
 
 The real pinned ``codex app-server`` runs against the toolkit's fake Responses-API model, which answers
 the turn with one assistant message streamed as ``--deltas`` ``response.output_text.delta`` events (the
@@ -13,6 +14,10 @@ interpreter that starts the app-server, initialises it and starts a thread (not 
 * ``sync``: ``for note in thread.turn(...).stream()`` on :class:`openai_codex.Codex`, reading each delta's
   text (``note.params["delta"]``), then ``handle.result()``;
 * ``async``: the same with ``async for`` on :class:`openai_codex.AsyncCodex`.
+
+``--baseline DIR`` adds the modes ``sync-base`` and ``async-base``: the same workers importing
+``openai_codex`` from ``DIR`` (a copy of another version's ``sdk/src``), alternated with the others, so a
+change is measured side by side with what it replaces (only ``sync`` / ``async`` count for the verdict).
 
 The fake model runs in this (the parent) process, so its CPU time is in no sample; the runtime's own
 CPU time is not counted either (it is another process). Samples alternate between the modes so that
@@ -36,12 +41,15 @@ MODES = ("raw", "sync", "async")
 
 def _codex_bin() -> str:
     """The pinned runtime that runs on this machine (fetched and unpacked as the tests do)."""
+    from pathlib import Path
+
     from codex_release.core.pins import pinned_runtime_version
     from codex_release.core.runtime_source import read_manifest
     from codex_release.core.targets import host_target
     from codex_release.steps.fetch import fetched_package_dir
 
-    package = fetched_package_dir(pinned_runtime_version(), host_target())
+    pyproject = Path(__file__).resolve().parent.parent / "sdk" / "pyproject.toml"
+    package = fetched_package_dir(pinned_runtime_version(pyproject), host_target())
     return str(package / read_manifest(package).entrypoint)
 
 
@@ -149,10 +157,19 @@ _WORKERS = {"raw": _raw, "sync": _sync, "async": _async}
 
 
 # ------------------------------------------------------------------------------------------ driver
-def _sample(mode: str, codex_bin: str, overrides: list[str]) -> dict[str, Any]:
+def _sample(mode: str, codex_bin: str, overrides: list[str], baseline: str | None) -> dict[str, Any]:
+    import os
+
+    env = dict(os.environ)
+    worker = mode
+    if mode.endswith("-base"):
+        assert baseline is not None
+        worker = mode.removesuffix("-base")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [baseline, env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory(prefix="bench-stream-") as home:
         done = subprocess.run(
-            [sys.executable, __file__, "--worker", mode, "--codex-bin", codex_bin, "--home", home, *overrides],
+            [sys.executable, __file__, "--worker", worker, "--codex-bin", codex_bin, "--home", home, *overrides],
+            env=env,
             capture_output=True,
             text=True,
             check=False,
@@ -171,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", type=float, default=1.3, help="the highest CPU ratio to raw that passes")
     parser.add_argument("--wall-tolerance", type=float, default=0.05, help="how much slower than raw wall may be")
     parser.add_argument("--codex-bin", default=None)
+    parser.add_argument("--baseline", default=None, help="a directory holding another openai_codex to compare")
     parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
@@ -184,17 +202,19 @@ def main(argv: list[str] | None = None) -> int:
     modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
     if "raw" not in modes:
         modes.insert(0, "raw")
+    if args.baseline:
+        modes += [f"{mode}-base" for mode in ("sync", "async") if mode in modes]
     samples: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
     with FakeResponsesServer() as fake:
         overrides = fake.config_overrides()
         for index in range(args.repeat):
             for mode in modes:
                 fake.enqueue(Text("warm up"), Text("x" * args.deltas, deltas=args.deltas))
-                sample = _sample(mode, codex_bin, overrides)
+                sample = _sample(mode, codex_bin, overrides, args.baseline)
                 if sample["deltas"] != args.deltas:
                     raise SystemExit(f"{mode}: got {sample['deltas']} deltas, expected {args.deltas}")
                 samples[mode].append(sample)
-                print(f"  run {index + 1}/{args.repeat} {mode:5}  cpu {sample['cpu']:.3f}s  wall {sample['wall']:.3f}s")
+                print(f"  run {index + 1}/{args.repeat} {mode:10} cpu {sample['cpu']:.3f}s  wall {sample['wall']:.3f}s")
     raw_cpu = statistics.median(s["cpu"] for s in samples["raw"])
     raw_wall = statistics.median(s["wall"] for s in samples["raw"])
     ok = True
@@ -205,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu = statistics.median(s["cpu"] for s in samples[mode])
         wall = statistics.median(s["wall"] for s in samples[mode])
         print(f"| {mode} | {cpu:.3f} | {cpu / raw_cpu:.2f}x | {wall:.3f} | {wall / raw_wall:.3f}x |")
-        if mode != "raw":
+        if mode in ("sync", "async"):
             ok = ok and cpu / raw_cpu <= args.target and wall / raw_wall <= 1 + args.wall_tolerance
     verdict = "met" if ok else "NOT met"
     print(f"\ntarget (CPU <= {args.target}x raw, wall <= {1 + args.wall_tolerance:.2f}x raw): {verdict}")
