@@ -261,13 +261,16 @@ class AsyncTurnHandle(AsyncTurnHandleRequests):
             raise RuntimeError("this turn is already being consumed (stream() or run() elsewhere)")
         self._consuming = True
         try:
+            sink = self._sink
             while not self._state.done:
-                try:
-                    note = await _next(self._sink, deadline)
-                except _TIMEOUTS:
-                    raise TimeoutError(
-                        f"turn {self.id} is still running; call interrupt() to stop it, or wait again"
-                    ) from None
+                note = sink.get_nowait()  # what a read delivered is taken without an await per notification
+                if note is None:
+                    try:
+                        note = await _next(sink, deadline)
+                    except _TIMEOUTS:
+                        raise TimeoutError(
+                            f"turn {self.id} is still running; call interrupt() to stop it, or wait again"
+                        ) from None
                 self._state.observe(note)
                 yield note
         except asyncio.CancelledError:
@@ -360,13 +363,17 @@ class AsyncGoalHandle(AsyncGoalHandleRequests):
             raise RuntimeError("this goal run is already being consumed (stream() or run() elsewhere)")
         self._consuming = True
         try:
+            sink = self._sink
             while not self._state.done:
-                try:
-                    note = await _next(self._sink, deadline)
-                except _TIMEOUTS:
-                    raise TimeoutError(
-                        f"the goal of thread {self.thread_id} is still running; interrupt() or clear it, or wait again"
-                    ) from None
+                note = sink.get_nowait()  # what a read delivered is taken without an await per notification
+                if note is None:
+                    try:
+                        note = await _next(sink, deadline)
+                    except _TIMEOUTS:
+                        raise TimeoutError(
+                            f"the goal of thread {self.thread_id} is still running; "
+                            "interrupt() or clear it, or wait again"
+                        ) from None
                 self._state.observe(note)
                 yield note
         except asyncio.CancelledError:

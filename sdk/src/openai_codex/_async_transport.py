@@ -16,6 +16,7 @@ import logging
 import os
 import subprocess
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -66,20 +67,49 @@ _READ_CHUNK = 1 << 16
 
 
 class AsyncTurnSink:
-    """The events of one turn, in order; ends with ``turn/completed`` or a :class:`CodexError`."""
+    """The events of one turn, in order; ends with ``turn/completed`` or a :class:`CodexError`.
+
+    A deque and at most one waiting future: what one read delivered is added at once and wakes the consumer
+    once (:meth:`put_many`); the consumer takes what is there without awaiting (:meth:`get_nowait`)."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[Notification | CodexError] = asyncio.Queue()
+        self._items: deque[Notification] = deque()
+        self._error: CodexError | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def get_nowait(self) -> Notification | None:
+        """The next notification if one is here (``None``: await :meth:`get`)."""
+        items = self._items
+        return items.popleft() if items else None
 
     async def get(self) -> Notification:
-        item = await self.queue.get()
-        if isinstance(item, CodexError):
-            self.queue.put_nowait(item)
-            raise item
-        return item
+        while not self._items:
+            if self._error is not None:
+                raise self._error  # every later get() fails the same way
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def put(self, item: Notification | CodexError) -> None:
-        self.queue.put_nowait(item)
+        if isinstance(item, CodexError):
+            if self._error is None:
+                self._error = item
+        elif self._error is None:
+            self._items.append(item)
+        self._wake()
+
+    def put_many(self, notes: list[Notification]) -> None:
+        if self._error is None:
+            self._items.extend(notes)
+        self._wake()
 
 
 class AsyncEventSubscription:
@@ -111,6 +141,11 @@ class AsyncEventSubscription:
 
     def put(self, item: Notification | CodexError) -> None:
         self._buffer.push(item)
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def put_many(self, notes: list[Notification]) -> None:
+        self._buffer.push_many(notes)
         if self._wakeup is not None:
             self._wakeup.set()
 
