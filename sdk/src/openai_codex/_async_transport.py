@@ -69,13 +69,13 @@ _READ_CHUNK = 1 << 16
 class AsyncTurnSink:
     """The events of one turn, in order; ends with ``turn/completed`` or a :class:`CodexError`.
 
-    A deque and at most one waiting future: what one read delivered is added at once and wakes the consumer
-    once (:meth:`put_many`); the consumer takes what is there without awaiting (:meth:`get_nowait`)."""
+    A deque and the futures of whoever awaits it: what one read delivered is added at once and wakes the
+    consumer once (:meth:`put_many`); the consumer takes what is there without awaiting (:meth:`get_nowait`)."""
 
     def __init__(self) -> None:
         self._items: deque[Notification] = deque()
         self._error: CodexError | None = None
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
 
     def get_nowait(self) -> Notification | None:
         """The next notification if one is here (``None``: await :meth:`get`)."""
@@ -86,17 +86,19 @@ class AsyncTurnSink:
         while not self._items:
             if self._error is not None:
                 raise self._error  # every later get() fails the same way
-            self._waiter = asyncio.get_running_loop().create_future()
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
             try:
-                await self._waiter
+                await waiter
             finally:
-                self._waiter = None
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
         return self._items.popleft()
 
     def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def put(self, item: Notification | CodexError) -> None:
         if isinstance(item, CodexError):
@@ -221,12 +223,36 @@ class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
     Python 3.11 ``Process.wait()`` also waits for the pipes, so it cannot tell), with no thread and no
     ``os.waitid`` (missing on macOS before Python 3.13), on every OS. The callback is held weakly so a
     dropped client can still be collected.
+
+    Its stdout goes straight to ``on_stdout`` (the transport's core and dispatch) from the loop's read
+    callback, without the ``StreamReader`` buffer and a wake-up of the reader task per read (half the
+    event-loop work of a long stream); the ``stdout`` stream then only carries the EOF to the reader task.
+    If ``on_stdout`` fails (a bug) the failure is logged and the stream reports EOF: the connection ends.
     """
 
-    def __init__(self, on_exit: weakref.WeakMethod[Any], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        on_exit: weakref.WeakMethod[Any],
+        loop: asyncio.AbstractEventLoop,
+        on_stdout: weakref.WeakMethod[Any] | None = None,
+    ) -> None:
         super().__init__(limit=_READ_CHUNK, loop=loop)
         self._on_exit = on_exit
+        self._on_stdout = on_stdout
         self._process_transport: asyncio.SubprocessTransport | None = None
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        handler = self._on_stdout() if fd == 1 and self._on_stdout is not None else None
+        if handler is None:
+            super().pipe_data_received(fd, data)
+            return
+        try:
+            handler(data)
+        except Exception:  # never let a bug here leave callers hanging
+            _log.exception("codex reader failed")
+            self._on_stdout = None
+            if self.stdout is not None:
+                self.stdout.feed_eof()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -240,10 +266,18 @@ class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
             callback(self._process_transport.get_returncode())
 
 
-async def _spawn(on_exit: weakref.WeakMethod[Any], argv: list[str], **options: Any) -> asyncio.subprocess.Process:
+async def _spawn(
+    on_exit: weakref.WeakMethod[Any],
+    argv: list[str],
+    *,
+    on_stdout: weakref.WeakMethod[Any] | None = None,
+    **options: Any,
+) -> asyncio.subprocess.Process:
     """``asyncio.create_subprocess_exec`` with :class:`_ExitNotingProtocol`."""
     loop = asyncio.get_running_loop()
-    transport, protocol = await loop.subprocess_exec(lambda: _ExitNotingProtocol(on_exit, loop), *argv, **options)
+    transport, protocol = await loop.subprocess_exec(
+        lambda: _ExitNotingProtocol(on_exit, loop, on_stdout), *argv, **options
+    )
     return asyncio.subprocess.Process(transport, protocol, loop)
 
 
@@ -316,6 +350,7 @@ class AsyncTransport:
             self._proc = await _spawn(
                 weakref.WeakMethod(self._set_exited),
                 argv,
+                on_stdout=weakref.WeakMethod(self._receive),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -470,13 +505,19 @@ class AsyncTransport:
         return self._closing or self._closed_by_user
 
     # ------------------------------------------------------------------ incoming
+    def _receive(self, data: bytes) -> None:
+        """What the app-server wrote, as the event loop read it (see :class:`_ExitNotingProtocol`)."""
+        self._dispatch(self._core.receive_data(data))
+
     async def _read_loop(self, stdout: asyncio.StreamReader) -> None:
+        """Wait for the end of stdout (its data goes to :meth:`_receive` as it is read; anything in the
+        stream itself is handled here all the same) and then wake every waiter."""
         try:
             while True:
                 data = await stdout.read(_READ_CHUNK)
                 if not data:
                     break
-                self._dispatch(self._core.receive_data(data))
+                self._receive(data)
         except asyncio.CancelledError:
             if not self._closing:
                 # Cancelled while the client is open: the event loop is ending (asyncio.run returning, or
