@@ -225,8 +225,8 @@ class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
     dropped client can still be collected.
 
     Its stdout goes straight to ``on_stdout`` (the transport's core and dispatch) from the loop's read
-    callback, without the ``StreamReader`` buffer and a wake-up of the reader task per read (half the
-    event-loop work of a long stream); the ``stdout`` stream then only carries the EOF to the reader task.
+    callback, without the ``StreamReader`` buffer and without a wake-up of the reader task per read; the
+    ``stdout`` stream then only carries the EOF to the reader task.
     If ``on_stdout`` fails (a bug) the failure is logged and the stream reports EOF: the connection ends.
     """
 
