@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup release test lint lock generate-types bench-runtime bench-import bench-stage fuzz smoke publish-rehearsal clean
+.PHONY: setup release test lint lock generate-types bench-runtime bench-import bench-stage bench-stream fuzz smoke publish-rehearsal clean
 
 setup: $(STAMP)
 
@@ -73,6 +73,10 @@ fuzz: setup
 ## `import openai_codex` vs the published openai-codex 0.163.0, side by side.
 bench-import: setup
 	$(PY) scripts/bench_import.py
+
+## Streaming a 20,000-delta turn: the SDK's Python CPU and wall time vs a raw JSON-RPC driver (median of 5).
+bench-stream: setup
+	$(PY) scripts/bench_stream.py
 
 ## Install dist/ into a fresh venv and run a real turn; resolver dry runs; aarch64 under qemu.
 smoke: setup

@@ -31,7 +31,7 @@ def test_the_core_hands_what_no_turn_claims_to_the_subscribers() -> None:
     core.subscribe("t1", thread_id="t1")
     _id, _data = core.start_turn("t2", {}, "turn-sink")
     events = core.receive_data(_line("account/rateLimits/updated") + _line("thread/name/updated", threadId="t1"))
-    assert [(e.sink, e.notification.method) for e in events if isinstance(e, Deliver)] == [
+    assert [(e.sink, n.method) for e in events if isinstance(e, Deliver) for n in e.notes] == [
         ("all", "account/rateLimits/updated"),
         ("all", "thread/name/updated"),
         ("t1", "thread/name/updated"),

@@ -139,7 +139,7 @@ def test_turn_events_are_routed_to_their_turn_only() -> None:
         + note("thread/status/changed", threadId="thread-a", status={"type": "active"})
         + note("account/rateLimits/updated", rateLimits={})
     )
-    delivered = [(e.sink, e.notification.method) for e in events if isinstance(e, Deliver)]
+    delivered = [(e.sink, n.method) for e in events if isinstance(e, Deliver) for n in e.notes]
     assert delivered == [
         (sink_b, "item/agentMessage/delta"),
         (sink_a, "item/agentMessage/delta"),
@@ -160,7 +160,7 @@ def test_events_racing_ahead_of_the_turn_start_response_are_kept() -> None:
     assert early == []
     events = core.receive_data(line({"id": request_id, "result": {"turn": {"id": "u"}}}))
     assert isinstance(events[0], Resolved)
-    assert [e.notification.method for e in events[1:] if isinstance(e, Deliver)] == [
+    assert [n.method for e in events[1:] if isinstance(e, Deliver) for n in e.notes] == [
         "turn/started",
         "item/agentMessage/delta",
     ]
@@ -177,6 +177,27 @@ def test_turn_completed_ends_the_route() -> None:
     )
     assert isinstance(events[0], Deliver)
     assert isinstance(events[1], Unrouted)
+
+
+def test_consecutive_notifications_for_one_sink_are_one_deliver_in_order() -> None:
+    core: ProtocolCore[Sink] = ProtocolCore()
+    sink_a, sink_b = Sink("a"), Sink("b")
+    req_a, _ = core.start_turn("thread-a", {}, sink_a)
+    req_b, _ = core.start_turn("thread-b", {}, sink_b)
+    core.receive_data(line({"id": req_a, "result": {"turn": {"id": "turn-a"}}}))
+    core.receive_data(line({"id": req_b, "result": {"turn": {"id": "turn-b"}}}))
+    deltas = [note("item/agentMessage/delta", threadId="thread-a", turnId="turn-a", delta=str(i)) for i in range(3)]
+    events = core.receive_data(
+        b"".join(deltas)
+        + note("item/agentMessage/delta", threadId="thread-b", turnId="turn-b", delta="B")
+        + note("item/agentMessage/delta", threadId="thread-a", turnId="turn-a", delta="3")
+    )
+    assert [(e.sink, [n.params["delta"] for n in e.notes]) for e in events if isinstance(e, Deliver)] == [
+        (sink_a, ["0", "1", "2"]),
+        (sink_b, ["B"]),
+        (sink_a, ["3"]),
+    ]
+    assert len(events) == 3
 
 
 def test_failed_turn_start_drops_the_sink() -> None:
@@ -211,3 +232,29 @@ def test_forget_drops_a_request_and_its_route() -> None:
     [event] = core.receive_data(line({"id": request_id, "result": {"turn": {"id": "u"}}}))
     assert isinstance(event, ProtocolViolation)
     assert core.connection_lost(TransportClosedError("x")) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"method": "a", "params": {"x": "\\u00e9\\ud83d\\ude00"}}',
+        b'  {"method":"a"}  \r',  # surrounding whitespace (and a CRLF line ending)
+        '{"method":"é"}'.encode(),
+        '{"method":"a"}'.encode("utf-16"),  # another encoding json.loads detects
+        b'{"method":"a","params":{"n":1e400,"v":NaN}}',
+    ],
+)
+def test_fast_line_parser_agrees_with_json_loads(raw: bytes) -> None:
+    from openai_codex._protocol import _parse_line
+
+    assert repr(_parse_line(raw)) == repr(json.loads(raw))
+
+
+@pytest.mark.parametrize("raw", [b'{"method":"a"} {"method":"b"}', b'{"method":', b"\xff{}", b"", b"]"])
+def test_fast_line_parser_raises_as_json_loads_does(raw: bytes) -> None:
+    from openai_codex._protocol import _parse_line
+
+    with pytest.raises(ValueError):  # noqa: PT011 - the same errors as json.loads, whatever they are
+        json.loads(raw)
+    with pytest.raises(ValueError):  # noqa: PT011
+        _parse_line(raw)

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         JsonRpcError,
         LoginError,
         MethodNotFoundError,
+        OutputParseError,
         ParseError,
         RetryLimitExceededError,
         RuntimeDriftWarning,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from openai_codex.hooks import Allow, Deny, Hooks
     from openai_codex.inputs import ImageInput, Input, InputItem, LocalImageInput, MentionInput, SkillInput, TextInput
     from openai_codex.notifications import Notification
+    from openai_codex.presets import ApprovalMode, Sandbox
     from openai_codex.retry import retry_on_overload, retry_on_overload_async
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "Allow",
     "ApprovalDecision",
     "ApprovalHandler",
+    "ApprovalMode",
     "ApprovalRequest",
     "AsyncCodex",
     "AsyncEventSubscription",
@@ -85,10 +88,12 @@ __all__ = [
     "MentionInput",
     "MethodNotFoundError",
     "Notification",
+    "OutputParseError",
     "ParseError",
     "RetryLimitExceededError",
     "RuntimeDriftWarning",
     "RuntimeNotFoundError",
+    "Sandbox",
     "ServerBusyError",
     "SkillInput",
     "TextInput",
@@ -107,6 +112,7 @@ _HOMES = (
     "openai_codex.errors",
     "openai_codex.inputs",
     "openai_codex.notifications",
+    "openai_codex.presets",
     "openai_codex.approvals",
     "openai_codex.hooks",
     "openai_codex._turns",

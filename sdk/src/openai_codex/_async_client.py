@@ -18,6 +18,7 @@ from openai_codex._drivers import EVENTS_CAP
 from openai_codex._goals import INTERRUPT_WAIT_S, GoalResult, GoalState
 from openai_codex._requests import offer_tools, thread_info
 from openai_codex._runtime import TERMINATE_GRACE_S
+from openai_codex._structured import output_type_of
 from openai_codex._turns import TurnResult, TurnState, interrupted_timeout_error, turn_id_of
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError
@@ -197,7 +198,9 @@ class AsyncThread(AsyncThreadRequests):
 
     async def _start_turn(self, params: dict[str, Any]) -> AsyncTurnHandle:
         result, sink = await self._codex._transport.start_turn(self.id, params)
-        return AsyncTurnHandle(self._codex, self.id, turn_id_of(result), sink)
+        handle = AsyncTurnHandle(self._codex, self.id, turn_id_of(result), sink)
+        handle._state.output_type = output_type_of(params.get("outputSchema"))
+        return handle
 
     async def _run_turn(self, params: dict[str, Any], timeout: float | None) -> TurnResult:
         handle = await self._start_turn(params)
@@ -258,13 +261,16 @@ class AsyncTurnHandle(AsyncTurnHandleRequests):
             raise RuntimeError("this turn is already being consumed (stream() or run() elsewhere)")
         self._consuming = True
         try:
+            sink = self._sink
             while not self._state.done:
-                try:
-                    note = await _next(self._sink, deadline)
-                except _TIMEOUTS:
-                    raise TimeoutError(
-                        f"turn {self.id} is still running; call interrupt() to stop it, or wait again"
-                    ) from None
+                note = sink.get_nowait()  # what a read delivered is taken without an await per notification
+                if note is None:
+                    try:
+                        note = await _next(sink, deadline)
+                    except _TIMEOUTS:
+                        raise TimeoutError(
+                            f"turn {self.id} is still running; call interrupt() to stop it, or wait again"
+                        ) from None
                 self._state.observe(note)
                 yield note
         except asyncio.CancelledError:
@@ -357,13 +363,17 @@ class AsyncGoalHandle(AsyncGoalHandleRequests):
             raise RuntimeError("this goal run is already being consumed (stream() or run() elsewhere)")
         self._consuming = True
         try:
+            sink = self._sink
             while not self._state.done:
-                try:
-                    note = await _next(self._sink, deadline)
-                except _TIMEOUTS:
-                    raise TimeoutError(
-                        f"the goal of thread {self.thread_id} is still running; interrupt() or clear it, or wait again"
-                    ) from None
+                note = sink.get_nowait()  # what a read delivered is taken without an await per notification
+                if note is None:
+                    try:
+                        note = await _next(sink, deadline)
+                    except _TIMEOUTS:
+                        raise TimeoutError(
+                            f"the goal of thread {self.thread_id} is still running; "
+                            "interrupt() or clear it, or wait again"
+                        ) from None
                 self._state.observe(note)
                 yield note
         except asyncio.CancelledError:

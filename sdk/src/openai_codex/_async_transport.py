@@ -15,8 +15,8 @@ import inspect
 import logging
 import os
 import subprocess
-import sys
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -38,12 +38,14 @@ from openai_codex._drivers import (
 from openai_codex._protocol import ProtocolCore, ServerRequest
 from openai_codex._runtime import (
     StderrTail,
+    api_key_login_params,
     check_initialize_result,
     closed_error,
     explain_startup_exit,
     initialize_params,
     kill_tree,
     launch_spec,
+    popen_options,
     sdk_version,
     startup_timeout_error,
 )
@@ -65,20 +67,51 @@ _READ_CHUNK = 1 << 16
 
 
 class AsyncTurnSink:
-    """The events of one turn, in order; ends with ``turn/completed`` or a :class:`CodexError`."""
+    """The events of one turn, in order; ends with ``turn/completed`` or a :class:`CodexError`.
+
+    A deque and the futures of whoever awaits it: what one read delivered is added at once and wakes the
+    consumer once (:meth:`put_many`); the consumer takes what is there without awaiting (:meth:`get_nowait`)."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[Notification | CodexError] = asyncio.Queue()
+        self._items: deque[Notification] = deque()
+        self._error: CodexError | None = None
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def get_nowait(self) -> Notification | None:
+        """The next notification if one is here (``None``: await :meth:`get`)."""
+        items = self._items
+        return items.popleft() if items else None
 
     async def get(self) -> Notification:
-        item = await self.queue.get()
-        if isinstance(item, CodexError):
-            self.queue.put_nowait(item)
-            raise item
-        return item
+        while not self._items:
+            if self._error is not None:
+                raise self._error  # every later get() fails the same way
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+        return self._items.popleft()
+
+    def _wake(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def put(self, item: Notification | CodexError) -> None:
-        self.queue.put_nowait(item)
+        if isinstance(item, CodexError):
+            if self._error is None:
+                self._error = item
+        elif self._error is None:
+            self._items.append(item)
+        self._wake()
+
+    def put_many(self, notes: list[Notification]) -> None:
+        if self._error is None:
+            self._items.extend(notes)
+        self._wake()
 
 
 class AsyncEventSubscription:
@@ -110,6 +143,11 @@ class AsyncEventSubscription:
 
     def put(self, item: Notification | CodexError) -> None:
         self._buffer.push(item)
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def put_many(self, notes: list[Notification]) -> None:
+        self._buffer.push_many(notes)
         if self._wakeup is not None:
             self._wakeup.set()
 
@@ -185,12 +223,36 @@ class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
     Python 3.11 ``Process.wait()`` also waits for the pipes, so it cannot tell), with no thread and no
     ``os.waitid`` (missing on macOS before Python 3.13), on every OS. The callback is held weakly so a
     dropped client can still be collected.
+
+    Its stdout goes straight to ``on_stdout`` (the transport's core and dispatch) from the loop's read
+    callback, without the ``StreamReader`` buffer and without a wake-up of the reader task per read; the
+    ``stdout`` stream then only carries the EOF to the reader task.
+    If ``on_stdout`` fails (a bug) the failure is logged and the stream reports EOF: the connection ends.
     """
 
-    def __init__(self, on_exit: weakref.WeakMethod[Any], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        on_exit: weakref.WeakMethod[Any],
+        loop: asyncio.AbstractEventLoop,
+        on_stdout: weakref.WeakMethod[Any] | None = None,
+    ) -> None:
         super().__init__(limit=_READ_CHUNK, loop=loop)
         self._on_exit = on_exit
+        self._on_stdout = on_stdout
         self._process_transport: asyncio.SubprocessTransport | None = None
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        handler = self._on_stdout() if fd == 1 and self._on_stdout is not None else None
+        if handler is None:
+            super().pipe_data_received(fd, data)
+            return
+        try:
+            handler(data)
+        except Exception:  # never let a bug here leave callers hanging
+            _log.exception("codex reader failed")
+            self._on_stdout = None
+            if self.stdout is not None:
+                self.stdout.feed_eof()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -204,10 +266,18 @@ class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
             callback(self._process_transport.get_returncode())
 
 
-async def _spawn(on_exit: weakref.WeakMethod[Any], argv: list[str], **options: Any) -> asyncio.subprocess.Process:
+async def _spawn(
+    on_exit: weakref.WeakMethod[Any],
+    argv: list[str],
+    *,
+    on_stdout: weakref.WeakMethod[Any] | None = None,
+    **options: Any,
+) -> asyncio.subprocess.Process:
     """``asyncio.create_subprocess_exec`` with :class:`_ExitNotingProtocol`."""
     loop = asyncio.get_running_loop()
-    transport, protocol = await loop.subprocess_exec(lambda: _ExitNotingProtocol(on_exit, loop), *argv, **options)
+    transport, protocol = await loop.subprocess_exec(
+        lambda: _ExitNotingProtocol(on_exit, loop, on_stdout), *argv, **options
+    )
     return asyncio.subprocess.Process(transport, protocol, loop)
 
 
@@ -280,12 +350,13 @@ class AsyncTransport:
             self._proc = await _spawn(
                 weakref.WeakMethod(self._set_exited),
                 argv,
+                on_stdout=weakref.WeakMethod(self._receive),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env,
                 cwd=os.fspath(self._config.cwd) if self._config.cwd is not None else None,
-                start_new_session=sys.platform != "win32",
+                **popen_options(),
             )
         except OSError as exc:
             raise RuntimeNotFoundError(f"cannot run {self.binary!r}: {exc.strerror or exc}") from exc
@@ -312,6 +383,9 @@ class AsyncTransport:
         self.runtime_version = check_initialize_result(result, self.binary)
         self.initialize_result = result
         await self.notify("initialized")
+        login = api_key_login_params(self._config)
+        if login is not None:  # CodexConfig(api_key=...): signed in, in memory, before any other request
+            await self._exchange("account/login/start", login, timeout)
 
     # ------------------------------------------------------------------ outgoing
     async def _write(self, data: bytes) -> None:
@@ -431,13 +505,19 @@ class AsyncTransport:
         return self._closing or self._closed_by_user
 
     # ------------------------------------------------------------------ incoming
+    def _receive(self, data: bytes) -> None:
+        """What the app-server wrote, as the event loop read it (see :class:`_ExitNotingProtocol`)."""
+        self._dispatch(self._core.receive_data(data))
+
     async def _read_loop(self, stdout: asyncio.StreamReader) -> None:
+        """Wait for the end of stdout (its data goes to :meth:`_receive` as it is read; anything in the
+        stream itself is handled here all the same) and then wake every waiter."""
         try:
             while True:
                 data = await stdout.read(_READ_CHUNK)
                 if not data:
                     break
-                self._dispatch(self._core.receive_data(data))
+                self._receive(data)
         except asyncio.CancelledError:
             if not self._closing:
                 # Cancelled while the client is open: the event loop is ending (asyncio.run returning, or

@@ -21,6 +21,7 @@ from openai_codex._drivers import EVENTS_CAP
 from openai_codex._goals import INTERRUPT_WAIT_S, GoalResult, GoalState
 from openai_codex._requests import offer_tools, thread_info
 from openai_codex._runtime import TERMINATE_GRACE_S
+from openai_codex._structured import output_type_of
 from openai_codex._sync_transport import EventSubscription, SyncTransport, TurnSink
 from openai_codex._turns import TurnResult, TurnState, interrupted_timeout_error, turn_id_of
 from openai_codex.config import CodexConfig
@@ -181,7 +182,9 @@ class Thread(ThreadRequests):
 
     def _start_turn(self, params: dict[str, Any]) -> TurnHandle:
         result, sink = self._codex._transport.start_turn(self.id, params)
-        return TurnHandle(self._codex, self.id, turn_id_of(result), sink)
+        handle = TurnHandle(self._codex, self.id, turn_id_of(result), sink)
+        handle._state.output_type = output_type_of(params.get("outputSchema"))
+        return handle
 
     def _run_turn(self, params: dict[str, Any], timeout: float | None) -> TurnResult:
         handle = self._start_turn(params)

@@ -48,9 +48,12 @@ _log = logging.getLogger("openai_codex")
 
 
 class Sink(Protocol):
-    """A turn's (or a watcher's) sink: ``put`` never blocks."""
+    """A turn's (or a watcher's, a subscriber's) sink: neither method blocks."""
 
     def put(self, item: Notification | CodexError) -> None: ...
+
+    def put_many(self, notes: list[Notification]) -> None:
+        """Add ``notes`` in order, as one operation (one wake-up of the consumer). The list is the sink's."""
 
 
 def _settle(waiter: Any, result: Any, error: BaseException | None) -> None:
@@ -67,8 +70,8 @@ def _settle(waiter: Any, result: Any, error: BaseException | None) -> None:
 def dispatch(events: Iterable[Event[Any]], answer: Callable[[ServerRequest], None]) -> None:
     """Act on the core's events; ``answer`` starts answering a server request (on a thread or a task)."""
     for event in events:
-        if isinstance(event, Deliver):
-            event.sink.put(event.notification)
+        if event.__class__ is Deliver:
+            event.sink.put_many(event.notes)
         elif isinstance(event, Resolved):
             _settle(event.waiter, event.result, event.error)
         elif isinstance(event, ServerRequest):
@@ -83,8 +86,13 @@ def completed_items(events: Iterable[Event[Any]]) -> list[Notification]:
     """The ``item/completed`` notifications among ``events``, each once (one may go to several sinks)."""
     found: list[Notification] = []
     for event in events:
-        if isinstance(event, (Deliver, Unrouted)):
-            note = event.notification
+        if isinstance(event, Deliver):
+            notes = event.notes
+        elif isinstance(event, Unrouted):
+            notes = [event.notification]
+        else:
+            continue
+        for note in notes:
             if note.method == "item/completed" and not any(note is seen for seen in found):
                 found.append(note)
     return found
@@ -134,6 +142,15 @@ class EventBuffer:
                     self.cap,
                 )
         self.items.append(item)
+
+    def push_many(self, notes: list[Notification]) -> None:
+        if self.ended:
+            return
+        if len(self.items) + len(notes) <= self.cap:
+            self.items.extend(notes)
+            return
+        for note in notes:
+            self.push(note)
 
     def pop(self, client_closed: bool) -> Notification | None:
         """The next notification; ``None`` once it has ended (closed, or the client was); the connection's

@@ -7,6 +7,7 @@ the fix.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from openai_codex.config import CodexConfig
 from openai_codex.errors import (
@@ -26,10 +28,14 @@ from openai_codex.errors import (
 
 __all__ = [
     "MINIMUM_RUNTIME_VERSION",
+    "NESTED_CODEX_VARIABLES",
     "RUNTIME_DISTRIBUTION",
     "StderrTail",
+    "api_key_login_params",
     "check_runtime_version",
+    "child_environment",
     "launch_spec",
+    "popen_options",
     "version_from_user_agent",
 ]
 
@@ -40,6 +46,55 @@ pinned runtime (``openai_codex.generated.CODEX_VERSION``), which may be newer: t
 the hand-written client was tested against, and it moves only when the client comes to need something an
 older runtime lacks. Between the two, a runtime works with one ``RuntimeDriftWarning``; a method it does not
 have yet answers with a JSON-RPC error."""
+
+
+NESTED_CODEX_VARIABLES: tuple[str, ...] = (
+    # Set by Codex on every command its agent runs (read back from such a command's environment, Codex
+    # 0.171.0), so a program using the SDK from inside a Codex turn inherits them; they describe that turn,
+    # not the runtime this SDK starts:
+    "CODEX_SANDBOX",  # "seatbelt" under the macOS sandbox: a nested runtime would believe it is sandboxed
+    "CODEX_SANDBOX_NETWORK_DISABLED",  # "1" when the parent's sandbox has no network: the same for network
+    "CODEX_THREAD_ID",  # the parent's thread: the nested runtime's own threads are not it
+    "CODEX_SESSION_ID",  # the parent's session: likewise
+    "CODEX_TOOL_CALL_ID",  # the parent's tool call that ran the program
+    "CODEX_VERSION",  # the parent's version, which need not be the runtime started here
+    "CODEX_CI",  # the parent marks its commands non-interactive; the runtime here is not one of them
+    "CODEX_APPLY_PATCH_PRESERVE_LINE_ENDINGS",  # the parent's apply_patch setting for its commands
+    # Set by a parent's launcher or host for its own runtime:
+    "CODEX_INTERNAL_ORIGINATOR_OVERRIDE",  # an IDE host's originator: requests would be attributed to it
+    "CODEX_MANAGED_BY_NPM",  # the npm / bun / pnpm / vite+ launchers: the runtime here is not managed by them
+    "CODEX_MANAGED_BY_BUN",  # (update hints and the package root would point at the parent's installation)
+    "CODEX_MANAGED_BY_PNPM",
+    "CODEX_MANAGED_BY_VITE_PLUS",
+    "CODEX_MANAGED_PACKAGE_ROOT",
+)
+"""Variables of the caller's environment that the app-server does not get (``CodexConfig.env`` may still set
+them). Everything else passes through, ``CODEX_HOME`` and ``PATH`` included: those are the user's choice."""
+
+
+def child_environment(environ: Mapping[str, str], extra: Mapping[str, str] | None) -> dict[str, str]:
+    """The app-server's environment: ``environ`` without :data:`NESTED_CODEX_VARIABLES`, then ``extra``."""
+    env = {key: value for key, value in environ.items() if key.upper() not in _NESTED}
+    env.update(extra or {})
+    return env
+
+
+_NESTED = frozenset(NESTED_CODEX_VARIABLES)
+
+
+def popen_options(platform: str = sys.platform) -> dict[str, Any]:
+    """How the app-server process is started, beside its pipes: its own session on POSIX (so its whole tree
+    can be signalled); on Windows no console window (a GUI host would otherwise flash one up)."""
+    if platform == "win32":
+        return {"creationflags": getattr(subprocess, "CREATE_NO_WINDOW", 0x08000000)}
+    return {"start_new_session": True}
+
+
+def api_key_login_params(config: CodexConfig) -> dict[str, str] | None:
+    """The ``account/login/start`` params that sign the runtime in with ``config.api_key`` (``None``: none)."""
+    if config.api_key is None:
+        return None
+    return {"type": "apiKey", "apiKey": config.api_key}
 
 
 class StderrTail:
@@ -100,8 +155,7 @@ def _resolve_binary(config: CodexConfig) -> tuple[Path, Mapping[str, str] | None
         path = codex_cli_bin.bundled_codex_path()
     except FileNotFoundError as exc:  # codex_cli_bin.BundledRuntimeError
         raise RuntimeNotFoundError(f"the bundled Codex runtime is not usable: {exc}") from None
-    base = {**os.environ, **config.env} if config.env else None
-    return path, codex_cli_bin.bundled_env(base)
+    return path, codex_cli_bin.bundled_env(child_environment(os.environ, config.env))
 
 
 def launch_spec(config: CodexConfig) -> tuple[list[str], dict[str, str]]:
@@ -115,12 +169,14 @@ def launch_spec(config: CodexConfig) -> tuple[list[str], dict[str, str]]:
         )
     binary, bundled_env = _resolve_binary(config)
     argv = [str(binary), "app-server"]
-    for override in config.config_overrides:
+    overrides = list(config.config_overrides)
+    if config.base_url is not None:
+        overrides.append(f"openai_base_url={json.dumps(config.base_url)}")  # a JSON string is a TOML string
+    if config.api_key is not None:  # held in memory, never written to CODEX_HOME (see api_key_login_params)
+        overrides.append('cli_auth_credentials_store="ephemeral"')
+    for override in overrides:
         argv += ["--config", override]
-    if bundled_env is not None:
-        env = dict(bundled_env)
-    else:
-        env = {**os.environ, **config.env} if config.env else dict(os.environ)
+    env = dict(bundled_env) if bundled_env is not None else child_environment(os.environ, config.env)
     return argv, env
 
 

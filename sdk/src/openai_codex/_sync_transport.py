@@ -14,9 +14,9 @@ import logging
 import os
 import queue
 import subprocess
-import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
@@ -39,12 +39,14 @@ from openai_codex._drivers import (
 from openai_codex._protocol import Event, ProtocolCore, ServerRequest
 from openai_codex._runtime import (
     StderrTail,
+    api_key_login_params,
     check_initialize_result,
     closed_error,
     explain_startup_exit,
     initialize_params,
     kill_tree,
     launch_spec,
+    popen_options,
     sdk_version,
     startup_timeout_error,
     wait_for_exit,
@@ -67,21 +69,34 @@ _READ_CHUNK = 1 << 16
 
 
 class TurnSink:
-    """The events of one turn, in order; ends with ``turn/completed`` or a :class:`CodexError`."""
+    """The events of one turn, in order; ends with ``turn/completed`` or a :class:`CodexError`.
+
+    The reader thread puts what one read delivered as one list (one queue operation, one wake-up of the
+    consumer); the consumer takes a list at a time into :attr:`_taken` and hands its notifications out
+    one by one. Only one thread consumes a turn (the handles hold a lock around it)."""
 
     def __init__(self) -> None:
-        self.queue: queue.SimpleQueue[Notification | CodexError] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[list[Notification] | CodexError] = queue.SimpleQueue()
+        self._taken: deque[Notification] = deque()
 
     def get(self, timeout: float | None = None) -> Notification:
         """The next event (raises ``queue.Empty`` after ``timeout`` seconds without one)."""
+        taken = self._taken
+        if taken:
+            return taken.popleft()
         item = self.queue.get(timeout=timeout)
         if isinstance(item, CodexError):
             self.queue.put(item)  # every later get() fails the same way
             raise item
-        return item
+        taken.extend(item)
+        return taken.popleft()
 
     def put(self, item: Notification | CodexError) -> None:
-        self.queue.put_nowait(item)
+        self.queue.put_nowait(item if isinstance(item, CodexError) else [item])
+
+    def put_many(self, notes: list[Notification]) -> None:
+        if notes:
+            self.queue.put_nowait(notes)
 
 
 class EventSubscription:
@@ -115,6 +130,11 @@ class EventSubscription:
     def put(self, item: Notification | CodexError) -> None:
         with self._ready:
             self._buffer.push(item)
+            self._ready.notify_all()
+
+    def put_many(self, notes: list[Notification]) -> None:
+        with self._ready:
+            self._buffer.push_many(notes)
             self._ready.notify_all()
 
     def get(self, timeout: float | None = None) -> Notification | None:
@@ -213,7 +233,7 @@ class SyncTransport:
                 stderr=subprocess.PIPE,
                 env=env,
                 cwd=os.fspath(config.cwd) if config.cwd is not None else None,
-                start_new_session=sys.platform != "win32",
+                **popen_options(),
             )
         except OSError as exc:
             raise RuntimeNotFoundError(f"cannot run {self.binary!r}: {exc.strerror or exc}") from exc
@@ -248,6 +268,9 @@ class SyncTransport:
         self.runtime_version = check_initialize_result(result, self.binary)
         self.initialize_result = result
         self.notify("initialized")
+        login = api_key_login_params(self._config)
+        if login is not None:  # CodexConfig(api_key=...): signed in, in memory, before any other request
+            self.request("account/login/start", login, timeout=timeout)
 
     # ------------------------------------------------------------------ outgoing
     def _write(self, data: bytes) -> None:

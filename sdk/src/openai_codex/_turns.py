@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openai_codex.notifications import Notification
@@ -23,12 +23,24 @@ class TurnResult:
         items: every item the turn completed, in order (user message, reasoning, commands, agent messages...).
         usage: token usage reported for the turn (``None`` if the runtime reported none).
         turn: the finished :class:`~openai_codex.types.Turn` (``status``, ``error``, timings, ``items``).
+        output_type: what the turn's ``output_schema`` was: the pydantic model class, ``dict`` for a JSON
+            Schema, ``None`` without one (see :attr:`parsed`).
     """
 
     final_response: str | None
     items: list[ThreadItem]
     usage: ThreadTokenUsage | None
     turn: Turn
+    output_type: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def parsed(self) -> Any:
+        """The final message as the value ``output_schema`` describes: an instance of the pydantic model
+        given as ``output_schema`` (validated), else the parsed JSON value. Raises
+        :class:`~openai_codex.OutputParseError` (with ``raw_text``) when it does not parse or validate."""
+        from openai_codex._structured import parse_output
+
+        return parse_output(self.final_response, self.output_type)
 
     @property
     def status(self) -> str:
@@ -72,6 +84,8 @@ class TurnState:
         self._usage: dict[str, Any] | None = None
         self._turn: dict[str, Any] | None = None
         self._parsed_turn: Turn | None = None
+        self.output_type: Any = None
+        """The turn's ``output_schema`` kind, for :attr:`TurnResult.parsed` (see ``output_type_of``)."""
 
     def observe(self, note: Notification) -> None:
         method = note.method
@@ -107,4 +121,10 @@ class TurnState:
         from openai_codex.generated.protocol import ThreadTokenUsage
 
         usage = ThreadTokenUsage.model_validate(self._usage) if self._usage is not None else None
-        return TurnResult(final_response=_final_text(raw_items), items=list(turn.items), usage=usage, turn=turn)
+        return TurnResult(
+            final_response=_final_text(raw_items),
+            items=list(turn.items),
+            usage=usage,
+            turn=turn,
+            output_type=self.output_type,
+        )

@@ -25,7 +25,16 @@ class CodexConfig:
             ``openai-codex-cli-bin`` package (a dependency of this SDK), with its helper directory on PATH.
         config_overrides: ``key=value`` strings, each passed as ``--config key=value`` (the value is TOML,
             e.g. ``'model="gpt-5.1"'`` or ``"sandbox_mode=\\"read-only\\""``).
-        env: variables merged over ``os.environ`` for the app-server (e.g. ``{"CODEX_HOME": "..."}``).
+        env: variables merged over the caller's environment for the app-server (e.g. ``{"CODEX_HOME": "..."}``).
+            The caller's environment is passed on without the variables a parent Codex sets for the
+            commands it runs (:data:`openai_codex._runtime.NESTED_CODEX_VARIABLES`); ``env`` may set them
+            again explicitly.
+        api_key: an OpenAI API key for this client's runtime only: it signs the runtime in for the life of
+            the process, in memory (``-c cli_auth_credentials_store="ephemeral"``, then
+            ``account/login/start`` right after ``initialize``), so CODEX_HOME is neither read for
+            credentials nor written. ``None``: whatever CODEX_HOME's login is.
+        base_url: the OpenAI API base URL the runtime's built-in ``openai`` provider uses (passed as
+            ``-c openai_base_url=...``), e.g. a proxy or gateway speaking the Responses API.
         cwd: working directory of the app-server process (threads default to it).
         client_name / client_title / client_version: the ``clientInfo`` sent in ``initialize`` (the
             version defaults to this SDK's version).
@@ -51,6 +60,8 @@ class CodexConfig:
     config_overrides: Sequence[str] = ()
     env: Mapping[str, str] | None = None
     cwd: str | os.PathLike[str] | None = None
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
     client_name: str = DEFAULT_CLIENT_NAME
     client_title: str | None = None
     client_version: str | None = None
@@ -78,6 +89,10 @@ class CodexConfig:
             if bad:
                 raise TypeError(f"env values must be strings; fix the entries {bad!r}")
             object.__setattr__(self, "env", dict(self.env))
+        for name in ("api_key", "base_url"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ValueError(f"{name} must be a non-empty string (or None), got {value!r}")
         if isinstance(self.approval_handler, str):
             from openai_codex.approvals import DECISIONS
 

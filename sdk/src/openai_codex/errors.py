@@ -31,6 +31,7 @@ __all__ = [
     "JsonRpcError",
     "LoginError",
     "MethodNotFoundError",
+    "OutputParseError",
     "ParseError",
     "RetryLimitExceededError",
     "RuntimeDriftWarning",
@@ -74,6 +75,17 @@ class RuntimeDriftWarning(UserWarning):
 class LoginError(CodexError):
     """A login could not start (e.g. the device-code flow needs a network this machine lacks) or ended
     without success. The client stays usable."""
+
+
+class OutputParseError(CodexError, ValueError):
+    """``TurnResult.parsed`` could not turn the final message into the ``output_schema``'s value: the message
+    says why (the validation errors), ``raw_text`` is the message as the model wrote it (``None`` when the
+    turn produced none), ``errors`` pydantic's error list (empty when the text was not JSON at all)."""
+
+    def __init__(self, message: str, *, raw_text: str | None, errors: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.raw_text = raw_text
+        self.errors = errors or []
 
 
 class TransportClosedError(CodexError):

@@ -50,6 +50,21 @@ class Notification:
         """The turn this event belongs to (``None`` for thread-level or client-wide events)."""
         self._payload: Any = _UNSET
 
+    @classmethod
+    def from_wire(cls, method: str, params: dict[str, Any]) -> Notification:
+        """The notification a JSON-RPC line carried: ``params`` is that line's freshly parsed object, which
+        nothing else holds, so it is taken as it is (no copy); the ids are read as :meth:`__init__` does,
+        the flat ``threadId`` / ``turnId`` first (every per-turn event has them)."""
+        note = cls.__new__(cls)
+        note.method = method
+        note.params = params
+        thread_id = params.get("threadId")
+        note.thread_id = thread_id if thread_id.__class__ is str else _nested_id(params, "threadId", "thread")
+        turn_id = params.get("turnId")
+        note.turn_id = turn_id if turn_id.__class__ is str else _nested_id(params, "turnId", "turn")
+        note._payload = _UNSET
+        return note
+
     @property
     def payload(self) -> BaseModel | dict[str, Any]:
         """The typed payload model, or the raw ``params`` when the method is unknown or does not parse."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from codex_release.errors import Unsupported
 from codex_release.steps.generate_types.models import Field, ModelIndex
-from codex_release.steps.generate_types.surface import OWNERS, Owner, Request
+from codex_release.steps.generate_types.surface import OWNERS, PRESETS, Owner, Request
 
 __all__ = ["render_api", "render_rpc", "rpc_method_name"]
 
@@ -56,6 +56,15 @@ class _Param:
     source: str
     """``name: annotation[ = default]``."""
     doc: str = ""
+
+
+_PRESET_TYPES = re.compile(r"\b_m\.(" + "|".join(map(re.escape, PRESETS)) + r")\b")
+
+
+def _with_presets(annotation: str) -> str:
+    """A parameter's annotation with the preset enum of :data:`~.surface.PRESETS` in front of its protocol type
+    (``_m.SandboxMode | Literal[...]`` -> ``Sandbox | _m.SandboxMode | Literal[...]``)."""
+    return _PRESET_TYPES.sub(lambda match: f"{PRESETS[match.group(1)]} | {match.group(0)}", annotation)
 
 
 def _fields(request: Request, models: ModelIndex, where: str) -> dict[str, Field]:
@@ -101,7 +110,7 @@ def _method(request: Request, models: ModelIndex, owner: str, is_async: bool) ->
     keywords: list[_Param] = []
     for arg in request.args:
         field = fields[arg.name]
-        annotation = arg.annotation or field.annotation
+        annotation = arg.annotation or _with_presets(field.annotation)
         default = f" = {arg.default}" if arg.default is not None else ""
         (keywords if arg.keyword else params).append(_Param(f"{arg.name}: {annotation}{default}", field.doc))
         wire[field.wire] = f"{arg.convert}({arg.name})" if arg.convert else arg.name
@@ -113,7 +122,8 @@ def _method(request: Request, models: ModelIndex, owner: str, is_async: bool) ->
         taken = {arg.name for arg in request.args} | set(request.bound)
         rest = [f for f in fields.values() if f.name not in taken and f.wire not in request.const]
         for f in sorted(rest, key=lambda f: not f.required):  # required first, then the schema's order
-            keywords.append(_Param(f"{f.name}: {f.annotation}" + ("" if f.required else " = None"), f.doc))
+            annotation = _with_presets(f.annotation)
+            keywords.append(_Param(f"{f.name}: {annotation}" + ("" if f.required else " = None"), f.doc))
             wire[f.wire] = f.name
     if request.tools:
         keywords.append(_Param("tools: Iterable[Tool | Callable[..., Any]] | None = None"))
@@ -206,6 +216,7 @@ if TYPE_CHECKING:
     from openai_codex._turns import TurnResult
     from openai_codex.generated import protocol as _m
     from openai_codex.inputs import Input
+    from openai_codex.presets import ApprovalMode, Sandbox
     from openai_codex.tools import Tool
 
 __all__ = [
@@ -255,6 +266,7 @@ from openai_codex._requests import AsyncRpcBase, RpcBase, parse_result, wire_par
 
 if TYPE_CHECKING:
     from openai_codex.generated import protocol as _m
+    from openai_codex.presets import ApprovalMode, Sandbox
 
 __all__ = ["AsyncRpc", "Rpc"]
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["OWNERS", "Arg", "Owner", "Request"]
+__all__ = ["OWNERS", "PRESETS", "Arg", "Owner", "Request"]
 
 Returns = Literal["value", "none", "thread", "turn", "run", "goal", "run_goal"]
 
@@ -349,3 +349,7 @@ goal stays set). :class:`~openai_codex.CodexError` when no turn of the goal is i
     ),
 )
 """Every named request method of the SDK, by the class that has it."""
+
+PRESETS: Mapping[str, str] = {"SandboxMode": "Sandbox", "AskForApproval": "ApprovalMode"}
+"""Protocol type -> the ``str`` enum of ``openai_codex.presets`` a parameter of that type also accepts (its
+values are the type's wire strings: ``tests/sdk/test_presets.py`` holds them equal)."""

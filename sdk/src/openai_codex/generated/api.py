@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from openai_codex._turns import TurnResult
     from openai_codex.generated import protocol as _m
     from openai_codex.inputs import Input
+    from openai_codex.presets import ApprovalMode, Sandbox
     from openai_codex.tools import Tool
 
 __all__ = [
@@ -51,7 +52,7 @@ class CodexRequests(_requests.CodexBase):
     def thread_start(
         self,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -61,7 +62,7 @@ class CodexRequests(_requests.CodexBase):
         model: str | None = None,
         model_provider: str | None = None,
         personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_name: str | None = None,
         service_tier: str | None = None,
         session_start_source: _m.ThreadStartSource | Literal["startup", "clear"] | None = None,
@@ -108,7 +109,7 @@ class CodexRequests(_requests.CodexBase):
         self,
         thread_id: str,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -118,7 +119,7 @@ class CodexRequests(_requests.CodexBase):
         model: str | None = None,
         model_provider: str | None = None,
         personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_tier: str | None = None,
     ) -> Thread:
         """Continue a stored thread: it is loaded into this app-server and returned.
@@ -161,7 +162,7 @@ class CodexRequests(_requests.CodexBase):
         self,
         thread_id: str,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -172,7 +173,7 @@ class CodexRequests(_requests.CodexBase):
         last_turn_id: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_tier: str | None = None,
         thread_source: _m.ThreadSource | None = None,
     ) -> Thread:
@@ -427,7 +428,7 @@ class AsyncCodexRequests(_requests.AsyncCodexBase):
     async def thread_start(
         self,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -437,7 +438,7 @@ class AsyncCodexRequests(_requests.AsyncCodexBase):
         model: str | None = None,
         model_provider: str | None = None,
         personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_name: str | None = None,
         service_tier: str | None = None,
         session_start_source: _m.ThreadStartSource | Literal["startup", "clear"] | None = None,
@@ -484,7 +485,7 @@ class AsyncCodexRequests(_requests.AsyncCodexBase):
         self,
         thread_id: str,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -494,7 +495,7 @@ class AsyncCodexRequests(_requests.AsyncCodexBase):
         model: str | None = None,
         model_provider: str | None = None,
         personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_tier: str | None = None,
     ) -> AsyncThread:
         """Continue a stored thread: it is loaded into this app-server and returned.
@@ -537,7 +538,7 @@ class AsyncCodexRequests(_requests.AsyncCodexBase):
         self,
         thread_id: str,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -548,7 +549,7 @@ class AsyncCodexRequests(_requests.AsyncCodexBase):
         last_turn_id: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_tier: str | None = None,
         thread_source: _m.ThreadSource | None = None,
     ) -> AsyncThread:
@@ -905,7 +906,7 @@ class ThreadRequests(_requests.ThreadBase):
         self,
         input: Input,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
@@ -984,7 +985,7 @@ class ThreadRequests(_requests.ThreadBase):
         input: Input,
         *,
         timeout: float | None = None,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
@@ -1215,7 +1216,7 @@ class AsyncThreadRequests(_requests.AsyncThreadBase):
         self,
         input: Input,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
@@ -1294,7 +1295,7 @@ class AsyncThreadRequests(_requests.AsyncThreadBase):
         input: Input,
         *,
         timeout: float | None = None,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,

@@ -19,6 +19,7 @@ from openai_codex._requests import AsyncRpcBase, RpcBase, parse_result, wire_par
 
 if TYPE_CHECKING:
     from openai_codex.generated import protocol as _m
+    from openai_codex.presets import ApprovalMode, Sandbox
 
 __all__ = ["AsyncRpc", "Rpc"]
 
@@ -1663,7 +1664,7 @@ class Rpc(RpcBase):
         self,
         *,
         thread_id: str,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -1674,7 +1675,7 @@ class Rpc(RpcBase):
         last_turn_id: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_tier: str | None = None,
         thread_source: _m.ThreadSource | None = None,
     ) -> _m.ThreadForkResponse:
@@ -1985,7 +1986,7 @@ class Rpc(RpcBase):
         self,
         *,
         thread_id: str,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -1995,7 +1996,7 @@ class Rpc(RpcBase):
         model: str | None = None,
         model_provider: str | None = None,
         personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_tier: str | None = None,
     ) -> _m.ThreadResumeResponse:
         """``thread/resume`` (params ``ThreadResumeParams``, result ``ThreadResumeResponse``).
@@ -2105,7 +2106,7 @@ class Rpc(RpcBase):
     def thread_start(
         self,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -2115,7 +2116,7 @@ class Rpc(RpcBase):
         model: str | None = None,
         model_provider: str | None = None,
         personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_name: str | None = None,
         service_tier: str | None = None,
         session_start_source: _m.ThreadStartSource | Literal["startup", "clear"] | None = None,
@@ -2315,7 +2316,7 @@ class Rpc(RpcBase):
         *,
         input: list[_m.UserInput | Mapping[str, Any]],
         thread_id: str,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
@@ -4072,7 +4073,7 @@ class AsyncRpc(AsyncRpcBase):
         self,
         *,
         thread_id: str,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -4083,7 +4084,7 @@ class AsyncRpc(AsyncRpcBase):
         last_turn_id: str | None = None,
         model: str | None = None,
         model_provider: str | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_tier: str | None = None,
         thread_source: _m.ThreadSource | None = None,
     ) -> _m.ThreadForkResponse:
@@ -4394,7 +4395,7 @@ class AsyncRpc(AsyncRpcBase):
         self,
         *,
         thread_id: str,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -4404,7 +4405,7 @@ class AsyncRpc(AsyncRpcBase):
         model: str | None = None,
         model_provider: str | None = None,
         personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_tier: str | None = None,
     ) -> _m.ThreadResumeResponse:
         """``thread/resume`` (params ``ThreadResumeParams``, result ``ThreadResumeResponse``).
@@ -4514,7 +4515,7 @@ class AsyncRpc(AsyncRpcBase):
     async def thread_start(
         self,
         *,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         base_instructions: str | None = None,
         config: dict[str, Any] | None = None,
@@ -4524,7 +4525,7 @@ class AsyncRpc(AsyncRpcBase):
         model: str | None = None,
         model_provider: str | None = None,
         personality: _m.Personality | Literal["none", "friendly", "pragmatic"] | None = None,
-        sandbox: _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
+        sandbox: Sandbox | _m.SandboxMode | Literal["read-only", "workspace-write", "danger-full-access"] | None = None,
         service_name: str | None = None,
         service_tier: str | None = None,
         session_start_source: _m.ThreadStartSource | Literal["startup", "clear"] | None = None,
@@ -4724,7 +4725,7 @@ class AsyncRpc(AsyncRpcBase):
         *,
         input: list[_m.UserInput | Mapping[str, Any]],
         thread_id: str,
-        approval_policy: _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
+        approval_policy: ApprovalMode | _m.AskForApproval | Literal["untrusted", "on-request", "never"] | Mapping[str, Any] | None = None,
         approvals_reviewer: _m.ApprovalsReviewer | Literal["user", "auto_review", "guardian_subagent"] | None = None,
         client_user_message_id: str | None = None,
         cwd: str | None = None,
