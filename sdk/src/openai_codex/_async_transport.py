@@ -598,6 +598,10 @@ class AsyncTransport:
         if self._exited is None or self._exited.done():
             return
         self._exited.set_result(returncode)
+        if self._lost or self._closing:
+            # close() loses the connection itself, and an abandoned client's loop is ending: a task that
+            # waits here would outlive it ("Task was destroyed but it is pending")
+            return
         task = asyncio.create_task(self._after_exit(returncode), name="codex-after-exit")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
