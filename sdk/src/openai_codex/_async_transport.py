@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from openai_codex import tools
 from openai_codex._drivers import (
+    COALESCE_BELOW,
+    COALESCE_S,
     EVENTS_CAP,
     EventBuffer,
     completed_items,
@@ -216,6 +218,12 @@ async def _call_hook(hook: Any, argument: Any) -> object:
 _UNSET: Any = object()
 
 
+def _resume(pipe: asyncio.ReadTransport) -> None:
+    if not pipe.is_closing():
+        with contextlib.suppress(RuntimeError):
+            pipe.resume_reading()
+
+
 class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
     """asyncio's subprocess protocol, plus a callback when the event loop's child watcher sees the exit.
 
@@ -253,6 +261,21 @@ class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
             self._on_stdout = None
             if self.stdout is not None:
                 self.stdout.feed_eof()
+            return
+        if len(data) < COALESCE_BELOW:
+            self._coalesce()
+
+    def _coalesce(self) -> None:
+        """Let the pipe fill for :data:`COALESCE_S` before the next read (see the sync driver's reader): a
+        streaming turn then costs one loop wake-up per batch of lines instead of one per line or two."""
+        pipe = self._process_transport.get_pipe_transport(1) if self._process_transport is not None else None
+        if not isinstance(pipe, asyncio.ReadTransport) or pipe.is_closing():
+            return
+        try:
+            pipe.pause_reading()
+        except (RuntimeError, NotImplementedError):  # a transport that cannot pause: read as it comes
+            return
+        self._loop.call_later(COALESCE_S, _resume, pipe)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from openai_codex.config import CodexConfig
 
 __all__ = [
+    "COALESCE_BELOW",
+    "COALESCE_S",
     "EVENTS_CAP",
     "EventBuffer",
     "Sink",
@@ -43,6 +45,14 @@ __all__ = [
     "plan_answer",
     "request_timeout_error",
 ]
+
+COALESCE_BELOW = 16 << 10
+COALESCE_S = 0.0005
+"""After a read shorter than :data:`COALESCE_BELOW` bytes, both drivers let the pipe fill for
+:data:`COALESCE_S` (half a millisecond) before reading again. A streaming turn writes a line every few
+tens of microseconds; read as they come, every line or two costs a wake-up of the reader and of the
+consumer, which is most of the SDK's CPU time on a long stream (docs/performance.md, ``bench-stream``).
+Batched, one wake-up carries a few dozen lines, and no event waits more than half a millisecond longer."""
 
 _log = logging.getLogger("openai_codex")
 

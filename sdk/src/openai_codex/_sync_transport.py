@@ -24,6 +24,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from openai_codex import tools
 from openai_codex._drivers import (
+    COALESCE_BELOW,
+    COALESCE_S,
     EVENTS_CAP,
     EventBuffer,
     completed_items,
@@ -400,6 +402,8 @@ class SyncTransport:
                 with self._lock:
                     events = self._core.receive_data(data)
                 self._dispatch(events)
+                if len(data) < COALESCE_BELOW:
+                    time.sleep(COALESCE_S)
         except Exception:  # never let a bug here leave callers hanging
             _log.exception("codex reader thread failed")
         finally:
