@@ -1,6 +1,7 @@
-"""Tool hooks (``Codex(hooks=Hooks(...))``) on the real runtime with the fake model scripted to run a command:
-a ``before_command`` hook allows, denies with a reason the model reads, or leaves it to the approval handler; a
-raising hook denies and is reported; ``after_command`` sees the result. Sync and async."""
+"""Tool hooks (``Codex(hooks=Hooks(...))``) on the real runtime with the fake model scripted to run a command or
+apply a patch: a ``before_*`` hook allows, denies with a reason the model reads, or leaves it to the approval
+handler; a raising hook denies and is reported; ``after_*`` sees the result; a file change's hook sees the
+paths and diffs. Sync and async. (MCP tool hooks: test_mcp_hooks.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ import pytest
 from codex_release.checks.fake_responses import FakeResponsesServer, ShellCall, Text
 from openai_codex import Allow, ApprovalRequest, AsyncCodex, Codex, CodexConfig, Deny, Hooks
 from openai_codex.hooks import HOOK_FAILED, judge
-from openai_codex.types import CommandExecutionThreadItem, ItemCompletedNotification
+from openai_codex.types import (
+    CommandExecutionThreadItem,
+    FileChangeThreadItem,
+    ItemCompletedNotification,
+)
 
 pytestmark = pytest.mark.runtime
 
@@ -24,6 +29,13 @@ def _follow_up(fake_model: FakeResponsesServer) -> str:
     request_input = fake_model.model_requests[-1].body["input"]
     start = max(i for i, item in enumerate(request_input) if item["type"] == "function_call_output")
     return json.dumps(request_input[start:])
+
+
+def _patch(workdir: Path, name: str, text: str) -> ShellCall:
+    """The model adds ``name`` with ``text`` through ``apply_patch`` (codex turns it into a file change item
+    and, under ``approval_policy="untrusted"``, asks ``item/fileChange/requestApproval`` first)."""
+    patch = f"*** Begin Patch\n*** Add File: {name}\n+{text}\n*** End Patch\n"
+    return ShellCall(f"apply_patch <<'EOF'\n{patch}EOF\n", workdir=str(workdir))
 
 
 def test_before_command_denies_with_a_reason(
@@ -158,6 +170,82 @@ async def test_a_raising_async_hook_is_reported(
     assert (workdir / "marker.txt").exists()  # an after hook cannot undo; its failure is only reported
     assert report.params["hook"] == "after_command"
     assert "after hook bug" in report.params["error"]
+
+
+def test_before_file_change_sees_the_diff_and_denies_with_a_reason(
+    real_config: CodexConfig, fake_model: FakeResponsesServer, workdir: Path
+) -> None:
+    seen: list[ApprovalRequest] = []
+
+    def guard(request: ApprovalRequest) -> Deny | None:
+        seen.append(request)
+        item = request.item
+        if isinstance(item, FileChangeThreadItem) and any(c.path.endswith(".env") for c in item.changes):
+            return Deny("secrets files are off limits")
+        return None
+
+    fake_model.enqueue(_patch(workdir, ".env", "TOKEN=1"), Text("Understood."))
+    config = replace(real_config, approval_handler="accept")
+    with Codex(config, hooks=Hooks(before_file_change=guard)) as codex:
+        thread = codex.thread_start(approval_policy="untrusted", sandbox="workspace-write")
+        assert thread.run("Write the token.").final_response == "Understood."
+    assert not (workdir / ".env").exists()
+    [request] = seen
+    assert request.method == "item/fileChange/requestApproval"
+    assert request.thread_id == thread.id
+    assert isinstance(request.item, FileChangeThreadItem)
+    [change] = request.item.changes
+    assert Path(change.path) == workdir / ".env"
+    assert "TOKEN=1" in change.diff
+    assert "secrets files are off limits" in _follow_up(fake_model)
+
+
+def test_before_file_change_allows_and_after_file_change_sees_the_item(
+    real_config: CodexConfig, fake_model: FakeResponsesServer, workdir: Path
+) -> None:
+    finished: list[ItemCompletedNotification] = []
+    done = threading.Event()
+
+    def after(event: ItemCompletedNotification) -> None:
+        finished.append(event)
+        done.set()
+
+    fake_model.enqueue(_patch(workdir, "notes.txt", "hello"), Text("Done."))
+    hooks = Hooks(before_file_change=lambda request: "allow", after_file_change=after)
+    with Codex(real_config, hooks=hooks) as codex:  # the approval handler alone would decline
+        thread = codex.thread_start(approval_policy="untrusted", sandbox="workspace-write")
+        thread.run("Write the notes.")
+        assert done.wait(10)
+    assert (workdir / "notes.txt").read_text() == "hello\n"
+    [event] = finished
+    assert isinstance(event.item, FileChangeThreadItem)
+    assert event.item.status.value == "completed"
+    assert [Path(c.path).name for c in event.item.changes] == ["notes.txt"]
+
+
+async def test_async_file_change_hooks(
+    real_config: CodexConfig, fake_model: FakeResponsesServer, workdir: Path
+) -> None:
+    statuses: list[str] = []
+
+    async def guard(request: ApprovalRequest) -> Deny | Allow:
+        assert isinstance(request.item, FileChangeThreadItem)
+        names = {Path(change.path).name for change in request.item.changes}
+        return Deny("only notes may be written") if names != {"notes.txt"} else Allow()
+
+    def after(event: ItemCompletedNotification) -> None:  # a plain function runs in a worker thread
+        assert isinstance(event.item, FileChangeThreadItem)
+        statuses.append(event.item.status.value)
+
+    fake_model.enqueue(_patch(workdir, "notes.txt", "hello"), _patch(workdir, "other.txt", "no"), Text("Done."))
+    async with AsyncCodex(real_config, hooks=Hooks(before_file_change=guard, after_file_change=after)) as codex:
+        thread = await codex.thread_start(approval_policy="untrusted", sandbox="workspace-write")
+        assert (await thread.run("Write both.")).final_response == "Done."
+    assert (workdir / "notes.txt").exists()
+    assert not (workdir / "other.txt").exists()
+    assert "only notes may be written" in _follow_up(fake_model)
+    assert statuses[0] == "completed"
+    assert len(statuses) == 2
 
 
 def test_hooks_are_checked() -> None:

@@ -258,3 +258,50 @@ def test_fast_line_parser_raises_as_json_loads_does(raw: bytes) -> None:
         json.loads(raw)
     with pytest.raises(ValueError):  # noqa: PT011
         _parse_line(raw)
+
+
+def _approval(request_id: int, item_id: str, thread: str = "t1") -> bytes:
+    params = {"threadId": thread, "itemId": item_id}
+    return line({"id": request_id, "method": "item/fileChange/requestApproval", "params": params})
+
+
+def _started(item_id: str, kind: str = "fileChange", thread: str = "t1", turn: str = "u1") -> bytes:
+    item = {"type": kind, "id": item_id, "changes": [], "status": "inProgress"}
+    return note("item/started", threadId=thread, turnId=turn, startedAtMs=1, item=item)
+
+
+def _requests(events: list[Any]) -> list[ServerRequest]:
+    return [event for event in events if isinstance(event, ServerRequest)]
+
+
+def test_a_server_request_carries_the_started_item_it_asks_about() -> None:
+    core: ProtocolCore[Sink] = ProtocolCore()
+    [request] = _requests(core.receive_data(_started("call_1") + _approval(0, "call_1")))
+    assert request.started is not None
+    assert request.started.params["item"]["id"] == "call_1"
+    approval = request.approval()
+    assert approval.started is request.started
+    assert approval.item is not None
+    assert approval.item.id == "call_1"
+    # another thread's item of the same id, an unknown item, a message item: nothing is attached
+    events = core.receive_data(_approval(1, "call_1", thread="t2") + _approval(2, "call_9"))
+    assert [request.started for request in _requests(events)] == [None, None]
+    core.receive_data(_started("msg_1", kind="agentMessage"))
+    [request] = _requests(core.receive_data(_approval(3, "msg_1")))
+    assert request.started is None
+    assert request.approval().item is None
+
+
+def test_started_items_are_forgotten_on_completion_turn_end_and_past_the_cap() -> None:
+    from openai_codex._protocol import STARTED_ITEMS_CAP
+
+    core: ProtocolCore[Sink] = ProtocolCore()
+    completed = note("item/completed", threadId="t1", turnId="u1", item={"type": "fileChange", "id": "a"})
+    core.receive_data(_started("a") + completed + _started("b") + _started("c", turn="u2"))
+    core.receive_data(note("turn/completed", threadId="t1", turn={"id": "u1"}))
+    events = core.receive_data(_approval(0, "a") + _approval(1, "b") + _approval(2, "c"))
+    assert [request.started is not None for request in _requests(events)] == [False, False, True]
+    core.receive_data(b"".join(_started(f"x{i}") for i in range(STARTED_ITEMS_CAP + 10)))
+    assert len(core._started) == STARTED_ITEMS_CAP
+    events = core.receive_data(_approval(3, "x0") + _approval(4, f"x{STARTED_ITEMS_CAP + 9}"))
+    assert [request.started is not None for request in _requests(events)] == [False, True]  # oldest dropped first

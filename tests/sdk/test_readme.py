@@ -54,7 +54,11 @@ def _block_with(marker: str) -> str:
 def test_hooks_and_events_snippets_run_as_written(
     marker: str, bundled_runtime_site: Path, fake_model: FakeResponsesServer, codex_home: Path, workdir: Path
 ) -> None:
-    fake_model.enqueue(ShellCall("echo hooked > note.txt"), Text("Printed it."))
+    patches = [
+        ShellCall(f"apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: {name}\n+x\n*** End Patch\nEOF\n")
+        for name in ("notes.txt", ".env")
+    ]
+    fake_model.enqueue(ShellCall("echo hooked > note.txt"), *patches, Text("Printed it."))
     (codex_home / "config.toml").write_text("\n".join(fake_model.config_overrides()) + "\n", encoding="utf-8")
     stdout = run_python(
         "-c",
@@ -69,6 +73,8 @@ def test_hooks_and_events_snippets_run_as_written(
         assert ran.endswith("-> 0")
         assert stdout.endswith("Printed it.\n")
         assert (workdir / "note.txt").exists()
+        assert (workdir / "notes.txt").exists()  # protect allowed it
+        assert not (workdir / ".env").exists()  # protect denied it
     else:
         assert "event: thread/name/updated" in stdout
         assert "Notification(method='thread/name/updated'" in stdout

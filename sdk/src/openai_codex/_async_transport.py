@@ -51,7 +51,6 @@ from openai_codex._runtime import (
     sdk_version,
     startup_timeout_error,
 )
-from openai_codex.approvals import ApprovalRequest
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.hooks import Hooks, judge
@@ -247,6 +246,7 @@ class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
         super().__init__(limit=_READ_CHUNK, loop=loop)
         self._on_exit = on_exit
         self._on_stdout = on_stdout
+        self._event_loop = loop
         self._process_transport: asyncio.SubprocessTransport | None = None
 
     def pipe_data_received(self, fd: int, data: bytes | str) -> None:
@@ -275,7 +275,7 @@ class _ExitNotingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
             pipe.pause_reading()
         except (RuntimeError, NotImplementedError):  # a transport that cannot pause: read as it comes
             return
-        self._loop.call_later(COALESCE_S, _resume, pipe)
+        self._event_loop.call_later(COALESCE_S, _resume, pipe)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -578,7 +578,7 @@ class AsyncTransport:
 
     async def _answer_by_hook(self, request: ServerRequest, hooks: Hooks) -> bool:
         """Let a ``before_*`` hook decide ``request``; False when none did (no hook, or it returned None)."""
-        approval = ApprovalRequest(request.method, request.params)
+        approval = request.approval()
         found = hooks.before(approval)
         if found is None:
             return False

@@ -189,7 +189,7 @@ def plan_answer(
 ) -> tuple[ApprovalRequest, tools.Tool | None, object]:
     """How to answer ``request``: the client-defined tool to run (the driver runs it), or else the handler's
     decision (which may be an awaitable for the asyncio driver)."""
-    approval = ApprovalRequest(request.method, request.params)
+    approval = request.approval()
     tool = tools.find(registry, request.params) if request.method == "item/tool/call" else None
     if tool is not None:
         return approval, tool, None

@@ -17,7 +17,10 @@ request / notification / response to write. The core:
   ``thread/goal/set`` is sent and receives every turn the runtime runs for the goal (it starts them itself,
   one after another, with no ``turn/start`` of ours) and the thread's own events, until
   :class:`GoalLifecycle` says the goal run is over;
-* surfaces server-to-client requests (:class:`ServerRequest`), which the driver must always answer;
+* surfaces server-to-client requests (:class:`ServerRequest`), which the driver must always answer, each
+  with the ``item/started`` notification of the item it asks about when one came first (a file change's
+  paths and diffs arrive there, not in its approval request): the core keeps the started command, file
+  change and MCP tool call items until they complete or their turn does (at most :data:`STARTED_ITEMS_CAP`);
 * on connection loss hands back every pending request and sink so the driver can wake them all at once.
 
 Hand-written because no JSON-RPC library offers a sans-IO core with this routing (and the app-server's
@@ -32,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from openai_codex.approvals import ApprovalRequest
 from openai_codex.errors import CodexError, JsonRpcError, jsonrpc_error
 from openai_codex.notifications import Notification
 
@@ -51,6 +55,12 @@ _log = logging.getLogger("openai_codex")
 
 S = TypeVar("S")
 RequestId = int | str
+
+STARTED_ITEMS_CAP = 256
+"""How many started, not yet completed items the core remembers for the approvals that may follow them."""
+_ASKED_ABOUT = frozenset({"commandExecution", "fileChange", "mcpToolCall"})
+_LIFECYCLE = frozenset({"item/started", "item/completed", "turn/completed"})
+"""The item types an approval request can be about (the started items kept for :class:`ServerRequest`)."""
 
 
 class LineSplitter:
@@ -119,11 +129,17 @@ class ServerRequest:
     request_id: RequestId
     method: str
     params: dict[str, Any]
+    started: Notification | None = None
+    """The ``item/started`` notification of the item (``params["itemId"]``) this request is about, if any."""
 
     @property
     def thread_id(self) -> str | None:
         value = self.params.get("threadId")
         return value if isinstance(value, str) else None
+
+    def approval(self) -> ApprovalRequest:
+        """The request as handlers and hooks see it."""
+        return ApprovalRequest(self.method, self.params, self.started)
 
     @property
     def turn_id(self) -> str | None:
@@ -247,6 +263,7 @@ class ProtocolCore(Generic[S]):
         self._watchers: dict[str, list[S]] = {}
         self._subscribers: list[tuple[S, str | None]] = []
         self._goals: dict[str, _GoalRoute[S]] = {}
+        self._started: dict[tuple[str | None, str], Notification] = {}
         self._closed: CodexError | None = None
 
     # ---------------------------------------------------------------- outgoing
@@ -383,14 +400,19 @@ class ProtocolCore(Generic[S]):
         method = message.get("method")
         if method.__class__ is str and "id" not in message:  # a notification: the hot path of a stream
             params = message.get("params")
-            self._route(Notification.from_wire(method, params if params.__class__ is dict else {}), events)
+            note = Notification.from_wire(method, params if params.__class__ is dict else {})
+            if method in _LIFECYCLE:
+                self._track(note)
+            self._route(note, events)
             return
         has_id = "id" in message and isinstance(message["id"], (int, str)) and not isinstance(message["id"], bool)
         if isinstance(method, str):
             params = message.get("params")
             params = params if isinstance(params, dict) else {}
             if has_id:
-                events.append(ServerRequest(message["id"], method, params))
+                item_id = params.get("itemId")
+                started = self._started.get((params.get("threadId"), item_id)) if isinstance(item_id, str) else None
+                events.append(ServerRequest(message["id"], method, params, started))
             else:
                 self._route(Notification.from_wire(method, params), events)
             return
@@ -443,6 +465,25 @@ class ProtocolCore(Generic[S]):
                         self._deliver(route, note, events)
             if goal is not None:
                 self._release_held(goal, events)
+
+    def _track(self, note: Notification) -> None:
+        """Keep the started items an approval may ask about; forget them when they or their turn complete."""
+        if note.method == "turn/completed":
+            if self._started:
+                for key in [key for key, started in self._started.items() if started.turn_id == note.turn_id]:
+                    del self._started[key]
+            return
+        item = note.params.get("item")
+        item_id = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(item_id, str):
+            return
+        key = (note.thread_id, item_id)
+        if note.method == "item/completed":
+            self._started.pop(key, None)
+        elif item.get("type") in _ASKED_ABOUT:  # type: ignore[union-attr]
+            if len(self._started) >= STARTED_ITEMS_CAP:
+                del self._started[next(iter(self._started))]
+            self._started[key] = note
 
     def _route(self, note: Notification, events: list[Event[S]]) -> None:
         if self._watchers:
@@ -542,6 +583,7 @@ class ProtocolCore(Generic[S]):
         sinks += [sink for sink, _thread_id in self._subscribers]
         sinks += [goal.sink for goal in self._goals.values()]
         self._goals.clear()
+        self._started.clear()
         self._routes.clear()
         self._watchers.clear()
         self._subscribers.clear()

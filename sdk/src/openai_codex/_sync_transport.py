@@ -53,7 +53,6 @@ from openai_codex._runtime import (
     startup_timeout_error,
     wait_for_exit,
 )
-from openai_codex.approvals import ApprovalRequest
 from openai_codex.config import CodexConfig
 from openai_codex.errors import CodexError, RuntimeNotFoundError, TransportClosedError
 from openai_codex.hooks import Hooks, judge
@@ -441,7 +440,7 @@ class SyncTransport:
 
     def _answer_by_hook(self, request: ServerRequest, hooks: Hooks) -> bool:
         """Let a ``before_*`` hook decide ``request``; False when none did (no hook, or it returned None)."""
-        approval = ApprovalRequest(request.method, request.params)
+        approval = request.approval()
         found = hooks.before(approval)
         if found is None:
             return False

@@ -27,7 +27,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args
+
+if TYPE_CHECKING:
+    from openai_codex.notifications import Notification
+    from openai_codex.types import ThreadItem
 
 __all__ = [
     "APPROVAL_METHODS",
@@ -64,6 +68,8 @@ class ApprovalRequest:
 
     method: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    started: Notification | None = None
+    """The ``item/started`` notification of the item this request is about, when the runtime sent one first."""
 
     @property
     def thread_id(self) -> str | None:
@@ -74,6 +80,16 @@ class ApprovalRequest:
     def turn_id(self) -> str | None:
         value = self.params.get("turnId")
         return value if isinstance(value, str) else None
+
+    @property
+    def item(self) -> ThreadItem | None:
+        """The item this request is about as the runtime started it, typed (``None`` when it sent none):
+        for ``item/fileChange/requestApproval`` the :class:`~openai_codex.types.FileChangeThreadItem`
+        whose ``changes`` hold each path, its kind and its diff (the request itself names only the item)."""
+        from openai_codex.types import ItemStartedNotification
+
+        payload = self.started.payload if self.started is not None else None
+        return payload.item if isinstance(payload, ItemStartedNotification) else None
 
     @property
     def command(self) -> str | None:

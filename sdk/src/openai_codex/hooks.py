@@ -11,7 +11,9 @@
         codex.thread_start(approval_policy="untrusted").run("...")
 
 * ``before_command``, ``before_file_change``, ``before_mcp_tool`` get the runtime's approval request (an
-  :class:`~openai_codex.ApprovalRequest`: ``command``, ``thread_id``, ``turn_id``, the raw ``params``). They
+  :class:`~openai_codex.ApprovalRequest`: ``command``, ``thread_id``, ``turn_id``, the raw ``params``, and
+  ``item``: the typed item the runtime started before asking, e.g. a file change's
+  :class:`~openai_codex.types.FileChangeThreadItem` with each path, kind and diff in ``changes``). They
   see only what the runtime asks the client about, so the thread's ``approval_policy`` must ask
   (``"untrusted"`` asks before every command that is not known to be safe, ``"on-request"`` only when the
   agent wants to leave the sandbox; ``"never"`` asks nothing). A hook returns :class:`Allow` (or
