@@ -1,15 +1,20 @@
 """Cancellation stops the turn, on the real runtime against a fake model that holds its stream: cancelling
 the task (``task.cancel()``, ``asyncio.timeout``, an anyio cancel scope) or Ctrl-C in a sync ``run()`` /
-``stream()`` sends ``turn/interrupt``, waits for the turn to end as interrupted, and re-raises."""
+``stream()`` sends ``turn/interrupt``, waits for the turn to end as interrupted, and re-raises. Also while the
+answer to ``turn/start`` / ``thread/goal/set`` is still on its way (held back by held_answer_proxy.py): the
+runtime is running the turn already, so it must be stopped all the same."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import stat
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -186,3 +191,78 @@ def test_ctrl_c_interrupts_a_goal_run(
         assert goal is not None
         assert goal.status.value == "active"
         assert thread.run("Next.").status == "completed"
+
+
+# ---------------------------------------------------------------- cancelled before the start request is answered
+
+HOLD_S = 2.0
+"""How long held_answer_proxy.py holds the answer: the runtime is streaming the turn long before it arrives."""
+
+
+@pytest.fixture
+def held_answer(real_config: CodexConfig, tmp_path: Path) -> Callable[[str], CodexConfig]:
+    """``held_answer(method)``: ``real_config`` with the real codex behind held_answer_proxy.py, which holds
+    back the answer to the first ``method`` request for :data:`HOLD_S`. (POSIX: the launcher is a ``#!``
+    script, which Windows cannot start as ``codex``; the code under test is the same on every OS.)"""
+    if sys.platform == "win32":
+        pytest.skip("the proxy's launcher is a #! script")
+
+    def make(method: str) -> CodexConfig:
+        launcher = tmp_path / "codex-behind-proxy"
+        proxy = Path(__file__).with_name("held_answer_proxy.py")
+        argv = f"[sys.executable, {str(proxy)!r}, {str(real_config.codex_bin)!r}, *sys.argv[1:]]"
+        launcher.write_text(f"#!{sys.executable}\nimport os, sys\nos.execv(sys.executable, {argv})\n")
+        launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR)
+        env = {**real_config.env, "HOLD_METHOD": method, "HOLD_S": str(HOLD_S)}
+        return replace(real_config, codex_bin=launcher, env=env)
+
+    return make
+
+
+async def test_cancel_before_turn_start_is_answered_still_interrupts(
+    held_answer: Callable[[str], CodexConfig], fake_model: FakeResponsesServer
+) -> None:
+    hang = Hang("held", deltas=2, after=1)
+    fake_model.enqueue(hang)
+    async with AsyncCodex(held_answer("turn/start")) as codex:
+        thread = await codex.thread_start()
+        task = asyncio.create_task(thread.run("Talk slowly."))
+        await _reached(hang)  # the runtime streams the turn; its turn/start answer is still held back
+        assert not task.done()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await _last_turn_status_async(thread) == "interrupted"  # not left running, spending tokens
+        fake_model.enqueue(Text("Next answer."))
+        assert (await thread.run("Next.")).final_response == "Next answer."
+
+
+async def test_cancel_before_goal_set_is_answered_still_interrupts(
+    held_answer: Callable[[str], CodexConfig], fake_model: FakeResponsesServer
+) -> None:
+    hang = Hang("held", deltas=2, after=1)
+    fake_model.enqueue(hang)
+    async with AsyncCodex(held_answer("thread/goal/set")) as codex:
+        thread = await codex.thread_start()
+        task = asyncio.create_task(thread.run_goal("Never-ending."))
+        await _reached(hang)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await _last_turn_status_async(thread) == "interrupted"
+        assert (await thread.run("Next.")).status == "completed"
+
+
+def test_ctrl_c_before_turn_start_is_answered_still_interrupts(
+    held_answer: Callable[[str], CodexConfig], fake_model: FakeResponsesServer, ctrl_c_when: object
+) -> None:
+    hang = Hang("held", deltas=2, after=1)
+    fake_model.enqueue(hang)
+    with Codex(held_answer("turn/start")) as codex:
+        thread = codex.thread_start()
+        ctrl_c_when(hang.reached)  # type: ignore[operator]
+        with pytest.raises(KeyboardInterrupt):
+            thread.turn("Talk slowly.")  # Ctrl-C comes while this waits for the held answer
+        assert _last_turn_status(thread) == "interrupted"
+        fake_model.enqueue(Text("Next answer."))
+        assert thread.run("Next.").final_response == "Next answer."

@@ -205,3 +205,25 @@ async def test_async_mcp_hooks_allow_one_call_and_deny_another(
     assert (read.tool, read.status.value, read.read_only_hint) == ("read_marker", "completed", True)
     assert read.result is not None
     assert _text(read.result.content) == "yes"
+
+
+def test_accept_for_session_is_not_asked_again_for_the_tool(
+    real_config: CodexConfig, fake_model: FakeResponsesServer, workdir: Path
+) -> None:
+    asked: list[ApprovalRequest] = []
+
+    def handler(request: ApprovalRequest) -> str:
+        asked.append(request)
+        return "accept_for_session"
+
+    first, second = workdir / "first.txt", workdir / "second.txt"
+    fake_model.enqueue(
+        _mcp_call(fake_model, "write_marker", path=str(first), text="1"),
+        _mcp_call(fake_model, "write_marker", path=str(second), text="2"),
+        Text("Done."),
+    )
+    with Codex(replace(_with_mcp_server(real_config), approval_handler=handler)) as codex:
+        codex.thread_start(approval_policy="untrusted").run("Write both markers.")
+    assert first.exists()
+    assert second.exists()
+    assert [request.method for request in asked] == ["mcpServer/elicitation/request"]  # once for the session

@@ -188,6 +188,13 @@ def test_approval_answers_per_method() -> None:
         "scope": "turn",
     }
     assert answer("mcpServer/elicitation/request", "decline") == {"action": "decline", "content": None}
+    offered = {"_meta": {"codex_approval_kind": "mcp_tool_call", "persist": ["session", "always"]}}
+    assert answer("mcpServer/elicitation/request", "accept_for_session", **offered) == {
+        "action": "accept",
+        "content": None,
+        "_meta": {"persist": "session"},  # the runtime's key for "do not ask again for this tool this session"
+    }
+    assert answer("mcpServer/elicitation/request", "accept_for_session") == {"action": "accept", "content": None}
     assert answer("item/tool/requestUserInput", "accept") == {"answers": {}}
     assert answer("item/fileChange/requestApproval", "bogus") == {"decision": "decline"}
     assert answer("anything", {"custom": True}) == {"custom": True}  # type: ignore[arg-type]

@@ -13,7 +13,12 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from openai_codex._async_transport import AsyncEventSubscription, AsyncTransport, AsyncTurnSink
+from openai_codex._async_transport import (
+    AsyncEventSubscription,
+    AsyncTransport,
+    AsyncTurnSink,
+    finish_despite_cancellation,
+)
 from openai_codex._drivers import EVENTS_CAP
 from openai_codex._goals import INTERRUPT_WAIT_S, GoalResult, GoalState
 from openai_codex._requests import offer_tools, thread_info
@@ -32,7 +37,7 @@ from openai_codex.hooks import Hooks, checked_hooks
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterable
+    from collections.abc import Callable, Iterable
 
     from openai_codex._login import AsyncChatgptLogin, AsyncDeviceCodeLogin
     from openai_codex.generated.protocol import ThreadGoal
@@ -44,16 +49,6 @@ __all__ = ["AsyncCodex", "AsyncEventSubscription", "AsyncGoalHandle", "AsyncThre
 
 L = TypeVar("L", bound="AsyncChatgptLogin")
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # distinct before Python 3.11
-
-
-async def _finish_despite_cancellation(stop: Awaitable[None]) -> None:
-    """Await ``stop`` (bounded by its own timeouts) to its end even if this task is cancelled meanwhile: once,
-    or at every await as an anyio cancel scope does; the caller re-raises the cancellation afterwards."""
-    task = asyncio.ensure_future(stop)
-    while not task.done():
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait({task})
-    task.result()
 
 
 async def _next(sink: AsyncTurnSink, deadline: float | None) -> Notification:
@@ -197,10 +192,21 @@ class AsyncThread(AsyncThreadRequests):
         return await self._codex._request(method, params)
 
     async def _start_turn(self, params: dict[str, Any]) -> AsyncTurnHandle:
-        result, sink = await self._codex._transport.start_turn(self.id, params)
+        result, sink = await self._codex._transport.start_turn(self.id, params, abandoned=self._stop_started_turn)
         handle = AsyncTurnHandle(self._codex, self.id, turn_id_of(result), sink)
         handle._state.output_type = output_type_of(params.get("outputSchema"))
         return handle
+
+    async def _stop_started_turn(self, result: Any, sink: AsyncTurnSink) -> None:
+        """Cancelled while ``turn/start`` was answered: stop that turn as a cancelled ``run()`` does."""
+        with contextlib.suppress(CodexError):
+            await AsyncTurnHandle(self._codex, self.id, turn_id_of(result), sink)._stop()
+
+    async def _stop_started_goal(self, result: Any, sink: AsyncTurnSink) -> None:
+        """Cancelled while ``thread/goal/set`` was answered: stop the goal's turn as a cancelled ``run()`` does."""
+        goal = result.get("goal") if isinstance(result, dict) else None
+        if isinstance(goal, dict):
+            await AsyncGoalHandle(self._codex, self.id, goal, sink)._stop()
 
     async def _run_turn(self, params: dict[str, Any], timeout: float | None) -> TurnResult:
         handle = await self._start_turn(params)
@@ -212,7 +218,7 @@ class AsyncThread(AsyncThreadRequests):
         return await handle.result()
 
     async def _start_goal(self, params: dict[str, Any]) -> AsyncGoalHandle:
-        result, sink = await self._codex._transport.start_goal(self.id, params)
+        result, sink = await self._codex._transport.start_goal(self.id, params, abandoned=self._stop_started_goal)
         goal = result.get("goal") if isinstance(result, dict) else None
         if not isinstance(goal, dict):
             self._codex._transport.release(sink)
@@ -224,7 +230,7 @@ class AsyncThread(AsyncThreadRequests):
         try:
             return await handle.run(timeout)
         except TimeoutError:
-            await _finish_despite_cancellation(handle._stop())
+            await finish_despite_cancellation(handle._stop())
             raise TimeoutError(
                 f"the goal of thread {self.id} was not reached within {timeout:g}s; its turn was interrupted"
             ) from None
@@ -274,7 +280,7 @@ class AsyncTurnHandle(AsyncTurnHandleRequests):
                 self._state.observe(note)
                 yield note
         except asyncio.CancelledError:
-            await _finish_despite_cancellation(self._stop())
+            await finish_despite_cancellation(self._stop())
             raise
         finally:
             self._consuming = False
@@ -377,7 +383,7 @@ class AsyncGoalHandle(AsyncGoalHandleRequests):
                 self._state.observe(note)
                 yield note
         except asyncio.CancelledError:
-            await _finish_despite_cancellation(self._stop())
+            await finish_despite_cancellation(self._stop())
             raise
         finally:
             self._consuming = False

@@ -17,8 +17,9 @@ import os
 import subprocess
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from openai_codex import tools
 from openai_codex._drivers import (
@@ -37,6 +38,7 @@ from openai_codex._drivers import (
     plan_answer,
     request_timeout_error,
 )
+from openai_codex._goals import INTERRUPT_WAIT_S
 from openai_codex._protocol import ProtocolCore, ServerRequest
 from openai_codex._runtime import (
     StderrTail,
@@ -61,10 +63,23 @@ if TYPE_CHECKING:
 
     from openai_codex._transport import Transport
 
-__all__ = ["AsyncEventSubscription", "AsyncTransport", "AsyncTurnSink"]
+__all__ = ["Abandoned", "AsyncEventSubscription", "AsyncTransport", "AsyncTurnSink", "finish_despite_cancellation"]
 
 _log = logging.getLogger("openai_codex")
 _READ_CHUNK = 1 << 16
+
+Abandoned: TypeAlias = "Callable[[Any, AsyncTurnSink], Awaitable[None]]"
+"""Stops what a start request started, given its answer and sink (the client's turn or goal handle does)."""
+
+
+async def finish_despite_cancellation(stop: Awaitable[None]) -> None:
+    """Await ``stop`` (bounded by its own timeouts) to its end even if this task is cancelled meanwhile: once,
+    or at every await as an anyio cancel scope does; the caller re-raises the cancellation afterwards."""
+    task = asyncio.ensure_future(stop)
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({task})
+    task.result()
 
 
 class AsyncTurnSink:
@@ -458,37 +473,72 @@ class AsyncTransport:
             request_id, data = self._core.request(method, params, future)
             return await self._send_and_wait(request_id, data, future, timeout)
 
-    async def start_turn(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, AsyncTurnSink]:
-        """``turn/start`` (starting if needed); the returned sink receives the turn's events."""
+    async def start_turn(
+        self, thread_id: str, params: Mapping[str, Any], *, abandoned: Abandoned | None = None
+    ) -> tuple[Any, AsyncTurnSink]:
+        """``turn/start`` (starting if needed); the returned sink receives the turn's events.
+
+        ``abandoned(result, sink)`` stops the turn when the caller is cancelled while the answer is on its
+        way (see :meth:`_abandon_start`)."""
         await self.ensure_started()
         async with self._slot():
             sink = AsyncTurnSink()
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             request_id, data = self._core.start_turn(thread_id, params, sink, future)
-            return await self._send_and_wait(request_id, data, future, self._config.request_timeout_s), sink
+            on_cancel = None if abandoned is None else partial(self._abandon_start, future, sink, abandoned)
+            return await self._send_and_wait(request_id, data, future, self._config.request_timeout_s, on_cancel), sink
 
-    async def start_goal(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, AsyncTurnSink]:
-        """``thread/goal/set`` (starting if needed); the returned sink receives the goal run."""
+    async def start_goal(
+        self, thread_id: str, params: Mapping[str, Any], *, abandoned: Abandoned | None = None
+    ) -> tuple[Any, AsyncTurnSink]:
+        """``thread/goal/set`` (starting if needed); the returned sink receives the goal run. ``abandoned`` as
+        for :meth:`start_turn`."""
         await self.ensure_started()
         async with self._slot():
             sink = AsyncTurnSink()
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             request_id, data = self._core.start_goal(thread_id, params, sink, future)
-            return await self._send_and_wait(request_id, data, future, self._config.request_timeout_s), sink
+            on_cancel = None if abandoned is None else partial(self._abandon_start, future, sink, abandoned)
+            return await self._send_and_wait(request_id, data, future, self._config.request_timeout_s, on_cancel), sink
+
+    async def _abandon_start(self, future: asyncio.Future[Any], sink: AsyncTurnSink, abandoned: Abandoned) -> None:
+        """The caller was cancelled while the request that starts work (``turn/start``, ``thread/goal/set``)
+        was on its way, so the runtime may be running it already: wait up to :data:`INTERRUPT_WAIT_S` for the
+        answer, then let ``abandoned(result, sink)`` stop what it started (interrupt the turn, wait for it to
+        end). Run through :func:`finish_despite_cancellation`; the sink is released in any case."""
+        try:
+            with contextlib.suppress(CodexError, asyncio.TimeoutError):
+                result = await asyncio.wait_for(asyncio.shield(future), INTERRUPT_WAIT_S)
+                await abandoned(result, sink)
+        finally:
+            self.release(sink)
 
     def goal_turn(self, sink: AsyncTurnSink) -> str | None:
         """The goal run's turn in progress, as read so far (``None``: none)."""
         return self._core.goal_turn(sink)
 
     async def _send_and_wait(
-        self, request_id: int, data: bytes, future: asyncio.Future[Any], timeout: float | None
+        self,
+        request_id: int,
+        data: bytes,
+        future: asyncio.Future[Any],
+        timeout: float | None,
+        on_cancel: Callable[[], Awaitable[None]] | None = None,
     ) -> Any:
+        """Write a request and await its answer; if the caller is cancelled once it is written (the runtime
+        may be acting on it), ``on_cancel()`` runs to its end before the cancellation goes on."""
+        written = False
         try:
             await self._write(data)
+            written = True
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError:
             self._core.forget(request_id)
             raise request_timeout_error(timeout) from None
+        except asyncio.CancelledError:
+            if written and on_cancel is not None:
+                await finish_despite_cancellation(on_cancel())
+            raise
         finally:
             if not future.done():
                 future.cancel()

@@ -181,10 +181,21 @@ class Thread(ThreadRequests):
         return self._codex._request(method, params)
 
     def _start_turn(self, params: dict[str, Any]) -> TurnHandle:
-        result, sink = self._codex._transport.start_turn(self.id, params)
+        result, sink = self._codex._transport.start_turn(self.id, params, abandoned=self._stop_started_turn)
         handle = TurnHandle(self._codex, self.id, turn_id_of(result), sink)
         handle._state.output_type = output_type_of(params.get("outputSchema"))
         return handle
+
+    def _stop_started_turn(self, result: Any, sink: TurnSink) -> None:
+        """Ctrl-C while ``turn/start`` was answered: stop that turn as Ctrl-C during ``run()`` does."""
+        with contextlib.suppress(CodexError):
+            TurnHandle(self._codex, self.id, turn_id_of(result), sink)._stop()
+
+    def _stop_started_goal(self, result: Any, sink: TurnSink) -> None:
+        """Ctrl-C while ``thread/goal/set`` was answered: stop the goal's turn as Ctrl-C during ``run()`` does."""
+        goal = result.get("goal") if isinstance(result, dict) else None
+        if isinstance(goal, dict):
+            GoalHandle(self._codex, self.id, goal, sink)._stop()
 
     def _run_turn(self, params: dict[str, Any], timeout: float | None) -> TurnResult:
         handle = self._start_turn(params)
@@ -196,7 +207,7 @@ class Thread(ThreadRequests):
         return handle.result()
 
     def _start_goal(self, params: dict[str, Any]) -> GoalHandle:
-        result, sink = self._codex._transport.start_goal(self.id, params)
+        result, sink = self._codex._transport.start_goal(self.id, params, abandoned=self._stop_started_goal)
         goal = result.get("goal") if isinstance(result, dict) else None
         if not isinstance(goal, dict):
             self._codex._transport.release(sink)

@@ -17,10 +17,11 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from typing import IO, TYPE_CHECKING, Any
+from functools import partial
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 from openai_codex import tools
 from openai_codex._drivers import (
@@ -38,6 +39,7 @@ from openai_codex._drivers import (
     plan_answer,
     request_timeout_error,
 )
+from openai_codex._goals import INTERRUPT_WAIT_S
 from openai_codex._protocol import Event, ProtocolCore, ServerRequest
 from openai_codex._runtime import (
     StderrTail,
@@ -67,6 +69,9 @@ __all__ = ["EventSubscription", "SyncTransport", "TurnSink"]
 
 _log = logging.getLogger("openai_codex")
 _READ_CHUNK = 1 << 16
+
+Abandoned: TypeAlias = "Callable[[Any, TurnSink], None]"
+"""Stops what a start request started, given its answer and sink (the client's turn or goal handle does)."""
 
 
 class TurnSink:
@@ -319,38 +324,73 @@ class SyncTransport:
                 request_id, data = self._core.request(method, params, future)
             return self._send_and_wait(request_id, data, future, timeout)
 
-    def start_turn(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, TurnSink]:
-        """``turn/start``; the returned sink receives the turn's events (including any that raced ahead)."""
+    def start_turn(
+        self, thread_id: str, params: Mapping[str, Any], *, abandoned: Abandoned | None = None
+    ) -> tuple[Any, TurnSink]:
+        """``turn/start``; the returned sink receives the turn's events (including any that raced ahead).
+
+        ``abandoned(result, sink)`` stops the turn when Ctrl-C comes while the answer is on its way (see
+        :meth:`_abandon_start`)."""
         with self._slot():
             sink = TurnSink()
             future: Future[Any] = Future()
             with self._lock:
                 request_id, data = self._core.start_turn(thread_id, params, sink, future)
-            return self._send_and_wait(request_id, data, future, self._config.request_timeout_s), sink
+            on_interrupt = None if abandoned is None else partial(self._abandon_start, future, sink, abandoned)
+            return self._send_and_wait(request_id, data, future, self._config.request_timeout_s, on_interrupt), sink
 
-    def start_goal(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Any, TurnSink]:
-        """``thread/goal/set``; the returned sink receives the goal run (every turn the runtime starts for it)."""
+    def start_goal(
+        self, thread_id: str, params: Mapping[str, Any], *, abandoned: Abandoned | None = None
+    ) -> tuple[Any, TurnSink]:
+        """``thread/goal/set``; the returned sink receives the goal run (every turn the runtime starts for it).
+        ``abandoned`` as for :meth:`start_turn`."""
         with self._slot():
             sink = TurnSink()
             future: Future[Any] = Future()
             with self._lock:
                 request_id, data = self._core.start_goal(thread_id, params, sink, future)
-            return self._send_and_wait(request_id, data, future, self._config.request_timeout_s), sink
+            on_interrupt = None if abandoned is None else partial(self._abandon_start, future, sink, abandoned)
+            return self._send_and_wait(request_id, data, future, self._config.request_timeout_s, on_interrupt), sink
+
+    def _abandon_start(self, future: Future[Any], sink: TurnSink, abandoned: Abandoned) -> None:
+        """Ctrl-C came while the request that starts work (``turn/start``, ``thread/goal/set``) was on its way,
+        so the runtime may be running it already: wait up to :data:`INTERRUPT_WAIT_S` for the answer, then
+        let ``abandoned(result, sink)`` stop what it started (interrupt the turn, wait for it to end). A
+        second Ctrl-C gives up the wait; the sink is released in any case."""
+        try:
+            with contextlib.suppress(FutureTimeoutError, CodexError, KeyboardInterrupt):
+                result = future.result(INTERRUPT_WAIT_S)
+                abandoned(result, sink)
+        finally:
+            self.release(sink)
 
     def goal_turn(self, sink: TurnSink) -> str | None:
         """The goal run's turn in progress, as read so far (``None``: none)."""
         with self._lock:
             return self._core.goal_turn(sink)
 
-    def _send_and_wait(self, request_id: int, data: bytes, future: Future[Any], timeout: float | None) -> Any:
+    def _send_and_wait(
+        self,
+        request_id: int,
+        data: bytes,
+        future: Future[Any],
+        timeout: float | None,
+        on_interrupt: Callable[[], None] | None = None,
+    ) -> Any:
+        """Write a request and wait for its answer; ``on_interrupt()`` runs first if Ctrl-C comes once it is
+        written (the runtime may be acting on it)."""
+        written = False
         try:
             self._write(data)
+            written = True
             return future.result(timeout)
         except FutureTimeoutError:
             with self._lock:
                 self._core.forget(request_id)
             raise request_timeout_error(timeout) from None
-        except BaseException:
+        except BaseException as exc:
+            if written and on_interrupt is not None and isinstance(exc, KeyboardInterrupt):
+                on_interrupt()
             with self._lock:
                 self._core.forget(request_id)  # e.g. KeyboardInterrupt: stop routing to an abandoned turn
             raise

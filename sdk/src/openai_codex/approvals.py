@@ -174,7 +174,12 @@ def answer_for(request: ApprovalRequest, decision: str | Mapping[str, Any]) -> A
         return {"permissions": {}, "scope": "turn"}
     if method == "mcpServer/elicitation/request":
         action = {"accept": "accept", "accept_for_session": "accept", "decline": "decline", "cancel": "cancel"}
-        return {"action": action[decision], "content": None}
+        answer: dict[str, Any] = {"action": action[decision], "content": None}
+        meta = request.params.get("_meta")
+        offered = meta.get("persist") if isinstance(meta, Mapping) else None
+        if decision == "accept_for_session" and isinstance(offered, list) and "session" in offered:
+            answer["_meta"] = {"persist": "session"}  # an MCP tool approval: not asked again this session
+        return answer
     if method == "item/tool/requestUserInput":
         return {"answers": {}}
     raise UnsupportedServerRequest(f"{method} is not supported by the openai-codex SDK client")

@@ -16,7 +16,10 @@
   :class:`~openai_codex.types.FileChangeThreadItem` with each path, kind and diff in ``changes``). They
   see only what the runtime asks the client about, so the thread's ``approval_policy`` must ask
   (``"untrusted"`` asks before every command that is not known to be safe, ``"on-request"`` only when the
-  agent wants to leave the sandbox; ``"never"`` asks nothing). A hook returns :class:`Allow` (or
+  agent wants to leave the sandbox; ``"never"`` asks nothing). MCP tool calls are asked about under both
+  ``"untrusted"`` and ``"on-request"`` unless the tool is annotated ``readOnlyHint: true`` (those never
+  reach ``before_mcp_tool``; under ``"never"`` the others fail without asking); the request's
+  ``params["_meta"]`` holds ``tool_name``, ``tool_params`` and ``tool_annotations``. A hook returns :class:`Allow` (or
   ``"allow"``), :class:`Deny` (or ``"deny"``), or ``None``: the decision is then left to
   ``CodexConfig.approval_handler`` / ``server_request_handlers`` as without hooks (the default declines).
 * ``after_command``, ``after_file_change``, ``after_mcp_tool`` get the typed ``item/completed`` notification
