@@ -69,6 +69,10 @@ def test_parsed_sync(real_config: CodexConfig, fake_model: FakeResponsesServer) 
         assert _sent_schema(fake_model) == strict_schema(Inventory)
         assert result.parsed == Inventory(owner="Ada", parts=[Part(name="gear", count=3)])
         assert result.output_type is Inventory
+        inventory = result.parsed_as(Inventory)  # typed: mypy checks the attribute access below
+        assert inventory.parts[0].count == 3
+        with pytest.raises(OutputParseError, match="does not validate as Part"):
+            result.parsed_as(Part)
 
         handle = thread.turn("Again.", output_schema=Inventory)  # the handle's result() parses too
         with pytest.raises(OutputParseError) as caught:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openai_codex.notifications import Notification
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from openai_codex.types import ThreadItem, ThreadTokenUsage, Turn
+
+M = TypeVar("M", bound="BaseModel")
 
 __all__ = ["TurnResult", "TurnState", "interrupted_timeout_error", "turn_id_of"]
 
@@ -41,6 +45,15 @@ class TurnResult:
         from openai_codex._structured import parse_output
 
         return parse_output(self.final_response, self.output_type)
+
+    def parsed_as(self, model: type[M]) -> M:
+        """The final message validated into ``model`` (a pydantic model class), typed as an instance of it for
+        type checkers and IDEs (``parsed`` is ``Any``): ``result.parsed_as(Summary).title``. Works whatever
+        ``output_schema`` was sent; raises :class:`~openai_codex.OutputParseError` as :attr:`parsed` does."""
+        from openai_codex._structured import parse_output
+
+        parsed: M = parse_output(self.final_response, model)
+        return parsed
 
     @property
     def status(self) -> str:
