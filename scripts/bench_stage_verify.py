@@ -22,11 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "packaging"))
+from codex_release.core.pins import pinned_runtime_version
+from codex_release.core.targets import TARGETS
 
-from codex_release.core.pins import pinned_runtime_version  # noqa: E402
-from codex_release.core.targets import TARGETS  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 TIMEOUT = 900
 _PROJECT_LIMIT = ["--max-file-size", "project"]

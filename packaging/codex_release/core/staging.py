@@ -68,6 +68,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
+from codex_release.core.locations import Checkout
 from codex_release.errors import DestinationRefused, InputRefused, ToolFailed
 
 __all__ = [
@@ -86,7 +87,6 @@ __all__ = [
 
 LOCK_WAIT_ENV = "CODEX_RELEASE_LOCK_WAIT"
 _DEFAULT_LOCK_WAIT = 10.0
-_GENERATED = Path("sdk/src/openai_codex/generated")
 _GIT_TIMEOUT = 30.0
 
 InCheckout = Literal["refuse", "ignored", "generated"]
@@ -180,10 +180,11 @@ def check_place(
             f"{label} {dest} is inside the repository {repo} (or contains it): write outside the checkout, "
             "e.g. in a temporary directory"
         )
-    if inside and in_checkout == "generated" and resolved != repo / _GENERATED:
+    generated = Checkout(repo).generated
+    if inside and in_checkout == "generated" and resolved != generated:
         raise DestinationRefused(
             f"{label} {dest} is inside the repository {repo}: the only directory of the checkout "
-            f"generate-types writes is {_GENERATED.as_posix()}; pass that or a directory outside"
+            f"generate-types writes is {generated.relative_to(repo).as_posix()}; pass that or a directory outside"
         )
     if inside and in_checkout == "ignored" and not _ignored_output(repo, resolved):
         raise DestinationRefused(
