@@ -22,10 +22,12 @@ from openai_codex import (
     CodexConfig,
     CodexError,
     IncompatibleRuntimeError,
+    RuntimeDriftWarning,
     RuntimeNotFoundError,
     TransportClosedError,
 )
 from openai_codex._runtime import MINIMUM_RUNTIME_VERSION
+from openai_codex.generated import CODEX_VERSION
 from tests.sdk.conftest import RUNTIME_SOURCE, process_alive
 
 MakeConfig = Callable[..., CodexConfig]
@@ -142,7 +144,10 @@ async def test_runtime_too_old_async(fake_app_server: MakeConfig, tmp_path: Path
 def test_newer_and_prerelease_runtimes_are_accepted(fake_app_server: MakeConfig) -> None:
     major, minor, _patch = MINIMUM_RUNTIME_VERSION.split(".")
     for version in (f"{major}.{int(minor) + 1}.0", "1.0.0-alpha.3", MINIMUM_RUNTIME_VERSION):
-        with Codex(fake_app_server("", fake_version=version)) as codex:
+        assert version != CODEX_VERSION  # accepted, with a warning that it is not the runtime of the types
+        with pytest.warns(RuntimeDriftWarning, match=re.escape(f"is codex {version}, but this SDK was built for")):
+            codex = Codex(fake_app_server("", fake_version=version))
+        with codex:
             assert codex.runtime_version == version
     with pytest.raises(IncompatibleRuntimeError, match=re.escape(f"{MINIMUM_RUNTIME_VERSION}-alpha.2")):
         Codex(fake_app_server("", fake_version=f"{MINIMUM_RUNTIME_VERSION}-alpha.2"))
