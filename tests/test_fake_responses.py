@@ -25,6 +25,7 @@ from codex_release.checks.fake_responses import (
     RawEvents,
     ShellCall,
     Text,
+    ToolCall,
     Usage,
 )
 
@@ -195,6 +196,15 @@ def test_shell_call_reply_is_an_exec_command_function_call() -> None:
     assert arguments["cmd"] == "echo hi"
     assert arguments["workdir"] == "/w"
     assert arguments["sandbox_permissions"] == "require_escalated"
+
+
+def test_tool_call_reply_names_its_namespace_only_when_given() -> None:
+    with FakeResponsesServer() as server:
+        server.enqueue(ToolCall("update_goal", {"status": "complete"}), ToolCall("write", namespace="mcp__probe"))
+        plain, namespaced = (list(_events(_post(server, {})))[-2]["item"] for _ in range(2))
+    assert (plain["name"], json.loads(plain["arguments"])) == ("update_goal", {"status": "complete"})
+    assert "namespace" not in plain
+    assert (namespaced["namespace"], namespaced["name"], namespaced["arguments"]) == ("mcp__probe", "write", "{}")
 
 
 def test_raw_events_are_sent_verbatim() -> None:

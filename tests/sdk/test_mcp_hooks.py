@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import pytest
 
-from codex_release.checks.fake_responses import FakeResponsesServer, RawEvents, Text, Usage
+from codex_release.checks.fake_responses import FakeResponsesServer, Text, ToolCall
 from openai_codex import Allow, ApprovalRequest, AsyncCodex, Codex, CodexConfig, Deny, Hooks
 from openai_codex.types import ItemCompletedNotification, McpToolCallThreadItem
 
@@ -44,26 +44,9 @@ def _with_mcp_server(config: CodexConfig) -> CodexConfig:
     return replace(config, config_overrides=[*config.config_overrides, *overrides])
 
 
-def _mcp_call(fake_model: FakeResponsesServer, tool: str, **arguments: str) -> RawEvents:
+def _mcp_call(tool: str, **arguments: str) -> ToolCall:
     """The model's reply calling ``tool`` of the ``probe`` server (a ``function_call`` in its namespace)."""
-    response_id = fake_model.next_id("resp")
-    item = {
-        "type": "function_call",
-        "id": fake_model.next_id("fc"),
-        "call_id": fake_model.next_id("call"),
-        "namespace": f"mcp__{SERVER_NAME}",
-        "name": tool,
-        "arguments": json.dumps(arguments),
-        "status": "completed",
-    }
-    return RawEvents(
-        [
-            {"type": "response.created", "response": {"id": response_id}},
-            {"type": "response.output_item.added", "output_index": 0, "item": item},
-            {"type": "response.output_item.done", "output_index": 0, "item": item},
-            {"type": "response.completed", "response": {"id": response_id, "usage": Usage().to_wire()}},
-        ]
-    )
+    return ToolCall(tool, dict(arguments), namespace=f"mcp__{SERVER_NAME}")
 
 
 def _follow_up(fake_model: FakeResponsesServer) -> str:
@@ -92,7 +75,7 @@ def test_before_mcp_tool_denies_with_a_reason(
         return Deny("marker files are not allowed in this repository")
 
     marker = workdir / "marker.txt"
-    fake_model.enqueue(_mcp_call(fake_model, "write_marker", path=str(marker), text="x"), Text("Understood."))
+    fake_model.enqueue(_mcp_call("write_marker", path=str(marker), text="x"), Text("Understood."))
     config = replace(_with_mcp_server(real_config), approval_handler="accept")
     hooks = Hooks(before_mcp_tool=guard, before_command=commands.append)
     with Codex(config, hooks=hooks) as codex:
@@ -131,7 +114,7 @@ def test_before_mcp_tool_allows_and_after_mcp_tool_sees_the_result(
         done.set()
 
     marker = workdir / "marker.txt"
-    fake_model.enqueue(_mcp_call(fake_model, "write_marker", path=str(marker), text="hooked"), Text("Done."))
+    fake_model.enqueue(_mcp_call("write_marker", path=str(marker), text="hooked"), Text("Done."))
     hooks = Hooks(before_mcp_tool=allow, after_mcp_tool=after, after_command=after_command.append)
     with Codex(_with_mcp_server(real_config), hooks=hooks) as codex:  # the approval handler alone would decline
         thread = codex.thread_start(approval_policy="untrusted")
@@ -176,9 +159,9 @@ async def test_async_mcp_hooks_allow_one_call_and_deny_another(
 
     allowed, forbidden = workdir / "allowed.txt", workdir / "forbidden.txt"
     fake_model.enqueue(
-        _mcp_call(fake_model, "write_marker", path=str(allowed), text="yes"),
-        _mcp_call(fake_model, "write_marker", path=str(forbidden), text="no"),
-        _mcp_call(fake_model, "read_marker", path=str(allowed)),  # read-only: not asked about
+        _mcp_call("write_marker", path=str(allowed), text="yes"),
+        _mcp_call("write_marker", path=str(forbidden), text="no"),
+        _mcp_call("read_marker", path=str(allowed)),  # read-only: not asked about
         Text("Done."),
     )
     async with AsyncCodex(
@@ -218,8 +201,8 @@ def test_accept_for_session_is_not_asked_again_for_the_tool(
 
     first, second = workdir / "first.txt", workdir / "second.txt"
     fake_model.enqueue(
-        _mcp_call(fake_model, "write_marker", path=str(first), text="1"),
-        _mcp_call(fake_model, "write_marker", path=str(second), text="2"),
+        _mcp_call("write_marker", path=str(first), text="1"),
+        _mcp_call("write_marker", path=str(second), text="2"),
         Text("Done."),
     )
     with Codex(replace(_with_mcp_server(real_config), approval_handler=handler)) as codex:

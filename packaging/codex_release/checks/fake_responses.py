@@ -308,11 +308,13 @@ class ShellCall:
 @dataclass
 class ToolCall:
     """Call the tool ``name`` with ``arguments`` (a ``function_call`` item), e.g. the goal tool
-    ``update_goal`` with ``{"status": "complete"}``; codex answers with a new request carrying its output."""
+    ``update_goal`` with ``{"status": "complete"}``; codex answers with a new request carrying its output.
+    ``namespace`` is the tool's namespace when it has one: an MCP server's tools are in ``mcp__<server>``."""
 
     name: str
     arguments: dict[str, Any] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
+    namespace: str | None = None
 
     def respond(self, handler: _Handler, server: FakeResponsesServer) -> None:
         stream = handler.start_stream(server.next_id("resp"))
@@ -321,6 +323,7 @@ class ToolCall:
             "type": "function_call",
             "id": server.next_id("fc"),
             "call_id": server.next_id("call"),
+            **({} if self.namespace is None else {"namespace": self.namespace}),
             "name": self.name,
             "arguments": json.dumps(self.arguments),
             "status": "completed",
