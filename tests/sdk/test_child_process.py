@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from codex_release.checks.fake_responses import OFFLINE_DISABLED_FEATURES, FakeResponsesServer, Text
+from codex_release.checks.fake_responses import OFFLINE_DISABLED_FEATURES, FakeResponsesServer, ShellCall, Text
 from openai_codex import AsyncCodex, Codex, CodexConfig
 from openai_codex._runtime import NESTED_CODEX_VARIABLES, child_environment, launch_spec, popen_options
+from openai_codex.types import CommandExecutionThreadItem
 
 
 def test_nested_codex_variables_are_removed_and_the_rest_passes(
@@ -149,3 +150,84 @@ async def test_api_key_and_base_url_reach_the_model_async(
     assert result.final_response == "Keyed."
     assert fake_model.model_requests[-1].headers["authorization"] == "Bearer sk-test-from-config"
     _no_credentials_written(codex_home)
+
+
+# -- a parent Codex's variables, on the real runtime --------------------------------------------------------
+
+_PARENT = "from-the-parent"
+
+
+def _as_if_inside_a_codex_turn(monkeypatch: pytest.MonkeyPatch, strip: bool) -> None:
+    """The caller's environment as a program run by a Codex agent (or an IDE host's launcher) sees it."""
+    if not strip:  # the control: what the app-server would get without the list
+        import openai_codex._runtime as runtime
+
+        monkeypatch.setattr(runtime, "_NESTED", frozenset())
+    for name in NESTED_CODEX_VARIABLES:
+        monkeypatch.setenv(name, _PARENT)
+    monkeypatch.setenv("CODEX_INTERNAL_ORIGINATOR_OVERRIDE", "parent_ide")
+    monkeypatch.setenv("OPENAI_CODEX_TEST_KEEP", "kept")
+
+
+# The model runs ``env`` (a POSIX command; on Windows only the model requests are checked).
+_SHOWS_ENV = sys.platform != "win32"
+
+
+def _script(fake_model: FakeResponsesServer, workdir: Path) -> None:
+    if _SHOWS_ENV:
+        fake_model.enqueue(ShellCall("env", workdir=str(workdir)))
+    fake_model.enqueue(Text("Seen."))
+
+
+def _command_environment(items: list[Any]) -> dict[str, str] | None:
+    if not _SHOWS_ENV:
+        return None
+    [command] = [item for item in items if isinstance(item, CommandExecutionThreadItem)]
+    lines = (command.aggregated_output or "").splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def _check_what_the_runtime_got(fake_model: FakeResponsesServer, seen: dict[str, str] | None, strip: bool) -> None:
+    """Measured on 0.171.0: given a parent's variables, the runtime attributes its model requests to the
+    parent's host and hands the parent's sandbox and launcher variables on to the commands it runs."""
+    originators = {request.headers.get("originator") for request in fake_model.model_requests}
+    assert ("parent_ide" not in originators) if strip else (originators == {"parent_ide"})
+    if seen is None:
+        return
+    assert seen["OPENAI_CODEX_TEST_KEEP"] == "kept"  # everything else passes through
+    leaked = {name for name, value in seen.items() if value == _PARENT}
+    if not strip:
+        assert {"CODEX_SANDBOX", "CODEX_MANAGED_BY_NPM", "CODEX_MANAGED_PACKAGE_ROOT"} <= leaked
+        return
+    assert not leaked, sorted(leaked)
+    # Every CODEX_* variable this runtime sets on its commands is on the list (CODEX_HOME is the user's
+    # choice): a variable a bumped runtime adds fails here until the list names it.
+    assert {name for name in seen if name.startswith("CODEX_")} - {"CODEX_HOME"} <= set(NESTED_CODEX_VARIABLES)
+
+
+@pytest.mark.runtime
+@pytest.mark.parametrize("strip", [True, False], ids=["stripped", "control-inherited"])
+def test_a_parent_codex_turn_does_not_reach_the_runtime(
+    monkeypatch: pytest.MonkeyPatch,
+    real_config: CodexConfig,
+    fake_model: FakeResponsesServer,
+    workdir: Path,
+    strip: bool,
+) -> None:
+    _as_if_inside_a_codex_turn(monkeypatch, strip)
+    _script(fake_model, workdir)
+    with Codex(real_config) as codex:
+        result = codex.thread_start(approval_policy="never").run("Show the environment.", timeout=60)
+    _check_what_the_runtime_got(fake_model, _command_environment(result.items), strip)
+
+
+@pytest.mark.runtime
+async def test_a_parent_codex_turn_does_not_reach_the_runtime_async(
+    monkeypatch: pytest.MonkeyPatch, real_config: CodexConfig, fake_model: FakeResponsesServer, workdir: Path
+) -> None:
+    _as_if_inside_a_codex_turn(monkeypatch, strip=True)
+    _script(fake_model, workdir)
+    async with AsyncCodex(real_config) as codex:
+        thread = await codex.thread_start(approval_policy="never")
+        result = await thread.run("Show the environment.", timeout=60)
+    _check_what_the_runtime_got(fake_model, _command_environment(result.items), strip=True)

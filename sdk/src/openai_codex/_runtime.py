@@ -60,6 +60,7 @@ NESTED_CODEX_VARIABLES: tuple[str, ...] = (
     "CODEX_VERSION",  # the parent's version, which need not be the runtime started here
     "CODEX_CI",  # the parent marks its commands non-interactive; the runtime here is not one of them
     "CODEX_APPLY_PATCH_PRESERVE_LINE_ENDINGS",  # the parent's apply_patch setting for its commands
+    "CODEX_PERMISSION_PROFILE",  # the parent turn's permission profile (":read-only", ...), not this runtime's
     # Set by a parent's launcher or host for its own runtime:
     "CODEX_INTERNAL_ORIGINATOR_OVERRIDE",  # an IDE host's originator: requests would be attributed to it
     "CODEX_MANAGED_BY_NPM",  # the npm / bun / pnpm / vite+ launchers: the runtime here is not managed by them
