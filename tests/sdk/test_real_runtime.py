@@ -326,6 +326,21 @@ def test_close_leaves_no_process(real_config: CodexConfig, fake_model: FakeRespo
         handle.run()
 
 
+def test_one_consumer_at_a_time(real_config: CodexConfig, fake_model: FakeResponsesServer) -> None:
+    fake_model.enqueue(Text("one two three", deltas=3))
+    with Codex(real_config) as codex:
+        handle = codex.thread_start().turn("Count.")
+        stream = handle.stream()
+        first = next(stream)
+        with pytest.raises(RuntimeError, match="this turn is already being consumed"):
+            handle.run()
+        rest = list(stream)  # the first consumer goes on and loses nothing
+        assert handle.done
+        result = handle.result()  # consuming again once the turn is over is fine
+    assert [first, *rest][-1].method == "turn/completed"
+    assert result.final_response == "one two three"
+
+
 def test_run_timeout_loses_nothing(real_config: CodexConfig, fake_model: FakeResponsesServer) -> None:
     hang = Hang("slow but complete", deltas=3, after=1)
     fake_model.enqueue(hang)

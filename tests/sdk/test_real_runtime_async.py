@@ -168,6 +168,21 @@ async def test_killed_runtime_wakes_every_turn(real_config: CodexConfig, fake_mo
     assert not process_alive(pid)
 
 
+async def test_one_consumer_at_a_time(real_config: CodexConfig, fake_model: FakeResponsesServer) -> None:
+    fake_model.enqueue(Text("one two three", deltas=3))
+    async with AsyncCodex(real_config) as codex:
+        handle = await (await codex.thread_start()).turn("Count.")
+        stream = handle.stream()
+        first = await anext(stream)
+        with pytest.raises(RuntimeError, match="this turn is already being consumed"):
+            await handle.run()
+        rest = [note async for note in stream]
+        assert handle.done
+        result = await handle.result()
+    assert [first, *rest][-1].method == "turn/completed"
+    assert result.final_response == "one two three"
+
+
 async def test_run_timeout_loses_nothing(real_config: CodexConfig, fake_model: FakeResponsesServer) -> None:
     hang = Hang("slow but complete", deltas=3, after=1)
     fake_model.enqueue(hang)

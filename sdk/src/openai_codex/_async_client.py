@@ -236,35 +236,34 @@ class AsyncThread(AsyncThreadRequests):
             ) from None
 
 
-class AsyncTurnHandle(AsyncTurnHandleRequests):
-    """A running turn: ``await handle.run()`` or ``async for n in handle.stream()``."""
+class _AsyncRun:
+    """What :class:`AsyncTurnHandle` and :class:`AsyncGoalHandle` share: one consumer at a time takes the run's
+    notifications from its sink until the run is over; cancelling the consuming task stops the run
+    (``_stop``) before the cancellation goes on."""
 
-    def __init__(self, codex: AsyncCodex, thread_id: str, turn_id: str, sink: AsyncTurnSink) -> None:
+    _noun = "run"
+
+    def __init__(self, codex: AsyncCodex, sink: AsyncTurnSink, state: TurnState | GoalState) -> None:
         self._codex = codex
         self._sink = sink
-        self._state = TurnState(thread_id, turn_id)
+        self._state = state
         self._consuming = False
-        self.thread_id = thread_id
-        self.id = turn_id
-
-    def __repr__(self) -> str:
-        return f"AsyncTurnHandle(id={self.id!r}, thread_id={self.thread_id!r}, done={self._state.done})"
 
     @property
     def done(self) -> bool:
+        """Whether the run is over (its last notification has been taken)."""
         return self._state.done
 
-    def stream(self) -> AsyncIterator[Notification]:
-        """Yield this turn's notifications as they arrive; the last one is its ``turn/completed``.
+    def _still_running(self) -> str:
+        """The :class:`TimeoutError` message when a deadline passes with the run still going."""
+        raise NotImplementedError
 
-        Cancelling the task while it waits here sends ``turn/interrupt`` and waits up to
-        :data:`INTERRUPT_WAIT_S` for the turn to complete before the cancellation goes on.
-        """
-        return self._events(None)
+    async def _stop(self, wait: float = INTERRUPT_WAIT_S) -> None:
+        raise NotImplementedError
 
     async def _events(self, deadline: float | None) -> AsyncIterator[Notification]:
         if self._consuming:
-            raise RuntimeError("this turn is already being consumed (stream() or run() elsewhere)")
+            raise RuntimeError(f"this {self._noun} is already being consumed (stream() or run() elsewhere)")
         self._consuming = True
         try:
             sink = self._sink
@@ -274,9 +273,7 @@ class AsyncTurnHandle(AsyncTurnHandleRequests):
                     try:
                         note = await _next(sink, deadline)
                     except _TIMEOUTS:
-                        raise TimeoutError(
-                            f"turn {self.id} is still running; call interrupt() to stop it, or wait again"
-                        ) from None
+                        raise TimeoutError(self._still_running()) from None
                 self._state.observe(note)
                 yield note
         except asyncio.CancelledError:
@@ -286,6 +283,32 @@ class AsyncTurnHandle(AsyncTurnHandleRequests):
             self._consuming = False
             if self._state.done:
                 self._codex._transport.release(self._sink)
+
+
+class AsyncTurnHandle(_AsyncRun, AsyncTurnHandleRequests):
+    """A running turn: ``await handle.run()`` or ``async for n in handle.stream()``."""
+
+    _noun = "turn"
+    _state: TurnState
+
+    def __init__(self, codex: AsyncCodex, thread_id: str, turn_id: str, sink: AsyncTurnSink) -> None:
+        super().__init__(codex, sink, TurnState(thread_id, turn_id))
+        self.thread_id = thread_id
+        self.id = turn_id
+
+    def __repr__(self) -> str:
+        return f"AsyncTurnHandle(id={self.id!r}, thread_id={self.thread_id!r}, done={self._state.done})"
+
+    def stream(self) -> AsyncIterator[Notification]:
+        """Yield this turn's notifications as they arrive; the last one is its ``turn/completed``.
+
+        Cancelling the task while it waits here sends ``turn/interrupt`` and waits up to
+        :data:`INTERRUPT_WAIT_S` for the turn to complete before the cancellation goes on.
+        """
+        return self._events(None)
+
+    def _still_running(self) -> str:
+        return f"turn {self.id} is still running; call interrupt() to stop it, or wait again"
 
     async def _stop(self, wait: float = INTERRUPT_WAIT_S) -> None:
         """Send ``turn/interrupt`` and wait up to ``wait`` seconds for the turn to complete (no error)."""
@@ -325,14 +348,14 @@ class AsyncTurnHandle(AsyncTurnHandleRequests):
         self._codex._transport.release(self._sink)
 
 
-class AsyncGoalHandle(AsyncGoalHandleRequests):
+class AsyncGoalHandle(_AsyncRun, AsyncGoalHandleRequests):
     """A goal run whose methods are coroutines: ``await handle.run()`` or ``async for n in handle.stream()``."""
 
+    _noun = "goal run"
+    _state: GoalState
+
     def __init__(self, codex: AsyncCodex, thread_id: str, goal: dict[str, Any], sink: AsyncTurnSink) -> None:
-        self._codex = codex
-        self._sink = sink
-        self._state = GoalState(thread_id, goal)
-        self._consuming = False
+        super().__init__(codex, sink, GoalState(thread_id, goal))
         self._goal = goal
         self.thread_id = thread_id
 
@@ -345,10 +368,6 @@ class AsyncGoalHandle(AsyncGoalHandleRequests):
         from openai_codex.generated.protocol import ThreadGoal
 
         return ThreadGoal.model_validate(self._goal)
-
-    @property
-    def done(self) -> bool:
-        return self._state.done
 
     @property
     def turn_id(self) -> str:
@@ -364,31 +383,8 @@ class AsyncGoalHandle(AsyncGoalHandleRequests):
         :data:`INTERRUPT_WAIT_S`)."""
         return self._events(None)
 
-    async def _events(self, deadline: float | None) -> AsyncIterator[Notification]:
-        if self._consuming:
-            raise RuntimeError("this goal run is already being consumed (stream() or run() elsewhere)")
-        self._consuming = True
-        try:
-            sink = self._sink
-            while not self._state.done:
-                note = sink.get_nowait()  # what a read delivered is taken without an await per notification
-                if note is None:
-                    try:
-                        note = await _next(sink, deadline)
-                    except _TIMEOUTS:
-                        raise TimeoutError(
-                            f"the goal of thread {self.thread_id} is still running; "
-                            "interrupt() or clear it, or wait again"
-                        ) from None
-                self._state.observe(note)
-                yield note
-        except asyncio.CancelledError:
-            await finish_despite_cancellation(self._stop())
-            raise
-        finally:
-            self._consuming = False
-            if self._state.done:
-                self._codex._transport.release(self._sink)
+    def _still_running(self) -> str:
+        return f"the goal of thread {self.thread_id} is still running; interrupt() or clear it, or wait again"
 
     async def run(self, timeout: float | None = None) -> GoalResult:
         """Wait for the goal run to end and return its :class:`GoalResult` (every turn, the goal's last state).

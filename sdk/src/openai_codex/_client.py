@@ -225,23 +225,64 @@ class Thread(ThreadRequests):
             ) from None
 
 
-class TurnHandle(TurnHandleRequests):
-    """A running turn. Consume it once, with :meth:`stream` or :meth:`run` (which may follow a partial stream)."""
+class _Run:
+    """What :class:`TurnHandle` and :class:`GoalHandle` share: one consumer at a time takes the run's
+    notifications from its sink until the run is over; Ctrl-C stops the run (``_stop``) and goes on."""
 
-    def __init__(self, codex: Codex, thread_id: str, turn_id: str, sink: TurnSink) -> None:
+    _noun = "run"
+
+    def __init__(self, codex: Codex, sink: TurnSink, state: TurnState | GoalState) -> None:
         self._codex = codex
         self._sink = sink
-        self._state = TurnState(thread_id, turn_id)
+        self._state = state
         self._consumer = threading.Lock()
+
+    @property
+    def done(self) -> bool:
+        """Whether the run is over (its last notification has been taken)."""
+        return self._state.done
+
+    def _still_running(self) -> str:
+        """The :class:`TimeoutError` message when a deadline passes with the run still going."""
+        raise NotImplementedError
+
+    def _stop(self, wait: float = INTERRUPT_WAIT_S) -> None:
+        raise NotImplementedError
+
+    def _events(self, deadline: float | None) -> Iterator[Notification]:
+        if not self._consumer.acquire(blocking=False):
+            raise RuntimeError(f"this {self._noun} is already being consumed (stream() or run() in another place)")
+        try:
+            while not self._state.done:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    note = self._sink.get(remaining)
+                except queue.Empty:
+                    raise TimeoutError(self._still_running()) from None
+                self._state.observe(note)
+                yield note
+        except KeyboardInterrupt:
+            self._stop()  # Ctrl-C stops the run on the server too, then goes on
+            raise
+        finally:
+            self._consumer.release()
+            if self._state.done:
+                self._codex._transport.release(self._sink)
+
+
+class TurnHandle(_Run, TurnHandleRequests):
+    """A running turn. Consume it once, with :meth:`stream` or :meth:`run` (which may follow a partial stream)."""
+
+    _noun = "turn"
+    _state: TurnState
+
+    def __init__(self, codex: Codex, thread_id: str, turn_id: str, sink: TurnSink) -> None:
+        super().__init__(codex, sink, TurnState(thread_id, turn_id))
         self.thread_id = thread_id
         self.id = turn_id
 
     def __repr__(self) -> str:
         return f"TurnHandle(id={self.id!r}, thread_id={self.thread_id!r}, done={self._state.done})"
-
-    @property
-    def done(self) -> bool:
-        return self._state.done
 
     def stream(self) -> Iterator[Notification]:
         """Yield this turn's notifications as they arrive; the last one is its ``turn/completed``.
@@ -250,27 +291,8 @@ class TurnHandle(TurnHandleRequests):
         """
         return self._events(None)
 
-    def _events(self, deadline: float | None) -> Iterator[Notification]:
-        if not self._consumer.acquire(blocking=False):
-            raise RuntimeError("this turn is already being consumed (stream() or run() in another place)")
-        try:
-            while not self._state.done:
-                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-                try:
-                    note = self._sink.get(remaining)
-                except queue.Empty:
-                    raise TimeoutError(
-                        f"turn {self.id} is still running; call interrupt() to stop it, or wait again"
-                    ) from None
-                self._state.observe(note)
-                yield note
-        except KeyboardInterrupt:
-            self._stop()  # Ctrl-C stops the turn on the server too, then goes on
-            raise
-        finally:
-            self._consumer.release()
-            if self._state.done:
-                self._codex._transport.release(self._sink)
+    def _still_running(self) -> str:
+        return f"turn {self.id} is still running; call interrupt() to stop it, or wait again"
 
     def _stop(self, wait: float = INTERRUPT_WAIT_S) -> None:
         """Send ``turn/interrupt`` and wait up to ``wait`` seconds for the turn to complete (no error)."""
@@ -310,15 +332,15 @@ class TurnHandle(TurnHandleRequests):
         self._codex._transport.release(self._sink)
 
 
-class GoalHandle(GoalHandleRequests):
+class GoalHandle(_Run, GoalHandleRequests):
     """A goal run: every turn the runtime runs for the thread's goal, until the goal is complete, cleared, out
     of budget or blocked, or its turn is interrupted. Consume it once, with :meth:`stream` or :meth:`run`."""
 
+    _noun = "goal run"
+    _state: GoalState
+
     def __init__(self, codex: Codex, thread_id: str, goal: dict[str, Any], sink: TurnSink) -> None:
-        self._codex = codex
-        self._sink = sink
-        self._state = GoalState(thread_id, goal)
-        self._consumer = threading.Lock()
+        super().__init__(codex, sink, GoalState(thread_id, goal))
         self._goal = goal
         self.thread_id = thread_id
 
@@ -333,10 +355,6 @@ class GoalHandle(GoalHandleRequests):
         return ThreadGoal.model_validate(self._goal)
 
     @property
-    def done(self) -> bool:
-        return self._state.done
-
-    @property
     def turn_id(self) -> str:
         """The id of the goal's turn in progress (:class:`~openai_codex.CodexError` when there is none)."""
         turn_id = self._codex._transport.goal_turn(self._sink)
@@ -349,27 +367,8 @@ class GoalHandle(GoalHandleRequests):
         ``thread/goal/cleared``, ...), in order, until the goal run is over."""
         return self._events(None)
 
-    def _events(self, deadline: float | None) -> Iterator[Notification]:
-        if not self._consumer.acquire(blocking=False):
-            raise RuntimeError("this goal run is already being consumed (stream() or run() in another place)")
-        try:
-            while not self._state.done:
-                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-                try:
-                    note = self._sink.get(remaining)
-                except queue.Empty:
-                    raise TimeoutError(
-                        f"the goal of thread {self.thread_id} is still running; interrupt() or clear it, or wait again"
-                    ) from None
-                self._state.observe(note)
-                yield note
-        except KeyboardInterrupt:
-            self._stop()
-            raise
-        finally:
-            self._consumer.release()
-            if self._state.done:
-                self._codex._transport.release(self._sink)
+    def _still_running(self) -> str:
+        return f"the goal of thread {self.thread_id} is still running; interrupt() or clear it, or wait again"
 
     def run(self, timeout: float | None = None) -> GoalResult:
         """Wait for the goal run to end and return its :class:`GoalResult` (every turn, the goal's last state).
