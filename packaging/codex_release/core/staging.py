@@ -180,8 +180,7 @@ def check_place(
             f"{label} {dest} is inside the repository {repo} (or contains it): write outside the checkout, "
             "e.g. in a temporary directory"
         )
-    generated = Checkout(repo).generated
-    if inside and in_checkout == "generated" and resolved != generated:
+    if inside and in_checkout == "generated" and resolved != (generated := Checkout(repo).generated):
         raise DestinationRefused(
             f"{label} {dest} is inside the repository {repo}: the only directory of the checkout "
             f"generate-types writes is {generated.relative_to(repo).as_posix()}; pass that or a directory outside"

@@ -241,7 +241,7 @@ class _AsyncRun:
     notifications from its sink until the run is over; cancelling the consuming task stops the run
     (``_stop``) before the cancellation goes on."""
 
-    _noun = "run"
+    _noun: str  # "turn", "goal run": what the refusal of a second consumer names
 
     def __init__(self, codex: AsyncCodex, sink: AsyncTurnSink, state: TurnState | GoalState) -> None:
         self._codex = codex

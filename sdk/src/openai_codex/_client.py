@@ -229,7 +229,7 @@ class _Run:
     """What :class:`TurnHandle` and :class:`GoalHandle` share: one consumer at a time takes the run's
     notifications from its sink until the run is over; Ctrl-C stops the run (``_stop``) and goes on."""
 
-    _noun = "run"
+    _noun: str  # "turn", "goal run": what the refusal of a second consumer names
 
     def __init__(self, codex: Codex, sink: TurnSink, state: TurnState | GoalState) -> None:
         self._codex = codex
